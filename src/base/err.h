@@ -1,0 +1,67 @@
+/*
+ * One list of every error Meridian returns. Functions return 0 or a negative
+ * code from this list (never -1, never errno), results come back through
+ * out-parameters, and ERR_AGAIN means "not yet" rather than failure.
+ * Each row: name, text, HTTP status, S3 error code (NULL when the error never
+ * reaches an S3 client). Any thread may call these functions.
+ */
+#ifndef MERIDIAN_BASE_ERR_H
+#define MERIDIAN_BASE_ERR_H
+
+#define ERR_MAP(X)                                                                                 \
+	X(AGAIN, "not yet: more input is needed", 0, NULL)                                         \
+	X(NOMEM, "out of memory", 500, "InternalError")                                            \
+	X(INTERNAL, "internal error", 500, "InternalError")                                        \
+	X(TOO_BIG, "input exceeds its size limit", 400, "InvalidRequest")                          \
+	X(INVALID, "invalid argument", 400, "InvalidArgument")                                     \
+	X(IO, "input/output error", 500, "InternalError")                                          \
+	X(NOT_FOUND, "not found", 404, "NoSuchKey")                                                \
+	X(USAGE, "bad command line", 0, NULL)                                                      \
+	X(CRYPTO, "cryptographic library failure", 500, "InternalError")                           \
+	X(AUTH_MISSING, "request carries no signature", 403, "AccessDenied")                       \
+	X(AUTH_MALFORMED, "authorization header is malformed", 400, "AuthorizationHeaderMalformed") \
+	X(AUTH_QUERY_MALFORMED, "presigned query parameters are malformed", 400,                   \
+	  "AuthorizationQueryParametersError")                                                     \
+	X(AUTH_ALGORITHM, "unsupported signing algorithm", 400, "InvalidArgument")                 \
+	X(AUTH_MULTIPLE, "only one auth mechanism allowed", 400, "InvalidArgument")                \
+	X(AUTH_UNKNOWN_KEY, "the access key id does not exist", 403, "InvalidAccessKeyId")         \
+	X(AUTH_MISMATCH, "the request signature does not match", 403, "SignatureDoesNotMatch")     \
+	X(AUTH_SKEW, "request time is too far from the server time", 403, "RequestTimeTooSkewed")  \
+	X(AUTH_EXPIRED, "request has expired", 403, "AccessDenied")                                \
+	X(AUTH_NOT_YET_VALID, "request is not yet valid", 403, "AccessDenied")                     \
+	X(AUTH_REGION, "the region set does not include this region", 403, "AccessDenied")         \
+	X(AUTH_UNSIGNED_HEADER, "there were headers present in the request which were not signed", \
+	  403, "AccessDenied")                                                                     \
+	X(AUTH_TOKEN, "the provided security token is invalid", 400, "InvalidToken")               \
+	X(AUTH_CONTENT_SHA256, "missing or invalid x-amz-content-sha256", 400, "InvalidRequest")    \
+	X(AUTH_PAYLOAD_MISMATCH, "the payload does not match x-amz-content-sha256", 400,           \
+	  "XAmzContentSHA256Mismatch")                                                             \
+	X(AUTH_DECODED_LENGTH, "x-amz-decoded-content-length is missing or invalid", 411,         \
+	  "MissingContentLength")                                                                  \
+	X(CHUNK_MALFORMED, "aws-chunked body is malformed", 400, "InvalidRequest")                 \
+	X(CHUNK_SIGNATURE, "a chunk signature does not match", 403, "SignatureDoesNotMatch")       \
+	X(CHUNK_SIZE, "only the last chunk may be smaller than 8192 bytes", 403,                   \
+	  "InvalidChunkSizeError")                                                                 \
+	X(CHUNK_INCOMPLETE, "the body ended before its declared length", 400, "IncompleteBody")    \
+	X(CHUNK_TRAILER, "aws-chunked trailer is malformed or undeclared", 400, "MalformedTrailerError")
+
+enum err {
+	ERR_OK = 0,
+	/* Codes sit far below -errno so the two can never be confused. */
+	ERR__FIRST = -1000,
+#define ERR_ENUM(name, text, status, s3) ERR_##name,
+	ERR_MAP(ERR_ENUM)
+#undef ERR_ENUM
+	ERR__END
+};
+
+/* Text for a code; "unknown error" for anything not in the list. */
+const char *err_text(int code);
+/* The enum name without ERR_ ("AUTH_SKEW"), for logs and tests. */
+const char *err_name(int code);
+/* HTTP status an S3-facing server answers with (500 for unknown codes). */
+int err_http_status(int code);
+/* S3 error code (<Code>) or "InternalError". */
+const char *err_s3_code(int code);
+
+#endif

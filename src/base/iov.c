@@ -1,0 +1,70 @@
+/* Slice helpers. Pure; any thread. */
+#include "base/iov.h"
+
+#include "base/err.h"
+
+static inline unsigned char lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
+bool iov_eq_nocase(struct iov a, struct iov b)
+{
+	if (a.len != b.len)
+		return false;
+	for (size_t i = 0; i < a.len; i++)
+		if (lower((unsigned char)a.base[i]) != lower((unsigned char)b.base[i]))
+			return false;
+	return true;
+}
+
+int iov_cmp(struct iov a, struct iov b)
+{
+	size_t n = a.len < b.len ? a.len : b.len;
+	int c = n ? memcmp(a.base, b.base, n) : 0;
+	if (c)
+		return c;
+	return a.len < b.len ? -1 : a.len > b.len;
+}
+
+struct iov iov_split(struct iov a, char c, struct iov *head)
+{
+	const char *p = a.len ? memchr(a.base, c, a.len) : NULL;
+	if (!p) {
+		*head = a;
+		return IOV_NULL;
+	}
+	*head = iov_make(a.base, (size_t)(p - a.base));
+	return iov_make(p + 1, a.len - head->len - 1);
+}
+
+static inline bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+struct iov iov_trim(struct iov a)
+{
+	while (a.len && is_space(a.base[0])) {
+		a.base++;
+		a.len--;
+	}
+	while (a.len && is_space(a.base[a.len - 1]))
+		a.len--;
+	return a;
+}
+
+int iov_to_u64(struct iov a, unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v = 0;
+	if (a.len == 0 || a.len > 20)
+		return ERR_INVALID;
+	for (size_t i = 0; i < a.len; i++) {
+		unsigned d = (unsigned)(a.base[i] - '0');
+		if (d > 9 || v > (max - d) / 10)
+			return ERR_INVALID;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
