@@ -34,7 +34,7 @@ int buf_reserve(struct buf *b, size_t n)
 	size_t need = b->len + n;
 	if (need <= b->cap)
 		return 0;
-	size_t cap = b->cap ? b->cap : 64;
+	size_t cap = b->cap ? b->cap : b->max < 64 ? b->max : 64;
 	while (cap < need)
 		cap = cap > b->max / 2 ? b->max : cap * 2;
 	char *p = b->heap ? realloc(b->data, cap) : malloc(cap);

@@ -61,7 +61,7 @@ int iov_to_u64(struct iov a, unsigned long long max, unsigned long long *out)
 		return ERR_INVALID;
 	for (size_t i = 0; i < a.len; i++) {
 		unsigned d = (unsigned)(a.base[i] - '0');
-		if (d > 9 || v > (max - d) / 10)
+		if (d > 9 || d > max || v > (max - d) / 10)
 			return ERR_INVALID;
 		v = v * 10 + d;
 	}

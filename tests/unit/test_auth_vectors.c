@@ -387,5 +387,5 @@ int main(void)
 		cmocka_unit_test(sigv4_suite),
 		cmocka_unit_test(sigv4a_suite),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests_name("test_auth_vectors", tests, NULL, NULL);
 }
