@@ -228,17 +228,17 @@ static int add_value(struct buf *out, struct iov v)
 {
 	v = iov_trim(v);
 	int rc = buf_reserve(out, v.len);
-	bool in_space = false;
-	for (size_t i = 0; rc == 0 && i < v.len; i++) {
-		if (is_space(v.base[i])) {
-			in_space = true;
-			continue;
-		}
-		if (in_space)
-			rc = buf_add_char(out, ' ');
-		in_space = false;
-		if (rc == 0)
-			rc = buf_add_char(out, v.base[i]);
+	size_t i = 0;
+	while (rc == 0 && i < v.len) {
+		size_t start = i;
+		while (i < v.len && !is_space(v.base[i]))
+			i++;
+		rc = buf_add(out, v.base + start, i - start);
+		if (i == v.len || rc)
+			break;
+		while (is_space(v.base[i]))
+			i++; /* the trimmed value ends in a non-space, so this stops */
+		rc = buf_add_char(out, ' ');
 	}
 	return rc;
 }
@@ -246,11 +246,15 @@ static int add_value(struct buf *out, struct iov v)
 static int add_lower(struct buf *out, struct iov name)
 {
 	int rc = buf_reserve(out, name.len);
-	for (size_t i = 0; rc == 0 && i < name.len; i++) {
+	if (rc)
+		return rc;
+	char *dst = out->data + out->len;
+	for (size_t i = 0; i < name.len; i++) {
 		char c = name.base[i];
-		rc = buf_add_char(out, c >= 'A' && c <= 'Z' ? (char)(c + 32) : c);
+		dst[i] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
 	}
-	return rc;
+	out->len += name.len;
+	return 0;
 }
 
 /* Case-insensitive name order, then original position (a stable sort). */
@@ -296,7 +300,14 @@ int auth_canon_headers_sign(struct buf *canon, struct buf *signed_list,
 		idx[m] = (struct hidx){ &h[i], i };
 		m++;
 	}
-	qsort(idx, m, sizeof(idx[0]), hidx_cmp);
+	/* Insertion sort: a request has a handful of headers, and qsort allocates. */
+	for (size_t i = 1; i < m; i++) {
+		struct hidx x = idx[i];
+		size_t j = i;
+		for (; j > 0 && hidx_cmp(&idx[j - 1], &x) > 0; j--)
+			idx[j] = idx[j - 1];
+		idx[j] = x;
+	}
 
 	for (size_t i = 0; rc == 0 && i < m; i++) {
 		bool same = i > 0 && name_cmp_nocase(idx[i - 1].h->name, idx[i].h->name) == 0;

@@ -14,15 +14,17 @@
 #define KC_WAYS     4
 #define KC_MAX_ID   256 /* longer keys are derived, never cached */
 #define KC_MAX_SCOPE 128
+#define KC_MAX_SECRET 128 /* longer secrets are derived, never cached */
 
 struct kc_entry {
 	uint64_t stamp; /* last use; 0 = empty */
 	size_t id_len, secret_len;
 	char id[KC_MAX_ID];
-	uint8_t secret_fp[SHA256_LEN]; /* SHA-256 of the secret, not the secret */
+	char secret[KC_MAX_SECRET]; /* compared in constant time; cleansed on eviction */
 	struct p256_key *v4a;
-	/* SigV4: kSigning for the scope "date/region/service" last used. */
-	size_t scope_len;
+	/* SigV4: kSigning for the scope "date/region/service" last used; the
+	 * part lengths keep scopes whose parts join to the same text apart. */
+	size_t scope_len, date_len, region_len;
 	char scope[KC_MAX_SCOPE];
 	uint8_t ksigning[SHA256_LEN];
 };
@@ -78,14 +80,13 @@ static size_t set_of(const struct auth_keycache *kc, struct iov id)
  * The entry for (id, secret) in its set, creating it over the least recently
  * used way when absent. Called with the lock held.
  */
-static struct kc_entry *entry_locked(struct auth_keycache *kc, struct iov id,
-				     const uint8_t fp[SHA256_LEN])
+static struct kc_entry *entry_locked(struct auth_keycache *kc, struct iov id, struct iov secret)
 {
 	struct kc_entry *set = &kc->entries[set_of(kc, id) * KC_WAYS], *victim = set;
 	for (int w = 0; w < KC_WAYS; w++) {
 		struct kc_entry *e = &set[w];
 		if (e->stamp && e->id_len == id.len && memcmp(e->id, id.base, id.len) == 0 &&
-		    crypto_equal(e->secret_fp, fp, SHA256_LEN)) {
+		    e->secret_len == secret.len && crypto_equal(e->secret, secret.base, secret.len)) {
 			e->stamp = ++kc->clock;
 			return e;
 		}
@@ -93,25 +94,30 @@ static struct kc_entry *entry_locked(struct auth_keycache *kc, struct iov id,
 			victim = e;
 	}
 	p256_key_free(victim->v4a);
-	memset(victim, 0, sizeof(*victim));
+	OPENSSL_cleanse(victim, sizeof(*victim));
 	victim->stamp = ++kc->clock;
 	victim->id_len = id.len;
 	memcpy(victim->id, id.base, id.len);
-	memcpy(victim->secret_fp, fp, SHA256_LEN);
+	victim->secret_len = secret.len;
+	memcpy(victim->secret, secret.base, secret.len);
 	return victim;
+}
+
+/* Whether these credentials fit a cache entry. */
+static bool cacheable(const struct auth_keycache *kc, struct iov id, struct iov secret)
+{
+	return kc && id.len <= KC_MAX_ID && secret.len <= KC_MAX_SECRET;
 }
 
 int auth_keycache_v4a(struct auth_keycache *kc, struct iov access_key, struct iov secret,
 		      struct p256_key **out)
 {
-	uint8_t fp[SHA256_LEN];
-	if (!kc || access_key.len > KC_MAX_ID)
+	if (!cacheable(kc, access_key, secret))
 		return sigv4a_derive_key(access_key, secret, out);
 	CHECK_MAGIC(kc, KC_MAGIC);
 
-	sha256(secret.base, secret.len, fp);
 	pthread_mutex_lock(&kc->lock);
-	struct kc_entry *e = entry_locked(kc, access_key, fp);
+	struct kc_entry *e = entry_locked(kc, access_key, secret);
 	if (e->v4a) {
 		p256_key_up_ref(e->v4a);
 		*out = e->v4a;
@@ -126,7 +132,7 @@ int auth_keycache_v4a(struct auth_keycache *kc, struct iov access_key, struct io
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&kc->lock);
-	e = entry_locked(kc, access_key, fp);
+	e = entry_locked(kc, access_key, secret);
 	if (!e->v4a) {
 		p256_key_up_ref(k);
 		e->v4a = k;
@@ -158,12 +164,11 @@ int auth_keycache_v4(struct auth_keycache *kc, struct iov access_key, struct iov
 		     uint8_t out[SHA256_LEN])
 {
 	char scope[KC_MAX_SCOPE];
-	uint8_t fp[SHA256_LEN];
 	size_t slen = date8.len + 1 + region.len + 1 + service.len;
 
 	if (secret.len > 1024)
 		return ERR_TOO_BIG;
-	if (!kc || access_key.len > KC_MAX_ID || slen > KC_MAX_SCOPE) {
+	if (!cacheable(kc, access_key, secret) || slen > KC_MAX_SCOPE) {
 		auth_sigv4_signing_key(secret, date8, region, service, out);
 		return 0;
 	}
@@ -174,10 +179,10 @@ int auth_keycache_v4(struct auth_keycache *kc, struct iov access_key, struct iov
 	scope[date8.len + 1 + region.len] = '/';
 	memcpy(scope + date8.len + 2 + region.len, service.base, service.len);
 
-	sha256(secret.base, secret.len, fp);
 	pthread_mutex_lock(&kc->lock);
-	struct kc_entry *e = entry_locked(kc, access_key, fp);
-	if (e->scope_len == slen && memcmp(e->scope, scope, slen) == 0) {
+	struct kc_entry *e = entry_locked(kc, access_key, secret);
+	if (e->scope_len == slen && e->date_len == date8.len && e->region_len == region.len &&
+	    memcmp(e->scope, scope, slen) == 0) {
 		memcpy(out, e->ksigning, SHA256_LEN);
 		pthread_mutex_unlock(&kc->lock);
 		return 0;
@@ -186,10 +191,12 @@ int auth_keycache_v4(struct auth_keycache *kc, struct iov access_key, struct iov
 
 	auth_sigv4_signing_key(secret, date8, region, service, out);
 	pthread_mutex_lock(&kc->lock);
-	e = entry_locked(kc, access_key, fp);
+	e = entry_locked(kc, access_key, secret);
 	memcpy(e->ksigning, out, SHA256_LEN);
 	memcpy(e->scope, scope, slen);
 	e->scope_len = slen;
+	e->date_len = date8.len;
+	e->region_len = region.len;
 	pthread_mutex_unlock(&kc->lock);
 	return 0;
 }

@@ -4,7 +4,8 @@
  * the SigV4 day key kSigning for the last (date, region, service) seen.
  * Bounded: a set-associative table that evicts the least recently used entry
  * of a set. Entries are keyed by access key id and secret together, so a
- * rotated secret derives anew. Thread-safe: one mutex, held only for table
+ * rotated secret derives anew; the secret copy is compared in constant time
+ * and wiped on eviction. Thread-safe: one mutex, held only for table
  * bookkeeping, never while deriving.
  */
 #ifndef MERIDIAN_AUTH_KEYCACHE_H

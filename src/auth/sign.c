@@ -7,11 +7,13 @@
 
 void auth_signature_init(struct auth_signature *s)
 {
-	*s = (struct auth_signature){ 0 };
-	buf_init(&s->canonical_request, AUTH_MAX_CANONICAL);
-	buf_init(&s->string_to_sign, AUTH_MAX_CANONICAL);
-	buf_init(&s->scope, 512);
-	buf_init(&s->values, AUTH_MAX_CANONICAL);
+	s->nadded = 0;
+	s->date[0] = s->signature[0] = '\0';
+	buf_init_with(&s->canonical_request, s->store_creq, sizeof(s->store_creq),
+		      AUTH_MAX_CANONICAL);
+	buf_init_with(&s->string_to_sign, s->store_sts, sizeof(s->store_sts), AUTH_MAX_CANONICAL);
+	buf_init_with(&s->scope, s->store_scope, sizeof(s->store_scope), 512);
+	buf_init_with(&s->values, s->store_values, sizeof(s->store_values), AUTH_MAX_CANONICAL);
 	buf_init(&s->query, AUTH_MAX_CANONICAL);
 }
 
@@ -157,11 +159,15 @@ static int sign_header_form(const struct auth_sign_opts *o, const struct auth_re
 		rc = auth_key_sign(key, buf_iov(&s->string_to_sign), s->signature, &siglen);
 	if (rc == 0) {
 		size_t off = s->values.len;
-		rc = buf_printf(&s->values, "%s Credential=" IOV_FMT "/" IOV_FMT
-					    ", SignedHeaders=" IOV_FMT ", Signature=%s",
-				auth_alg_name(o->alg), IOV_ARG(o->creds.access_key),
-				IOV_ARG(buf_iov(&s->scope)), IOV_ARG(buf_iov(&signed_list)),
-				s->signature);
+		const struct iov parts[] = {
+			iov_cstr(auth_alg_name(o->alg)), IOV_LIT(" Credential="),
+			o->creds.access_key,		 IOV_LIT("/"),
+			buf_iov(&s->scope),		 IOV_LIT(", SignedHeaders="),
+			buf_iov(&signed_list),		 IOV_LIT(", Signature="),
+			iov_make(s->signature, siglen),
+		};
+		for (size_t i = 0; rc == 0 && i < sizeof(parts) / sizeof(parts[0]); i++)
+			rc = buf_add_iov(&s->values, parts[i]);
 		if (rc == 0) {
 			/* values may have moved while growing: rebase the added slices */
 			size_t k = 0;

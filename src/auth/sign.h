@@ -37,7 +37,11 @@ struct auth_sign_opts {
 
 #define AUTH_SIGN_MAX_ADDED 5
 
-/* The signer's output. Initialise with auth_signature_init, free with auth_signature_free. */
+/*
+ * The signer's output. Initialise with auth_signature_init, free with
+ * auth_signature_free. It keeps small outputs in its own storage, so it must
+ * not be copied or moved while in use.
+ */
 struct auth_signature {
 	char date[CLOCK_AMZ_DATE_LEN + 1];
 	char signature[AUTH_MAX_SIGNATURE_HEX + 1];
@@ -50,6 +54,7 @@ struct auth_signature {
 	struct buf values;
 	/* Query form: the whole query to send, the original parameters first. */
 	struct buf query;
+	char store_creq[1024], store_sts[256], store_scope[128], store_values[1024];
 };
 
 void auth_signature_init(struct auth_signature *s);

@@ -2,6 +2,7 @@
 #include "auth/verify.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,10 +12,11 @@
 
 void auth_verified_init(struct auth_verified *v)
 {
-	memset(v, 0, sizeof(*v));
-	buf_init(&v->scope, 512);
-	buf_init(&v->canonical_request, AUTH_MAX_CANONICAL);
-	buf_init(&v->string_to_sign, AUTH_MAX_CANONICAL);
+	memset(v, 0, offsetof(struct auth_verified, store_scope));
+	buf_init_with(&v->scope, v->store_scope, sizeof(v->store_scope), 512);
+	buf_init_with(&v->canonical_request, v->store_creq, sizeof(v->store_creq),
+		      AUTH_MAX_CANONICAL);
+	buf_init_with(&v->string_to_sign, v->store_sts, sizeof(v->store_sts), AUTH_MAX_CANONICAL);
 	v->decoded_length = UINT64_MAX;
 }
 

@@ -37,7 +37,8 @@ struct auth_verifier {
 	bool s3;
 };
 
-/* What a verification established, and on failure why. */
+/* What a verification established, and on failure why. It keeps small
+ * outputs in its own storage, so it must not be copied or moved while in use. */
 struct auth_verified {
 	enum auth_alg alg;
 	enum auth_form form;
@@ -56,6 +57,7 @@ struct auth_verified {
 	struct buf string_to_sign;
 	/* Human-readable reason for the error code. */
 	char detail[256];
+	char store_scope[128], store_creq[1024], store_sts[256];
 };
 
 void auth_verified_init(struct auth_verified *v);

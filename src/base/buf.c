@@ -34,7 +34,7 @@ int buf_reserve(struct buf *b, size_t n)
 	size_t need = b->len + n;
 	if (need <= b->cap)
 		return 0;
-	size_t cap = b->cap ? b->cap : b->max < 64 ? b->max : 64;
+	size_t cap = b->cap ? b->cap : b->max < 256 ? b->max : 256;
 	while (cap < need)
 		cap = cap > b->max / 2 ? b->max : cap * 2;
 	char *p = b->heap ? realloc(b->data, cap) : malloc(cap);
@@ -48,7 +48,7 @@ int buf_reserve(struct buf *b, size_t n)
 	return 0;
 }
 
-int buf_add(struct buf *b, const void *p, size_t n)
+int buf_add_slow(struct buf *b, const void *p, size_t n)
 {
 	int rc = buf_reserve(b, n);
 	if (rc)
@@ -69,12 +69,8 @@ int buf_add_str(struct buf *b, const char *s)
 	return buf_add(b, s, strlen(s));
 }
 
-int buf_add_char(struct buf *b, char c)
+int buf_add_char_slow(struct buf *b, char c)
 {
-	if (b->len < b->cap) {
-		b->data[b->len++] = c;
-		return 0;
-	}
 	return buf_add(b, &c, 1);
 }
 

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "base/iov.h"
 
@@ -35,10 +36,30 @@ static inline void buf_reset(struct buf *b)
 /* Make room for `n` more bytes. 0, ERR_TOO_BIG or ERR_NOMEM. */
 int buf_reserve(struct buf *b, size_t n);
 /* Append bytes. 0, ERR_TOO_BIG or ERR_NOMEM; on error b is unchanged. */
-int buf_add(struct buf *b, const void *p, size_t n);
+int buf_add_slow(struct buf *b, const void *p, size_t n);
+
+static inline int buf_add(struct buf *b, const void *p, size_t n)
+{
+	if (n <= b->cap - b->len) {
+		if (n)
+			memcpy(b->data + b->len, p, n);
+		b->len += n;
+		return 0;
+	}
+	return buf_add_slow(b, p, n);
+}
 int buf_add_iov(struct buf *b, struct iov v);
 int buf_add_str(struct buf *b, const char *s);
-int buf_add_char(struct buf *b, char c);
+int buf_add_char_slow(struct buf *b, char c);
+
+static inline int buf_add_char(struct buf *b, char c)
+{
+	if (b->len < b->cap) {
+		b->data[b->len++] = c;
+		return 0;
+	}
+	return buf_add_char_slow(b, c);
+}
 /* printf-style append. */
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
