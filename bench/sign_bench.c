@@ -66,8 +66,12 @@ static void prepare(struct fixture *f, enum auth_alg alg, struct auth_keycache *
 		.content_sha256_header = true,
 		.keys = kc,
 	};
-	f->req = (struct auth_request){ IOV_LIT("GET"), IOV_LIT("/assets/css/site.min.css"),
-					IOV_LIT("v=20261126"), base_headers, 4, IOV_NULL };
+	f->req = (struct auth_request){ IOV_LIT("GET"),
+		                        IOV_LIT("/assets/css/site.min.css"),
+		                        IOV_LIT("v=20261126"),
+		                        base_headers,
+		                        4,
+		                        IOV_NULL };
 	auth_signature_init(&f->sig);
 	CHECK(auth_sign(&f->opts, &f->req, &f->sig) == 0);
 	size_t n = 0;

@@ -43,13 +43,13 @@ enum auth_form {
  * What the payload hash string in the canonical request says about the body.
  * The X-macro gives the enum and the literal each mode is sent as.
  */
-#define AUTH_PAYLOAD_MAP(X)                                                                        \
-	X(HASH, NULL)                                                                              \
-	X(UNSIGNED, "UNSIGNED-PAYLOAD")                                                            \
-	X(STREAMING_HMAC, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")                                    \
-	X(STREAMING_HMAC_TRAILER, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER")                    \
-	X(STREAMING_ECDSA, "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD")                             \
-	X(STREAMING_ECDSA_TRAILER, "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER")             \
+#define AUTH_PAYLOAD_MAP(X)                                                            \
+	X(HASH, NULL)                                                                  \
+	X(UNSIGNED, "UNSIGNED-PAYLOAD")                                                \
+	X(STREAMING_HMAC, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")                        \
+	X(STREAMING_HMAC_TRAILER, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER")        \
+	X(STREAMING_ECDSA, "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD")                 \
+	X(STREAMING_ECDSA_TRAILER, "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER") \
 	X(STREAMING_UNSIGNED_TRAILER, "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
 
 enum auth_payload {
@@ -79,10 +79,10 @@ struct auth_request {
 
 /* Canonical URI rules, as flags: S3 signs the wire path as it is. */
 enum auth_uri_rules {
-	AUTH_URI_S3 = 0,	    /* no normalisation, no double encoding */
-	AUTH_URI_NORMALIZE = 1,	    /* drop empty and "." segments, apply ".." */
+	AUTH_URI_S3 = 0,            /* no normalisation, no double encoding */
+	AUTH_URI_NORMALIZE = 1,     /* drop empty and "." segments, apply ".." */
 	AUTH_URI_DOUBLE_ENCODE = 2, /* percent-encode the wire path once more */
-	AUTH_URI_GENERIC = 3,	    /* every other AWS service: both */
+	AUTH_URI_GENERIC = 3,       /* every other AWS service: both */
 };
 
 #endif

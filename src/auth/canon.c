@@ -82,7 +82,7 @@ int auth_canon_path(struct buf *out, struct iov path, enum auth_uri_rules rules)
 		return buf_add_char(out, '/');
 	if (!(rules & AUTH_URI_NORMALIZE))
 		return rules & AUTH_URI_DOUBLE_ENCODE ? auth_uri_encode(out, path, true)
-						      : buf_add_iov(out, path);
+		                                      : buf_add_iov(out, path);
 	if (!(rules & AUTH_URI_DOUBLE_ENCODE))
 		return normalize_path(out, path);
 
@@ -134,7 +134,7 @@ static int add_encoded(struct buf *scratch, struct iov decoded, size_t *off, siz
 
 /* Decode then re-encode a raw query component into scratch. */
 static int add_reencoded(struct buf *scratch, struct buf *tmp, struct iov raw, size_t *off,
-			 size_t *len)
+                         size_t *len)
 {
 	buf_reset(tmp);
 	int rc = auth_uri_decode(tmp, raw);
@@ -142,7 +142,7 @@ static int add_reencoded(struct buf *scratch, struct buf *tmp, struct iov raw, s
 }
 
 int auth_canon_query(struct buf *out, struct iov query, const struct auth_param *extra,
-		     size_t nextra, bool drop_signature, bool drop_token)
+                     size_t nextra, bool drop_signature, bool drop_token)
 {
 	struct qpair pairs[AUTH_MAX_QUERY_PARAMS];
 	size_t n = 0;
@@ -206,10 +206,14 @@ int auth_canon_query(struct buf *out, struct iov query, const struct auth_param 
 bool auth_header_unsignable(struct iov name)
 {
 	static const struct iov skip[] = {
-		IOV_LIT("x-amzn-trace-id"),	  IOV_LIT("user-agent"),
-		IOV_LIT("connection"),		  IOV_LIT("expect"),
-		IOV_LIT("sec-websocket-key"),	  IOV_LIT("sec-websocket-protocol"),
-		IOV_LIT("sec-websocket-version"), IOV_LIT("upgrade"),
+		IOV_LIT("x-amzn-trace-id"),
+		IOV_LIT("user-agent"),
+		IOV_LIT("connection"),
+		IOV_LIT("expect"),
+		IOV_LIT("sec-websocket-key"),
+		IOV_LIT("sec-websocket-protocol"),
+		IOV_LIT("sec-websocket-version"),
+		IOV_LIT("upgrade"),
 		IOV_LIT("transfer-encoding"),
 	};
 	for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
@@ -248,11 +252,7 @@ static int add_lower(struct buf *out, struct iov name)
 	int rc = buf_reserve(out, name.len);
 	if (rc)
 		return rc;
-	char *dst = out->data + out->len;
-	for (size_t i = 0; i < name.len; i++) {
-		char c = name.base[i];
-		dst[i] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
-	}
+	iov_copy_lower(out->data + out->len, name);
 	out->len += name.len;
 	return 0;
 }
@@ -285,8 +285,8 @@ static int hidx_cmp(const void *a, const void *b)
 	return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
-int auth_canon_headers_sign(struct buf *canon, struct buf *signed_list,
-			    const struct auth_header *h, size_t n)
+int auth_canon_headers_sign(struct buf *canon, struct buf *signed_list, const struct auth_header *h,
+                            size_t n)
 {
 	struct hidx idx[AUTH_MAX_HEADERS];
 	size_t m = 0;
@@ -350,7 +350,7 @@ static bool valid_signed_name(struct iov name)
 }
 
 int auth_canon_headers_verify(struct buf *canon, struct iov signed_list,
-			      const struct auth_header *h, size_t n)
+                              const struct auth_header *h, size_t n)
 {
 	struct iov rest = signed_list, name;
 	size_t count = 0;

@@ -31,7 +31,7 @@ int auth_canon_path(struct buf *out, struct iov path, enum auth_uri_rules rules)
  * ERR_INVALID (bad escape) or ERR_TOO_BIG (over AUTH_MAX_QUERY_PARAMS).
  */
 int auth_canon_query(struct buf *out, struct iov query, const struct auth_param *extra,
-		     size_t nextra, bool drop_signature, bool drop_token);
+                     size_t nextra, bool drop_signature, bool drop_token);
 
 /* Next raw key/value pair of a query; false at the end. Empty pieces
  * (a&&b) are skipped, and a piece without '=' has an empty value. */
@@ -46,8 +46,8 @@ bool auth_header_unsignable(struct iov name);
  * values trimmed with inner whitespace runs collapsed. Writes the block to
  * `canon` and the ';'-joined names to `signed_list`.
  */
-int auth_canon_headers_sign(struct buf *canon, struct buf *signed_list,
-			    const struct auth_header *h, size_t n);
+int auth_canon_headers_sign(struct buf *canon, struct buf *signed_list, const struct auth_header *h,
+                            size_t n);
 
 /*
  * Canonical headers for verifying: exactly the names of `signed_list`, in
@@ -55,7 +55,7 @@ int auth_canon_headers_sign(struct buf *canon, struct buf *signed_list,
  * not lowercase names joined by ';', or names a header the request lacks.
  */
 int auth_canon_headers_verify(struct buf *canon, struct iov signed_list,
-			      const struct auth_header *h, size_t n);
+                              const struct auth_header *h, size_t n);
 
 /* Whether `name` (lowercase) is one of the ';'-joined names. */
 bool auth_signed_list_has(struct iov signed_list, struct iov name);

@@ -12,13 +12,13 @@
 #define CHUNKED_MAGIC 0x43484b44u
 
 /* Decoder states: one list gives the enum and the names. */
-#define CHUNKED_STATES(X)                                                                          \
-	X(HEADER)  /* reading "hex[;chunk-signature=sig]\r\n" */                                   \
-	X(DATA)	   /* inside a chunk's data */                                                     \
-	X(DATA_CR) /* expecting the CR after data */                                               \
-	X(DATA_LF) /* expecting the LF after data */                                               \
-	X(TRAILER) /* reading trailer lines until an empty one */                                  \
-	X(DONE)                                                                                    \
+#define CHUNKED_STATES(X)                                         \
+	X(HEADER)  /* reading "hex[;chunk-signature=sig]\r\n" */  \
+	X(DATA)    /* inside a chunk's data */                    \
+	X(DATA_CR) /* expecting the CR after data */              \
+	X(DATA_LF) /* expecting the LF after data */              \
+	X(TRAILER) /* reading trailer lines until an empty one */ \
+	X(DONE)                                                   \
 	X(FAILED)
 
 enum chunked_state {
@@ -83,10 +83,7 @@ static int parse_declared(struct auth_chunked *c, struct iov value)
 		    used + name.len > sizeof(c->declared_store))
 			return ERR_CHUNK_TRAILER;
 		char *dst = c->declared_store + used;
-		for (size_t i = 0; i < name.len; i++) {
-			char ch = name.base[i];
-			dst[i] = ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch;
-		}
+		iov_copy_lower(dst, name);
 		c->declared[c->ndeclared++] = iov_make(dst, name.len);
 		used += name.len;
 	}
@@ -95,7 +92,8 @@ static int parse_declared(struct auth_chunked *c, struct iov value)
 
 int auth_chunked_new(const struct auth_verified *v, struct auth_chunked **out)
 {
-	if (!auth_payload_is_chunked(v->payload) || v->scope.len >= sizeof(((struct auth_chunked *)0)->scope))
+	if (!auth_payload_is_chunked(v->payload) ||
+	    v->scope.len >= sizeof(((struct auth_chunked *)0)->scope))
 		return ERR_INVALID;
 	struct auth_chunked *c = calloc(1, sizeof(*c));
 	if (!c)
@@ -104,8 +102,8 @@ int auth_chunked_new(const struct auth_verified *v, struct auth_chunked **out)
 	c->mode = v->payload;
 	c->signed_chunks = v->payload != AUTH_PAYLOAD_STREAMING_UNSIGNED_TRAILER;
 	c->trailers_allowed = v->payload == AUTH_PAYLOAD_STREAMING_HMAC_TRAILER ||
-			      v->payload == AUTH_PAYLOAD_STREAMING_ECDSA_TRAILER ||
-			      v->payload == AUTH_PAYLOAD_STREAMING_UNSIGNED_TRAILER;
+	                      v->payload == AUTH_PAYLOAD_STREAMING_ECDSA_TRAILER ||
+	                      v->payload == AUTH_PAYLOAD_STREAMING_UNSIGNED_TRAILER;
 	c->signed_trailer = c->trailers_allowed && c->signed_chunks;
 	c->key = v->key;
 	if (c->key.ec)
@@ -160,7 +158,7 @@ const char *auth_chunked_error(const struct auth_chunked *c)
 
 /* Build one chunk's or the trailer's string-to-sign and check `sig` against it. */
 static int verify_link(struct auth_chunked *c, bool trailer, const uint8_t digest[SHA256_LEN],
-		       struct iov sig)
+                       struct iov sig)
 {
 	char sts[1024], hex[SHA256_HEX_LEN + 1];
 	struct buf b;
@@ -168,14 +166,14 @@ static int verify_link(struct auth_chunked *c, bool trailer, const uint8_t diges
 	hex_encode(digest, SHA256_LEN, hex);
 	const char *alg = c->key.alg == AUTH_SIGV4A ? AUTH_ALG_SIGV4A : AUTH_ALG_SIGV4;
 	int rc = buf_printf(&b, "%s-%s\n%s\n%.*s\n%.*s\n%s%s", alg, trailer ? "TRAILER" : "PAYLOAD",
-			    c->date, (int)c->scope_len, c->scope, (int)c->prev_sig_len,
-			    c->prev_sig, trailer ? "" : AUTH_EMPTY_SHA256 "\n", hex);
+	                    c->date, (int)c->scope_len, c->scope, (int)c->prev_sig_len, c->prev_sig,
+	                    trailer ? "" : AUTH_EMPTY_SHA256 "\n", hex);
 	if (rc)
 		return fail(c, ERR_CHUNK_MALFORMED, "string-to-sign too long");
 	if (auth_key_verify(&c->key, buf_iov(&b), sig))
 		return fail(c, ERR_CHUNK_SIGNATURE,
-			    trailer ? "the trailer signature does not match"
-				    : "a chunk signature does not match");
+		            trailer ? "the trailer signature does not match"
+		                    : "a chunk signature does not match");
 	while (sig.len && sig.base[sig.len - 1] == '*')
 		sig.len--;
 	memcpy(c->prev_sig, sig.base, sig.len);
@@ -210,8 +208,9 @@ static int parse_header_line(struct auth_chunked *c, struct iov line)
 		return fail(c, ERR_CHUNK_MALFORMED, "chunk extensions are not allowed here");
 	}
 	if (size > 0 && c->prev_small)
-		return fail(c, ERR_CHUNK_SIZE, "Only the last chunk is allowed to have a size "
-					       "less than 8192 bytes");
+		return fail(c, ERR_CHUNK_SIZE,
+		            "Only the last chunk is allowed to have a size "
+		            "less than 8192 bytes");
 	if (size > c->decoded_length - c->decoded)
 		return fail(c, ERR_CHUNK_MALFORMED, "more data than x-amz-decoded-content-length");
 	c->prev_small = size < AUTH_CHUNK_MIN;
@@ -225,7 +224,7 @@ static int parse_header_line(struct auth_chunked *c, struct iov line)
 	/* The final, empty chunk. */
 	if (c->decoded != c->decoded_length)
 		return fail(c, ERR_CHUNK_INCOMPLETE,
-			    "the decoded length differs from x-amz-decoded-content-length");
+		            "the decoded length differs from x-amz-decoded-content-length");
 	if (c->signed_chunks) {
 		uint8_t empty[SHA256_LEN];
 		sha256_final(c->hash, empty);
@@ -296,10 +295,7 @@ static int trailer_line(struct auth_chunked *c, struct iov line)
 	    c->trailer_used + name.len + value.len > sizeof(c->trailer_store))
 		return fail(c, ERR_TOO_BIG, "too many trailers");
 	char *n = c->trailer_store + c->trailer_used;
-	for (size_t i = 0; i < name.len; i++) {
-		char ch = name.base[i];
-		n[i] = ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch;
-	}
+	iov_copy_lower(n, name);
 	char *v = n + name.len;
 	memcpy(v, value.base, value.len);
 	c->trailer_used += name.len + value.len;
@@ -346,15 +342,16 @@ static int take_line(struct auth_chunked *c, const char *p, size_t n, size_t *us
 		if (ch == '\n')
 			return fail(c, ERR_CHUNK_MALFORMED, "bare LF in a chunk line");
 		if (c->line_len == cap)
-			return fail(c, c->state == CHUNKED_HEADER ? ERR_CHUNK_MALFORMED : ERR_TOO_BIG,
-				    "chunk line too long");
+			return fail(c,
+			            c->state == CHUNKED_HEADER ? ERR_CHUNK_MALFORMED : ERR_TOO_BIG,
+			            "chunk line too long");
 		c->line[c->line_len++] = ch;
 	}
 	return 0;
 }
 
 int auth_chunked_feed(struct auth_chunked *c, const char *p, size_t n, auth_chunked_data_fn on_data,
-		      void *arg)
+                      void *arg)
 {
 	CHECK_MAGIC(c, CHUNKED_MAGIC);
 	while (n > 0) {
@@ -387,7 +384,8 @@ int auth_chunked_feed(struct auth_chunked *c, const char *p, size_t n, auth_chun
 		case CHUNKED_DATA_LF:
 			used = 1;
 			if (*p != (c->state == CHUNKED_DATA_CR ? '\r' : '\n')) {
-				rc = fail(c, ERR_CHUNK_MALFORMED, "chunk data is not followed by CRLF");
+				rc = fail(c, ERR_CHUNK_MALFORMED,
+				          "chunk data is not followed by CRLF");
 				break;
 			}
 			if (c->state == CHUNKED_DATA_CR) {
@@ -399,7 +397,7 @@ int auth_chunked_feed(struct auth_chunked *c, const char *p, size_t n, auth_chun
 				uint8_t digest[SHA256_LEN];
 				sha256_final(c->hash, digest);
 				rc = verify_link(c, false, digest,
-						 iov_make(c->chunk_sig, c->chunk_sig_len));
+				                 iov_make(c->chunk_sig, c->chunk_sig_len));
 			}
 			break;
 		case CHUNKED_DONE:

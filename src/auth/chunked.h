@@ -14,10 +14,10 @@
 
 #include "auth/verify.h"
 
-#define AUTH_CHUNK_MIN	      8192		/* every chunk but the last (S3 rule) */
-#define AUTH_CHUNK_MAX	      (16u << 20) /* larger chunk sizes are refused */
-#define AUTH_CHUNK_LINE_MAX   256	/* a chunk header line */
-#define AUTH_TRAILER_MAX      4096	/* all trailer lines together */
+#define AUTH_CHUNK_MIN         8192        /* every chunk but the last (S3 rule) */
+#define AUTH_CHUNK_MAX         (16u << 20) /* larger chunk sizes are refused */
+#define AUTH_CHUNK_LINE_MAX    256         /* a chunk header line */
+#define AUTH_TRAILER_MAX       4096        /* all trailer lines together */
 #define AUTH_TRAILER_MAX_COUNT 16
 
 struct auth_chunked;
@@ -40,7 +40,7 @@ void auth_chunked_free(struct auth_chunked *c);
  * the decoder refuses further input.
  */
 int auth_chunked_feed(struct auth_chunked *c, const char *p, size_t n, auth_chunked_data_fn on_data,
-		      void *arg);
+                      void *arg);
 
 /* The body has ended: 0 if it was complete and every signature verified,
  * ERR_CHUNK_INCOMPLETE if it stopped early, or the error feed returned. */

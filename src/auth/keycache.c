@@ -10,10 +10,10 @@
 #include "base/err.h"
 #include "crypto/sigv4a_kdf.h"
 
-#define KC_MAGIC    0x4b434143u
-#define KC_WAYS     4
-#define KC_MAX_ID   256 /* longer keys are derived, never cached */
-#define KC_MAX_SCOPE 128
+#define KC_MAGIC      0x4b434143u
+#define KC_WAYS       4
+#define KC_MAX_ID     256 /* longer keys are derived, never cached */
+#define KC_MAX_SCOPE  128
 #define KC_MAX_SECRET 128 /* longer secrets are derived, never cached */
 
 struct kc_entry {
@@ -86,7 +86,8 @@ static struct kc_entry *entry_locked(struct auth_keycache *kc, struct iov id, st
 	for (int w = 0; w < KC_WAYS; w++) {
 		struct kc_entry *e = &set[w];
 		if (e->stamp && e->id_len == id.len && memcmp(e->id, id.base, id.len) == 0 &&
-		    e->secret_len == secret.len && crypto_equal(e->secret, secret.base, secret.len)) {
+		    e->secret_len == secret.len &&
+		    crypto_equal(e->secret, secret.base, secret.len)) {
 			e->stamp = ++kc->clock;
 			return e;
 		}
@@ -110,7 +111,7 @@ static bool cacheable(const struct auth_keycache *kc, struct iov id, struct iov 
 }
 
 int auth_keycache_v4a(struct auth_keycache *kc, struct iov access_key, struct iov secret,
-		      struct p256_key **out)
+                      struct p256_key **out)
 {
 	if (!cacheable(kc, access_key, secret))
 		return sigv4a_derive_key(access_key, secret, out);
@@ -143,7 +144,7 @@ int auth_keycache_v4a(struct auth_keycache *kc, struct iov access_key, struct io
 }
 
 void auth_sigv4_signing_key(struct iov secret, struct iov date8, struct iov region,
-			    struct iov service, uint8_t out[SHA256_LEN])
+                            struct iov service, uint8_t out[SHA256_LEN])
 {
 	uint8_t k[SHA256_LEN];
 	char key[4 + 1024];
@@ -160,8 +161,8 @@ void auth_sigv4_signing_key(struct iov secret, struct iov date8, struct iov regi
 }
 
 int auth_keycache_v4(struct auth_keycache *kc, struct iov access_key, struct iov secret,
-		     struct iov date8, struct iov region, struct iov service,
-		     uint8_t out[SHA256_LEN])
+                     struct iov date8, struct iov region, struct iov service,
+                     uint8_t out[SHA256_LEN])
 {
 	char scope[KC_MAX_SCOPE];
 	size_t slen = date8.len + 1 + region.len + 1 + service.len;

@@ -31,16 +31,16 @@ void auth_keycache_free(struct auth_keycache *kc);
  * 0, ERR_TOO_BIG (absurd key lengths), ERR_CRYPTO or ERR_NOMEM.
  */
 int auth_keycache_v4a(struct auth_keycache *kc, struct iov access_key, struct iov secret,
-		      struct p256_key **out);
+                      struct p256_key **out);
 
 /* The SigV4 signing key HMAC chain for (date YYYYMMDD, region, service).
  * kc may be NULL. 0 or ERR_TOO_BIG. */
 int auth_keycache_v4(struct auth_keycache *kc, struct iov access_key, struct iov secret,
-		     struct iov date8, struct iov region, struct iov service,
-		     uint8_t out[SHA256_LEN]);
+                     struct iov date8, struct iov region, struct iov service,
+                     uint8_t out[SHA256_LEN]);
 
 /* The HMAC chain itself, uncached (SIGV4.md §2). */
 void auth_sigv4_signing_key(struct iov secret, struct iov date8, struct iov region,
-			    struct iov service, uint8_t out[SHA256_LEN]);
+                            struct iov service, uint8_t out[SHA256_LEN]);
 
 #endif

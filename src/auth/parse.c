@@ -16,10 +16,11 @@ static int parse_credential(struct iov cred, struct auth_parsed *p)
 	while (rest.base && n < 5)
 		rest = iov_split(rest, '/', &part[n++]);
 	if (rest.base || n != want) {
-		p->why = p->alg == AUTH_SIGV4 ? "the Credential is mal-formed; expecting "
-						"\"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\""
-					      : "the Credential is mal-formed; expecting "
-						"\"<YOUR-AKID>/YYYYMMDD/SERVICE/aws4_request\"";
+		p->why = p->alg == AUTH_SIGV4
+		             ? "the Credential is mal-formed; expecting "
+		               "\"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\""
+		             : "the Credential is mal-formed; expecting "
+		               "\"<YOUR-AKID>/YYYYMMDD/SERVICE/aws4_request\"";
 		return ERR_AUTH_MALFORMED;
 	}
 	p->access_key = part[0];
@@ -106,8 +107,8 @@ int auth_parse_header(struct iov value, struct auth_parsed *p)
 	}
 	if (!have_cred || !have_sh || !have_sig) {
 		p->why = !have_cred ? "missing Credential"
-		       : !have_sh   ? "missing SignedHeaders"
-				    : "missing Signature";
+		         : !have_sh ? "missing SignedHeaders"
+		                    : "missing Signature";
 		return ERR_AUTH_MALFORMED;
 	}
 	if (p->signature.len == 0 || p->signature.len > AUTH_MAX_SIGNATURE_HEX) {
@@ -122,11 +123,11 @@ static int store_decoded(struct auth_parsed *p, struct iov raw, struct iov *out)
 {
 	struct buf b;
 	buf_init_with(&b, p->store + p->store_len, sizeof(p->store) - p->store_len,
-		      sizeof(p->store) - p->store_len);
+	              sizeof(p->store) - p->store_len);
 	int rc = auth_uri_decode(&b, raw);
 	if (rc) {
 		p->why = rc == ERR_TOO_BIG ? "presign parameters are too long"
-					   : "a parameter has a bad percent-escape";
+		                           : "a parameter has a bad percent-escape";
 		return ERR_AUTH_QUERY_MALFORMED;
 	}
 	*out = iov_make(p->store + p->store_len, b.len);
@@ -140,7 +141,10 @@ struct qparam {
 	size_t off;
 };
 
-#define QP(n, field) { n, offsetof(struct auth_parsed, field) }
+#define QP(n, field)                                   \
+	{                                              \
+		n, offsetof(struct auth_parsed, field) \
+	}
 static const struct qparam qparams[] = {
 	QP("X-Amz-Algorithm", algorithm),
 	QP("X-Amz-Credential", scope),
@@ -154,11 +158,24 @@ static const struct qparam qparams[] = {
 #undef QP
 #define NQPARAMS (sizeof(qparams) / sizeof(qparams[0]))
 
+/* Percent-decode a parameter name into out (64 bytes); false if it cannot
+ * be one of ours (too long or a bad escape). */
+static bool decode_key(struct iov k, char out[64], struct iov *decoded)
+{
+	struct buf kb;
+	buf_init_with(&kb, out, 64, 64);
+	if (k.len > 3 * 64 || auth_uri_decode(&kb, k))
+		return false;
+	*decoded = buf_iov(&kb);
+	return true;
+}
+
 bool auth_query_is_presigned(struct iov query)
 {
-	struct iov rest = query, k, v;
+	struct iov rest = query, k, v, name;
+	char store[64];
 	while (query.len && auth_query_next(&rest, &k, &v))
-		if (iov_eq(k, IOV_LIT("X-Amz-Algorithm")))
+		if (decode_key(k, store, &name) && iov_eq(name, IOV_LIT("X-Amz-Algorithm")))
 			return true;
 	return false;
 }
@@ -174,12 +191,11 @@ int auth_parse_query(struct iov query, struct auth_parsed *p)
 	p->store_len = 0;
 	while (query.len && auth_query_next(&rest, &k, &v)) {
 		char kstore[64];
-		struct buf kb;
-		buf_init_with(&kb, kstore, sizeof(kstore), sizeof(kstore));
-		if (k.len > sizeof(kstore) || auth_uri_decode(&kb, k))
+		struct iov name;
+		if (!decode_key(k, kstore, &name))
 			continue; /* not one of ours; canonicalisation reports bad escapes */
 		for (size_t i = 0; i < NQPARAMS; i++) {
-			if (!iov_eq(buf_iov(&kb), iov_cstr(qparams[i].name)))
+			if (!iov_eq(name, iov_cstr(qparams[i].name)))
 				continue;
 			if (seen[i]) {
 				p->why = "a presign parameter appears twice";
@@ -196,15 +212,16 @@ int auth_parse_query(struct iov query, struct auth_parsed *p)
 		return ERR_AUTH_MISSING;
 	}
 	if (parse_algorithm(val[0], &p->alg)) {
-		p->why = "X-Amz-Algorithm only supports \"" AUTH_ALG_SIGV4 "\" and \"" AUTH_ALG_SIGV4A
-			 "\"";
+		p->why = "X-Amz-Algorithm only supports \"" AUTH_ALG_SIGV4
+		         "\" and \"" AUTH_ALG_SIGV4A "\"";
 		return ERR_AUTH_ALGORITHM;
 	}
 	for (size_t i = 1; i < 6; i++) {
 		if (!seen[i]) {
-			p->why = "Query-string authentication version 4 requires the X-Amz-Algorithm, "
-				 "X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, "
-				 "and X-Amz-Expires parameters.";
+			p->why =
+			    "Query-string authentication version 4 requires the X-Amz-Algorithm, "
+			    "X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, "
+			    "and X-Amz-Expires parameters.";
 			return ERR_AUTH_QUERY_MALFORMED;
 		}
 	}

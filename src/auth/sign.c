@@ -10,7 +10,7 @@ void auth_signature_init(struct auth_signature *s)
 	s->nadded = 0;
 	s->date[0] = s->signature[0] = '\0';
 	buf_init_with(&s->canonical_request, s->store_creq, sizeof(s->store_creq),
-		      AUTH_MAX_CANONICAL);
+	              AUTH_MAX_CANONICAL);
 	buf_init_with(&s->string_to_sign, s->store_sts, sizeof(s->store_sts), AUTH_MAX_CANONICAL);
 	buf_init_with(&s->scope, s->store_scope, sizeof(s->store_scope), 512);
 	buf_init_with(&s->values, s->store_values, sizeof(s->store_values), AUTH_MAX_CANONICAL);
@@ -38,17 +38,15 @@ static bool has_header(const struct auth_request *r, struct iov name)
 static int check_request(const struct auth_sign_opts *o, const struct auth_request *r)
 {
 	static const struct iov owned_headers[] = {
-		IOV_LIT("authorization"),
-		IOV_LIT("x-amz-date"),
-		IOV_LIT("x-amz-region-set"),
-		IOV_LIT("x-amz-security-token"),
+		IOV_LIT("authorization"),        IOV_LIT("x-amz-date"),
+		IOV_LIT("x-amz-region-set"),     IOV_LIT("x-amz-security-token"),
 		IOV_LIT("x-amz-content-sha256"),
 	};
 	static const struct iov owned_params[] = {
-		IOV_LIT("X-Amz-Signature"),	 IOV_LIT("X-Amz-Date"),
-		IOV_LIT("X-Amz-Credential"),	 IOV_LIT("X-Amz-Algorithm"),
-		IOV_LIT("X-Amz-SignedHeaders"),	 IOV_LIT("X-Amz-Security-Token"),
-		IOV_LIT("X-Amz-Expires"),	 IOV_LIT("X-Amz-Region-Set"),
+		IOV_LIT("X-Amz-Signature"),     IOV_LIT("X-Amz-Date"),
+		IOV_LIT("X-Amz-Credential"),    IOV_LIT("X-Amz-Algorithm"),
+		IOV_LIT("X-Amz-SignedHeaders"), IOV_LIT("X-Amz-Security-Token"),
+		IOV_LIT("X-Amz-Expires"),       IOV_LIT("X-Amz-Region-Set"),
 	};
 	if (o->form == AUTH_FORM_HEADER) {
 		for (size_t i = 0; i < sizeof(owned_headers) / sizeof(owned_headers[0]); i++) {
@@ -75,14 +73,14 @@ static int resolve_key(const struct auth_sign_opts *o, struct iov date8, struct 
 	key->ec = NULL;
 	if (o->alg == AUTH_SIGV4A)
 		return auth_keycache_v4a(o->keys, o->creds.access_key, o->creds.secret_key,
-					 &key->ec);
-	return auth_keycache_v4(o->keys, o->creds.access_key, o->creds.secret_key, date8,
-				o->region, o->service, key->ksigning);
+		                         &key->ec);
+	return auth_keycache_v4(o->keys, o->creds.access_key, o->creds.secret_key, date8, o->region,
+	                        o->service, key->ksigning);
 }
 
 /* Header form: the signer-owned headers that are signed (all but Authorization). */
 static int add_header_values(const struct auth_sign_opts *o, struct auth_signature *s,
-			     struct iov payload)
+                             struct iov payload)
 {
 	struct {
 		const char *name;
@@ -113,8 +111,8 @@ static int add_header_values(const struct auth_sign_opts *o, struct auth_signatu
 }
 
 static int sign_header_form(const struct auth_sign_opts *o, const struct auth_request *r,
-			    struct auth_signature *s, const struct auth_key *key,
-			    struct iov payload)
+                            struct auth_signature *s, const struct auth_key *key,
+                            struct iov payload)
 {
 	struct auth_header all[AUTH_MAX_HEADERS + AUTH_SIGN_MAX_ADDED];
 	char cstore[2048], sstore[256], pstore[1024];
@@ -130,7 +128,7 @@ static int sign_header_form(const struct auth_sign_opts *o, const struct auth_re
 	size_t n = r->nheaders;
 	for (size_t i = 0; i < s->nadded; i++) {
 		bool omit = o->omit_session_token &&
-			    iov_eq(s->added[i].name, IOV_LIT("X-Amz-Security-Token"));
+		            iov_eq(s->added[i].name, IOV_LIT("X-Amz-Security-Token"));
 		if (!omit)
 			all[n++] = s->added[i];
 	}
@@ -149,21 +147,25 @@ static int sign_header_form(const struct auth_sign_opts *o, const struct auth_re
 		rc = auth_canon_query(&query, r->query, NULL, 0, false, false);
 	if (rc == 0)
 		rc = auth_canonical_request(&s->canonical_request, r->method, buf_iov(&path),
-					    buf_iov(&query), buf_iov(&canon),
-					    buf_iov(&signed_list), payload);
+		                            buf_iov(&query), buf_iov(&canon), buf_iov(&signed_list),
+		                            payload);
 	if (rc == 0)
 		rc = auth_string_to_sign(&s->string_to_sign, o->alg, iov_cstr(s->date),
-					 buf_iov(&s->scope), buf_iov(&s->canonical_request));
+		                         buf_iov(&s->scope), buf_iov(&s->canonical_request));
 	size_t siglen = 0;
 	if (rc == 0)
 		rc = auth_key_sign(key, buf_iov(&s->string_to_sign), s->signature, &siglen);
 	if (rc == 0) {
 		size_t off = s->values.len;
 		const struct iov parts[] = {
-			iov_cstr(auth_alg_name(o->alg)), IOV_LIT(" Credential="),
-			o->creds.access_key,		 IOV_LIT("/"),
-			buf_iov(&s->scope),		 IOV_LIT(", SignedHeaders="),
-			buf_iov(&signed_list),		 IOV_LIT(", Signature="),
+			iov_cstr(auth_alg_name(o->alg)),
+			IOV_LIT(" Credential="),
+			o->creds.access_key,
+			IOV_LIT("/"),
+			buf_iov(&s->scope),
+			IOV_LIT(", SignedHeaders="),
+			buf_iov(&signed_list),
+			IOV_LIT(", Signature="),
 			iov_make(s->signature, siglen),
 		};
 		for (size_t i = 0; rc == 0 && i < sizeof(parts) / sizeof(parts[0]); i++)
@@ -189,8 +191,7 @@ static int sign_header_form(const struct auth_sign_opts *o, const struct auth_re
 }
 
 static int sign_query_form(const struct auth_sign_opts *o, const struct auth_request *r,
-			   struct auth_signature *s, const struct auth_key *key,
-			   struct iov payload)
+                           struct auth_signature *s, const struct auth_key *key, struct iov payload)
 {
 	char cstore[1024], sstore[256], pstore[1024], qstore[2048], estore[32], credstore[512];
 	struct buf canon, signed_list, path, query, expires, cred;
@@ -210,20 +211,21 @@ static int sign_query_form(const struct auth_sign_opts *o, const struct auth_req
 		rc = buf_printf(&expires, "%u", o->expires);
 	if (rc == 0)
 		rc = buf_printf(&cred, IOV_FMT "/" IOV_FMT, IOV_ARG(o->creds.access_key),
-				IOV_ARG(buf_iov(&s->scope)));
+		                IOV_ARG(buf_iov(&s->scope)));
 	if (rc)
 		goto done;
 
 	/* Insertion order as aws-c-auth adds them; the canonical query sorts anyway. */
-	params[n++] = (struct auth_param){ IOV_LIT("X-Amz-Algorithm"), iov_cstr(auth_alg_name(o->alg)) };
+	params[n++] =
+	    (struct auth_param){ IOV_LIT("X-Amz-Algorithm"), iov_cstr(auth_alg_name(o->alg)) };
 	params[n++] = (struct auth_param){ IOV_LIT("X-Amz-Credential"), buf_iov(&cred) };
 	params[n++] = (struct auth_param){ IOV_LIT("X-Amz-Date"), iov_cstr(s->date) };
 	params[n++] = (struct auth_param){ IOV_LIT("X-Amz-SignedHeaders"), buf_iov(&signed_list) };
 	params[n++] = (struct auth_param){ IOV_LIT("X-Amz-Expires"), buf_iov(&expires) };
 	size_t token_at = n;
 	if (o->creds.session_token.len)
-		params[n++] = (struct auth_param){ IOV_LIT("X-Amz-Security-Token"),
-						   o->creds.session_token };
+		params[n++] =
+		    (struct auth_param){ IOV_LIT("X-Amz-Security-Token"), o->creds.session_token };
 	if (o->alg == AUTH_SIGV4A)
 		params[n++] = (struct auth_param){ IOV_LIT("X-Amz-Region-Set"), o->region };
 
@@ -239,11 +241,11 @@ static int sign_query_form(const struct auth_sign_opts *o, const struct auth_req
 		rc = auth_canon_query(&query, r->query, signed_params, m, false, false);
 	if (rc == 0)
 		rc = auth_canonical_request(&s->canonical_request, r->method, buf_iov(&path),
-					    buf_iov(&query), buf_iov(&canon),
-					    buf_iov(&signed_list), payload);
+		                            buf_iov(&query), buf_iov(&canon), buf_iov(&signed_list),
+		                            payload);
 	if (rc == 0)
 		rc = auth_string_to_sign(&s->string_to_sign, o->alg, iov_cstr(s->date),
-					 buf_iov(&s->scope), buf_iov(&s->canonical_request));
+		                         buf_iov(&s->scope), buf_iov(&s->canonical_request));
 	size_t siglen = 0;
 	if (rc == 0)
 		rc = auth_key_sign(key, buf_iov(&s->string_to_sign), s->signature, &siglen);
@@ -274,7 +276,7 @@ done:
 }
 
 int auth_sign(const struct auth_sign_opts *o, const struct auth_request *r,
-	      struct auth_signature *s)
+              struct auth_signature *s)
 {
 	struct auth_key key = { 0 };
 	int rc = check_request(o, r);
@@ -286,7 +288,7 @@ int auth_sign(const struct auth_sign_opts *o, const struct auth_request *r,
 	struct iov payload = o->payload_hash;
 	if (payload.len == 0)
 		payload = o->form == AUTH_FORM_QUERY ? IOV_LIT("UNSIGNED-PAYLOAD")
-						     : IOV_LIT(AUTH_EMPTY_SHA256);
+		                                     : IOV_LIT(AUTH_EMPTY_SHA256);
 	clock_format_amz(o->time, s->date);
 	struct iov date8 = iov_make(s->date, 8);
 	rc = auth_scope(&s->scope, o->alg, date8, o->region, o->service);

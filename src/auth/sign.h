@@ -31,7 +31,7 @@ struct auth_sign_opts {
 	enum auth_uri_rules rules;
 	bool content_sha256_header; /* header form: add and sign x-amz-content-sha256 */
 	bool omit_session_token;    /* send the token but leave it out of the signature */
-	uint32_t expires;	    /* query form: X-Amz-Expires, 1..604800 */
+	uint32_t expires;           /* query form: X-Amz-Expires, 1..604800 */
 	struct auth_keycache *keys; /* optional; derived keys are reused from here */
 };
 
@@ -67,6 +67,6 @@ void auth_signature_free(struct auth_signature *s);
  * 0, ERR_INVALID, ERR_TOO_BIG, ERR_CRYPTO or ERR_NOMEM.
  */
 int auth_sign(const struct auth_sign_opts *o, const struct auth_request *req,
-	      struct auth_signature *out);
+              struct auth_signature *out);
 
 #endif

@@ -43,7 +43,7 @@ const char *auth_alg_name(enum auth_alg alg)
 }
 
 int auth_scope(struct buf *out, enum auth_alg alg, struct iov date8, struct iov region,
-	       struct iov service)
+               struct iov service)
 {
 	int rc = buf_add_iov(out, date8);
 	if (rc == 0)
@@ -61,11 +61,11 @@ int auth_scope(struct buf *out, enum auth_alg alg, struct iov date8, struct iov 
 }
 
 int auth_canonical_request(struct buf *out, struct iov method, struct iov uri, struct iov query,
-			   struct iov headers, struct iov signed_list, struct iov payload)
+                           struct iov headers, struct iov signed_list, struct iov payload)
 {
-	const struct iov parts[] = { method,	  IOV_LIT("\n"), uri,	      IOV_LIT("\n"),
-				     query,	  IOV_LIT("\n"), headers,     IOV_LIT("\n"),
-				     signed_list, IOV_LIT("\n"), payload };
+	const struct iov parts[] = { method,      IOV_LIT("\n"), uri,     IOV_LIT("\n"),
+		                     query,       IOV_LIT("\n"), headers, IOV_LIT("\n"),
+		                     signed_list, IOV_LIT("\n"), payload };
 	size_t total = 0;
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
 		total += parts[i].len;
@@ -76,7 +76,7 @@ int auth_canonical_request(struct buf *out, struct iov method, struct iov uri, s
 }
 
 int auth_string_to_sign(struct buf *out, enum auth_alg alg, struct iov date, struct iov scope,
-			struct iov canonical_request)
+                        struct iov canonical_request)
 {
 	char hash[SHA256_HEX_LEN + 1];
 	sha256_hex(canonical_request.base, canonical_request.len, hash);

@@ -24,15 +24,15 @@ const char *auth_alg_name(enum auth_alg alg);
 /* Append the credential scope: date8/region/service/aws4_request (SigV4) or
  * date8/service/aws4_request (SigV4A). */
 int auth_scope(struct buf *out, enum auth_alg alg, struct iov date8, struct iov region,
-	       struct iov service);
+               struct iov service);
 
 /* Append Method \n URI \n Query \n Headers \n SignedHeaders \n PayloadHash. */
 int auth_canonical_request(struct buf *out, struct iov method, struct iov uri, struct iov query,
-			   struct iov headers, struct iov signed_list, struct iov payload);
+                           struct iov headers, struct iov signed_list, struct iov payload);
 
 /* Append ALG \n DATE \n SCOPE \n hex(SHA256(canonical_request)). */
 int auth_string_to_sign(struct buf *out, enum auth_alg alg, struct iov date, struct iov scope,
-			struct iov canonical_request);
+                        struct iov canonical_request);
 
 /* Signing key material for one request: the SigV4 day key or the SigV4A key
  * pair (a reference). */

@@ -28,8 +28,8 @@ struct auth_verifier {
 	const struct auth_creds_ops *creds;
 	void *creds_ctx;
 	struct auth_keycache *keys; /* optional, and strongly advised for SigV4A */
-	struct iov region;	    /* this server's region */
-	struct iov service;	    /* "s3" */
+	struct iov region;          /* this server's region */
+	struct iov service;         /* "s3" */
 	enum auth_uri_rules rules;
 	int64_t max_skew; /* seconds; 0 means AUTH_DEFAULT_SKEW (15 minutes) */
 	/* S3 rules: x-amz-content-sha256 is required in header form, and the
@@ -49,9 +49,9 @@ struct auth_verified {
 	char date[CLOCK_AMZ_DATE_LEN + 1];
 	struct buf scope;
 	char signature[AUTH_MAX_SIGNATURE_HEX + 1]; /* the seed for aws-chunked bodies */
-	struct auth_key key;			    /* for chunk signatures */
-	uint64_t decoded_length;		    /* x-amz-decoded-content-length, or UINT64_MAX */
-	struct iov trailer;			    /* x-amz-trailer value (borrowed from request) */
+	struct auth_key key;                        /* for chunk signatures */
+	uint64_t decoded_length; /* x-amz-decoded-content-length, or UINT64_MAX */
+	struct iov trailer;      /* x-amz-trailer value (borrowed from request) */
 	/* For SignatureDoesNotMatch responses and debugging. */
 	struct buf canonical_request;
 	struct buf string_to_sign;
@@ -75,7 +75,7 @@ void auth_verified_free(struct auth_verified *v);
  * says more.
  */
 int auth_verify(const struct auth_verifier *v, const struct auth_request *req, int64_t now,
-		struct auth_verified *out);
+                struct auth_verified *out);
 
 /* After a HASH-mode verify: 0 if the body's digest is the signed one,
  * ERR_AUTH_PAYLOAD_MISMATCH otherwise. */

@@ -9,10 +9,10 @@
 
 _Noreturn void check_fail(const char *file, int line, const char *expr);
 
-#define CHECK(e)                                                                                   \
-	do {                                                                                       \
-		if (__builtin_expect(!(e), 0))                                                     \
-			check_fail(__FILE__, __LINE__, #e);                                        \
+#define CHECK(e)                                            \
+	do {                                                \
+		if (__builtin_expect(!(e), 0))              \
+			check_fail(__FILE__, __LINE__, #e); \
 	} while (0)
 
 #define CHECK_MAGIC(p, m) CHECK((p) != NULL && (p)->magic == (m))

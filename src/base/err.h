@@ -19,7 +19,8 @@
 	X(USAGE, "bad command line", 0, NULL)                                                      \
 	X(CRYPTO, "cryptographic library failure", 500, "InternalError")                           \
 	X(AUTH_MISSING, "request carries no signature", 403, "AccessDenied")                       \
-	X(AUTH_MALFORMED, "authorization header is malformed", 400, "AuthorizationHeaderMalformed") \
+	X(AUTH_MALFORMED, "authorization header is malformed", 400,                                \
+	  "AuthorizationHeaderMalformed")                                                          \
 	X(AUTH_QUERY_MALFORMED, "presigned query parameters are malformed", 400,                   \
 	  "AuthorizationQueryParametersError")                                                     \
 	X(AUTH_ALGORITHM, "unsupported signing algorithm", 400, "InvalidArgument")                 \
@@ -33,17 +34,18 @@
 	X(AUTH_UNSIGNED_HEADER, "there were headers present in the request which were not signed", \
 	  403, "AccessDenied")                                                                     \
 	X(AUTH_TOKEN, "the provided security token is invalid", 400, "InvalidToken")               \
-	X(AUTH_CONTENT_SHA256, "missing or invalid x-amz-content-sha256", 400, "InvalidRequest")    \
+	X(AUTH_CONTENT_SHA256, "missing or invalid x-amz-content-sha256", 400, "InvalidRequest")   \
 	X(AUTH_PAYLOAD_MISMATCH, "the payload does not match x-amz-content-sha256", 400,           \
 	  "XAmzContentSHA256Mismatch")                                                             \
-	X(AUTH_DECODED_LENGTH, "x-amz-decoded-content-length is missing or invalid", 411,         \
+	X(AUTH_DECODED_LENGTH, "x-amz-decoded-content-length is missing or invalid", 411,          \
 	  "MissingContentLength")                                                                  \
 	X(CHUNK_MALFORMED, "aws-chunked body is malformed", 400, "InvalidRequest")                 \
 	X(CHUNK_SIGNATURE, "a chunk signature does not match", 403, "SignatureDoesNotMatch")       \
 	X(CHUNK_SIZE, "only the last chunk may be smaller than 8192 bytes", 403,                   \
 	  "InvalidChunkSizeError")                                                                 \
 	X(CHUNK_INCOMPLETE, "the body ended before its declared length", 400, "IncompleteBody")    \
-	X(CHUNK_TRAILER, "aws-chunked trailer is malformed or undeclared", 400, "MalformedTrailerError")
+	X(CHUNK_TRAILER, "aws-chunked trailer is malformed or undeclared", 400,                    \
+	  "MalformedTrailerError")
 
 enum err {
 	ERR_OK = 0,
@@ -52,7 +54,7 @@ enum err {
 #define ERR_ENUM(name, text, status, s3) ERR_##name,
 	ERR_MAP(ERR_ENUM)
 #undef ERR_ENUM
-	ERR__END
+	    ERR__END
 };
 
 /* Text for a code; "unknown error" for anything not in the list. */

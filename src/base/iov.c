@@ -8,6 +8,12 @@ static inline unsigned char lower(unsigned char c)
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
 }
 
+void iov_copy_lower(char *dst, struct iov src)
+{
+	for (size_t i = 0; i < src.len; i++)
+		dst[i] = (char)lower((unsigned char)src.base[i]);
+}
+
 bool iov_eq_nocase(struct iov a, struct iov b)
 {
 	if (a.len != b.len)

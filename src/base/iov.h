@@ -34,6 +34,9 @@ static inline bool iov_eq(struct iov a, struct iov b)
 	return a.len == b.len && (a.len == 0 || memcmp(a.base, b.base, a.len) == 0);
 }
 
+/* Copy src to dst (src.len bytes) with ASCII letters lowercased. */
+void iov_copy_lower(char *dst, struct iov src);
+
 /* ASCII case-insensitive equality (header names). */
 bool iov_eq_nocase(struct iov a, struct iov b);
 

@@ -41,7 +41,7 @@ static int parse_request_line(struct iov line, struct rawreq *r)
 		}
 	}
 	if (!sp || !iov_starts(iov_make(sp + 1, (size_t)(rest.base + rest.len - sp - 1)),
-			       IOV_LIT("HTTP/1.")))
+	                       IOV_LIT("HTTP/1.")))
 		return bad(r, ERR_INVALID, "the request line does not end in HTTP/1.x");
 	r->target = iov_make(rest.base, (size_t)(sp - rest.base));
 	if (r->target.len == 0 || r->target.base[0] != '/')

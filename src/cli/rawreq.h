@@ -28,7 +28,7 @@ struct rawreq {
 enum rawreq_mode {
 	RAWREQ_HTTP = 0,   /* folded lines are an error, "Name: value" with OWS */
 	RAWREQ_VECTOR = 1, /* aws-c-auth vector files: a folded line continues the
-			      value with "\n" + the line; values are kept untrimmed */
+	                      value with "\n" + the line; values are kept untrimmed */
 };
 
 /* Parse `in` (borrowed; slices point into it). 0 or ERR_INVALID/ERR_TOO_BIG

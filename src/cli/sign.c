@@ -19,7 +19,7 @@ static bool url_safe(unsigned char c)
 }
 
 int cli_url_split(const char *url, struct buf *store, struct iov *host, struct iov *path,
-		  struct iov *query, bool *https)
+                  struct iov *query, bool *https)
 {
 	struct iov u = iov_cstr(url);
 	size_t skip;
@@ -38,7 +38,8 @@ int cli_url_split(const char *url, struct buf *store, struct iov *host, struct i
 	    memchr(authority.base, '@', authority.len))
 		return ERR_INVALID;
 	/* Drop a default port from the Host value, as clients do. */
-	struct iov hostonly, port = authority.base[0] == '[' ? IOV_NULL : iov_split(authority, ':', &hostonly);
+	struct iov hostonly,
+	    port = authority.base[0] == '[' ? IOV_NULL : iov_split(authority, ':', &hostonly);
 	if (port.base && iov_eq(port, *https ? IOV_LIT("443") : IOV_LIT("80")))
 		authority = hostonly;
 
@@ -53,7 +54,7 @@ int cli_url_split(const char *url, struct buf *store, struct iov *host, struct i
 	for (size_t i = 0; rest.base && i < rest.len; i++) {
 		unsigned char c = (unsigned char)rest.base[i];
 		bool escape = c == '%' && i + 2 < rest.len && hex_digit(rest.base[i + 1]) >= 0 &&
-			      hex_digit(rest.base[i + 2]) >= 0;
+		              hex_digit(rest.base[i + 2]) >= 0;
 		if ((url_safe(c) && c != '%') || escape) {
 			buf_add_char(store, (char)c);
 		} else {
@@ -116,17 +117,18 @@ static void shell_quote(FILE *out, struct iov s)
 	fputc('\'', out);
 }
 
-static void print_curl(FILE *out, const struct cli_sign *s, const struct auth_header *h,
-		       size_t nh, struct iov url)
+static void print_curl(FILE *out, const struct cli_sign *s, const struct auth_header *h, size_t nh,
+                       struct iov url)
 {
 	fputs("curl -sS -X ", out);
 	shell_quote(out, iov_cstr(s->method));
 	for (size_t i = 0; i < nh; i++) {
 		char line[8192];
 		int n = snprintf(line, sizeof(line), IOV_FMT ": " IOV_FMT, IOV_ARG(h[i].name),
-				 IOV_ARG(h[i].value));
+		                 IOV_ARG(h[i].value));
 		fputs(" -H ", out);
-		shell_quote(out, iov_make(line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1));
+		shell_quote(out,
+		            iov_make(line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1));
 	}
 	if (s->body_file) {
 		char at[4096];
@@ -151,7 +153,7 @@ int cli_sign_run(const struct cli_sign *s, FILE *out, FILE *err)
 
 	if (!s->access_key || !s->secret_key) {
 		fprintf(err, "meridian sign: no credentials (--access-key/--secret-key or "
-			     "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)\n");
+		             "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)\n");
 		return ERR_USAGE;
 	}
 	if (s->date) {
@@ -176,7 +178,8 @@ int cli_sign_run(const struct cli_sign *s, FILE *out, FILE *err)
 	for (size_t i = 0; i < s->nheaders; i++) {
 		struct iov name, value = iov_split(iov_cstr(s->headers[i]), ':', &name);
 		if (!value.base || name.len == 0 || iov_trim(name).len != name.len) {
-			fprintf(err, "meridian sign: -H wants 'Name: value', got '%s'\n", s->headers[i]);
+			fprintf(err, "meridian sign: -H wants 'Name: value', got '%s'\n",
+			        s->headers[i]);
 			rc = ERR_USAGE;
 			goto out;
 		}
@@ -199,7 +202,7 @@ int cli_sign_run(const struct cli_sign *s, FILE *out, FILE *err)
 		.alg = s->alg,
 		.form = s->presign ? AUTH_FORM_QUERY : AUTH_FORM_HEADER,
 		.creds = { iov_cstr(s->access_key), iov_cstr(s->secret_key),
-			   iov_cstr(s->session_token) },
+		           iov_cstr(s->session_token) },
 		.region = iov_cstr(s->region),
 		.service = iov_cstr(s->service),
 		.time = when,
@@ -214,22 +217,22 @@ int cli_sign_run(const struct cli_sign *s, FILE *out, FILE *err)
 	rc = auth_sign(&o, &req, &sig);
 	if (rc) {
 		fprintf(err, "meridian sign: %s\n",
-			rc == ERR_INVALID ? "the request already carries signing headers or "
-					    "parameters, or --presign is out of 1..604800"
-					  : err_text(rc));
+		        rc == ERR_INVALID ? "the request already carries signing headers or "
+		                            "parameters, or --presign is out of 1..604800"
+		                          : err_text(rc));
 		auth_signature_free(&sig);
 		rc = rc == ERR_INVALID ? ERR_USAGE : rc;
 		goto out;
 	}
 
 	buf_printf(&url, "%s://" IOV_FMT IOV_FMT, https ? "https" : "http", IOV_ARG(host),
-		   IOV_ARG(path));
+	           IOV_ARG(path));
 	struct iov q = s->presign ? buf_iov(&sig.query) : query;
 	if (q.len)
 		buf_printf(&url, "?" IOV_FMT, IOV_ARG(q));
 	if (!iov_eq(iov_cstr(s->url), buf_iov(&url)) && !s->presign && !s->curl)
 		fprintf(err, "meridian sign: note: send the request to " IOV_FMT "\n",
-			IOV_ARG(buf_iov(&url)));
+		        IOV_ARG(buf_iov(&url)));
 
 	/* What to send: the caller's extra headers plus the signer's. */
 	struct auth_header all[CLI_SIGN_MAX_HEADERS + 1 + AUTH_SIGN_MAX_ADDED];
@@ -246,7 +249,7 @@ int cli_sign_run(const struct cli_sign *s, FILE *out, FILE *err)
 	} else {
 		for (size_t i = 0; i < sig.nadded; i++)
 			fprintf(out, IOV_FMT ": " IOV_FMT "\n", IOV_ARG(sig.added[i].name),
-				IOV_ARG(sig.added[i].value));
+			        IOV_ARG(sig.added[i].value));
 	}
 	auth_signature_free(&sig);
 	rc = 0;

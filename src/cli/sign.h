@@ -16,7 +16,7 @@ struct cli_sign {
 	const char *region; /* SigV4 region or SigV4A region set */
 	const char *service;
 	const char *access_key, *secret_key, *session_token;
-	const char *date;      /* YYYYMMDDTHHMMSSZ or NULL for now */
+	const char *date;                          /* YYYYMMDDTHHMMSSZ or NULL for now */
 	const char *headers[CLI_SIGN_MAX_HEADERS]; /* "Name: value" */
 	size_t nheaders;
 	const char *body_file; /* NULL: empty body */
@@ -37,6 +37,6 @@ int cli_sign_run(const struct cli_sign *s, FILE *out, FILE *err);
 /* Split an http(s) URL into host header value, path and query, percent-
  * encoding bytes a URL may not carry raw. The results live in `store`. */
 int cli_url_split(const char *url, struct buf *store, struct iov *host, struct iov *path,
-		  struct iov *query, bool *https);
+                  struct iov *query, bool *https);
 
 #endif

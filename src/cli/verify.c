@@ -32,7 +32,7 @@ static int discard(void *arg, const char *p, size_t n)
 }
 
 int cli_verify_request(const struct auth_verifier *verifier, struct iov raw, int64_t now,
-		       struct auth_verified *res, uint64_t *decoded, const char **why)
+                       struct auth_verified *res, uint64_t *decoded, const char **why)
 {
 	struct rawreq r;
 	int rc = rawreq_parse(raw, RAWREQ_HTTP, &r);
@@ -110,7 +110,7 @@ int cli_verify_run(const struct cli_verify *v, FILE *out, FILE *err)
 	int64_t now;
 	if (!v->access_key || !v->secret_key) {
 		fprintf(err, "meridian verify: no credentials (--access-key/--secret-key or "
-			     "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)\n");
+		             "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)\n");
 		return ERR_USAGE;
 	}
 	if (v->now && clock_parse_amz(iov_cstr(v->now), &now)) {
@@ -121,7 +121,7 @@ int cli_verify_run(const struct cli_verify *v, FILE *out, FILE *err)
 		now = clock_now();
 
 	struct one_key key = { iov_cstr(v->access_key),
-			       { iov_cstr(v->secret_key), iov_cstr(v->session_token) } };
+		               { iov_cstr(v->secret_key), iov_cstr(v->session_token) } };
 	struct auth_keycache *kc = auth_keycache_new(16);
 	struct auth_verifier verifier = {
 		.creds = &one_key_ops,
@@ -139,7 +139,7 @@ int cli_verify_run(const struct cli_verify *v, FILE *out, FILE *err)
 		int rc = read_file(v->files[i], &data, &len);
 		if (rc) {
 			fprintf(out, "%s: ERROR %s: cannot read the file (%s)\n", v->files[i],
-				err_name(rc), err_text(rc));
+			        err_name(rc), err_text(rc));
 			failures++;
 			continue;
 		}
@@ -150,18 +150,19 @@ int cli_verify_run(const struct cli_verify *v, FILE *out, FILE *err)
 		rc = cli_verify_request(&verifier, iov_make(data, len), now, &res, &decoded, &why);
 		if (rc == 0) {
 			fprintf(out, "%s: OK %s %s payload=%s bytes=%llu\n", v->files[i],
-				auth_alg_name(res.alg),
-				res.form == AUTH_FORM_QUERY ? "presigned" : "header",
-				payload_name(res.payload), (unsigned long long)decoded);
+			        auth_alg_name(res.alg),
+			        res.form == AUTH_FORM_QUERY ? "presigned" : "header",
+			        payload_name(res.payload), (unsigned long long)decoded);
 		} else {
 			failures++;
 			fprintf(out, "%s: ERROR %s (%s): %s\n", v->files[i], err_s3_code(rc),
-				err_name(rc), why && *why ? why : err_text(rc));
+			        err_name(rc), why && *why ? why : err_text(rc));
 			if (v->verbose && res.canonical_request.len)
-				fprintf(out, "--- canonical request\n" IOV_FMT
-					     "\n--- string to sign\n" IOV_FMT "\n---\n",
-					IOV_ARG(buf_iov(&res.canonical_request)),
-					IOV_ARG(buf_iov(&res.string_to_sign)));
+				fprintf(out,
+				        "--- canonical request\n" IOV_FMT
+				        "\n--- string to sign\n" IOV_FMT "\n---\n",
+				        IOV_ARG(buf_iov(&res.canonical_request)),
+				        IOV_ARG(buf_iov(&res.string_to_sign)));
 		}
 		auth_verified_free(&res);
 		free(data);

@@ -18,7 +18,7 @@ struct cli_verify {
 	const char *service;
 	const char *access_key, *secret_key, *session_token;
 	const char *now; /* YYYYMMDDTHHMMSSZ or NULL */
-	int generic;	 /* non-S3 canonicalisation (the AWS test suite's) */
+	int generic;     /* non-S3 canonicalisation (the AWS test suite's) */
 	int verbose;
 	char **files;
 	int nfiles;
@@ -34,6 +34,6 @@ int cli_verify_run(const struct cli_verify *v, FILE *out, FILE *err);
  * 0 or the first error; *decoded gets the payload length.
  */
 int cli_verify_request(const struct auth_verifier *verifier, struct iov raw, int64_t now,
-		       struct auth_verified *res, uint64_t *decoded, const char **why);
+                       struct auth_verified *res, uint64_t *decoded, const char **why);
 
 #endif

@@ -9,7 +9,7 @@
 #include <stdio.h>
 
 /* Exit statuses every subcommand uses. */
-#define CMD_OK	  0
+#define CMD_OK    0
 #define CMD_FAIL  1
 #define CMD_USAGE 2
 

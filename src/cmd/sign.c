@@ -40,8 +40,21 @@ void cmd_sign_help(FILE *out)
 
 int cmd_sign(int argc, char **argv)
 {
-	enum { O_V4 = 256, O_V4A, O_REGION, O_RSET, O_SERVICE, O_AK, O_SK, O_TOKEN, O_DATE,
-	       O_BODY, O_UNSIGNED, O_PRESIGN, O_CURL };
+	enum {
+		O_V4 = 256,
+		O_V4A,
+		O_REGION,
+		O_RSET,
+		O_SERVICE,
+		O_AK,
+		O_SK,
+		O_TOKEN,
+		O_DATE,
+		O_BODY,
+		O_UNSIGNED,
+		O_PRESIGN,
+		O_CURL
+	};
 	static const struct option longopts[] = {
 		{ "sigv4", no_argument, NULL, O_V4 },
 		{ "sigv4a", no_argument, NULL, O_V4A },
@@ -102,7 +115,7 @@ int cmd_sign(int argc, char **argv)
 		case 'H':
 			if (s.nheaders == CLI_SIGN_MAX_HEADERS) {
 				fprintf(stderr, "meridian sign: at most %d -H options\n",
-					CLI_SIGN_MAX_HEADERS);
+				        CLI_SIGN_MAX_HEADERS);
 				return CMD_USAGE;
 			}
 			s.headers[s.nheaders++] = optarg;
@@ -116,7 +129,8 @@ int cmd_sign(int argc, char **argv)
 		case O_PRESIGN: {
 			unsigned long long v;
 			if (iov_to_u64(iov_cstr(optarg), 604800, &v) || v == 0) {
-				fprintf(stderr, "meridian sign: --presign takes 1..604800 seconds\n");
+				fprintf(stderr,
+				        "meridian sign: --presign takes 1..604800 seconds\n");
 				return CMD_USAGE;
 			}
 			s.presign = (unsigned)v;
@@ -135,7 +149,8 @@ int cmd_sign(int argc, char **argv)
 		return CMD_USAGE;
 	}
 	if (s.body_file && s.unsigned_payload) {
-		fprintf(stderr, "meridian sign: --body and --unsigned-payload exclude each other\n");
+		fprintf(stderr,
+		        "meridian sign: --body and --unsigned-payload exclude each other\n");
 		return CMD_USAGE;
 	}
 	if (s.alg == AUTH_SIGV4 && region_set) {

@@ -97,7 +97,7 @@ int p256_key_from_scalar(const uint8_t d[P256_SCALAR_LEN], struct p256_key **out
 	pub = EC_POINT_new(group);
 	if (!pub || !EC_POINT_mul(group, pub, priv, NULL, NULL, NULL) ||
 	    EC_POINT_point2oct(group, pub, POINT_CONVERSION_UNCOMPRESSED, point, sizeof(point),
-			       NULL) != sizeof(point))
+	                       NULL) != sizeof(point))
 		goto done;
 	if (!OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, priv) ||
 	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point)))
@@ -149,15 +149,15 @@ int p256_key_public(const struct p256_key *k, uint8_t x[32], uint8_t y[32])
 	size_t len = 0;
 	CHECK_MAGIC(k, P256_MAGIC);
 	if (EVP_PKEY_get_octet_string_param(k->pkey, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point),
-					    &len) != 1)
+	                                    &len) != 1)
 		return ERR_CRYPTO;
 	if (len != sizeof(point) || point[0] != 0x04) {
 		/* Keys we build are uncompressed; convert anything else. */
 		EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
 		EC_POINT *p = g ? EC_POINT_new(g) : NULL;
 		int ok = p && EC_POINT_oct2point(g, p, point, len, NULL) &&
-			 EC_POINT_point2oct(g, p, POINT_CONVERSION_UNCOMPRESSED, point,
-					    sizeof(point), NULL) == sizeof(point);
+		         EC_POINT_point2oct(g, p, POINT_CONVERSION_UNCOMPRESSED, point,
+		                            sizeof(point), NULL) == sizeof(point);
 		EC_POINT_free(p);
 		EC_GROUP_free(g);
 		if (!ok)

@@ -89,7 +89,7 @@ void sha256_final(struct sha256_ctx *c, uint8_t out[SHA256_LEN])
 
 /* RFC 2104 over the cached digest: cheaper than an EVP_MAC context per call. */
 void hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen,
-		 uint8_t out[SHA256_LEN])
+                 uint8_t out[SHA256_LEN])
 {
 	uint8_t k[SHA256_BLOCK] = { 0 }, pad[SHA256_BLOCK], inner[SHA256_LEN];
 	EVP_MD_CTX *ctx = thread_ctx();

@@ -32,7 +32,7 @@ void sha256_final(struct sha256_ctx *c, uint8_t out[SHA256_LEN]);
 
 /* One-shot HMAC-SHA256 with any key length. */
 void hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen,
-		 uint8_t out[SHA256_LEN]);
+                 uint8_t out[SHA256_LEN]);
 
 /* Constant-time equality of two equal-length byte strings (CRYPTO_memcmp). */
 bool crypto_equal(const void *a, const void *b, size_t n);

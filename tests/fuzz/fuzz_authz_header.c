@@ -11,8 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct iov in = iov_make((const char *)data, size);
 	if (auth_parse_header(in, &p) == 0) {
 		/* Every slice lies inside the input. */
-		const struct iov parts[] = { p.access_key, p.scope, p.date8, p.service,
-					     p.signed_headers, p.signature };
+		const struct iov parts[] = { p.access_key, p.scope,          p.date8,
+			                     p.service,    p.signed_headers, p.signature };
 		for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
 			CHECK(parts[i].base >= in.base &&
 			      parts[i].base + parts[i].len <= in.base + in.len);

@@ -24,22 +24,25 @@ static int count(void *arg, const char *p, size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const enum auth_payload modes[] = {
-		AUTH_PAYLOAD_STREAMING_HMAC,	      AUTH_PAYLOAD_STREAMING_HMAC_TRAILER,
-		AUTH_PAYLOAD_STREAMING_ECDSA,	      AUTH_PAYLOAD_STREAMING_ECDSA_TRAILER,
+		AUTH_PAYLOAD_STREAMING_HMAC,
+		AUTH_PAYLOAD_STREAMING_HMAC_TRAILER,
+		AUTH_PAYLOAD_STREAMING_ECDSA,
+		AUTH_PAYLOAD_STREAMING_ECDSA_TRAILER,
 		AUTH_PAYLOAD_STREAMING_UNSIGNED_TRAILER,
 	};
 	if (size < 1)
 		return 0;
 	if (!v4a_key)
-		CHECK(auth_keycache_v4a(NULL, IOV_LIT("AKIDEXAMPLE"), IOV_LIT("secret"), &v4a_key) == 0);
+		CHECK(auth_keycache_v4a(NULL, IOV_LIT("AKIDEXAMPLE"), IOV_LIT("secret"),
+		                        &v4a_key) == 0);
 
 	struct auth_verified v;
 	auth_verified_init(&v);
 	v.payload = modes[data[0] % 5];
 	v.key.alg = v.payload == AUTH_PAYLOAD_STREAMING_ECDSA ||
-				    v.payload == AUTH_PAYLOAD_STREAMING_ECDSA_TRAILER
-			    ? AUTH_SIGV4A
-			    : AUTH_SIGV4;
+	                    v.payload == AUTH_PAYLOAD_STREAMING_ECDSA_TRAILER
+	                ? AUTH_SIGV4A
+	                : AUTH_SIGV4;
 	if (v.key.alg == AUTH_SIGV4A) {
 		p256_key_up_ref(v4a_key);
 		v.key.ec = v4a_key;

@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *why;
 	auth_verified_init(&res);
 	int rc = cli_verify_request(&v, iov_make((const char *)data, size), 1440938160, &res,
-				    &decoded, &why);
+	                            &decoded, &why);
 	CHECK(rc <= 0);
 	CHECK(rc == 0 || why != NULL);
 	auth_verified_free(&res);

@@ -73,18 +73,18 @@ static bool load(const char *kind, const char *name, struct fixture *f)
 	if (f->ctx.sign_body)
 		sha256_hex(f->req.body.base, f->req.body.len, f->payload);
 	else
-		strcpy(f->payload, AUTH_EMPTY_SHA256);
+		snprintf(f->payload, sizeof(f->payload), "%s", AUTH_EMPTY_SHA256);
 	return true;
 }
 
 static struct auth_sign_opts opts_for(const struct fixture *f, enum auth_alg alg,
-				      enum auth_form form)
+                                      enum auth_form form)
 {
 	return (struct auth_sign_opts){
 		.alg = alg,
 		.form = form,
 		.creds = { iov_cstr(f->ctx.akid), iov_cstr(f->ctx.secret),
-			   iov_cstr(f->ctx.has_token ? f->ctx.token : NULL) },
+		           iov_cstr(f->ctx.has_token ? f->ctx.token : NULL) },
 		.region = iov_cstr(f->ctx.region),
 		.service = iov_cstr(f->ctx.service),
 		.time = f->ctx.time,
@@ -101,7 +101,7 @@ static int expect_eq(const char *what, const char *name, struct iov got, const c
 	if (want && iov_eq(got, iov_cstr(want)))
 		return 0;
 	print_error("%s: %s differs\n--- got\n%.*s\n--- want\n%s\n", name, what, IOV_ARG(got),
-		    want ? want : "(missing file)");
+	            want ? want : "(missing file)");
 	return 1;
 }
 
@@ -183,16 +183,18 @@ static int check_sign(const char *kind, const char *name, enum auth_form form)
 			for (size_t i = 0; i < s.nadded; i++) {
 				char hname[64];
 				snprintf(hname, sizeof(hname), IOV_FMT, IOV_ARG(s.added[i].name));
-				bad += expect_eq(hname, name, s.added[i].value,
-						 header_line(signed_req, hname, line, sizeof(line)));
+				bad +=
+				    expect_eq(hname, name, s.added[i].value,
+				              header_line(signed_req, hname, line, sizeof(line)));
 			}
 		} else {
 			/* The request line's query is ours exactly. */
 			const char *q = strchr(signed_req, '?');
 			const char *end = q ? strstr(q, " HTTP/1.1") : NULL;
-			if (!end || !iov_eq(buf_iov(&s.query), iov_make(q + 1, (size_t)(end - q - 1)))) {
+			if (!end ||
+			    !iov_eq(buf_iov(&s.query), iov_make(q + 1, (size_t)(end - q - 1)))) {
 				print_error("%s/%s: presigned query differs: %.*s\n", kind, name,
-					    IOV_ARG(buf_iov(&s.query)));
+				            IOV_ARG(buf_iov(&s.query)));
 				bad++;
 			}
 		}
@@ -218,8 +220,9 @@ static int check_sign(const char *kind, const char *name, enum auth_form form)
 		}
 		if (pub && complete) {
 			/* The signature inside the signed request. */
-			const char *p = strstr(signed_req, form == AUTH_FORM_HEADER ? "Signature="
-										   : "X-Amz-Signature=");
+			const char *p =
+			    strstr(signed_req,
+			           form == AUTH_FORM_HEADER ? "Signature=" : "X-Amz-Signature=");
 			char inner[200] = "";
 			if (p) {
 				p = strchr(p, '=') + 1;
@@ -228,14 +231,15 @@ static int check_sign(const char *kind, const char *name, enum auth_form form)
 			}
 			if (verify_with(pub, want_sts, inner)) {
 				print_error("%s/%s: signed request's signature does not verify\n",
-					    kind, name);
+				            kind, name);
 				bad++;
 			}
 			/* A one-bit change to the string-to-sign must not verify. */
 			char *tampered = strdup(want_sts);
 			tampered[strlen(tampered) - 1] ^= 1;
 			if (verify_with(pub, tampered, sig) != ERR_AUTH_MISMATCH) {
-				print_error("%s/%s: tampered string-to-sign verified\n", kind, name);
+				print_error("%s/%s: tampered string-to-sign verified\n", kind,
+				            name);
 				bad++;
 			}
 			free(tampered);
@@ -306,7 +310,7 @@ static int check_verify(const char *kind, const char *name, const char *file)
 	int rc = verify_text(&c, text, len, &res);
 	if (rc) {
 		print_error("%s/%s/%s: rejected: %s (%s)\n--- canonical\n%.*s\n", kind, name, file,
-			    err_name(rc), res.detail, IOV_ARG(buf_iov(&res.canonical_request)));
+		            err_name(rc), res.detail, IOV_ARG(buf_iov(&res.canonical_request)));
 		bad++;
 	}
 	auth_verified_free(&res);
@@ -330,7 +334,7 @@ static int check_verify(const char *kind, const char *name, const char *file)
 		rc = verify_text(&c, copy, len, &res);
 		if (rc == 0) {
 			print_error("%s/%s/%s: accepted after changing '%s'\n", kind, name, file,
-				    targets[t]);
+			            targets[t]);
 			bad++;
 		}
 		auth_verified_free(&res);
@@ -375,9 +379,10 @@ static void sigv4_signing_key_kat(void **state)
 	uint8_t k[SHA256_LEN];
 	char hex[SHA256_HEX_LEN + 1];
 	auth_sigv4_signing_key(IOV_LIT("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
-			       IOV_LIT("20150830"), IOV_LIT("us-east-1"), IOV_LIT("service"), k);
+	                       IOV_LIT("20150830"), IOV_LIT("us-east-1"), IOV_LIT("service"), k);
 	hex_encode(k, SHA256_LEN, hex);
-	assert_string_equal(hex, "938127b5336810ddb6a5d6af445fcac9e371f9ed418ed386b022aed82901be75");
+	assert_string_equal(hex,
+	                    "938127b5336810ddb6a5d6af445fcac9e371f9ed418ed386b022aed82901be75");
 }
 
 int main(void)

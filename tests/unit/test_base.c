@@ -586,5 +586,5 @@ int main(void)
 		cmocka_unit_test(err_mapping),
 		cmocka_unit_test(err_every_row),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests_name("test_base", tests, NULL, NULL);
 }

@@ -805,5 +805,5 @@ int main(void)
 		cmocka_unit_test(payload_parse_hash),
 		cmocka_unit_test(payload_parse_rejects),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests_name("test_canon", tests, NULL, NULL);
 }

@@ -627,6 +627,11 @@ static void content_sha256(void **state)
 		expect_signed("uppercase x-amz-content-sha256", &p, NULL, ERR_AUTH_CONTENT_SHA256);
 		p.payload = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILERX";
 		expect_signed("unknown literal", &p, NULL, ERR_AUTH_CONTENT_SHA256);
+		/* Chunks must be signed with the request's own algorithm. */
+		p.payload = algs[a] == AUTH_SIGV4 ? "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD"
+		                                  : "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER";
+		expect_signed("streaming mode of the other algorithm", &p, NULL,
+		              ERR_AUTH_CONTENT_SHA256);
 	}
 }
 
@@ -835,8 +840,8 @@ static void canonicalisation_neutral(void **state)
 	}
 }
 
-/* The cache must not change answers when keys are reused across algorithms
- * and tokens, or when one access key signs with another secret. */
+/* The cache must not change answers when keys are reused across algorithms,
+ * tokens and days, or when one access key signs with another secret. */
 static void keycache_agrees(void **state)
 {
 	(void)state;
@@ -845,6 +850,7 @@ static void keycache_agrees(void **state)
 			struct sp p = sp_default(combos[i].alg, combos[i].form);
 			const char *what = combo_name(p.alg, p.form);
 			struct key_row forged = keys[0];
+			p.time = T0 + round * 86400; /* a new SigV4 day key each round */
 			expect_signed(what, &p, NULL, 0);
 			expect_signed(what, &p, edit_signature, ERR_AUTH_MISMATCH);
 			forged.secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEZ";
@@ -877,5 +883,5 @@ int main(void)
 		cmocka_unit_test(canonicalisation_neutral),
 		cmocka_unit_test(keycache_agrees),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests_name("test_verify", tests, setup, teardown);
 }

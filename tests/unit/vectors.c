@@ -36,7 +36,7 @@ const char *vec_root(void)
 			return root = candidates[i];
 	}
 	fprintf(stderr, "test vectors not found: set MERIDIAN_TESTVECTORS to "
-			"shared/testvectors\n");
+	                "shared/testvectors\n");
 	exit(1);
 }
 
@@ -147,23 +147,23 @@ bool vec_context(const char *kind, const char *name, struct vec_ctx *c)
 		return false;
 	memset(c, 0, sizeof(*c));
 	bool ok = json_str(json, "access_key_id", c->akid, sizeof(c->akid)) &&
-		  json_str(json, "secret_access_key", c->secret, sizeof(c->secret)) &&
-		  json_str(json, "region", c->region, sizeof(c->region)) &&
-		  json_str(json, "service", c->service, sizeof(c->service)) &&
-		  json_str(json, "timestamp", c->timestamp, sizeof(c->timestamp));
+	          json_str(json, "secret_access_key", c->secret, sizeof(c->secret)) &&
+	          json_str(json, "region", c->region, sizeof(c->region)) &&
+	          json_str(json, "service", c->service, sizeof(c->service)) &&
+	          json_str(json, "timestamp", c->timestamp, sizeof(c->timestamp));
 	c->has_token = json_str(json, "token", c->token, sizeof(c->token));
 	if (json_raw(json, "expiration_in_seconds", raw, sizeof(raw)))
 		c->expires = (unsigned)strtoul(raw, NULL, 10);
 	c->normalize = json_raw(json, "normalize", raw, sizeof(raw)) && strcmp(raw, "true") == 0;
 	c->sign_body = json_raw(json, "sign_body", raw, sizeof(raw)) && strcmp(raw, "true") == 0;
 	c->omit_token =
-		json_raw(json, "omit_session_token", raw, sizeof(raw)) && strcmp(raw, "true") == 0;
+	    json_raw(json, "omit_session_token", raw, sizeof(raw)) && strcmp(raw, "true") == 0;
 	/* 2015-08-30T12:36:00Z -> 20150830T123600Z */
 	char amz[17];
 	const char *t = c->timestamp;
 	if (strlen(t) == 20) {
 		snprintf(amz, sizeof(amz), "%.4s%.2s%.2sT%.2s%.2s%.2sZ", t, t + 5, t + 8, t + 11,
-			 t + 14, t + 17);
+		         t + 14, t + 17);
 		ok = ok && clock_parse_amz(iov_cstr(amz), &c->time) == 0;
 	} else {
 		ok = false;
