@@ -7,7 +7,7 @@ set -eu
 
 PACKAGES="
 build-essential cmake pkg-config git make gcc
-libuv1-dev libssl-dev openssl libsqlite3-dev sqlite3 libyaml-dev libexpat1-dev
+libuv1-dev libssl-dev openssl zlib1g-dev libsqlite3-dev sqlite3 libyaml-dev libexpat1-dev
 liblua5.4-dev libcurl4-openssl-dev curl node-llhttp libcmocka-dev
 python3 python3-pytest python3-boto3 python3-botocore python3-awscrt
 python3-cryptography

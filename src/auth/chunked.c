@@ -8,6 +8,7 @@
 #include "base/check.h"
 #include "base/err.h"
 #include "base/hex.h"
+#include "crypto/checksum.h"
 
 #define CHUNKED_MAGIC 0x43484b44u
 
@@ -59,6 +60,9 @@ struct auth_chunked {
 	size_t ntrailers;
 	char trailer_sig[AUTH_MAX_SIGNATURE_HEX + 1];
 	size_t trailer_sig_len;
+	/* The one declared x-amz-checksum-* trailer, computed over the data. */
+	struct checksum *sum;
+	struct iov sum_name;
 	int error;
 	const char *why;
 };
@@ -121,6 +125,17 @@ int auth_chunked_new(const struct auth_verified *v, struct auth_chunked **out)
 	int rc = c->hash ? parse_declared(c, v->trailer) : ERR_NOMEM;
 	if (rc == 0 && c->ndeclared && !c->trailers_allowed)
 		rc = ERR_CHUNK_TRAILER;
+	for (size_t i = 0; rc == 0 && i < c->ndeclared; i++) {
+		enum checksum_alg alg;
+		if (!iov_starts(c->declared[i], IOV_LIT("x-amz-checksum-")))
+			continue;
+		/* S3 takes exactly one checksum, of a known algorithm. */
+		if (c->sum || checksum_alg_from_header(c->declared[i], &alg))
+			rc = ERR_CHUNK_TRAILER;
+		else
+			rc = checksum_new(alg, &c->sum);
+		c->sum_name = c->declared[i];
+	}
 	if (rc) {
 		auth_chunked_free(c);
 		return rc;
@@ -135,6 +150,7 @@ void auth_chunked_free(struct auth_chunked *c)
 		return;
 	CHECK_MAGIC(c, CHUNKED_MAGIC);
 	sha256_free(c->hash);
+	checksum_free(c->sum);
 	p256_key_free(c->key.ec);
 	c->magic = 0;
 	free(c);
@@ -242,13 +258,19 @@ static int trailer_cmp(const void *a, const void *b)
 	return iov_cmp(x->name, y->name);
 }
 
-/* After the empty line: declared trailers present, signature checked. */
+/* After the empty line: declared trailers present, signature and checksum checked. */
 static int finish_trailers(struct auth_chunked *c)
 {
+	struct iov sum_value = IOV_NULL;
 	for (size_t i = 0; i < c->ndeclared; i++) {
 		bool found = false;
-		for (size_t j = 0; j < c->ntrailers; j++)
-			found |= iov_eq(c->declared[i], c->trailers[j].name);
+		for (size_t j = 0; j < c->ntrailers; j++) {
+			if (!iov_eq(c->declared[i], c->trailers[j].name))
+				continue;
+			found = true;
+			if (c->sum && iov_eq(c->declared[i], c->sum_name))
+				sum_value = c->trailers[j].value;
+		}
 		if (!found)
 			return fail(c, ERR_CHUNK_TRAILER, "a declared trailer is missing");
 	}
@@ -270,6 +292,14 @@ static int finish_trailers(struct auth_chunked *c)
 		int rc = verify_link(c, true, digest, iov_make(c->trailer_sig, c->trailer_sig_len));
 		if (rc)
 			return rc;
+	}
+	if (c->sum) {
+		char computed[CHECKSUM_MAX_BASE64 + 1];
+		checksum_final_base64(c->sum, computed);
+		if (!iov_eq(sum_value, iov_cstr(computed)))
+			return fail(
+			    c, ERR_CHUNK_CHECKSUM,
+			    "The checksum you specified did not match the calculated checksum.");
 	}
 	c->state = CHUNKED_DONE;
 	return 0;
@@ -371,7 +401,10 @@ int auth_chunked_feed(struct auth_chunked *c, const char *p, size_t n, auth_chun
 		}
 		case CHUNKED_DATA:
 			used = n < c->remaining ? n : (size_t)c->remaining;
-			sha256_update(c->hash, p, used);
+			if (c->signed_chunks)
+				sha256_update(c->hash, p, used);
+			if (c->sum)
+				checksum_update(c->sum, p, used);
 			c->remaining -= used;
 			c->decoded += used;
 			rc = on_data ? on_data(arg, p, used) : 0;

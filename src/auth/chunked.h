@@ -7,6 +7,8 @@
  * as they arrive, in any split; it hands back the decoded payload as slices of
  * the input. Data is handed out before its chunk's signature has been checked,
  * so the caller commits nothing until auth_chunked_finish() returns 0.
+ * A declared x-amz-checksum-<alg> trailer (crc32, crc32c, crc64nvme, sha1,
+ * sha256) is computed over the data and must match (BadDigest otherwise).
  * One decoder per request; one thread at a time.
  */
 #ifndef MERIDIAN_AUTH_CHUNKED_H
@@ -28,7 +30,8 @@ typedef int (*auth_chunked_data_fn)(void *arg, const char *p, size_t n);
 /*
  * A decoder for the body of a request `v` verified (copies what it needs;
  * `v` may be freed afterwards). ERR_INVALID if v's payload is not aws-chunked,
- * ERR_CHUNK_TRAILER if x-amz-trailer is malformed, ERR_NOMEM.
+ * ERR_CHUNK_TRAILER if x-amz-trailer is malformed, declares more than one
+ * checksum or an unknown one, ERR_NOMEM.
  */
 int auth_chunked_new(const struct auth_verified *v, struct auth_chunked **out);
 void auth_chunked_free(struct auth_chunked *c);
@@ -36,7 +39,8 @@ void auth_chunked_free(struct auth_chunked *c);
 /*
  * Consume `n` body bytes. 0 when all were consumed (more may follow), or the
  * first error: ERR_CHUNK_MALFORMED, ERR_CHUNK_SIGNATURE, ERR_CHUNK_SIZE,
- * ERR_CHUNK_TRAILER, ERR_TOO_BIG, or what on_data returned. After an error
+ * ERR_CHUNK_TRAILER, ERR_CHUNK_CHECKSUM, ERR_TOO_BIG, or what on_data
+ * returned. After an error
  * the decoder refuses further input.
  */
 int auth_chunked_feed(struct auth_chunked *c, const char *p, size_t n, auth_chunked_data_fn on_data,

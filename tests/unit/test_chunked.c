@@ -21,6 +21,7 @@
 #include "auth/verify.h"
 #include "base/err.h"
 #include "base/hex.h"
+#include "crypto/checksum.h"
 
 /* The AWS example credentials and time (20130524T000000Z). */
 #define AWS_AKID   "AKIAIOSFODNN7EXAMPLE"
@@ -450,6 +451,19 @@ static void upload_chunker(struct upload *u, struct chunker *c)
 	             buf_cstr(&u->sig.scope), u->sig.signature, trailer);
 }
 
+/* "name:<base64 checksum of data>" */
+static void trailer_line(char *out, size_t cap, const char *name, enum checksum_alg alg,
+                         struct iov data)
+{
+	struct checksum *sum;
+	char b64[CHECKSUM_MAX_BASE64 + 1];
+	assert_int_equal(checksum_new(alg, &sum), 0);
+	checksum_update(sum, data.base, data.len);
+	checksum_final_base64(sum, b64);
+	checksum_free(sum);
+	snprintf(out, cap, "%s:%s", name, b64);
+}
+
 static char *filled(char c, size_t n)
 {
 	char *p = malloc(n);
@@ -684,7 +698,9 @@ static void decoder_outlives_request(void **state)
 	            "x-amz-checksum-crc32");
 	upload_chunker(&u, &c);
 	chunker_chunk(&c, x, 8192);
-	const char *const crc[] = { "x-amz-checksum-crc32:AAAAAA==" };
+	char line[64];
+	trailer_line(line, sizeof(line), "x-amz-checksum-crc32", CHECKSUM_CRC32, iov_make(x, 8192));
+	const char *const crc[] = { line };
 	chunker_end(&c, crc, 1);
 	assert_int_equal(auth_chunked_new(&u.res, &dec), 0);
 	upload_free(&u);
@@ -1071,14 +1087,54 @@ static void trailers(void **state)
 		buf_free(&c.out);
 		upload_free(&u);
 
-		/* Two declared trailers (a comma list), both sent. */
+		/* S3 takes one checksum: two declared (a comma list) are refused. */
+		struct auth_chunked *two = NULL;
 		upload_sign(&u, alg, modes[m], 8192, "x-amz-checksum-crc32, x-amz-checksum-sha256");
-		upload_chunker(&u, &c);
-		chunker_chunk(&c, x, 8192);
-		chunker_end(&c, both, 2);
-		expect_decodes("two trailers", &u.res, buf_iov(&c.out), iov_make(x, 8192));
-		buf_free(&c.out);
+		assert_int_equal(auth_chunked_new(&u.res, &two), ERR_CHUNK_TRAILER);
+		assert_null(two);
 		upload_free(&u);
+
+		/* An unknown checksum algorithm is refused. */
+		upload_sign(&u, alg, modes[m], 8192, "x-amz-checksum-md5");
+		assert_int_equal(auth_chunked_new(&u.res, &two), ERR_CHUNK_TRAILER);
+		upload_free(&u);
+
+		/* Every algorithm: the right value decodes, a wrong one is BadDigest. */
+		for (int a = CHECKSUM_CRC32; a <= CHECKSUM_SHA256; a++) {
+			char name[64], line[128];
+			snprintf(name, sizeof(name), "x-amz-checksum-%s",
+			         checksum_alg_name((enum checksum_alg)a));
+			trailer_line(line, sizeof(line), name, (enum checksum_alg)a,
+			             iov_make(x, 8192));
+			const char *const good[] = { line };
+			upload_sign(&u, alg, modes[m], 8192, name);
+			upload_chunker(&u, &c);
+			chunker_chunk(&c, x, 8192);
+			chunker_end(&c, good, 1);
+			expect_decodes(name, &u.res, buf_iov(&c.out), iov_make(x, 8192));
+			buf_free(&c.out);
+
+			/* The same value over data that differs in one byte (chunks
+			 * signed over the changed data, so only the checksum differs). */
+			x[4096] ^= 1;
+			upload_chunker(&u, &c);
+			chunker_chunk(&c, x, 8192);
+			chunker_end(&c, good, 1);
+			x[4096] ^= 1;
+			expect_error(name, &u.res, buf_iov(&c.out), ERR_CHUNK_CHECKSUM);
+			buf_free(&c.out);
+
+			/* A wrong value over the right data (signed again, so only the
+			 * checksum can catch it). */
+			char *eq = strchr(line, ':') + 1;
+			*eq = *eq == 'A' ? 'B' : 'A';
+			upload_chunker(&u, &c);
+			chunker_chunk(&c, x, 8192);
+			chunker_end(&c, good, 1);
+			expect_error(name, &u.res, buf_iov(&c.out), ERR_CHUNK_CHECKSUM);
+			buf_free(&c.out);
+			upload_free(&u);
+		}
 	}
 
 	/* Trailers declared for a mode that has none. */
