@@ -44,7 +44,7 @@
 	X(CHUNK_SIZE, "only the last chunk may be smaller than 8192 bytes", 403,                   \
 	  "InvalidChunkSizeError")                                                                 \
 	X(CHUNK_INCOMPLETE, "the body ended before its declared length", 400, "IncompleteBody")    \
-	X(CHUNK_CHECKSUM, "the x-amz-checksum trailer does not match the data", 400, "BadDigest") \
+	X(CHUNK_CHECKSUM, "the x-amz-checksum trailer does not match the data", 400, "BadDigest")  \
 	X(CHUNK_TRAILER, "aws-chunked trailer is malformed or undeclared", 400,                    \
 	  "MalformedTrailerError")
 
