@@ -11,7 +11,7 @@ libuv1-dev libssl-dev openssl zlib1g-dev libsqlite3-dev sqlite3 libyaml-dev libe
 liblua5.4-dev libcurl4-openssl-dev curl node-llhttp libcmocka-dev
 python3 python3-pytest python3-boto3 python3-botocore python3-awscrt
 python3-cryptography
-clang libclang-rt-14-dev clang-format
+clang libclang-rt-14-dev clang-format valgrind
 "
 
 missing=""

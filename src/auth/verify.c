@@ -63,14 +63,15 @@ static int check_unsigned(const struct auth_request *r, struct iov signed_list,
                           struct auth_verified *out)
 {
 	for (size_t i = 0; i < r->nheaders; i++) {
-		struct iov name = r->headers[i].name;
+		struct iov name = r->headers[i].name, rest = signed_list, s;
 		if (name.len < 6 || !iov_eq_nocase(iov_sub(name, 0, 6), IOV_LIT("x-amz-")))
 			continue;
-		char lower[128];
-		if (name.len > sizeof(lower))
-			return fail(out, ERR_AUTH_UNSIGNED_HEADER, "header too long to be signed");
-		iov_copy_lower(lower, name);
-		if (!auth_signed_list_has(signed_list, iov_make(lower, name.len)))
+		bool found = false;
+		while (!found && rest.base) {
+			rest = iov_split(rest, ';', &s);
+			found = iov_eq_nocase(s, name);
+		}
+		if (!found)
 			return fail(out, ERR_AUTH_UNSIGNED_HEADER,
 			            "There were headers present in the request which were not "
 			            "signed: " IOV_FMT,
