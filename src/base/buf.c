@@ -74,6 +74,28 @@ int buf_add_char_slow(struct buf *b, char c)
 	return buf_add(b, &c, 1);
 }
 
+int buf_add_u64(struct buf *b, unsigned long long v)
+{
+	char tmp[20];
+	size_t n = 0;
+	do {
+		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return buf_add(b, tmp + sizeof(tmp) - n, n);
+}
+
+int buf_add_iovs(struct buf *b, const struct iov *v, size_t n)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += v[i].len;
+	int rc = buf_reserve(b, total);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = buf_add(b, v[i].base, v[i].len);
+	return rc;
+}
+
 int buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;

@@ -60,6 +60,10 @@ static inline int buf_add_char(struct buf *b, char c)
 	}
 	return buf_add_char_slow(b, c);
 }
+/* Decimal of v. */
+int buf_add_u64(struct buf *b, unsigned long long v);
+/* Several slices in a row (an array of n). */
+int buf_add_iovs(struct buf *b, const struct iov *v, size_t n);
 /* printf-style append. */
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -39,6 +39,18 @@
 	  "XAmzContentSHA256Mismatch")                                                             \
 	X(AUTH_DECODED_LENGTH, "x-amz-decoded-content-length is missing or invalid", 411,          \
 	  "MissingContentLength")                                                                  \
+	X(HTTP_BAD_REQUEST, "malformed HTTP message", 400, "InvalidRequest")                       \
+	X(HTTP_URI_TOO_LONG, "request line too long", 414, "InvalidURI")                           \
+	X(HTTP_HEADERS_TOO_LARGE, "header section too large", 431, "RequestHeaderSectionTooLarge") \
+	X(HTTP_BODY_TOO_LARGE, "body over the handler's limit", 413, "EntityTooLarge")             \
+	X(HTTP_VERSION, "HTTP version not supported", 505, "HttpVersionNotSupported")              \
+	X(HTTP_NOT_IMPLEMENTED, "transfer coding not implemented", 501, "NotImplemented")          \
+	X(HTTP_INCOMPLETE, "the peer closed in the middle of a message", 400, "IncompleteBody")    \
+	X(HTTP_BAD_RESPONSE, "malformed response from upstream", 502, "InternalError")             \
+	X(NET_REFUSED, "connection refused", 502, "InternalError")                                 \
+	X(NET_TIMEOUT, "timed out", 504, "InternalError")                                          \
+	X(NET_RESET, "connection reset by peer", 502, "InternalError")                             \
+	X(NET_CLOSED, "connection closed", 502, "InternalError")                                   \
 	X(CHUNK_MALFORMED, "aws-chunked body is malformed", 400, "InvalidRequest")                 \
 	X(CHUNK_SIGNATURE, "a chunk signature does not match", 403, "SignatureDoesNotMatch")       \
 	X(CHUNK_SIZE, "only the last chunk may be smaller than 8192 bytes", 403,                   \

@@ -1,0 +1,83 @@
+/*
+ * The HTTP/1.1 client the router, the edge and replication use to reach
+ * origins: a connection pool per origin address with keep-alive reuse and a
+ * per-origin limit; a Host header independent of the connect address;
+ * connect, first-byte and read timeouts; request and response bodies
+ * streamed with backpressure; a retry on a fresh connection only where the
+ * caller marks the request retryable. One client per loop; loop thread only.
+ */
+#ifndef MERIDIAN_HTTP_CLIENT_H
+#define MERIDIAN_HTTP_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "http/parser.h"
+#include "net/loop.h"
+
+struct http_client;
+struct http_exchange;
+
+/* Defaults in parentheses; 0 means the default. */
+struct http_client_config {
+	uint32_t connect_timeout_ms;    /* (10000) */
+	uint32_t first_byte_timeout_ms; /* (30000) request sent -> response head starts */
+	uint32_t read_timeout_ms;       /* (30000) longest gap between response bytes */
+	uint32_t idle_timeout_ms;       /* (5000) a pooled connection unused this long closes */
+	unsigned max_per_origin;        /* (64) connections per origin, busy + idle; more wait */
+	struct http_limits limits;      /* response head caps (HTTP_DEFAULT_*) */
+};
+
+struct http_exchange_request {
+	const char *origin; /* connect address "ip:port" / "[ipv6]:port" (copied) */
+	struct iov method;
+	struct iov target;                 /* origin-form: "/path?query" */
+	struct iov host;                   /* Host header value, independent of origin */
+	const struct http_header *headers; /* extra headers (no Host, Content-Length,
+	                                      Transfer-Encoding, Connection) */
+	size_t nheaders;
+	int64_t body_length; /* 0: none; >0: Content-Length; -1: chunked */
+	bool retryable;      /* may be sent again on a fresh connection if a reused one
+	                        fails before any response byte (idempotent requests) */
+};
+
+/*
+ * Events of one exchange. on_head and on_body may pause the response by
+ * returning ERR_AGAIN (resume with http_exchange_resume). on_done runs exactly
+ * once, last: 0 when the response is complete, else ERR_NET_REFUSED,
+ * ERR_NET_TIMEOUT, ERR_NET_RESET, ERR_NET_CLOSED, ERR_HTTP_BAD_RESPONSE or
+ * ERR_NOMEM; the exchange is freed after it returns.
+ */
+struct http_exchange_ops {
+	int (*on_head)(void *arg, const struct http_head *head);
+	int (*on_body)(void *arg, const char *p, size_t n);
+	void (*on_done)(void *arg, int error);
+	/* Optional: the request body may take more (after http_exchange_write
+	 * pieces were flushed); for pacing a producer. */
+	void (*on_drain)(void *arg);
+};
+
+int http_client_new(struct net_loop *l, const struct http_client_config *cfg,
+                    struct http_client **out);
+/* Close every connection; exchanges in flight end with ERR_NET_CLOSED. */
+void http_client_free(struct http_client *c);
+
+/*
+ * Start an exchange: queue for a pooled or new connection, send the head, then
+ * the body through http_exchange_write/end. req and its slices are copied.
+ * 0 (and *out, valid until on_done returns) or ERR_INVALID/ERR_NOMEM.
+ */
+int http_client_send(struct http_client *c, const struct http_exchange_request *req,
+                     const struct http_exchange_ops *ops, void *arg, struct http_exchange **out);
+/* Request body bytes, borrowed until done(arg, status) runs. */
+int http_exchange_write(struct http_exchange *x, const void *p, size_t n,
+                        void (*done)(void *arg, int status), void *arg);
+/* The request body is complete (for chunked bodies this sends the last chunk). */
+int http_exchange_end(struct http_exchange *x);
+/* Bytes of request body queued but not yet sent. */
+size_t http_exchange_queued(const struct http_exchange *x);
+void http_exchange_resume(struct http_exchange *x);
+/* Abandon: the connection is closed (never reused); on_done(ERR_NET_CLOSED) follows. */
+void http_exchange_cancel(struct http_exchange *x);
+
+#endif

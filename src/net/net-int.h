@@ -1,0 +1,52 @@
+/*
+ * Internal to net/: the libuv types behind the opaque net structs. Nothing
+ * outside net/ includes this file.
+ */
+#ifndef MERIDIAN_NET_NET_INT_H
+#define MERIDIAN_NET_NET_INT_H
+
+#include <pthread.h>
+#include <uv.h>
+
+#include "net/loop.h"
+
+struct net_post {
+	void (*fn)(void *arg);
+	void *arg;
+	struct net_post *next;
+};
+
+/* A callback to run soon on the loop thread (deferred completions). */
+struct net_deferred {
+	void (*fn)(void *arg, int status);
+	void *arg;
+	int status;
+	const void *owner; /* e.g. the connection, so its close can run them first */
+	struct net_deferred *next;
+};
+
+struct net_loop {
+	unsigned magic;
+	unsigned id;
+	uv_loop_t uv;
+	uv_async_t wake;
+	uv_idle_t idle; /* runs deferred callbacks; active only while there are some */
+	struct net_deferred *deferred, *deferred_tail;
+	pthread_mutex_t lock;
+	struct net_post *posts; /* under lock */
+	int stopping;           /* under lock */
+};
+
+#define NET_LOOP_MAGIC 0x4c4f4f50u
+
+/* libuv status -> ERR_* */
+int net__err(int uv_status);
+
+/* Run fn(arg, status) on the loop thread in a coming iteration, without
+ * touching epoll. 0 or ERR_NOMEM. */
+int net__defer(struct net_loop *l, const void *owner, void (*fn)(void *arg, int status), void *arg,
+               int status);
+/* Run now, in order, every deferred callback of `owner` (before it closes). */
+void net__defer_flush(struct net_loop *l, const void *owner);
+
+#endif

@@ -1,0 +1,329 @@
+/*
+ * meridian-testd: the HTTP engine with test handlers, for the scenario tests
+ * and bench/http. Not a user command.
+ *
+ *   meridian-testd [--listen ADDR] [--workers N] [--head-timeout MS]
+ *                  [--idle-timeout MS] [--body-timeout MS] [--drain-timeout MS]
+ *                  [--body-limit BYTES]
+ *
+ * Routes (by path):
+ *   /hello          200 "ok"
+ *   /echo           streams the request body back, chunked
+ *   /sink           reads the body, answers "<bytes> <sha256>"
+ *   /slow?ms=N      answers "slow" after N ms
+ *   /pause?ms=N     reads the body pausing N ms after each piece, answers the byte count
+ *   /status?code=N  answers status N
+ *   anything else   404
+ * Prints "listening on PORT" once ready; SIGTERM/SIGINT drain, a second
+ * signal exits at once.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "crypto/sha256.h"
+#include "http/server.h"
+#include "net/loop.h"
+#include "net/signal.h"
+#include "net/timer.h"
+
+struct req_state {
+	int route;
+	uint64_t bytes;
+	struct sha256_ctx *sha;
+	unsigned pause_ms;
+	struct net_timer *timer;
+	struct http_request *r;
+	bool ended, waiting;
+	unsigned inflight;
+};
+
+enum { R_HELLO, R_ECHO, R_SINK, R_SLOW, R_PAUSE, R_STATUS, R_NOTFOUND };
+
+static uint64_t body_limit = UINT64_MAX;
+
+static unsigned query_num(struct iov target, const char *key)
+{
+	const char *q = memchr(target.base, '?', target.len);
+	size_t klen = strlen(key);
+	if (!q)
+		return 0;
+	struct iov rest = iov_make(q + 1, target.len - (size_t)(q + 1 - target.base)), kv;
+	while (rest.base) {
+		rest = iov_split(rest, '&', &kv);
+		if (kv.len > klen && memcmp(kv.base, key, klen) == 0 && kv.base[klen] == '=') {
+			unsigned long long v = 0;
+			iov_to_u64(iov_sub(kv, klen + 1, kv.len - klen - 1), 1000000000, &v);
+			return (unsigned)v;
+		}
+	}
+	return 0;
+}
+
+static void state_free(struct req_state *st)
+{
+	if (!st)
+		return;
+	sha256_free(st->sha);
+	net_timer_free(st->timer);
+	free(st);
+}
+
+static void finish_sink(struct req_state *st)
+{
+	uint8_t d[SHA256_LEN];
+	char hex[SHA256_HEX_LEN + 1];
+	sha256_final(st->sha, d);
+	for (int i = 0; i < SHA256_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	struct iov body = arena_printf(http_request_arena(st->r), "%llu %s\n",
+	                               (unsigned long long)st->bytes, hex);
+	http_respond(st->r, 200, "text/plain", body);
+}
+
+static void on_timer(void *arg)
+{
+	struct req_state *st = arg;
+	if (st->route == R_SLOW) {
+		http_respond(st->r, 200, "text/plain", IOV_LIT("slow\n"));
+		return;
+	}
+	/* R_PAUSE: resume reading */
+	st->waiting = false;
+	http_request_resume(st->r);
+}
+
+static void on_request(void *ctx, struct http_request *r)
+{
+	(void)ctx;
+	const struct http_head *h = http_request_head(r);
+	struct iov path, q = iov_split(h->target, '?', &path);
+	(void)q;
+	struct req_state *st = calloc(1, sizeof(*st));
+	if (!st) {
+		http_respond(r, 500, "text/plain", IOV_LIT("oom\n"));
+		return;
+	}
+	st->r = r;
+	http_request_set_user(r, st);
+	http_request_limit_body(r, body_limit);
+	if (iov_eq(path, IOV_LIT("/hello"))) {
+		st->route = R_HELLO;
+		http_respond(r, 200, "text/plain", IOV_LIT("ok"));
+	} else if (iov_eq(path, IOV_LIT("/echo"))) {
+		st->route = R_ECHO;
+		struct http_header ct = { IOV_LIT("Content-Type"),
+			                  IOV_LIT("application/octet-stream") };
+		http_response_start(r, 200, &ct, 1, -1);
+	} else if (iov_eq(path, IOV_LIT("/sink")) || iov_eq(path, IOV_LIT("/pause"))) {
+		st->route = iov_eq(path, IOV_LIT("/sink")) ? R_SINK : R_PAUSE;
+		st->sha = sha256_new();
+		st->pause_ms = query_num(h->target, "ms");
+		if (st->route == R_PAUSE)
+			net_timer_new(http_request_loop(r), on_timer, st, &st->timer);
+	} else if (iov_eq(path, IOV_LIT("/slow"))) {
+		st->route = R_SLOW;
+		net_timer_new(http_request_loop(r), on_timer, st, &st->timer);
+		net_timer_start(st->timer, query_num(h->target, "ms"), 0);
+	} else if (iov_eq(path, IOV_LIT("/status"))) {
+		st->route = R_STATUS;
+		http_respond(r, (int)query_num(h->target, "code"), "text/plain",
+		             IOV_LIT("status\n"));
+	} else {
+		st->route = R_NOTFOUND;
+		http_respond(r, 404, "text/plain", IOV_LIT("not found\n"));
+	}
+}
+
+#define ECHO_HIGH_WATER (256 * 1024)
+
+struct echo_piece {
+	struct req_state *st; /* NULL once the request is gone */
+	char data[];
+};
+
+/* A piece went out: resume reading when the client has caught up. */
+static void echo_written(void *arg, int status)
+{
+	struct echo_piece *piece = arg;
+	struct req_state *st = piece->st;
+	free(piece);
+	if (status || !st)
+		return;
+	st->inflight--;
+	if (st->waiting && http_response_queued(st->r) < ECHO_HIGH_WATER / 2) {
+		st->waiting = false;
+		http_request_resume(st->r);
+	}
+}
+
+static int on_body(void *ctx, struct http_request *r, const char *p, size_t n)
+{
+	(void)ctx;
+	struct req_state *st = http_request_user(r);
+	st->bytes += n;
+	switch (st->route) {
+	case R_ECHO: {
+		struct echo_piece *piece = malloc(sizeof(*piece) + n);
+		if (!piece)
+			return ERR_NOMEM;
+		piece->st = st;
+		memcpy(piece->data, p, n);
+		int rc = http_response_write(r, piece->data, n, echo_written, piece);
+		if (rc) {
+			free(piece);
+			return rc;
+		}
+		st->inflight++;
+		/* Backpressure: stop reading while the client is not taking our output. */
+		if (http_response_queued(r) > ECHO_HIGH_WATER) {
+			st->waiting = true;
+			return ERR_AGAIN;
+		}
+		return 0;
+	}
+	case R_SINK:
+		sha256_update(st->sha, p, n);
+		return 0;
+	case R_PAUSE:
+		sha256_update(st->sha, p, n);
+		if (st->pause_ms) {
+			st->waiting = true;
+			net_timer_start(st->timer, st->pause_ms, 0);
+			return ERR_AGAIN;
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static void on_body_end(void *ctx, struct http_request *r)
+{
+	(void)ctx;
+	struct req_state *st = http_request_user(r);
+	if (st->route == R_ECHO)
+		http_response_end(r);
+	else if (st->route == R_SINK || st->route == R_PAUSE)
+		finish_sink(st);
+}
+
+static void on_finish(void *ctx, struct http_request *r, int error)
+{
+	(void)ctx;
+	(void)error;
+	state_free(http_request_user(r));
+	http_request_set_user(r, NULL);
+}
+
+static void access_log(void *ctx, const struct http_access *a)
+{
+	(void)ctx;
+	if (getenv("TESTD_LOG"))
+		fprintf(stderr, "%s %s " IOV_FMT " " IOV_FMT " %d in=%llu out=%llu %lluus err=%s\n",
+		        a->request_id, a->peer, IOV_ARG(a->method), IOV_ARG(a->target), a->status,
+		        (unsigned long long)a->body_in, (unsigned long long)a->body_out,
+		        (unsigned long long)a->duration_us, a->error ? err_name(a->error) : "-");
+}
+
+static const struct http_handler handler = {
+	.name = "testd",
+	.on_request = on_request,
+	.on_body = on_body,
+	.on_body_end = on_body_end,
+	.on_finish = on_finish,
+};
+
+struct main_state {
+	struct net_loop *loop;
+	struct http_server *srv;
+	int signals;
+	struct net_timer *poll;
+};
+
+static void poll_drained(void *arg)
+{
+	struct main_state *m = arg;
+	if (http_server_drained(m->srv))
+		net_loop_stop(m->loop);
+}
+
+static void on_signal(void *arg, int signum)
+{
+	struct main_state *m = arg;
+	(void)signum;
+	if (m->signals++) {
+		fprintf(stderr, "testd: second signal, exiting now\n");
+		_exit(1);
+	}
+	fprintf(stderr, "testd: draining\n");
+	http_server_drain(m->srv);
+	net_timer_start(m->poll, 20, 20);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "head-timeout", required_argument, NULL, 'H' },
+		{ "idle-timeout", required_argument, NULL, 'I' },
+		{ "body-timeout", required_argument, NULL, 'B' },
+		{ "drain-timeout", required_argument, NULL, 'D' },
+		{ "body-limit", required_argument, NULL, 'L' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct http_server_config cfg = {
+		.listen = "127.0.0.1:0", .workers = 1, .handler = &handler, .access_log = access_log
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		unsigned long v = optarg ? strtoul(optarg, NULL, 10) : 0;
+		switch (c) {
+		case 'l':
+			cfg.listen = optarg;
+			break;
+		case 'w':
+			cfg.workers = (unsigned)v;
+			break;
+		case 'H':
+			cfg.head_timeout_ms = (uint32_t)v;
+			break;
+		case 'I':
+			cfg.idle_timeout_ms = (uint32_t)v;
+			break;
+		case 'B':
+			cfg.body_timeout_ms = (uint32_t)v;
+			break;
+		case 'D':
+			cfg.drain_timeout_ms = (uint32_t)v;
+			break;
+		case 'L':
+			body_limit = strtoull(optarg, NULL, 10);
+			break;
+		default:
+			return 2;
+		}
+	}
+	signal(SIGPIPE, SIG_IGN);
+	struct main_state m = { 0 };
+	struct net_signal *s1, *s2;
+	if (net_loop_new(&m.loop) || http_server_start(&cfg, &m.srv)) {
+		fprintf(stderr, "testd: cannot listen on %s\n", cfg.listen);
+		return 1;
+	}
+	net_timer_new(m.loop, poll_drained, &m, &m.poll);
+	net_signal_watch(m.loop, SIGTERM, on_signal, &m, &s1);
+	net_signal_watch(m.loop, SIGINT, on_signal, &m, &s2);
+	printf("listening on %d\n", http_server_port(m.srv));
+	fflush(stdout);
+	net_loop_run(m.loop);
+	http_server_stop(m.srv);
+	net_loop_free(m.loop);
+	fprintf(stderr, "testd: stopped\n");
+	return 0;
+}
