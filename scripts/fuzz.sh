@@ -13,8 +13,13 @@ for bin in "$dir"/fuzz_*; do
 	work=$(mktemp -d)
 	[ -d "tests/fuzz/corpus/$name" ] && cp "tests/fuzz/corpus/$name"/* "$work"/ 2>/dev/null
 	log="$work/log"
+	dict=""
+	case "$name" in
+	fuzz_http_*) dict="-dict=tests/fuzz/http.dict" ;;
+	esac
+	# shellcheck disable=SC2086
 	if "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$work/" \
-		"$work" >"$log" 2>&1; then
+		$dict "$work" >"$log" 2>&1; then
 		echo "fuzz: $name ok ($(grep -o 'exec/s: [0-9]*' "$log" | tail -1))"
 	else
 		echo "fuzz: $name FAILED (inputs kept in $work)"

@@ -12,6 +12,7 @@ liblua5.4-dev libcurl4-openssl-dev curl node-llhttp libcmocka-dev
 python3 python3-pytest python3-boto3 python3-botocore python3-awscrt
 python3-cryptography
 clang libclang-rt-14-dev clang-format valgrind
+nginx-light wrk
 "
 
 missing=""

@@ -712,9 +712,13 @@ static const struct http_parser_ops parser_ops = { on_head, on_body, on_complete
 
 /* ---- reading ---- */
 
+/* Feed bytes to the parser; with n == 0, resume a paused parser that had
+ * consumed everything (a pause on the last body piece). */
 static void conn_feed(struct http_conn *c, const char *p, size_t n)
 {
-	while (n > 0 && c->state != CONN_CLOSING) {
+	bool once = n == 0;
+	while ((n > 0 || once) && c->state != CONN_CLOSING) {
+		once = false;
 		size_t used = 0;
 		int rc = http_parser_feed(c->parser, p, n, &used);
 		p += used;
@@ -1036,6 +1040,43 @@ void http_server_stop(struct http_server *s)
 	if (!s)
 		return;
 	net_workers_stop(s->workers);
+	free(s->w);
+	free(s);
+}
+
+/* ---- embedding, for fuzzers and tests ---- */
+
+int http__server_embed(const struct http_server_config *cfg, struct net_loop *l,
+                       struct http_server **out)
+{
+	struct http_server *s = calloc(1, sizeof(*s));
+	if (!s || !(s->w = calloc(1, sizeof(s->w[0])))) {
+		free(s);
+		return ERR_NOMEM;
+	}
+	s->cfg = *cfg;
+	defaults(&s->cfg);
+	memcpy(s->boot, "00000000", 9);
+	s->nworkers = 1;
+	s->w[0].srv = s;
+	s->w[0].loop = l;
+	*out = s;
+	return 0;
+}
+
+void http__server_adopt(struct http_server *s, struct net_conn *c)
+{
+	on_accept(&s->w[0], c);
+}
+
+void http__server_close_all(struct http_server *s)
+{
+	close_all(&s->w[0]);
+}
+
+void http__server_embed_free(struct http_server *s)
+{
+	CHECK(s->w[0].nconns == 0);
 	free(s->w);
 	free(s);
 }

@@ -21,6 +21,7 @@
 
 struct http_request;
 struct http_server;
+struct net_conn;
 
 /* What the access-log hook sees when a response has been sent (or failed). */
 struct http_access {
@@ -119,5 +120,16 @@ int http_response_flush(struct http_request *r);
 int http_respond(struct http_request *r, int status, const char *content_type, struct iov body);
 /* Bytes written but not yet sent to the kernel (for pacing a producer). */
 size_t http_response_queued(const struct http_request *r);
+
+/*
+ * Module-internal, for fuzzers and tests: a server on the caller's loop, with
+ * no threads and no listener, that adopts connections handed to it (such as
+ * net/mem.h ones). Close all, let the loop settle, then free.
+ */
+int http__server_embed(const struct http_server_config *cfg, struct net_loop *l,
+                       struct http_server **out);
+void http__server_adopt(struct http_server *s, struct net_conn *c);
+void http__server_close_all(struct http_server *s);
+void http__server_embed_free(struct http_server *s);
 
 #endif

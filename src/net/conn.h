@@ -35,6 +35,7 @@ struct net_transport {
 	void (*shutdown)(struct net_conn *c); /* half-close after pending writes */
 	void (*close)(struct net_conn *c);
 	size_t (*write_queue)(const struct net_conn *c);
+	void (*peer)(const struct net_conn *c, char *out, size_t cap);
 };
 
 void net_conn_set_events(struct net_conn *c, const struct net_conn_events *ev, void *arg);

@@ -39,6 +39,30 @@ struct net_loop {
 
 #define NET_LOOP_MAGIC 0x4c4f4f50u
 
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "net/conn.h"
+
+#define NET_CONN_MAGIC 0x434f4e4eu
+
+/* A connection: the transport's own state follows the common part. */
+struct net_conn {
+	unsigned magic;
+	const struct net_transport *tp;
+	struct net_loop *loop;
+	const struct net_conn_events *ev;
+	void *arg;
+	uv_tcp_t tcp; /* tcp transport */
+	/* mem transport */
+	char *mem_in;
+	size_t mem_in_len;
+	uint64_t mem_out;
+	bool mem_eof, mem_eof_sent, mem_released, mem_close_done;
+	bool closing;
+	bool reading;
+};
+
 /* libuv status -> ERR_* */
 int net__err(int uv_status);
 

@@ -17,20 +17,9 @@
 #include "net/listen.h"
 #include "net/net-int.h"
 
-#define CONN_MAGIC     0x434f4e4eu
+#define CONN_MAGIC     NET_CONN_MAGIC
 #define READ_BUF_BYTES (64 * 1024)
 #define NET_BACKLOG    1024
-
-struct net_conn {
-	unsigned magic;
-	const struct net_transport *tp;
-	struct net_loop *loop;
-	const struct net_conn_events *ev;
-	void *arg;
-	uv_tcp_t tcp;
-	bool closing;
-	bool reading;
-};
 
 struct write_req {
 	uv_write_t uv;
@@ -174,8 +163,11 @@ static size_t tcp_write_queue(const struct net_conn *c)
 	return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
 }
 
+static void tcp_peer(const struct net_conn *c, char *out, size_t cap);
+
 static const struct net_transport tcp_transport = {
 	.name = "tcp",
+	.peer = tcp_peer,
 	.read_start = tcp_read_start,
 	.read_stop = tcp_read_stop,
 	.write = tcp_write,
@@ -240,6 +232,11 @@ const char *net_conn_transport(const struct net_conn *c)
 }
 
 void net_conn_peer(const struct net_conn *c, char *out, size_t cap)
+{
+	c->tp->peer(c, out, cap);
+}
+
+static void tcp_peer(const struct net_conn *c, char *out, size_t cap)
 {
 	struct sockaddr_storage ss;
 	int len = sizeof(ss);

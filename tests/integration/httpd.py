@@ -32,6 +32,10 @@ class Daemon:
         s.connect((self.host, self.port))
         return s
 
+    def rss_bound_ok(self, kib):
+        """Peak RSS under `kib`, or True in sanitizer builds (checked in release runs)."""
+        return os.environ.get("MERIDIAN_SANITIZED") == "1" or self.rss_kib() < kib
+
     def rss_kib(self):
         with open(f"/proc/{self.proc.pid}/status") as f:
             for line in f:
