@@ -85,6 +85,8 @@ struct worker {
 	bool draining;
 	time_t date_at;
 	char date[40];
+	struct write_ctx *free_wc; /* recycled write contexts */
+	unsigned nfree_wc;
 };
 
 struct http_server {
@@ -207,7 +209,32 @@ struct write_ctx {
 	struct http_conn *conn;
 	void (*done)(void *arg, int status);
 	void *arg;
+	struct write_ctx *next; /* on the worker's free list */
 };
+
+#define WRITE_CTX_CACHE 256 /* per worker */
+
+static struct write_ctx *write_ctx_get(struct worker *w)
+{
+	struct write_ctx *wc = w->free_wc;
+	if (wc) {
+		w->free_wc = wc->next;
+		w->nfree_wc--;
+		return wc;
+	}
+	return malloc(sizeof(*wc));
+}
+
+static void write_ctx_put(struct worker *w, struct write_ctx *wc)
+{
+	if (w->nfree_wc >= WRITE_CTX_CACHE) {
+		free(wc);
+		return;
+	}
+	wc->next = w->free_wc;
+	w->free_wc = wc;
+	w->nfree_wc++;
+}
 
 static void request_free(struct http_request *r)
 {
@@ -281,7 +308,7 @@ static void on_written(void *arg, int status)
 	struct http_conn *c = wc->conn;
 	if (wc->done)
 		wc->done(wc->arg, status);
-	free(wc);
+	write_ctx_put(c->w, wc);
 	c->writes--;
 	if (status) {
 		conn_close(c, status);
@@ -301,13 +328,13 @@ static int conn_write(struct http_conn *c, const struct iov *v, size_t n,
 {
 	if (c->state == CONN_CLOSING || !c->nc)
 		return ERR_NET_CLOSED;
-	struct write_ctx *wc = malloc(sizeof(*wc));
+	struct write_ctx *wc = write_ctx_get(c->w);
 	if (!wc)
 		return ERR_NOMEM;
-	*wc = (struct write_ctx){ c, done, arg };
+	*wc = (struct write_ctx){ c, done, arg, NULL };
 	int rc = net_conn_write(c->nc, v, n, on_written, wc);
 	if (rc) {
-		free(wc);
+		write_ctx_put(c->w, wc);
 		return rc;
 	}
 	if (c->writes++ == 0)
@@ -721,8 +748,10 @@ static void conn_feed(struct http_conn *c, const char *p, size_t n)
 		once = false;
 		size_t used = 0;
 		int rc = http_parser_feed(c->parser, p, n, &used);
-		p += used;
-		n -= used;
+		if (used) {
+			p += used;
+			n -= used;
+		}
 		if (rc == 0)
 			return;
 		if (rc == ERR_AGAIN) {
@@ -732,8 +761,10 @@ static void conn_feed(struct http_conn *c, const char *p, size_t n)
 			 * one read is ever held. */
 			c->held = true;
 			CHECK(n <= sizeof(c->pending) - c->pending_len);
-			memmove(c->pending + c->pending_len, p, n);
-			c->pending_len += n;
+			if (n) {
+				memmove(c->pending + c->pending_len, p, n);
+				c->pending_len += n;
+			}
 			if (c->pending_len && c->reading) {
 				net_conn_read_stop(c->nc);
 				c->reading = false;
@@ -950,6 +981,16 @@ static void worker_drain(void *arg, struct net_loop *l, unsigned index)
 	}
 }
 
+static void free_write_cache(struct worker *w)
+{
+	while (w->free_wc) {
+		struct write_ctx *next = w->free_wc->next;
+		free(w->free_wc);
+		w->free_wc = next;
+	}
+	w->nfree_wc = 0;
+}
+
 static void worker_teardown(void *arg, struct net_loop *l, unsigned index)
 {
 	struct http_server *s = arg;
@@ -1040,6 +1081,9 @@ void http_server_stop(struct http_server *s)
 	if (!s)
 		return;
 	net_workers_stop(s->workers);
+	/* The loops are gone: every write context is back in its cache. */
+	for (unsigned i = 0; i < s->nworkers; i++)
+		free_write_cache(&s->w[i]);
 	free(s->w);
 	free(s);
 }
@@ -1077,6 +1121,7 @@ void http__server_close_all(struct http_server *s)
 void http__server_embed_free(struct http_server *s)
 {
 	CHECK(s->w[0].nconns == 0);
+	free_write_cache(&s->w[0]);
 	free(s->w);
 	free(s);
 }

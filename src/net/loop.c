@@ -151,6 +151,30 @@ static void close_any(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
+static void count_closing(uv_handle_t *h, void *arg)
+{
+	if (uv_is_closing(h))
+		++*(unsigned *)arg;
+}
+
+#define CLOSE_ROUNDS_MAX 64
+
+/* Let closes already under way finish: their callbacks free their owners,
+ * which close the handles they own themselves (a connection's timers); the
+ * sweep must not close those first. */
+static void finish_closing(struct net_loop *l)
+{
+	for (int i = 0; i < CLOSE_ROUNDS_MAX; i++) {
+		unsigned n = 0;
+		uv_walk(&l->uv, count_closing, &n);
+		if (n == 0)
+			return;
+		uv_run(&l->uv, UV_RUN_NOWAIT);
+		while (l->deferred)
+			on_idle(&l->idle);
+	}
+}
+
 void net_loop_free(struct net_loop *l)
 {
 	if (!l)
@@ -159,6 +183,7 @@ void net_loop_free(struct net_loop *l)
 	/* Run what is deferred, close whatever is left, let close callbacks run. */
 	while (l->deferred)
 		on_idle(&l->idle);
+	finish_closing(l);
 	uv_walk(&l->uv, close_any, NULL);
 	uv_run(&l->uv, UV_RUN_DEFAULT);
 	while (l->deferred)

@@ -5,6 +5,8 @@ import subprocess
 
 import pytest
 
+from httpd import Daemon
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
@@ -33,3 +35,18 @@ def run(meridian_bin):
         )
 
     return _run
+
+
+@pytest.fixture
+def testd():
+    """Start meridian-testd (Daemon's arguments); every one started is stopped after."""
+    servers = []
+
+    def start(*args, **kw):
+        s = Daemon(*args, **kw)
+        servers.append(s)
+        return s
+
+    yield start
+    for s in servers:
+        s.stop()

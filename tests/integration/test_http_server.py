@@ -12,20 +12,6 @@ import pytest
 from httpd import Daemon, Reader, closed_by_peer, read_response
 
 
-@pytest.fixture
-def testd():
-    servers = []
-
-    def start(*args, **kw):
-        s = Daemon(*args, **kw)
-        servers.append(s)
-        return s
-
-    yield start
-    for s in servers:
-        s.stop()
-
-
 def test_keep_alive_serves_many_requests_on_one_connection(testd):
     d = testd()
     s = d.connect()

@@ -4,7 +4,7 @@
  *
  *   meridian-testd [--listen ADDR] [--workers N] [--head-timeout MS]
  *                  [--idle-timeout MS] [--body-timeout MS] [--drain-timeout MS]
- *                  [--body-limit BYTES]
+ *                  [--body-limit BYTES] [--proxy ORIGIN]
  *
  * Routes (by path):
  *   /hello          200 "ok"
@@ -13,6 +13,9 @@
  *   /slow?ms=N      answers "slow" after N ms
  *   /pause?ms=N     reads the body pausing N ms after each piece, answers the byte count
  *   /status?code=N  answers status N
+ *   /gen?mb=N       streams N MiB of a fixed pattern, paced by the client
+ *   /proxy/PATH     with --proxy ORIGIN: a pass-through proxy of PATH to the
+ *                   origin (method, headers, streamed bodies both ways)
  *   anything else   404
  * Prints "listening on PORT" once ready; SIGTERM/SIGINT drain, a second
  * signal exits at once.
@@ -26,6 +29,7 @@
 
 #include "base/err.h"
 #include "crypto/sha256.h"
+#include "http/client.h"
 #include "http/server.h"
 #include "net/loop.h"
 #include "net/signal.h"
@@ -40,9 +44,20 @@ struct req_state {
 	struct http_request *r;
 	bool ended, waiting;
 	unsigned inflight;
+	uint64_t gen_left;       /* R_GEN: bytes still to send */
+	struct http_exchange *x; /* R_PROXY: the upstream exchange */
+	struct proxy_link *link; /* R_PROXY: what upstream callbacks hold */
+	bool upstream_paused;    /* R_PROXY: upstream reading paused for the viewer */
+	bool viewer_paused;      /* R_PROXY: viewer body reading paused for upstream */
 };
 
-enum { R_HELLO, R_ECHO, R_SINK, R_SLOW, R_PAUSE, R_STATUS, R_NOTFOUND };
+enum { R_HELLO, R_ECHO, R_SINK, R_SLOW, R_PAUSE, R_STATUS, R_PROXY, R_GEN, R_NOTFOUND };
+
+#define GEN_PIECE (256 * 1024)
+static char gen_block[GEN_PIECE]; /* the pattern, filled once */
+
+static const char *proxy_origin;
+static _Thread_local struct http_client *tl_client; /* one per worker loop */
 
 static uint64_t body_limit = UINT64_MAX;
 
@@ -97,6 +112,229 @@ static void on_timer(void *arg)
 	http_request_resume(st->r);
 }
 
+/* ---- R_GEN: a large response produced as fast as the client takes it ---- */
+
+static void gen_next(void *arg, int status)
+{
+	struct req_state *st = arg;
+	if (status)
+		return;
+	if (st->gen_left == 0) {
+		http_response_end(st->r);
+		return;
+	}
+	size_t n = st->gen_left < GEN_PIECE ? (size_t)st->gen_left : GEN_PIECE;
+	st->gen_left -= n;
+	/* One piece in flight at a time: the next goes when this one is sent. */
+	if (http_response_write(st->r, gen_block, n, gen_next, st))
+		http_response_end(st->r);
+}
+
+/* ---- R_PROXY: a pass-through proxy on the HTTP client ---- */
+
+#define PROXY_HIGH_WATER (256 * 1024)
+
+static bool hop_by_hop(struct iov name)
+{
+	static const struct iov hop[] = {
+		IOV_LIT("connection"), IOV_LIT("keep-alive"),        IOV_LIT("te"),
+		IOV_LIT("trailer"),    IOV_LIT("transfer-encoding"), IOV_LIT("upgrade"),
+		IOV_LIT("host"),       IOV_LIT("content-length"),    IOV_LIT("proxy-connection"),
+	};
+	for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
+		if (iov_eq_nocase(name, hop[i]))
+			return true;
+	return false;
+}
+
+struct piece {
+	struct req_state *st;
+	char data[];
+};
+
+/*
+ * Upstream callbacks may outlive the viewer's request (a cancelled exchange
+ * finishes later), so they hold this link, not the request state: st goes
+ * NULL when the request ends, and the last holder frees the link.
+ */
+struct proxy_link {
+	struct req_state *st;
+	unsigned refs;
+};
+
+static void link_drop(struct proxy_link *l)
+{
+	if (--l->refs == 0)
+		free(l);
+}
+
+struct up_piece {
+	struct proxy_link *link;
+	char data[];
+};
+
+/* A response piece reached the viewer's kernel: maybe resume the upstream. */
+static void proxy_down_written(void *arg, int status)
+{
+	struct piece *pc = arg;
+	struct req_state *st = pc->st;
+	free(pc);
+	if (status || !st || !st->x)
+		return;
+	if (st->upstream_paused && http_response_queued(st->r) < PROXY_HIGH_WATER / 2) {
+		st->upstream_paused = false;
+		http_exchange_resume(st->x);
+	}
+}
+
+static int proxy_on_head(void *arg, const struct http_head *h)
+{
+	struct req_state *st = ((struct proxy_link *)arg)->st;
+	if (!st)
+		return ERR_NET_CLOSED;
+	struct http_header out[HTTP_DEFAULT_HEADER_COUNT];
+	size_t n = 0;
+	for (size_t i = 0; i < h->nheaders && n < HTTP_DEFAULT_HEADER_COUNT; i++)
+		if (!hop_by_hop(h->headers[i].name) &&
+		    !iov_eq_nocase(h->headers[i].name, IOV_LIT("date")) &&
+		    !iov_eq_nocase(h->headers[i].name, IOV_LIT("server")) &&
+		    !iov_eq_nocase(h->headers[i].name, IOV_LIT("x-request-id")))
+			out[n++] = h->headers[i];
+	int64_t length = h->framing == HTTP_BODY_LENGTH ? (int64_t)h->content_length
+	                 : h->framing == HTTP_BODY_NONE ? 0
+	                                                : -1;
+	return http_response_start(st->r, h->status, out, n, length);
+}
+
+static int proxy_on_body(void *arg, const char *p, size_t n)
+{
+	struct req_state *st = ((struct proxy_link *)arg)->st;
+	if (!st)
+		return ERR_NET_CLOSED;
+	struct piece *pc = malloc(sizeof(*pc) + n);
+	if (!pc)
+		return ERR_NOMEM;
+	pc->st = st;
+	memcpy(pc->data, p, n);
+	int rc = http_response_write(st->r, pc->data, n, proxy_down_written, pc);
+	if (rc) {
+		free(pc);
+		return rc;
+	}
+	if (http_response_queued(st->r) > PROXY_HIGH_WATER) {
+		st->upstream_paused = true;
+		return ERR_AGAIN;
+	}
+	return 0;
+}
+
+static void proxy_on_done(void *arg, int error)
+{
+	struct proxy_link *link = arg;
+	struct req_state *st = link->st;
+	/* The exchange is over: nothing upstream needs the request any more. */
+	link->st = NULL;
+	if (st)
+		st->link = NULL;
+	link_drop(link);
+	if (!st)
+		return;
+	st->x = NULL;
+	if (error == 0) {
+		http_response_end(st->r);
+		return;
+	}
+	struct iov why = iov_cstr(err_name(error));
+	if (http_respond(st->r, err_http_status(error), "text/plain", why))
+		http_response_end(st->r); /* already streaming: end what we have */
+}
+
+/* The upstream took a request-body piece: maybe resume reading the viewer. */
+static void proxy_up_written(void *arg, int status)
+{
+	struct up_piece *pc = arg;
+	struct req_state *st = pc->link->st;
+	link_drop(pc->link);
+	free(pc);
+	if (status || !st || !st->x)
+		return;
+	if (st->viewer_paused && http_exchange_queued(st->x) < PROXY_HIGH_WATER / 2) {
+		st->viewer_paused = false;
+		http_request_resume(st->r);
+	}
+}
+
+static const struct http_exchange_ops proxy_ops = {
+	.on_head = proxy_on_head,
+	.on_body = proxy_on_body,
+	.on_done = proxy_on_done,
+};
+
+static void proxy_start(struct req_state *st, struct http_request *r, struct iov path)
+{
+	const struct http_head *h = http_request_head(r);
+	if (!tl_client && http_client_new(http_request_loop(r), NULL, &tl_client)) {
+		http_respond(r, 500, "text/plain", IOV_LIT("no client\n"));
+		return;
+	}
+	struct http_header hs[HTTP_DEFAULT_HEADER_COUNT];
+	size_t n = 0;
+	for (size_t i = 0; i < h->nheaders && n < HTTP_DEFAULT_HEADER_COUNT; i++)
+		if (!hop_by_hop(h->headers[i].name) &&
+		    !iov_eq_nocase(h->headers[i].name, IOV_LIT("expect")))
+			hs[n++] = h->headers[i];
+	struct iov target =
+	    iov_make(path.base + 6, h->target.len - (size_t)(path.base + 6 - h->target.base));
+	struct http_exchange_request req = {
+		.origin = proxy_origin,
+		.method = h->method,
+		.target = target.len ? target : IOV_LIT("/"),
+		.host = h->host,
+		.headers = hs,
+		.nheaders = n,
+		.body_length = h->framing == HTTP_BODY_LENGTH    ? (int64_t)h->content_length
+		               : h->framing == HTTP_BODY_CHUNKED ? -1
+		                                                 : 0,
+		.retryable =
+		    iov_eq(h->method, IOV_LIT("GET")) || iov_eq(h->method, IOV_LIT("HEAD")),
+	};
+	struct proxy_link *link = malloc(sizeof(*link));
+	if (!link) {
+		http_respond(r, 500, "text/plain", IOV_LIT("oom\n"));
+		return;
+	}
+	*link = (struct proxy_link){ st, 1 };
+	if (http_client_send(tl_client, &req, &proxy_ops, link, &st->x)) {
+		free(link);
+		http_respond(r, 502, "text/plain", IOV_LIT("upstream refused the request\n"));
+		return;
+	}
+	st->link = link;
+}
+
+static int proxy_body(struct req_state *st, const char *p, size_t n)
+{
+	if (!st->x)
+		return 0; /* the exchange already failed; the answer is on its way */
+	struct up_piece *pc = malloc(sizeof(*pc) + n);
+	if (!pc)
+		return ERR_NOMEM;
+	pc->link = st->link;
+	st->link->refs++;
+	memcpy(pc->data, p, n);
+	int rc = http_exchange_write(st->x, pc->data, n, proxy_up_written, pc);
+	if (rc) {
+		link_drop(st->link);
+		free(pc);
+		return rc;
+	}
+	if (http_exchange_queued(st->x) > PROXY_HIGH_WATER) {
+		st->viewer_paused = true;
+		return ERR_AGAIN;
+	}
+	return 0;
+}
+
 static void on_request(void *ctx, struct http_request *r)
 {
 	(void)ctx;
@@ -129,6 +367,14 @@ static void on_request(void *ctx, struct http_request *r)
 		st->route = R_SLOW;
 		net_timer_new(http_request_loop(r), on_timer, st, &st->timer);
 		net_timer_start(st->timer, query_num(h->target, "ms"), 0);
+	} else if (iov_eq(path, IOV_LIT("/gen"))) {
+		st->route = R_GEN;
+		st->gen_left = (uint64_t)query_num(h->target, "mb") << 20;
+		http_response_start(r, 200, NULL, 0, (int64_t)st->gen_left);
+		gen_next(st, 0);
+	} else if (proxy_origin && path.len >= 6 && memcmp(path.base, "/proxy", 6) == 0) {
+		st->route = R_PROXY;
+		proxy_start(st, r, path);
 	} else if (iov_eq(path, IOV_LIT("/status"))) {
 		st->route = R_STATUS;
 		http_respond(r, (int)query_num(h->target, "code"), "text/plain",
@@ -189,6 +435,8 @@ static int on_body(void *ctx, struct http_request *r, const char *p, size_t n)
 	case R_SINK:
 		sha256_update(st->sha, p, n);
 		return 0;
+	case R_PROXY:
+		return proxy_body(st, p, n);
 	case R_PAUSE:
 		sha256_update(st->sha, p, n);
 		if (st->pause_ms) {
@@ -206,7 +454,10 @@ static void on_body_end(void *ctx, struct http_request *r)
 {
 	(void)ctx;
 	struct req_state *st = http_request_user(r);
-	if (st->route == R_ECHO)
+	if (st->route == R_PROXY) {
+		if (st->x)
+			http_exchange_end(st->x);
+	} else if (st->route == R_ECHO)
 		http_response_end(r);
 	else if (st->route == R_SINK || st->route == R_PAUSE)
 		finish_sink(st);
@@ -216,7 +467,16 @@ static void on_finish(void *ctx, struct http_request *r, int error)
 {
 	(void)ctx;
 	(void)error;
-	state_free(http_request_user(r));
+	struct req_state *st = http_request_user(r);
+	if (st && st->link)
+		st->link->st = NULL;
+	if (st && st->x) {
+		/* The viewer went away mid-exchange: drop the upstream too. */
+		struct http_exchange *x = st->x;
+		st->x = NULL;
+		http_exchange_cancel(x);
+	}
+	state_free(st);
 	http_request_set_user(r, NULL);
 }
 
@@ -275,6 +535,7 @@ int main(int argc, char **argv)
 		{ "body-timeout", required_argument, NULL, 'B' },
 		{ "drain-timeout", required_argument, NULL, 'D' },
 		{ "body-limit", required_argument, NULL, 'L' },
+		{ "proxy", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct http_server_config cfg = {
@@ -305,11 +566,16 @@ int main(int argc, char **argv)
 		case 'L':
 			body_limit = strtoull(optarg, NULL, 10);
 			break;
+		case 'P':
+			proxy_origin = optarg;
+			break;
 		default:
 			return 2;
 		}
 	}
 	signal(SIGPIPE, SIG_IGN);
+	for (size_t i = 0; i < GEN_PIECE; i++)
+		gen_block[i] = (char)('a' + i % 26);
 	struct main_state m = { 0 };
 	struct net_signal *s1, *s2;
 	if (net_loop_new(&m.loop) || http_server_start(&cfg, &m.srv)) {
@@ -323,6 +589,9 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	net_loop_run(m.loop);
 	http_server_stop(m.srv);
+	net_timer_free(m.poll);
+	net_signal_close(s1);
+	net_signal_close(s2);
 	net_loop_free(m.loop);
 	fprintf(stderr, "testd: stopped\n");
 	return 0;
