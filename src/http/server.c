@@ -323,8 +323,18 @@ static void on_written(void *arg, int status)
 		net_conn_close(c->nc);
 }
 
-static int conn_write(struct http_conn *c, const struct iov *v, size_t n,
-                      void (*done)(void *arg, int status), void *arg)
+/* What goes to the connection: bytes, or a file range after a prefix. */
+struct out {
+	const struct iov *v;
+	size_t n;
+	int fd; /* -1 for bytes only */
+	uint64_t off, len;
+};
+
+/* Queue `o`; on_written reports to done(arg, status) and keeps the count
+ * and the write timer. */
+static int conn_out(struct http_conn *c, const struct out *o, void (*done)(void *arg, int status),
+                    void *arg)
 {
 	if (c->state == CONN_CLOSING || !c->nc)
 		return ERR_NET_CLOSED;
@@ -332,7 +342,9 @@ static int conn_write(struct http_conn *c, const struct iov *v, size_t n,
 	if (!wc)
 		return ERR_NOMEM;
 	*wc = (struct write_ctx){ c, done, arg, NULL };
-	int rc = net_conn_write(c->nc, v, n, on_written, wc);
+	int rc = o->fd < 0
+	             ? net_conn_write(c->nc, o->v, o->n, on_written, wc)
+	             : net_conn_sendfile(c->nc, o->v, o->n, o->fd, o->off, o->len, on_written, wc);
 	if (rc) {
 		write_ctx_put(c->w, wc);
 		return rc;
@@ -340,6 +352,13 @@ static int conn_write(struct http_conn *c, const struct iov *v, size_t n,
 	if (c->writes++ == 0)
 		net_timer_deadline(c->write_timer, c->w->srv->cfg.write_timeout_ms);
 	return 0;
+}
+
+static int conn_write(struct http_conn *c, const struct iov *v, size_t n,
+                      void (*done)(void *arg, int status), void *arg)
+{
+	struct out o = { v, n, -1, 0, 0 };
+	return conn_out(c, &o, done, arg);
 }
 
 static void free_buffer(void *p, int status)
@@ -562,6 +581,64 @@ int http_response_write(struct http_request *r, const void *p, size_t n,
 		v[nv++] = IOV_LIT("\r\n");
 	r->body_out += n;
 	return conn_write(c, v, nv, done, arg);
+}
+
+/* A file body goes out in pieces, so the write timeout measures stalls,
+ * not the whole transfer. */
+#define SENDFILE_PIECE (1u << 20)
+
+struct file_body {
+	struct http_request *r;
+	int fd;
+	uint64_t off, left;
+	void (*done)(void *arg, int status);
+	void *arg;
+};
+
+static int file_body_next(struct file_body *f, const struct iov *prefix, size_t np);
+
+static void on_file_piece(void *arg, int status)
+{
+	struct file_body *f = arg;
+	if (status == 0 && f->left) {
+		status = file_body_next(f, NULL, 0);
+		if (status == 0)
+			return; /* that piece reports next */
+	}
+	if (f->done)
+		f->done(f->arg, status);
+}
+
+/* The next piece; the last completion reports to the caller. */
+static int file_body_next(struct file_body *f, const struct iov *prefix, size_t np)
+{
+	uint64_t n = f->left < SENDFILE_PIECE ? f->left : SENDFILE_PIECE;
+	struct out o = { prefix, np, f->fd, f->off, n };
+	int rc = conn_out(f->r->conn, &o, on_file_piece, f);
+	if (rc == 0) {
+		f->off += n;
+		f->left -= n;
+	}
+	return rc;
+}
+
+int http_response_sendfile(struct http_request *r, int fd, uint64_t off, uint64_t len,
+                           void (*done)(void *arg, int status), void *arg)
+{
+	CHECK_MAGIC(r, REQ_MAGIC);
+	struct http_conn *c = r->conn;
+	if (!r->started || r->ended || !c || r->chunked)
+		return ERR_INVALID;
+	if (len == 0 || r->is_head || r->status == 204 || r->status == 304)
+		return http_response_write(r, NULL, 0, done, arg);
+	struct file_body *f = arena_alloc(r->arena, sizeof(*f));
+	if (!f)
+		return ERR_NOMEM;
+	*f = (struct file_body){ r, fd, off, len, done, arg };
+	struct iov head = r->head_out;
+	r->head_out = IOV_NULL;
+	r->body_out += len;
+	return file_body_next(f, &head, head.base ? 1 : 0);
 }
 
 size_t http_response_queued(const struct http_request *r)

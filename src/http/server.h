@@ -111,6 +111,17 @@ int http_response_start(struct http_request *r, int status, const struct http_he
  * if p outlives the request). 0 or an error. */
 int http_response_write(struct http_request *r, const void *p, size_t n,
                         void (*done)(void *arg, int status), void *arg);
+/*
+ * Queue `len` body bytes from file `fd` at `off`, sent with sendfile(2) (the
+ * head, if not yet out, goes first in the same burst). Not for chunked
+ * responses (ERR_INVALID): give the length to http_response_start. fd is
+ * borrowed until done(arg, status) runs (the caller closes it then); a file
+ * that ends before `len` fails with ERR_IO and the connection closes. The
+ * response is not over until http_response_end. Returns 0, or an error and
+ * then done is not called.
+ */
+int http_response_sendfile(struct http_request *r, int fd, uint64_t off, uint64_t len,
+                           void (*done)(void *arg, int status), void *arg);
 /* The body is complete. */
 int http_response_end(struct http_request *r);
 /* Send the head now (it otherwise waits to go out with the first body bytes,

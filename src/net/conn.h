@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/iov.h"
 #include "net/loop.h"
@@ -36,6 +37,9 @@ struct net_transport {
 	void (*close)(struct net_conn *c);
 	size_t (*write_queue)(const struct net_conn *c);
 	void (*peer)(const struct net_conn *c, char *out, size_t cap);
+	/* Optional: a file body without a copy (see net_conn_sendfile). */
+	int (*sendfile)(struct net_conn *c, const struct iov *prefix, size_t np, int fd,
+	                uint64_t off, uint64_t len, void (*done)(void *arg, int status), void *arg);
 };
 
 void net_conn_set_events(struct net_conn *c, const struct net_conn_events *ev, void *arg);
@@ -48,6 +52,18 @@ void net_conn_read_stop(struct net_conn *c);
  */
 int net_conn_write(struct net_conn *c, const struct iov *bufs, size_t n,
                    void (*done)(void *arg, int status), void *arg);
+/*
+ * Write prefix (up to 2 buffers, such as a response head) and then `len`
+ * bytes of file `fd` from offset `off`, after anything queued before. The
+ * prefix and fd are borrowed until done(arg, status) runs: 0, ERR_IO (the
+ * file ended early or could not be read), ERR_NET_RESET, ERR_NET_CLOSED.
+ * One file at a time per connection; writes asked for meanwhile go out after
+ * it, in order. TCP moves the bytes with sendfile(2) (a page-cache miss
+ * blocks the loop for the read, as nginx's sendfile does); other transports
+ * copy through a buffer. done is never called from inside this call.
+ */
+int net_conn_sendfile(struct net_conn *c, const struct iov *prefix, size_t np, int fd, uint64_t off,
+                      uint64_t len, void (*done)(void *arg, int status), void *arg);
 void net_conn_shutdown(struct net_conn *c);
 /* Close now; pending writes fail; on_close follows. Idempotent. */
 void net_conn_close(struct net_conn *c);

@@ -61,6 +61,7 @@ struct net_conn {
 	bool mem_eof, mem_eof_sent, mem_released, mem_close_done;
 	bool closing;
 	bool reading;
+	struct net_sendfile *sf; /* tcp: file body state, created on first use */
 };
 
 /* libuv status -> ERR_* */
@@ -72,5 +73,18 @@ int net__defer(struct net_loop *l, const void *owner, void (*fn)(void *arg, int 
                int status);
 /* Run now, in order, every deferred callback of `owner` (before it closes). */
 void net__defer_flush(struct net_loop *l, const void *owner);
+
+/* TCP file bodies (sendfile.c). */
+int net__tcp_sendfile(struct net_conn *c, const struct iov *prefix, size_t np, int fd, uint64_t off,
+                      uint64_t len, void (*done)(void *arg, int status), void *arg);
+/* A file is going out: writes must be held behind it. */
+bool net__sendfile_busy(const struct net_conn *c);
+uint64_t net__sendfile_queued(const struct net_conn *c);
+int net__sendfile_hold(struct net_conn *c, const struct iov *bufs, size_t n,
+                       void (*done)(void *arg, int status), void *arg);
+/* From the transport's close: fail what is pending; then, from its close
+ * callback, drop the connection's reference. */
+void net__sendfile_close(struct net_conn *c);
+void net__sendfile_release(struct net_conn *c);
 
 #endif

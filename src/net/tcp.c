@@ -91,6 +91,8 @@ static int tcp_write(struct net_conn *c, const struct iov *bufs, size_t n,
 	if (c->closing)
 		return ERR_NET_CLOSED;
 	CHECK(n <= MAX_WRITE_BUFS);
+	if (net__sendfile_busy(c))
+		return net__sendfile_hold(c, bufs, n, done, arg);
 	size_t total = 0, first = 0;
 	for (size_t i = 0; i < n; i++) {
 		ub[i] = uv_buf_init((char *)bufs[i].base, (unsigned)bufs[i].len);
@@ -143,6 +145,7 @@ static void on_closed(uv_handle_t *h)
 	struct net_conn *c = h->data;
 	if (c->ev && c->ev->on_close)
 		c->ev->on_close(c->arg);
+	net__sendfile_release(c);
 	c->magic = 0;
 	free(c);
 }
@@ -153,6 +156,7 @@ static void tcp_close(struct net_conn *c)
 		return;
 	c->closing = true;
 	c->reading = false;
+	net__sendfile_close(c);
 	/* Writes the kernel took complete before the close, as uv_write's do. */
 	net__defer_flush(c->loop, c);
 	uv_close((uv_handle_t *)&c->tcp, on_closed);
@@ -160,7 +164,8 @@ static void tcp_close(struct net_conn *c)
 
 static size_t tcp_write_queue(const struct net_conn *c)
 {
-	return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
+	return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp) +
+	       (size_t)net__sendfile_queued(c);
 }
 
 static void tcp_peer(const struct net_conn *c, char *out, size_t cap);
@@ -174,6 +179,7 @@ static const struct net_transport tcp_transport = {
 	.shutdown = tcp_shutdown,
 	.close = tcp_close,
 	.write_queue = tcp_write_queue,
+	.sendfile = net__tcp_sendfile,
 };
 
 /* ---- transport-neutral entry points ---- */

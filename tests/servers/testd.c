@@ -20,11 +20,14 @@
  * Prints "listening on PORT" once ready; SIGTERM/SIGINT drain, a second
  * signal exits at once.
  */
+#include <fcntl.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -51,32 +54,42 @@ struct req_state {
 	bool viewer_paused;      /* R_PROXY: viewer body reading paused for upstream */
 };
 
-enum { R_HELLO, R_ECHO, R_SINK, R_SLOW, R_PAUSE, R_STATUS, R_PROXY, R_GEN, R_NOTFOUND };
+enum { R_HELLO, R_ECHO, R_SINK, R_SLOW, R_PAUSE, R_STATUS, R_PROXY, R_GEN, R_FILE, R_NOTFOUND };
 
 #define GEN_PIECE (256 * 1024)
 static char gen_block[GEN_PIECE]; /* the pattern, filled once */
 
 static const char *proxy_origin;
+static int files_dir = -1; /* --files: served by /file/NAME with sendfile */
 static _Thread_local struct http_client *tl_client; /* one per worker loop */
 
 static uint64_t body_limit = UINT64_MAX;
 
-static unsigned query_num(struct iov target, const char *key)
+/* The value of `key` in the query string; false when absent or not a number. */
+static bool query_u64(struct iov target, const char *key, uint64_t *out)
 {
 	const char *q = memchr(target.base, '?', target.len);
 	size_t klen = strlen(key);
 	if (!q)
-		return 0;
+		return false;
 	struct iov rest = iov_make(q + 1, target.len - (size_t)(q + 1 - target.base)), kv;
 	while (rest.base) {
 		rest = iov_split(rest, '&', &kv);
 		if (kv.len > klen && memcmp(kv.base, key, klen) == 0 && kv.base[klen] == '=') {
 			unsigned long long v = 0;
-			iov_to_u64(iov_sub(kv, klen + 1, kv.len - klen - 1), 1000000000, &v);
-			return (unsigned)v;
+			if (iov_to_u64(iov_sub(kv, klen + 1, kv.len - klen - 1), UINT64_MAX, &v))
+				return false;
+			*out = v;
+			return true;
 		}
 	}
-	return 0;
+	return false;
+}
+
+static unsigned query_num(struct iov target, const char *key)
+{
+	uint64_t v = 0;
+	return query_u64(target, key, &v) && v <= 1000000000 ? (unsigned)v : 0;
 }
 
 static void state_free(struct req_state *st)
@@ -335,6 +348,52 @@ static int proxy_body(struct req_state *st, const char *p, size_t n)
 	return 0;
 }
 
+static void file_sent(void *arg, int status)
+{
+	(void)status;
+	close((int)(intptr_t)arg);
+}
+
+/* /file/NAME[?off=N&len=M]: a file from --files, sent with sendfile. NAME is
+ * letters, digits, '.', '_' and '-', not starting with '.'. */
+static void file_start(struct http_request *r, struct iov name)
+{
+	bool ok = name.len > 0 && name.len < 256 && name.base[0] != '.';
+	for (size_t i = 0; ok && i < name.len; i++) {
+		char ch = name.base[i];
+		ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		     (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
+	}
+	char path[256];
+	int fd = -1;
+	struct stat sb;
+	if (ok) {
+		memcpy(path, name.base, name.len);
+		path[name.len] = '\0';
+		fd = openat(files_dir, path, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0 || fstat(fd, &sb)) {
+		if (fd >= 0)
+			close(fd);
+		http_respond(r, 404, "text/plain", IOV_LIT("no such file\n"));
+		return;
+	}
+	const struct iov target = http_request_head(r)->target;
+	uint64_t size = (uint64_t)sb.st_size;
+	uint64_t off = 0, len;
+	query_u64(target, "off", &off);
+	if (!query_u64(target, "len", &len))
+		len = off < size ? size - off : 0;
+	struct http_header ct = { IOV_LIT("Content-Type"), IOV_LIT("application/octet-stream") };
+	int rc = http_response_start(r, 200, &ct, 1, (int64_t)len);
+	if (rc == 0)
+		rc = http_response_sendfile(r, fd, off, len, file_sent, (void *)(intptr_t)fd);
+	else
+		close(fd);
+	if (rc == 0)
+		http_response_end(r);
+}
+
 static void on_request(void *ctx, struct http_request *r)
 {
 	(void)ctx;
@@ -375,6 +434,9 @@ static void on_request(void *ctx, struct http_request *r)
 	} else if (proxy_origin && path.len >= 6 && memcmp(path.base, "/proxy", 6) == 0) {
 		st->route = R_PROXY;
 		proxy_start(st, r, path);
+	} else if (files_dir >= 0 && path.len > 6 && memcmp(path.base, "/file/", 6) == 0) {
+		st->route = R_FILE;
+		file_start(r, iov_make(path.base + 6, path.len - 6));
 	} else if (iov_eq(path, IOV_LIT("/status"))) {
 		st->route = R_STATUS;
 		http_respond(r, (int)query_num(h->target, "code"), "text/plain",
@@ -536,6 +598,7 @@ int main(int argc, char **argv)
 		{ "drain-timeout", required_argument, NULL, 'D' },
 		{ "body-limit", required_argument, NULL, 'L' },
 		{ "proxy", required_argument, NULL, 'P' },
+		{ "files", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct http_server_config cfg = {
@@ -568,6 +631,13 @@ int main(int argc, char **argv)
 			break;
 		case 'P':
 			proxy_origin = optarg;
+			break;
+		case 'F':
+			files_dir = open(optarg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (files_dir < 0) {
+				fprintf(stderr, "testd: cannot open %s\n", optarg);
+				return 2;
+			}
 			break;
 		default:
 			return 2;
