@@ -58,7 +58,17 @@
 	X(CHUNK_INCOMPLETE, "the body ended before its declared length", 400, "IncompleteBody")    \
 	X(CHUNK_CHECKSUM, "the x-amz-checksum trailer does not match the data", 400, "BadDigest")  \
 	X(CHUNK_TRAILER, "aws-chunked trailer is malformed or undeclared", 400,                    \
-	  "MalformedTrailerError")
+	  "MalformedTrailerError")                                                                 \
+	/* S3 request routing (s3/route.c) */                                                      \
+	X(S3_INVALID_URI, "couldn't parse the specified URI", 400, "InvalidURI")                   \
+	X(S3_KEY_TOO_LONG, "your key is too long", 400, "KeyTooLongError")                         \
+	X(S3_METHOD_NOT_ALLOWED, "the specified method is not allowed against this resource", 405, \
+	  "MethodNotAllowed")                                                                      \
+	X(S3_NOT_IMPLEMENTED,                                                                      \
+	  "a header or query you provided implies functionality that is not "                      \
+	  "implemented",                                                                           \
+	  501, "NotImplemented")                                                                   \
+	X(S3_INVALID_ARGUMENT, "invalid argument", 400, "InvalidArgument")
 
 enum err {
 	ERR_OK = 0,

@@ -1,0 +1,217 @@
+/* S3 request routing (see route.h). Pure; any thread. */
+#include "s3/route.h"
+
+#include <string.h>
+
+#include "base/err.h"
+#include "base/hex.h"
+
+enum scope { SERVICE, BUCKET, OBJECT };
+
+struct op_row {
+	const char *name;
+	const char *method;
+	enum scope scope;
+	const char *sub;
+};
+
+static const struct op_row ops[] = {
+#define S3_OP_ROW(name, method, scope, sub) { #name, method, scope, sub },
+	S3_OPS(S3_OP_ROW)
+#undef S3_OP_ROW
+};
+
+/* Sub-resources S3 has and Meridian does not serve: NotImplemented, never a
+ * wrong success (a GET ?acl must not answer with the object). */
+static const char *const unsupported[] = {
+	"accelerate",
+	"acl",
+	"analytics",
+	"attributes",
+	"cors",
+	"encryption",
+	"intelligent-tiering",
+	"inventory",
+	"legal-hold",
+	"lifecycle",
+	"logging",
+	"metrics",
+	"notification",
+	"object-lock",
+	"ownershipControls",
+	"policy",
+	"policyStatus",
+	"publicAccessBlock",
+	"replication",
+	"requestPayment",
+	"restore",
+	"retention",
+	"select",
+	"session",
+	"tagging",
+	"torrent",
+	"website",
+};
+
+const char *s3_op_name(enum s3_op op)
+{
+	return op < S3_OP__COUNT ? ops[op].name : "UNKNOWN";
+}
+
+/* Percent-decode `in` into the arena; '+' becomes a space in query values
+ * (as S3 reads them) and stays '+' in paths. */
+static int decode(struct arena *a, struct iov in, bool plus_is_space, struct iov *out)
+{
+	char *p = arena_alloc(a, in.len + 1);
+	if (!p)
+		return ERR_NOMEM;
+	size_t n = 0;
+	for (size_t i = 0; i < in.len; i++) {
+		char c = in.base[i];
+		if (c == '%') {
+			int hi = i + 2 < in.len ? hex_digit(in.base[i + 1]) : -1;
+			int lo = i + 2 < in.len ? hex_digit(in.base[i + 2]) : -1;
+			if (hi < 0 || lo < 0)
+				return ERR_S3_INVALID_URI;
+			c = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (c == '+' && plus_is_space) {
+			c = ' ';
+		}
+		p[n++] = c;
+	}
+	p[n] = '\0';
+	*out = iov_make(p, n);
+	return 0;
+}
+
+int s3_query_get(struct iov query, const char *name, struct arena *a, struct iov *out)
+{
+	struct iov rest = query, kv;
+	size_t nl = strlen(name);
+	while (rest.base && rest.len) {
+		rest = iov_split(rest, '&', &kv);
+		struct iov k, v = iov_split(kv, '=', &k);
+		if (k.len != nl || memcmp(k.base, name, nl) != 0)
+			continue;
+		int rc = decode(a, v.base ? v : iov_make("", 0), true, out);
+		return rc ? rc : 1;
+	}
+	return 0;
+}
+
+static bool query_has(struct iov query, const char *name)
+{
+	struct iov rest = query, kv;
+	size_t nl = strlen(name);
+	while (rest.base && rest.len) {
+		rest = iov_split(rest, '&', &kv);
+		struct iov k;
+		iov_split(kv, '=', &k);
+		if (k.len == nl && memcmp(k.base, name, nl) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The bucket from `Host: bucket.<domain>[:port]`, or IOV_NULL. */
+static struct iov host_bucket(const struct s3_route_in *in)
+{
+	struct iov host = in->host;
+	/* Drop a port (not inside an IPv6 literal). */
+	if (host.len && host.base[0] != '[') {
+		const char *colon = memchr(host.base, ':', host.len);
+		if (colon)
+			host.len = (size_t)(colon - host.base);
+	}
+	for (size_t i = 0; i < in->ndomains; i++) {
+		struct iov d = in->domains[i];
+		if (host.len <= d.len + 1)
+			continue;
+		size_t b = host.len - d.len - 1;
+		if (host.base[b] == '.' && iov_eq_nocase(iov_sub(host, b + 1, d.len), d))
+			return iov_make(host.base, b);
+	}
+	return IOV_NULL;
+}
+
+static int pick_op(struct iov method, enum scope scope, struct iov query, enum s3_op *out)
+{
+	for (size_t i = 0; i < S3_OP__COUNT; i++) {
+		if (ops[i].scope != scope || !iov_eq(method, iov_cstr(ops[i].method)))
+			continue;
+		if (ops[i].sub && !query_has(query, ops[i].sub))
+			continue;
+		/* A row without a sub-resource matches only when no other row of
+		 * this method and scope claims one present in the query. */
+		if (!ops[i].sub) {
+			bool claimed = false;
+			for (size_t j = 0; j < S3_OP__COUNT && !claimed; j++)
+				claimed = j != i && ops[j].scope == scope && ops[j].sub &&
+				          iov_eq(method, iov_cstr(ops[j].method)) &&
+				          query_has(query, ops[j].sub);
+			if (claimed)
+				continue;
+		}
+		*out = (enum s3_op)i;
+		return 0;
+	}
+	return ERR_S3_METHOD_NOT_ALLOWED;
+}
+
+int s3_route(const struct s3_route_in *in, struct arena *a, struct s3_route *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct iov path, query = iov_split(in->target, '?', &path);
+	out->query = query.base ? query : iov_make("", 0);
+	if (path.len == 0 || path.base[0] != '/')
+		return ERR_S3_INVALID_URI;
+	for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
+		if (query_has(out->query, unsupported[i]))
+			return ERR_S3_NOT_IMPLEMENTED;
+
+	struct iov rest = iov_sub(path, 1, path.len - 1), raw_key = IOV_NULL;
+	out->bucket = host_bucket(in);
+	out->virtual_host = out->bucket.base != NULL;
+	if (out->virtual_host) {
+		raw_key = rest;
+	} else if (rest.len) {
+		struct iov bucket;
+		raw_key = iov_split(rest, '/', &bucket);
+		out->bucket = bucket;
+	}
+	enum scope scope = out->bucket.len == 0          ? SERVICE
+	                   : raw_key.base && raw_key.len ? OBJECT
+	                                                 : BUCKET;
+	if (scope == OBJECT) {
+		int rc = decode(a, raw_key, false, &out->key);
+		if (rc)
+			return rc;
+		if (out->key.len > S3_KEY_MAX)
+			return ERR_S3_KEY_TOO_LONG;
+	}
+	int rc = pick_op(in->method, scope, out->query, &out->op);
+	if (rc)
+		return rc;
+
+	rc = s3_query_get(out->query, "versionId", a, &out->version_id);
+	if (rc < 0)
+		return rc;
+	out->has_version_id = rc == 1;
+	rc = s3_query_get(out->query, "uploadId", a, &out->upload_id);
+	if (rc < 0)
+		return rc;
+	struct iov pn;
+	rc = s3_query_get(out->query, "partNumber", a, &pn);
+	if (rc < 0)
+		return rc;
+	if (rc == 1) {
+		unsigned long long v;
+		if (iov_to_u64(pn, 10000, &v) || v == 0)
+			return ERR_S3_INVALID_ARGUMENT;
+		out->part_number = (uint32_t)v;
+	}
+	if (out->op == S3_OP_UPLOAD_PART && out->part_number == 0)
+		return ERR_S3_INVALID_ARGUMENT;
+	return 0;
+}
