@@ -13,6 +13,7 @@ python3 python3-pytest python3-boto3 python3-botocore python3-awscrt
 python3-cryptography
 clang libclang-rt-14-dev clang-format valgrind
 nginx-light wrk
+awscli rclone s3cmd
 "
 
 missing=""

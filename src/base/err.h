@@ -68,7 +68,24 @@
 	  "a header or query you provided implies functionality that is not "                      \
 	  "implemented",                                                                           \
 	  501, "NotImplemented")                                                                   \
-	X(S3_INVALID_ARGUMENT, "invalid argument", 400, "InvalidArgument")
+	X(S3_INVALID_ARGUMENT, "invalid argument", 400, "InvalidArgument")                         \
+	/* http/cond.c and http/range.c: texts are S3's messages */                                \
+	X(COND_FAILED, "At least one of the pre-conditions you specified did not hold", 412,       \
+	  "PreconditionFailed")                                                                    \
+	X(COND_NOT_IMPLEMENTED,                                                                    \
+	  "A header you provided implies functionality that is not "                               \
+	  "implemented",                                                                           \
+	  501, "NotImplemented")                                                                   \
+	X(RANGE_NOT_SATISFIABLE, "The requested range is not satisfiable", 416, "InvalidRange")    \
+	X(RANGE_COPY_MALFORMED,                                                                    \
+	  "The x-amz-copy-source-range value must be of the form "                                 \
+	  "bytes=first-last where first and last are the zero-based offsets of the first and "     \
+	  "last bytes to copy",                                                                    \
+	  400, "InvalidArgument")                                                                  \
+	X(RANGE_COPY_START, "The specified copy range is invalid for the source object size", 400, \
+	  "InvalidRequest")                                                                        \
+	X(RANGE_COPY_END, "Range specified is not valid for source object of size", 400,           \
+	  "InvalidArgument")
 
 enum err {
 	ERR_OK = 0,

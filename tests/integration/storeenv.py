@@ -1,0 +1,172 @@
+"""Run `meridian store` as users run it, and point real S3 clients at it.
+
+Store(...) starts the binary on a free loopback port with a temporary data
+directory and credentials file, waits for its health endpoint, and stops it by
+PID. The helpers build clients the way their users configure them: boto3
+(Debian's, path style or virtual-hosted, SigV4 or SigV4A), aws-cli, rclone and
+s3cmd (each with a private config file in the test's temp dir), curl
+--aws-sigv4."""
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+REGION = "eu-west-1"
+
+# Two users; the second proves ownership boundaries.
+ALICE = ("AKIAALICE00000000001", "alice/Secret+Key0123456789abcdefghijklmn", "alice")
+BOB = ("AKIABOB0000000000002", "bobSecretKey0123456789abcdefghijklmnopqr", "bob")
+
+
+def meridian_bin():
+    return os.environ.get("MERIDIAN_BIN", str(ROOT / "build" / "meridian"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Store:
+    def __init__(self, tmp, *extra, region=REGION, users=(ALICE, BOB), domain=None, port=None,
+                 data=None):
+        self.tmp = pathlib.Path(tmp)
+        self.data = pathlib.Path(data) if data else self.tmp / "data"
+        self.creds = self.tmp / "credentials"
+        self.creds.write_text("".join(f"{k} {s} {n}\n" for k, s, n in users))
+        os.chmod(self.creds, 0o600)
+        self.region = region
+        self.domain = domain
+        self.port = port or free_port()
+        self.extra = list(extra)
+        self.log = open(self.tmp / f"store-{self.port}.log", "ab")
+        self.proc = None
+        self.start()
+
+    @property
+    def endpoint(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, wait=True):
+        args = [meridian_bin(), "store", "--listen", f"127.0.0.1:{self.port}", "--data",
+                str(self.data), "--region", self.region, "--credentials", str(self.creds)]
+        if self.domain:
+            args += ["--domain", self.domain]
+        self.proc = subprocess.Popen(args + self.extra, stdout=self.log, stderr=self.log)
+        if wait:
+            self.wait_healthy()
+
+    def wait_healthy(self, timeout=20):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"store exited {self.proc.returncode}: {self.read_log()}")
+            try:
+                with urllib.request.urlopen(self.endpoint + "/health", timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"store not healthy: {self.read_log()}")
+
+    def read_log(self):
+        self.log.flush()
+        return (self.tmp / f"store-{self.port}.log").read_text(errors="replace")[-4000:]
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def rss_kib(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+        return 0
+
+    # ---- clients ----
+
+    def boto3(self, user=ALICE, addressing="path", sigv4a=False, **cfg):
+        import boto3
+        from botocore.config import Config
+
+        kw = {"s3": {"addressing_style": addressing}, "retries": {"max_attempts": 1}}
+        if sigv4a:
+            kw["signature_version"] = "s3v4a"
+        kw.update(cfg)
+        endpoint = self.endpoint
+        if addressing == "virtual":
+            endpoint = f"http://{self.domain}:{self.port}"
+        return boto3.client("s3", endpoint_url=endpoint, region_name=self.region,
+                            aws_access_key_id=user[0], aws_secret_access_key=user[1],
+                            config=Config(**kw))
+
+    def cli_env(self, user=ALICE):
+        """Environment for aws-cli, rclone and s3cmd subprocesses."""
+        home = self.tmp / "home"
+        home.mkdir(exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(HOME=str(home), AWS_ACCESS_KEY_ID=user[0], AWS_SECRET_ACCESS_KEY=user[1],
+                   AWS_DEFAULT_REGION=self.region, AWS_EC2_METADATA_DISABLED="true",
+                   AWS_CONFIG_FILE=str(home / "aws-config"),
+                   AWS_SHARED_CREDENTIALS_FILE=str(home / "aws-credentials"))
+        return env
+
+    def aws(self, *args, user=ALICE, check=True, input=None):
+        """Debian's aws-cli (/usr/bin/aws), not whatever is first on PATH."""
+        exe = "/usr/bin/aws" if os.path.exists("/usr/bin/aws") else shutil.which("aws")
+        r = subprocess.run([exe, "--endpoint-url", self.endpoint, *args], env=self.cli_env(user),
+                           capture_output=True, text=True, timeout=120, input=input)
+        if check and r.returncode != 0:
+            raise AssertionError(f"aws {' '.join(args)} -> {r.returncode}\n{r.stdout}{r.stderr}")
+        return r
+
+    def rclone(self, *args, user=ALICE, check=True):
+        conf = self.tmp / "rclone.conf"
+        conf.write_text("[m]\ntype = s3\nprovider = Other\n"
+                        f"access_key_id = {user[0]}\nsecret_access_key = {user[1]}\n"
+                        f"endpoint = {self.endpoint}\nregion = {self.region}\n"
+                        "force_path_style = true\n")
+        r = subprocess.run(["rclone", "--config", str(conf), *args], env=self.cli_env(user),
+                           capture_output=True, text=True, timeout=120)
+        if check and r.returncode != 0:
+            raise AssertionError(f"rclone {' '.join(args)} -> {r.returncode}\n{r.stderr}")
+        return r
+
+    def s3cmd(self, *args, user=ALICE, check=True):
+        conf = self.tmp / "s3cfg"
+        host = f"127.0.0.1:{self.port}"
+        conf.write_text("[default]\n"
+                        f"access_key = {user[0]}\nsecret_key = {user[1]}\n"
+                        f"host_base = {host}\nhost_bucket = {host}\n"
+                        f"bucket_location = {self.region}\nuse_https = False\n"
+                        "signature_v2 = False\n")
+        r = subprocess.run(["s3cmd", "-c", str(conf), *args], env=self.cli_env(user),
+                           capture_output=True, text=True, timeout=120)
+        if check and r.returncode != 0:
+            raise AssertionError(f"s3cmd {' '.join(args)} -> {r.returncode}\n{r.stdout}{r.stderr}")
+        return r
+
+    def curl(self, *args, user=ALICE, check=True):
+        r = subprocess.run(["curl", "-sS", "--aws-sigv4", f"aws:amz:{self.region}:s3",
+                            "--user", f"{user[0]}:{user[1]}", *args],
+                           capture_output=True, timeout=120)
+        if check and r.returncode != 0:
+            raise AssertionError(f"curl {' '.join(args)} -> {r.returncode}\n{r.stderr!r}")
+        return r
