@@ -58,7 +58,10 @@
 	X(CHUNK_INCOMPLETE, "the body ended before its declared length", 400, "IncompleteBody")    \
 	X(CHUNK_CHECKSUM, "the x-amz-checksum trailer does not match the data", 400, "BadDigest")  \
 	X(CHUNK_TRAILER, "aws-chunked trailer is malformed or undeclared", 400,                    \
-	  "MalformedTrailerError")
+	  "MalformedTrailerError")                                                                 \
+	X(NET_CANCELED, "the queued work was cancelled", 503, "ServiceUnavailable")                \
+	X(BLOB_NO_SPACE, "the data volume is full", 503, "ServiceUnavailable")                     \
+	X(BLOB_LOCKED, "the data directory is in use by another process", 0, NULL)
 
 enum err {
 	ERR_OK = 0,

@@ -35,6 +35,7 @@ struct net_loop {
 	pthread_mutex_t lock;
 	struct net_post *posts; /* under lock */
 	int stopping;           /* under lock */
+	struct net_work *work;  /* pool items whose done has not run (work.c) */
 };
 
 #define NET_LOOP_MAGIC 0x4c4f4f50u
@@ -72,5 +73,8 @@ int net__defer(struct net_loop *l, const void *owner, void (*fn)(void *arg, int 
                int status);
 /* Run now, in order, every deferred callback of `owner` (before it closes). */
 void net__defer_flush(struct net_loop *l, const void *owner);
+
+/* Cancel the loop's pool items that have not started (net_loop_free). */
+void net__work_cancel_all(struct net_loop *l);
 
 #endif
