@@ -85,7 +85,10 @@
 	X(RANGE_COPY_START, "The specified copy range is invalid for the source object size", 400, \
 	  "InvalidRequest")                                                                        \
 	X(RANGE_COPY_END, "Range specified is not valid for source object of size", 400,           \
-	  "InvalidArgument")
+	  "InvalidArgument")                                                                       \
+	X(NET_CANCELED, "the queued work was cancelled", 503, "ServiceUnavailable")                \
+	X(BLOB_NO_SPACE, "the data volume is full", 503, "ServiceUnavailable")                     \
+	X(BLOB_LOCKED, "the data directory is in use by another process", 0, NULL)
 
 enum err {
 	ERR_OK = 0,

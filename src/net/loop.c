@@ -180,6 +180,9 @@ void net_loop_free(struct net_loop *l)
 	if (!l)
 		return;
 	CHECK_MAGIC(l, NET_LOOP_MAGIC);
+	/* Pool items not yet started complete as cancelled; the running ones
+	 * keep the loop alive until they finish, in the last uv_run below. */
+	net__work_cancel_all(l);
 	/* Run what is deferred, close whatever is left, let close callbacks run. */
 	while (l->deferred)
 		on_idle(&l->idle);

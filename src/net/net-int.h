@@ -35,6 +35,7 @@ struct net_loop {
 	pthread_mutex_t lock;
 	struct net_post *posts; /* under lock */
 	int stopping;           /* under lock */
+	struct net_work *work;  /* pool items whose done has not run (work.c) */
 };
 
 #define NET_LOOP_MAGIC 0x4c4f4f50u
@@ -86,5 +87,7 @@ int net__sendfile_hold(struct net_conn *c, const struct iov *bufs, size_t n,
  * callback, drop the connection's reference. */
 void net__sendfile_close(struct net_conn *c);
 void net__sendfile_release(struct net_conn *c);
+/* Cancel the loop's pool items that have not started (net_loop_free). */
+void net__work_cancel_all(struct net_loop *l);
 
 #endif
