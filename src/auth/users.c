@@ -319,6 +319,15 @@ const struct auth_user *auth_userdb_find(const struct auth_userdb *db, struct io
 	return NULL;
 }
 
+const struct auth_user *auth_userdb_find_owner(const struct auth_userdb *db, struct iov owner_id)
+{
+	CHECK_MAGIC(db, USERDB_MAGIC);
+	for (size_t i = 0; i < db->n; i++)
+		if (iov_eq(iov_cstr(db->users[i].owner_id), owner_id))
+			return &db->users[i];
+	return NULL;
+}
+
 static int creds_lookup(void *ctx, struct iov access_key, struct auth_secret *out)
 {
 	const struct auth_user *u = auth_userdb_find(ctx, access_key);

@@ -56,6 +56,10 @@ size_t auth_userdb_count(const struct auth_userdb *db);
 /* The user with this access key, or NULL. */
 const struct auth_user *auth_userdb_find(const struct auth_userdb *db, struct iov access_key);
 
+/* The user with this owner id, or NULL (a scan: for listings' display
+ * names, not for the request path). */
+const struct auth_user *auth_userdb_find_owner(const struct auth_userdb *db, struct iov owner_id);
+
 /* Credential lookup for auth_verify: creds_ctx is an acquired snapshot. */
 extern const struct auth_creds_ops auth_userdb_creds;
 

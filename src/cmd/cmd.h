@@ -22,6 +22,8 @@ struct cmd {
 
 int cmd_sign(int argc, char **argv);
 void cmd_sign_help(FILE *out);
+int cmd_store(int argc, char **argv);
+void cmd_store_help(FILE *out);
 int cmd_verify(int argc, char **argv);
 void cmd_verify_help(FILE *out);
 int cmd_version(int argc, char **argv);

@@ -6,6 +6,7 @@
 static const struct cmd commands[] = {
 	{ "sign", "sign a request with SigV4 or SigV4A and print what to send", cmd_sign,
 	  cmd_sign_help },
+	{ "store", "serve one region's S3 API from a data directory", cmd_store, cmd_store_help },
 	{ "verify", "check the signature of raw HTTP requests saved in files", cmd_verify,
 	  cmd_verify_help },
 	{ "version", "print the version", cmd_version, cmd_version_help },

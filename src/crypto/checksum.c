@@ -66,6 +66,11 @@ const char *checksum_alg_name(enum checksum_alg alg)
 	return algs[alg].name;
 }
 
+size_t checksum_alg_len(enum checksum_alg alg)
+{
+	return algs[alg].len;
+}
+
 int checksum_new(enum checksum_alg alg, struct checksum **out)
 {
 	struct checksum *c = calloc(1, sizeof(*c));

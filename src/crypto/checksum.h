@@ -35,6 +35,8 @@ struct checksum;
  * header name). 0 or ERR_INVALID. */
 int checksum_alg_from_header(struct iov header, enum checksum_alg *out);
 const char *checksum_alg_name(enum checksum_alg alg);
+/* Digest length in bytes. */
+size_t checksum_alg_len(enum checksum_alg alg);
 
 /* 0 and a new context, or ERR_NOMEM. */
 int checksum_new(enum checksum_alg alg, struct checksum **out);

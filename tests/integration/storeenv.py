@@ -68,7 +68,7 @@ class Store:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"store exited {self.proc.returncode}: {self.read_log()}")
             try:
-                with urllib.request.urlopen(self.endpoint + "/health", timeout=1) as r:
+                with urllib.request.urlopen(self.endpoint + "/-/health", timeout=1) as r:
                     if r.status == 200:
                         return
             except OSError:

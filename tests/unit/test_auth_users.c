@@ -68,6 +68,9 @@ static void test_users_load_and_find(void **state)
 	assert_non_null(auth_userdb_find(db, IOV_LIT("AKIDCAROL0000003")));
 	assert_null(auth_userdb_find(db, IOV_LIT("AKIDNOBODY")));
 	assert_null(auth_userdb_find(db, IOV_LIT("AKIDALICE000000")));
+	assert_ptr_equal(auth_userdb_find_owner(db, iov_cstr(a->owner_id)), a);
+	assert_ptr_equal(auth_userdb_find_owner(db, iov_cstr(b->owner_id)), b);
+	assert_null(auth_userdb_find_owner(db, IOV_LIT("0000")));
 
 	struct auth_secret sec;
 	assert_int_equal(auth_userdb_creds.lookup(db, IOV_LIT("AKIDCAROL0000003"), &sec), 0);

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "base/base64.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
@@ -557,6 +558,38 @@ static void err_every_row(void **state)
 	}
 }
 
+static void base64_round_trip_and_rejects(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *raw, *enc;
+	} v[] = { { "", "" },        { "f", "Zg==" },         { "fo", "Zm8=" },
+		  { "foo", "Zm9v" }, { "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" },
+		  { "foobar", "Zm9vYmFy" } }; /* RFC 4648 §10 */
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		char out[16];
+		uint8_t back[16];
+		size_t n;
+		assert_int_equal(base64_encode((const uint8_t *)v[i].raw, strlen(v[i].raw), out),
+		                 strlen(v[i].enc));
+		assert_string_equal(out, v[i].enc);
+		assert_int_equal(base64_decode(iov_cstr(v[i].enc), back, sizeof(back), &n), 0);
+		assert_int_equal(n, strlen(v[i].raw));
+		assert_memory_equal(back, v[i].raw, n);
+	}
+	static const char *const bad[] = { "Zg=",  "Zg",   "Z===", "Zh==", "Zm9=", "Zm 9",
+		                           "Zm9-", "=Zm9", "Zg==Zg==" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint8_t back[16];
+		size_t n;
+		if (base64_decode(iov_cstr(bad[i]), back, sizeof(back), &n) != ERR_INVALID)
+			fail_msg("accepted %s", bad[i]);
+	}
+	uint8_t small[2];
+	size_t n;
+	assert_int_equal(base64_decode(IOV_LIT("Zm9v"), small, sizeof(small), &n), ERR_INVALID);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -585,6 +618,7 @@ int main(void)
 		cmocka_unit_test(iov_eq_nocase_cases),
 		cmocka_unit_test(err_mapping),
 		cmocka_unit_test(err_every_row),
+		cmocka_unit_test(base64_round_trip_and_rejects),
 	};
 	return cmocka_run_group_tests_name("test_base", tests, NULL, NULL);
 }

@@ -1,0 +1,178 @@
+/* meridian store: one region's S3-compatible object server. Main thread. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "cmd/cmd.h"
+#include "net/loop.h"
+#include "net/signal.h"
+#include "net/timer.h"
+#include "s3/server.h"
+
+void cmd_store_help(FILE *out)
+{
+	fputs("usage: meridian store --listen ADDR --data DIR --region NAME --credentials FILE\n"
+	      "                      [--domain D]... [--public-read BUCKET]... [--workers N]\n"
+	      "\n"
+	      "Serves one region's S3 API: buckets, objects, versions, multipart uploads,\n"
+	      "SigV4 and SigV4A verification. Data and metadata live under DIR.\n"
+	      "\n"
+	      "  --listen ADDR        ip:port or [ipv6]:port to listen on\n"
+	      "  --data DIR           data directory (created, mode 0700; locked while in use)\n"
+	      "  --region NAME        this store's region, e.g. eu-west-1\n"
+	      "  --credentials FILE   users: one `ACCESS_KEY_ID SECRET [name]` per line, #\n"
+	      "                       comments; re-read on SIGHUP\n"
+	      "  --domain D           serve virtual-hosted style requests for bucket.D\n"
+	      "                       (repeatable); path style always works\n"
+	      "  --public-read BUCKET let anonymous callers GET and HEAD objects of BUCKET\n"
+	      "                       (repeatable); everything else needs a signature\n"
+	      "  --workers N          event loops (default 1)\n"
+	      "\n"
+	      "Health: GET " S3_HEALTH_PATH " answers 200 without authentication.\n"
+	      "SIGTERM or SIGINT: stop accepting, finish in-flight requests, exit; a second\n"
+	      "signal exits at once.\n",
+	      out);
+}
+
+struct store_main {
+	struct net_loop *loop;
+	struct s3_server *srv;
+	struct net_timer *poll;
+	int signals;
+};
+
+static void poll_drained(void *arg)
+{
+	struct store_main *m = arg;
+	if (s3_server_drained(m->srv))
+		net_loop_stop(m->loop);
+}
+
+static void on_stop_signal(void *arg, int signum)
+{
+	struct store_main *m = arg;
+	(void)signum;
+	if (m->signals++) {
+		fputs("store: second signal, exiting now\n", stderr);
+		_exit(CMD_FAIL);
+	}
+	fputs("store: draining\n", stderr);
+	s3_server_drain(m->srv);
+	net_timer_start(m->poll, 20, 20);
+}
+
+static void on_hup(void *arg, int signum)
+{
+	struct store_main *m = arg;
+	char err[512];
+	(void)signum;
+	if (s3_server_reload(m->srv, err, sizeof(err)))
+		fprintf(stderr, "store: credentials not reloaded: %s\n", err);
+	else
+		fputs("store: credentials reloaded\n", stderr);
+}
+
+int cmd_store(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "data", required_argument, NULL, 'd' },
+		{ "region", required_argument, NULL, 'r' },
+		{ "credentials", required_argument, NULL, 'c' },
+		{ "domain", required_argument, NULL, 'D' },
+		{ "public-read", required_argument, NULL, 'p' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct s3_server_config cfg = { 0 };
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			cfg.listen = optarg;
+			break;
+		case 'd':
+			cfg.data_dir = optarg;
+			break;
+		case 'r':
+			cfg.region = optarg;
+			break;
+		case 'c':
+			cfg.credentials = optarg;
+			break;
+		case 'D':
+			if (cfg.ndomains == S3_DOMAINS_MAX) {
+				fprintf(stderr, "store: at most %d --domain\n", S3_DOMAINS_MAX);
+				return CMD_USAGE;
+			}
+			cfg.domains[cfg.ndomains++] = optarg;
+			break;
+		case 'p':
+			if (cfg.npublic == S3_PUBLIC_MAX) {
+				fprintf(stderr, "store: at most %d --public-read\n", S3_PUBLIC_MAX);
+				return CMD_USAGE;
+			}
+			cfg.public_read[cfg.npublic++] = optarg;
+			break;
+		case 'w': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (*end || n == 0 || n > 256) {
+				fprintf(stderr, "store: --workers wants 1 to 256\n");
+				return CMD_USAGE;
+			}
+			cfg.workers = (unsigned)n;
+			break;
+		}
+		case 'h':
+			cmd_store_help(stdout);
+			return CMD_OK;
+		default:
+			cmd_store_help(stderr);
+			return CMD_USAGE;
+		}
+	}
+	if (optind < argc || !cfg.listen || !cfg.data_dir || !cfg.region || !cfg.credentials) {
+		fputs("store: --listen, --data, --region and --credentials are required\n", stderr);
+		cmd_store_help(stderr);
+		return CMD_USAGE;
+	}
+	/* Disk work runs on libuv's pool: size it before the first loop. */
+	if (!getenv("UV_THREADPOOL_SIZE"))
+		setenv("UV_THREADPOOL_SIZE", "8", 1);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct store_main m = { 0 };
+	char err[512] = "";
+	if (net_loop_new(&m.loop)) {
+		fputs("store: out of memory\n", stderr);
+		return CMD_FAIL;
+	}
+	int rc = s3_server_start(&cfg, &m.srv, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "store: %s\n", err[0] ? err : err_text(rc));
+		net_loop_free(m.loop);
+		return CMD_FAIL;
+	}
+	struct net_signal *s_term = NULL, *s_int = NULL, *s_hup = NULL;
+	net_timer_new(m.loop, poll_drained, &m, &m.poll);
+	net_signal_watch(m.loop, SIGTERM, on_stop_signal, &m, &s_term);
+	net_signal_watch(m.loop, SIGINT, on_stop_signal, &m, &s_int);
+	net_signal_watch(m.loop, SIGHUP, on_hup, &m, &s_hup);
+	fprintf(stderr, "store: region %s, data %s, listening on %s (port %d)\n", cfg.region,
+	        cfg.data_dir, cfg.listen, s3_server_port(m.srv));
+	net_loop_run(m.loop);
+	s3_server_stop(m.srv);
+	net_timer_free(m.poll);
+	net_signal_close(s_term);
+	net_signal_close(s_int);
+	net_signal_close(s_hup);
+	net_loop_free(m.loop);
+	fputs("store: stopped\n", stderr);
+	return CMD_OK;
+}

@@ -1,0 +1,269 @@
+/*
+ * Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
+ * GetBucketLocation, Get/PutBucketVersioning. A user sees and touches only
+ * its own buckets; another user's bucket answers AccessDenied. Loop thread,
+ * except the job functions (meta threads).
+ */
+#include <string.h>
+
+#include "base/err.h"
+#include "meta/bucket.h"
+#include "s3/names.h"
+#include "s3/s3-int.h"
+#include "s3/xml_writer.h"
+
+struct bucket_op {
+	struct meta_bucket b;
+	struct meta_bucket *list;
+	size_t n;
+	enum meta_versioning versioning;
+};
+
+static struct bucket_op *state(struct s3_req *q)
+{
+	struct bucket_op *s = arena_alloc(q->a, sizeof(*s));
+	if (s)
+		memset(s, 0, sizeof(*s));
+	else
+		s3__error(q, ERR_NOMEM, NULL);
+	q->op_state = s;
+	return s;
+}
+
+/* The bucket, and that the caller owns it. */
+static int owned_bucket(struct meta_db *db, struct s3_req *q)
+{
+	struct bucket_op *s = q->op_state;
+	int rc = meta_bucket_get(db, q->route.bucket, q->a, &s->b);
+	if (rc == 0 && !s3__owns(q, &s->b))
+		rc = ERR_S3_ACCESS_DENIED;
+	return rc;
+}
+
+static void xml_done(struct s3_req *q, struct s3_xml_writer *w, struct buf *b)
+{
+	int rc = s3_xml_end(w);
+	if (rc)
+		s3__error(q, rc, NULL);
+	else
+		s3__xml(q, 200, b, NULL, 0);
+	buf_free(b);
+}
+
+/* ---- ListBuckets ---- */
+
+static int list_fn(struct meta_db *db, struct s3_req *q)
+{
+	struct bucket_op *s = q->op_state;
+	return meta_bucket_list(db, iov_cstr(q->user->owner_id), q->a, &s->list, &s->n);
+}
+
+static void list_done(struct s3_req *q)
+{
+	struct bucket_op *s = q->op_state;
+	if (q->rc) {
+		s3__error(q, q->rc, NULL);
+		return;
+	}
+	struct buf b;
+	buf_init(&b, 16u << 20);
+	struct s3_xml_writer w;
+	s3_xml_writer_init(&w, &b);
+	s3_xml_begin(&w, "ListAllMyBucketsResult", true);
+	s3_xml_open(&w, "Owner");
+	s3_xml_text(&w, "ID", iov_cstr(q->user->owner_id));
+	s3_xml_text(&w, "DisplayName", q->user->name);
+	s3_xml_close(&w, "Owner");
+	s3_xml_open(&w, "Buckets");
+	for (size_t i = 0; i < s->n; i++) {
+		s3_xml_open(&w, "Bucket");
+		s3_xml_text(&w, "Name", s->list[i].name);
+		s3_xml_date(&w, "CreationDate", s3__iso_date(q, s->list[i].created_ms));
+		s3_xml_close(&w, "Bucket");
+	}
+	s3_xml_close(&w, "Buckets");
+	xml_done(q, &w, &b);
+}
+
+void s3__list_buckets(struct s3_req *q)
+{
+	if (!q->user) {
+		s3__error(q, ERR_S3_ACCESS_DENIED, NULL);
+		return;
+	}
+	if (state(q))
+		s3__meta(q, false, list_fn, list_done);
+}
+
+/* ---- CreateBucket ---- */
+
+static int create_fn(struct meta_db *db, struct s3_req *q)
+{
+	struct bucket_op *s = q->op_state;
+	return meta_bucket_create(db, &s->b);
+}
+
+static void create_done(struct s3_req *q)
+{
+	if (q->rc) {
+		s3__error(q, q->rc, NULL);
+		return;
+	}
+	struct http_header h = { IOV_LIT("Location"),
+		                 arena_printf(q->a, "/%.*s", (int)q->route.bucket.len,
+		                              q->route.bucket.base) };
+	s3__empty(q, 200, &h, 1);
+}
+
+void s3__create_bucket(struct s3_req *q)
+{
+	struct bucket_op *s = state(q);
+	if (!s)
+		return;
+	int rc = s3_names_bucket_valid(q->route.bucket);
+	if (rc) {
+		s3__error(q, rc, NULL);
+		return;
+	}
+	/* A LocationConstraint must name this store's region. Unlike AWS, an
+	 * absent one is fine everywhere (tools that omit it just work). */
+	if (q->xml) {
+		const struct s3_xml_create_bucket *c = s3_xml_reader_create_bucket(q->xml);
+		struct iov loc = c->location;
+		bool us_east = strcmp(q->srv->cfg.region, "us-east-1") == 0;
+		if (loc.len && !iov_eq(loc, iov_cstr(q->srv->cfg.region))) {
+			s3__error(q, ERR_S3_ILLEGAL_LOCATION_CONSTRAINT,
+			          "The location constraint you specified is incompatible with the "
+			          "region of this store.");
+			return;
+		}
+		if (loc.base && !loc.len && !us_east) {
+			s3__error(q, ERR_S3_ILLEGAL_LOCATION_CONSTRAINT, NULL);
+			return;
+		}
+	}
+	s->b.name = q->route.bucket;
+	s->b.owner = iov_cstr(q->user->owner_id);
+	s->b.region = iov_cstr(q->srv->cfg.region);
+	s->b.created_ms = q->now * 1000;
+	s->b.versioning = META_UNVERSIONED;
+	s3__meta(q, true, create_fn, create_done);
+}
+
+/* ---- HeadBucket, GetBucketLocation, GetBucketVersioning ---- */
+
+static void head_done(struct s3_req *q)
+{
+	if (q->rc) {
+		s3__error(q, q->rc, NULL);
+		return;
+	}
+	struct http_header h = { IOV_LIT("x-amz-bucket-region"), iov_cstr(q->srv->cfg.region) };
+	s3__empty(q, 200, &h, 1);
+}
+
+void s3__head_bucket(struct s3_req *q)
+{
+	if (state(q))
+		s3__meta(q, false, owned_bucket, head_done);
+}
+
+static void location_done(struct s3_req *q)
+{
+	struct bucket_op *s = q->op_state;
+	if (q->rc) {
+		s3__error(q, q->rc, NULL);
+		return;
+	}
+	struct buf b;
+	buf_init(&b, 4096);
+	struct s3_xml_writer w;
+	s3_xml_writer_init(&w, &b);
+	s3_xml_begin(&w, "LocationConstraint", true);
+	/* us-east-1 reads as an empty constraint, as on AWS. */
+	if (!iov_eq(s->b.region, IOV_LIT("us-east-1")))
+		s3_xml_escape(&b, s->b.region);
+	xml_done(q, &w, &b);
+}
+
+void s3__get_bucket_location(struct s3_req *q)
+{
+	if (state(q))
+		s3__meta(q, false, owned_bucket, location_done);
+}
+
+static void versioning_done(struct s3_req *q)
+{
+	struct bucket_op *s = q->op_state;
+	if (q->rc) {
+		s3__error(q, q->rc, NULL);
+		return;
+	}
+	struct buf b;
+	buf_init(&b, 4096);
+	struct s3_xml_writer w;
+	s3_xml_writer_init(&w, &b);
+	s3_xml_begin(&w, "VersioningConfiguration", true);
+	if (s->b.versioning != META_UNVERSIONED)
+		s3_xml_text(&w, "Status", iov_cstr(meta_versioning_name(s->b.versioning)));
+	xml_done(q, &w, &b);
+}
+
+void s3__get_bucket_versioning(struct s3_req *q)
+{
+	if (state(q))
+		s3__meta(q, false, owned_bucket, versioning_done);
+}
+
+/* ---- PutBucketVersioning ---- */
+
+static int set_versioning_fn(struct meta_db *db, struct s3_req *q)
+{
+	struct bucket_op *s = q->op_state;
+	int rc = owned_bucket(db, q);
+	return rc ? rc : meta_bucket_set_versioning(db, q->route.bucket, s->versioning);
+}
+
+static void set_versioning_done(struct s3_req *q)
+{
+	if (q->rc)
+		s3__error(q, q->rc, NULL);
+	else
+		s3__empty(q, 200, NULL, 0);
+}
+
+void s3__put_bucket_versioning(struct s3_req *q)
+{
+	struct bucket_op *s = state(q);
+	if (!s)
+		return;
+	const struct s3_xml_versioning *v = s3_xml_reader_versioning(q->xml);
+	if (v->mfa_delete == S3_XML_MFA_DELETE_ENABLED) {
+		s3__error(q, ERR_S3_NOT_IMPLEMENTED, "MFA delete is not supported.");
+		return;
+	}
+	s->versioning = v->status == S3_XML_STATUS_ENABLED ? META_ENABLED : META_SUSPENDED;
+	s3__meta(q, true, set_versioning_fn, set_versioning_done);
+}
+
+/* ---- DeleteBucket ---- */
+
+static int delete_fn(struct meta_db *db, struct s3_req *q)
+{
+	int rc = owned_bucket(db, q);
+	return rc ? rc : meta_bucket_delete(db, q->route.bucket);
+}
+
+static void delete_done(struct s3_req *q)
+{
+	if (q->rc)
+		s3__error(q, q->rc, NULL);
+	else
+		s3__empty(q, 204, NULL, 0);
+}
+
+void s3__delete_bucket(struct s3_req *q)
+{
+	if (state(q))
+		s3__meta(q, true, delete_fn, delete_done);
+}

@@ -1,0 +1,631 @@
+/*
+ * Object operations: PutObject (streamed into a blob, checked against
+ * Content-MD5, x-amz-checksum-* and the signature, committed durably before
+ * the metadata), GetObject and HeadObject (conditionals, one range,
+ * response-* overrides, bytes by sendfile, multipart objects part after
+ * part) and DeleteObject. Loop thread, except the job functions.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/base64.h"
+#include "base/check.h"
+#include "base/err.h"
+#include "base/hex.h"
+#include "http/cond.h"
+#include "http/range.h"
+#include "meta/attrs.h"
+#include "meta/bucket.h"
+#include "meta/object.h"
+#include "s3/object.h"
+#include "s3/s3-int.h"
+
+/* Headers stored with an object and returned on GET and HEAD. */
+static const char *const stored_headers[] = {
+	"cache-control", "content-disposition", "content-encoding", "content-language", "expires",
+	"x-amz-website-redirect-location",
+};
+
+/* ---- request metadata (PUT, copy with REPLACE, multipart create) ---- */
+
+int s3__object_meta(struct s3_req *q, struct iov *content_type, struct iov *attrs)
+{
+	const struct http_head *h = http_request_head(q->r);
+	struct meta_attr list[64];
+	size_t n = 0, user_bytes = 0;
+	*content_type = IOV_NULL;
+	for (size_t i = 0; i < h->nheaders; i++) {
+		struct iov name = h->headers[i].name, value = h->headers[i].value;
+		if (iov_eq_nocase(name, IOV_LIT("content-type"))) {
+			*content_type = value;
+			continue;
+		}
+		bool user = name.len > 11 && iov_eq_nocase(iov_sub(name, 0, 11), IOV_LIT("x-amz-meta-"));
+		bool keep = user;
+		for (size_t k = 0; !keep && k < sizeof(stored_headers) / sizeof(stored_headers[0]); k++)
+			keep = iov_eq_nocase(name, iov_cstr(stored_headers[k]));
+		if (!keep)
+			continue;
+		if (user)
+			user_bytes += name.len - 11 + value.len;
+		if (n == sizeof(list) / sizeof(list[0]))
+			return ERR_S3_METADATA_TOO_LARGE;
+		char *lower = arena_alloc(q->a, name.len);
+		if (!lower)
+			return ERR_NOMEM;
+		iov_copy_lower(lower, name);
+		list[n++] = (struct meta_attr){ iov_make(lower, name.len), value };
+	}
+	if (user_bytes > S3_META_USER_MAX)
+		return ERR_S3_METADATA_TOO_LARGE;
+	struct buf b;
+	buf_init(&b, META_ATTRS_MAX);
+	int rc = meta_attrs_encode(list, n, &b);
+	if (rc == 0) {
+		*attrs = arena_dup(q->a, buf_iov(&b));
+		rc = attrs->base || b.len == 0 ? 0 : ERR_NOMEM;
+	}
+	buf_free(&b);
+	return rc == ERR_TOO_BIG ? ERR_S3_METADATA_TOO_LARGE : rc;
+}
+
+/* The checksum the client asks for: an x-amz-checksum-<alg> header with its
+ * value, or an algorithm named by x-amz-sdk-checksum-algorithm or the
+ * aws-chunked trailer (the value then comes with the trailer). */
+int s3__object_checksum(struct s3_req *q, struct s3_checksum *out)
+{
+	const struct http_head *h = http_request_head(q->r);
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < h->nheaders; i++) {
+		struct iov name = h->headers[i].name;
+		enum checksum_alg alg;
+		if (name.len <= 15 || !iov_eq_nocase(iov_sub(name, 0, 15), IOV_LIT("x-amz-checksum-")))
+			continue;
+		if (iov_eq_nocase(name, IOV_LIT("x-amz-checksum-mode")) ||
+		    iov_eq_nocase(name, IOV_LIT("x-amz-checksum-type")))
+			continue;
+		if (checksum_alg_from_header(name, &alg))
+			return ERR_S3_INVALID_REQUEST;
+		if (out->has_value)
+			return ERR_S3_INVALID_REQUEST; /* one checksum per request */
+		if (base64_decode(h->headers[i].value, out->value, sizeof(out->value), &out->len) ||
+		    out->len != checksum_alg_len(alg))
+			return ERR_S3_INVALID_DIGEST;
+		out->alg = alg;
+		out->has_value = out->on = true;
+	}
+	struct iov named = s3__header(q, "x-amz-sdk-checksum-algorithm");
+	struct iov trailer = s3__header(q, "x-amz-trailer");
+	if (!out->on && (named.len || trailer.len)) {
+		char hdr[64];
+		struct iov alg_name = named.len ? named : iov_make("", 0);
+		if (!named.len && trailer.len > 15)
+			alg_name = iov_sub(trailer, 15, trailer.len - 15);
+		int n = snprintf(hdr, sizeof(hdr), "x-amz-checksum-%.*s", (int)alg_name.len,
+		                 alg_name.base);
+		if (n <= 0 || (size_t)n >= sizeof(hdr) ||
+		    checksum_alg_from_header(iov_make(hdr, (size_t)n), &out->alg))
+			return ERR_S3_INVALID_REQUEST;
+		out->on = true;
+		out->from_trailer = trailer.len > 0;
+	}
+	return 0;
+}
+
+/* The value the trailer brought, once the aws-chunked body verified. */
+void s3__object_trailer_checksum(struct s3_req *q, struct s3_checksum *c)
+{
+	if (!c->from_trailer || !q->chunked)
+		return;
+	const struct auth_header *t;
+	size_t n = auth_chunked_trailers(q->chunked, &t);
+	for (size_t i = 0; i < n; i++) {
+		enum checksum_alg alg;
+		if (checksum_alg_from_header(t[i].name, &alg) == 0 && alg == c->alg &&
+		    base64_decode(t[i].value, c->value, sizeof(c->value), &c->len) == 0)
+			c->has_value = true;
+	}
+}
+
+/* Compare what the blob writer computed with what the client sent. */
+int s3__object_check_digests(struct s3_req *q, const struct s3_checksum *c,
+                             const struct blob_info *info)
+{
+	struct iov md5 = s3__header(q, "content-md5");
+	if (md5.base) {
+		uint8_t want[MD5_LEN];
+		size_t n;
+		if (base64_decode(md5, want, sizeof(want), &n) || n != MD5_LEN)
+			return ERR_S3_INVALID_DIGEST;
+		if (memcmp(want, info->md5, MD5_LEN) != 0)
+			return ERR_S3_BAD_DIGEST;
+	}
+	if (c->has_value && (c->len != info->checksum_len ||
+	                     memcmp(c->value, info->checksum, c->len) != 0))
+		return ERR_S3_BAD_DIGEST;
+	return 0;
+}
+
+/* ---- PutObject ---- */
+
+struct put {
+	struct s3_checksum sum;
+	struct meta_object obj;
+	struct meta_files replaced;
+	struct meta_bucket bucket;
+	struct iov if_match, if_none_match;
+	bool bucket_checked;
+	int bucket_rc;
+	char etag_hex[2 * MD5_LEN + 1];
+	char checksum_b64[CHECKSUM_MAX_BASE64 + 1];
+};
+
+static int put_bucket_fn(struct meta_db *db, struct s3_req *q)
+{
+	struct put *p = q->op_state;
+	return meta_bucket_get(db, q->route.bucket, q->a, &p->bucket);
+}
+
+static void put_finished(struct s3_req *q);
+
+/* Both the body and the bucket check are needed before the bytes commit. */
+static void put_maybe_finish(struct s3_req *q)
+{
+	struct put *p = q->op_state;
+	if (!s3__live(q) || !p->bucket_checked || !q->pipe.ended || q->next)
+		return;
+	s3__pipe_finish(q, put_finished);
+}
+
+static void put_bucket_checked(struct s3_req *q)
+{
+	struct put *p = q->op_state;
+	p->bucket_checked = true;
+	int rc = q->rc;
+	if (rc == 0 && !s3__owns(q, &p->bucket))
+		rc = ERR_S3_ACCESS_DENIED;
+	if (rc) {
+		s3__pipe_abort(q);
+		s3__error(q, rc, NULL);
+		return;
+	}
+	put_maybe_finish(q);
+}
+
+static int put_meta_fn(struct meta_db *db, struct s3_req *q)
+{
+	struct put *p = q->op_state;
+	if (p->if_match.len || p->if_none_match.len) {
+		struct meta_object cur;
+		int rc = meta_object_get(db, q->route.bucket, q->route.key, IOV_NULL, q->a, &cur);
+		bool exists = rc == 0;
+		if (rc && rc != ERR_META_NO_SUCH_KEY)
+			return rc;
+		struct iov etag = exists ? s3__etag(q, cur.etag) : IOV_NULL;
+		struct http_cond_object o = { etag, cur.last_modified_ms / 1000 };
+		rc = http_cond_write(p->if_match, p->if_none_match, exists, &o);
+		if (rc)
+			return rc;
+	}
+	return meta_object_put(db, q->route.bucket, &p->obj, q->a, &p->replaced);
+}
+
+static void put_stored(struct s3_req *q)
+{
+	struct put *p = q->op_state;
+	if (q->rc) {
+		/* The blob is committed but no row names it: remove it now. */
+		struct iov id = iov_cstr(q->pipe.info.id);
+		struct meta_files f = { &id, 1, 1 };
+		s3__remove_files(q->srv, q->loop, &f);
+		s3__error(q, q->rc == ERR_NOT_FOUND ? ERR_S3_NO_SUCH_KEY : q->rc, NULL);
+		return;
+	}
+	s3__remove_files(q->srv, q->loop, &p->replaced);
+	struct http_header hs[4];
+	size_t n = 0;
+	hs[n++] = (struct http_header){ IOV_LIT("ETag"), s3__etag(q, iov_cstr(p->etag_hex)) };
+	if (p->bucket.versioning != META_UNVERSIONED)
+		hs[n++] = (struct http_header){ IOV_LIT("x-amz-version-id"),
+			                        iov_cstr(p->obj.version_id) };
+	if (p->sum.on) {
+		hs[n++] = (struct http_header){
+			arena_printf(q->a, "x-amz-checksum-%s", checksum_alg_name(p->sum.alg)),
+			iov_cstr(p->checksum_b64) };
+	}
+	s3__empty(q, 200, hs, n);
+}
+
+static void put_committed(struct s3_req *q)
+{
+	struct put *p = q->op_state;
+	if (q->rc) {
+		s3__error(q, q->rc, NULL);
+		return;
+	}
+	const struct blob_info *info = &q->pipe.info;
+	p->obj.key = q->route.key;
+	p->obj.hlc = hlc_now(&q->srv->clock);
+	p->obj.region = q->srv->region_id;
+	p->obj.size = info->size;
+	p->obj.etag = iov_cstr(p->etag_hex);
+	p->obj.last_modified_ms = hlc_ms(p->obj.hlc);
+	p->obj.data_file = iov_cstr(info->id);
+	p->obj.owner = iov_cstr(q->user->owner_id);
+	if (p->sum.on) {
+		p->obj.checksum_algo = iov_cstr(checksum_alg_name(p->sum.alg));
+		p->obj.checksum = iov_cstr(p->checksum_b64);
+	}
+	s3__meta(q, true, put_meta_fn, put_stored);
+}
+
+static void put_finished(struct s3_req *q)
+{
+	struct put *p = q->op_state;
+	int rc = q->rc;
+	s3__object_trailer_checksum(q, &p->sum);
+	if (rc == 0)
+		rc = s3__object_check_digests(q, &p->sum, &q->pipe.info);
+	if (rc) {
+		s3__pipe_abort(q);
+		s3__error(q, rc == ERR_TOO_BIG ? ERR_S3_ENTITY_TOO_LARGE : rc, NULL);
+		return;
+	}
+	hex_encode(q->pipe.info.md5, MD5_LEN, p->etag_hex);
+	if (p->sum.on)
+		base64_encode(q->pipe.info.checksum, q->pipe.info.checksum_len, p->checksum_b64);
+	s3__pipe_commit(q, put_committed);
+}
+
+void s3__put_object(struct s3_req *q)
+{
+	if (s3__header(q, "x-amz-copy-source").base) {
+		s3__copy_object(q);
+		return;
+	}
+	struct put *p = arena_alloc(q->a, sizeof(*p));
+	if (!p) {
+		s3__error(q, ERR_NOMEM, NULL);
+		return;
+	}
+	memset(p, 0, sizeof(*p));
+	q->op_state = p;
+	int rc = s3__object_meta(q, &p->obj.content_type, &p->obj.attrs);
+	if (rc == 0)
+		rc = s3__object_checksum(q, &p->sum);
+	if (rc) {
+		s3__error(q, rc, NULL);
+		return;
+	}
+	p->if_match = s3__header(q, "if-match");
+	p->if_none_match = s3__header(q, "if-none-match");
+	if (s3__pipe_start(q, S3_MAX_OBJECT))
+		return;
+	q->pipe.opts.with_checksum = p->sum.on;
+	q->pipe.opts.checksum = p->sum.alg;
+	q->body_done = put_maybe_finish;
+	s3__meta(q, false, put_bucket_fn, put_bucket_checked);
+}
+
+/* ---- GetObject, HeadObject ---- */
+
+struct get {
+	struct meta_bucket bucket;
+	struct meta_object obj;
+	int bucket_rc;
+	/* sending */
+	uint64_t start, end; /* the byte range being sent, end exclusive */
+	uint64_t pos;        /* next byte to send */
+	size_t part;         /* next part (multipart objects) */
+	int fd;
+	uint64_t file_off, file_len; /* what the open file contributes */
+};
+
+static int get_fn(struct meta_db *db, struct s3_req *q)
+{
+	struct get *g = q->op_state;
+	g->bucket_rc = meta_bucket_get(db, q->route.bucket, q->a, &g->bucket);
+	if (g->bucket_rc)
+		return g->bucket_rc;
+	struct iov vid = q->route.has_version_id ? q->route.version_id : IOV_NULL;
+	return meta_object_get(db, q->route.bucket, q->route.key, vid, q->a, &g->obj);
+}
+
+/* Headers every object answer carries; n is the count filled so far. */
+static size_t object_headers(struct s3_req *q, const struct get *g, struct http_header *hs,
+                             size_t cap)
+{
+	size_t n = 0;
+	const struct meta_object *o = &g->obj;
+	hs[n++] = (struct http_header){ IOV_LIT("Last-Modified"),
+		                        s3__http_date(q, o->last_modified_ms) };
+	if (g->bucket.versioning != META_UNVERSIONED || strcmp(o->version_id, "null") != 0)
+		hs[n++] = (struct http_header){ IOV_LIT("x-amz-version-id"),
+			                        arena_dup(q->a, iov_cstr(o->version_id)) };
+	if (o->is_delete_marker) {
+		hs[n++] = (struct http_header){ IOV_LIT("x-amz-delete-marker"), IOV_LIT("true") };
+		return n;
+	}
+	hs[n++] = (struct http_header){ IOV_LIT("ETag"), s3__etag(q, o->etag) };
+	hs[n++] = (struct http_header){ IOV_LIT("Accept-Ranges"), IOV_LIT("bytes") };
+	const char *repl = meta_repl_name(o->repl);
+	if (repl)
+		hs[n++] = (struct http_header){ IOV_LIT("x-amz-replication-status"),
+			                        iov_cstr(repl) };
+	if (o->checksum.len && iov_eq_nocase(s3__header(q, "x-amz-checksum-mode"),
+	                                     IOV_LIT("ENABLED"))) {
+		hs[n++] = (struct http_header){
+			arena_printf(q->a, "x-amz-checksum-%.*s", (int)o->checksum_algo.len,
+			             o->checksum_algo.base),
+			o->checksum };
+	}
+	if (o->part_count)
+		hs[n++] = (struct http_header){ IOV_LIT("x-amz-mp-parts-count"),
+			                        arena_printf(q->a, "%u", o->part_count) };
+	struct meta_attr attrs[64];
+	size_t na = 0;
+	if (meta_attrs_decode(o->attrs, attrs, 64, &na))
+		na = 0;
+	for (size_t i = 0; i < na && n < cap; i++)
+		hs[n++] = (struct http_header){ attrs[i].name, attrs[i].value };
+	return n;
+}
+
+/* response-* query overrides replace or add headers (signed requests only). */
+static size_t apply_overrides(struct s3_req *q, struct http_header *hs, size_t n, size_t cap,
+                              struct iov *content_type)
+{
+	static const struct {
+		const char *param, *header;
+	} ov[] = {
+		{ "response-content-type", "Content-Type" },
+		{ "response-content-language", "Content-Language" },
+		{ "response-expires", "Expires" },
+		{ "response-cache-control", "Cache-Control" },
+		{ "response-content-disposition", "Content-Disposition" },
+		{ "response-content-encoding", "Content-Encoding" },
+	};
+	if (!q->user)
+		return n;
+	for (size_t i = 0; i < sizeof(ov) / sizeof(ov[0]); i++) {
+		struct iov v;
+		if (s3_query_get(q->route.query, ov[i].param, q->a, &v) != 1)
+			continue;
+		if (i == 0) {
+			*content_type = v;
+			continue;
+		}
+		size_t k = 0;
+		while (k < n && !iov_eq_nocase(hs[k].name, iov_cstr(ov[i].header)))
+			k++;
+		if (k == n && n < cap)
+			n++;
+		if (k < n)
+			hs[k] = (struct http_header){ iov_cstr(ov[i].header), v };
+	}
+	return n;
+}
+
+static void send_next(struct s3_req *q);
+
+static void piece_sent(void *arg, int status)
+{
+	struct s3_req *q = arg;
+	struct get *g = q->op_state;
+	close(g->fd);
+	g->fd = -1;
+	if (status == 0 && g->pos < g->end && q->r)
+		send_next(q);
+	else if (status == 0 && g->pos >= g->end && q->r)
+		http_response_end(q->r);
+	s3__unref(q);
+}
+
+/* Pool: open the file that holds byte g->pos. */
+static int open_piece(struct s3_req *q)
+{
+	struct get *g = q->op_state;
+	const struct meta_object *o = &g->obj;
+	struct iov file = o->data_file;
+	uint64_t base = 0, len = o->size;
+	if (o->part_count) {
+		while (g->part < o->nparts &&
+		       o->parts[g->part].offset + o->parts[g->part].size <= g->pos)
+			g->part++;
+		if (g->part == o->nparts)
+			return ERR_INTERNAL;
+		file = o->parts[g->part].data_file;
+		base = o->parts[g->part].offset;
+		len = o->parts[g->part].size;
+	}
+	char id[BLOB_ID_LEN + 1];
+	if (file.len != BLOB_ID_LEN)
+		return ERR_INTERNAL;
+	memcpy(id, file.base, BLOB_ID_LEN);
+	id[BLOB_ID_LEN] = '\0';
+	uint64_t size;
+	int rc = blob_open(q->srv->blobs, id, &g->fd, &size);
+	if (rc)
+		return rc;
+	if (size != len) {
+		close(g->fd);
+		g->fd = -1;
+		return ERR_IO;
+	}
+	g->file_off = g->pos - base;
+	uint64_t file_end = base + len < g->end ? base + len : g->end;
+	g->file_len = file_end - g->pos;
+	return 0;
+}
+
+static void piece_opened(struct s3_req *q)
+{
+	struct get *g = q->op_state;
+	if (q->rc || !q->r) {
+		/* Headers are out: all we can do is cut the connection short. */
+		if (g->fd >= 0)
+			close(g->fd);
+		g->fd = -1;
+		if (q->r)
+			http_response_end(q->r); /* the length is short: the server closes */
+		return;
+	}
+	uint64_t len = g->file_len;
+	g->pos += len;
+	s3__ref(q);
+	int rc = http_response_sendfile(q->r, g->fd, g->file_off, len, piece_sent, q);
+	if (rc) {
+		close(g->fd);
+		g->fd = -1;
+		s3__unref(q);
+	}
+}
+
+static void send_next(struct s3_req *q)
+{
+	s3__pool(q, open_piece, piece_opened);
+}
+
+static void get_found(struct s3_req *q)
+{
+	struct get *g = q->op_state;
+	bool head = q->route.op == S3_OP_HEAD_OBJECT;
+	int rc = q->rc;
+	if (g->bucket_rc == 0 && !s3__may_read(q, &g->bucket))
+		rc = ERR_S3_ACCESS_DENIED;
+	struct http_header hs[80];
+	size_t n = 0;
+	if (rc == ERR_META_NO_SUCH_KEY && g->obj.is_delete_marker) {
+		n = object_headers(q, g, hs, 80);
+		s3__error_headers(q, ERR_S3_NO_SUCH_KEY, hs, n);
+		return;
+	}
+	if (rc) {
+		s3__error(q, rc, NULL);
+		return;
+	}
+	if (g->obj.is_delete_marker) {
+		/* A version id named a delete marker. */
+		n = object_headers(q, g, hs, 80);
+		s3__error_headers(q, ERR_S3_METHOD_NOT_ALLOWED, hs, n);
+		return;
+	}
+	struct http_cond_headers ch = { s3__header(q, "if-match"), s3__header(q, "if-none-match"),
+		                        s3__header(q, "if-modified-since"),
+		                        s3__header(q, "if-unmodified-since") };
+	struct http_cond_object co = { s3__etag(q, g->obj.etag), g->obj.last_modified_ms / 1000 };
+	enum http_cond c = http_cond_read(&ch, &co, q->now);
+	n = object_headers(q, g, hs, 70);
+	if (c == HTTP_COND_NOT_MODIFIED) {
+		s3__empty(q, 304, hs, n);
+		return;
+	}
+	if (c == HTTP_COND_PRECONDITION_FAILED) {
+		s3__error(q, ERR_S3_PRECONDITION_FAILED, NULL);
+		return;
+	}
+	uint64_t size = g->obj.size;
+	struct http_range range = { 0, size };
+	enum http_range_kind rk = http_range_parse(s3__header(q, "range"), size, &range);
+	char cr[80];
+	if (rk == HTTP_RANGE_UNSATISFIABLE) {
+		http_range_content_range(NULL, size, cr);
+		hs[0] = (struct http_header){ IOV_LIT("Content-Range"), arena_dup(q->a, iov_cstr(cr)) };
+		s3__error_headers(q, ERR_S3_INVALID_RANGE, hs, 1);
+		return;
+	}
+	int status = 200;
+	g->start = 0;
+	g->end = size;
+	if (rk == HTTP_RANGE_OK) {
+		status = 206;
+		g->start = range.first;
+		g->end = range.last + 1;
+		http_range_content_range(&range, size, cr);
+		hs[n++] = (struct http_header){ IOV_LIT("Content-Range"),
+			                        arena_dup(q->a, iov_cstr(cr)) };
+	}
+	struct iov ctype = g->obj.content_type.len ? g->obj.content_type
+	                                           : IOV_LIT("binary/octet-stream");
+	n = apply_overrides(q, hs, n, 78, &ctype);
+	hs[n++] = (struct http_header){ IOV_LIT("Content-Type"), ctype };
+	q->answered = true;
+	http_response_start(q->r, status, hs, n, (int64_t)(g->end - g->start));
+	if (head || g->end == g->start) {
+		http_response_end(q->r);
+		return;
+	}
+	g->pos = g->start;
+	send_next(q);
+}
+
+void s3__get_object(struct s3_req *q)
+{
+	struct get *g = arena_alloc(q->a, sizeof(*g));
+	if (!g) {
+		s3__error(q, ERR_NOMEM, NULL);
+		return;
+	}
+	memset(g, 0, sizeof(*g));
+	g->fd = -1;
+	q->op_state = g;
+	s3__meta(q, false, get_fn, get_found);
+}
+
+/* ---- DeleteObject ---- */
+
+struct del {
+	struct meta_bucket bucket;
+	struct meta_delete d;
+	struct meta_delete_result res;
+};
+
+static int del_fn(struct meta_db *db, struct s3_req *q)
+{
+	struct del *x = q->op_state;
+	int rc = meta_bucket_get(db, q->route.bucket, q->a, &x->bucket);
+	if (rc)
+		return rc;
+	if (!s3__owns(q, &x->bucket))
+		return ERR_S3_ACCESS_DENIED;
+	x->d.key = q->route.key;
+	x->d.version_id = q->route.has_version_id ? q->route.version_id : IOV_NULL;
+	x->d.hlc = hlc_now(&q->srv->clock);
+	x->d.region = q->srv->region_id;
+	x->d.now_ms = (int64_t)hlc_ms(x->d.hlc);
+	x->d.owner = iov_cstr(q->user->owner_id);
+	return meta_object_delete(db, q->route.bucket, &x->d, q->a, &x->res);
+}
+
+static void del_done(struct s3_req *q)
+{
+	struct del *x = q->op_state;
+	if (q->rc) {
+		s3__error(q, q->rc, NULL);
+		return;
+	}
+	s3__remove_files(q->srv, q->loop, &x->res.files);
+	struct http_header hs[2];
+	size_t n = 0;
+	if (x->res.delete_marker)
+		hs[n++] = (struct http_header){ IOV_LIT("x-amz-delete-marker"), IOV_LIT("true") };
+	if (x->res.version_id[0])
+		hs[n++] = (struct http_header){ IOV_LIT("x-amz-version-id"),
+			                        iov_cstr(x->res.version_id) };
+	s3__empty(q, 204, hs, n);
+}
+
+void s3__delete_object(struct s3_req *q)
+{
+	struct del *x = arena_alloc(q->a, sizeof(*x));
+	if (!x) {
+		s3__error(q, ERR_NOMEM, NULL);
+		return;
+	}
+	memset(x, 0, sizeof(*x));
+	q->op_state = x;
+	s3__meta(q, true, del_fn, del_done);
+}

@@ -1,0 +1,44 @@
+/*
+ * Pieces the object-writing operations share (object.c, copy.c,
+ * multipart.c): request metadata into the stored form, the checksum a client
+ * asks for, and the digest checks after the bytes are in. Loop thread.
+ */
+#ifndef MERIDIAN_S3_OBJECT_H
+#define MERIDIAN_S3_OBJECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/checksum.h"
+#include "s3/s3-int.h"
+
+/* The S3 additional checksum of a write. */
+struct s3_checksum {
+	bool on;           /* compute and store one */
+	enum checksum_alg alg;
+	bool has_value;    /* the client sent the value (header or trailer) */
+	bool from_trailer; /* the value comes with the aws-chunked trailer */
+	uint8_t value[CHECKSUM_MAX_LEN];
+	size_t len;
+};
+
+/* Content-Type and the stored headers (Cache-Control, ..., x-amz-meta-*)
+ * of the request, encoded for meta/. 0, ERR_S3_METADATA_TOO_LARGE,
+ * ERR_NOMEM. */
+int s3__object_meta(struct s3_req *q, struct iov *content_type, struct iov *attrs);
+/* The checksum the request asks for. 0, ERR_S3_INVALID_REQUEST (unknown
+ * algorithm, two of them), ERR_S3_INVALID_DIGEST (a value that is not
+ * base64 of the right length). */
+int s3__object_checksum(struct s3_req *q, struct s3_checksum *out);
+/* Content-MD5 and the checksum value against what was written.
+ * 0, ERR_S3_INVALID_DIGEST, ERR_S3_BAD_DIGEST. */
+int s3__object_check_digests(struct s3_req *q, const struct s3_checksum *c,
+                             const struct blob_info *info);
+/* The value of an aws-chunked trailer checksum, once the body verified. */
+void s3__object_trailer_checksum(struct s3_req *q, struct s3_checksum *c);
+
+/* CopyObject (a PUT with x-amz-copy-source). */
+void s3__copy_object(struct s3_req *q);
+
+#endif

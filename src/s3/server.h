@@ -1,0 +1,55 @@
+/*
+ * The S3 API of one region's store over the HTTP server: SigV4/SigV4A
+ * verification against the users file, the operations of s3/route.h, object
+ * bytes through store/blob.h (on libuv's pool), metadata through meta/
+ * (one writer thread, a few readers). Answers are S3's, errors S3 XML.
+ *
+ * Threads: start, reload, drain and stop on the controlling thread. The loop
+ * threads never block: disk and SQLite work runs on the pool and meta
+ * threads and hops back to the loop.
+ */
+#ifndef MERIDIAN_S3_SERVER_H
+#define MERIDIAN_S3_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define S3_DOMAINS_MAX     8
+#define S3_PUBLIC_MAX      64
+#define S3_HEALTH_PATH     "/-/health" /* no bucket name can start with '-' */
+
+struct s3_server_config {
+	const char *listen;      /* "ip:port" */
+	const char *data_dir;    /* objects, metadata, lock */
+	const char *region;      /* this store's region name */
+	const char *credentials; /* the users file */
+	const char *domains[S3_DOMAINS_MAX]; /* virtual-hosted style: bucket.<domain> */
+	size_t ndomains;
+	/* Buckets anonymous callers may GET and HEAD objects of. */
+	const char *public_read[S3_PUBLIC_MAX];
+	size_t npublic;
+	unsigned workers; /* loops (1) */
+	int64_t max_skew; /* seconds (900) */
+};
+
+struct s3_server;
+
+/*
+ * Open the data directory (removing interrupted writes and unreferenced
+ * files), the metadata database and the users file, then listen. 0, or an
+ * error with `err` saying what (a users file error names file:line).
+ */
+int s3_server_start(const struct s3_server_config *cfg, struct s3_server **out, char *err,
+                    size_t errcap);
+int s3_server_port(const struct s3_server *s);
+/* Re-read the users file (SIGHUP). 0 or an error with `err` (the old users
+ * stay in force). */
+int s3_server_reload(struct s3_server *s, char *err, size_t errcap);
+/* Stop accepting; in-flight requests finish (http_server_drain). */
+void s3_server_drain(struct s3_server *s);
+bool s3_server_drained(const struct s3_server *s);
+/* Stop, finish metadata work, close everything, free. */
+void s3_server_stop(struct s3_server *s);
+
+#endif
