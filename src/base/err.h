@@ -88,7 +88,32 @@
 	  "InvalidArgument")                                                                       \
 	X(NET_CANCELED, "the queued work was cancelled", 503, "ServiceUnavailable")                \
 	X(BLOB_NO_SPACE, "the data volume is full", 503, "ServiceUnavailable")                     \
-	X(BLOB_LOCKED, "the data directory is in use by another process", 0, NULL)
+	X(BLOB_LOCKED, "the data directory is in use by another process", 0, NULL)                 \
+	X(META_NO_SUCH_BUCKET, "the specified bucket does not exist", 404, "NoSuchBucket")         \
+	X(META_NO_SUCH_KEY, "the specified key does not exist", 404, "NoSuchKey")                  \
+	X(META_NO_SUCH_VERSION, "the specified version does not exist", 404, "NoSuchVersion")      \
+	X(META_NO_SUCH_UPLOAD, "the specified multipart upload does not exist", 404,               \
+	  "NoSuchUpload")                                                                          \
+	X(META_BUCKET_NOT_EMPTY, "the bucket you tried to delete is not empty", 409,               \
+	  "BucketNotEmpty")                                                                        \
+	X(META_BUCKET_OWNED_BY_YOU, "you already own this bucket", 409, "BucketAlreadyOwnedByYou") \
+	X(META_BUCKET_EXISTS, "the requested bucket name is not available", 409,                   \
+	  "BucketAlreadyExists")                                                                   \
+	X(META_BAD_VERSION_ID, "invalid version id specified", 400, "InvalidArgument")             \
+	X(META_KEY_TOO_LONG, "your key is too long", 400, "KeyTooLongError")                       \
+	X(META_INVALID_PART, "a listed part was not found or its ETag or checksum does not match", \
+	  400, "InvalidPart")                                                                      \
+	X(META_INVALID_PART_ORDER, "the list of parts was not in ascending order", 400,            \
+	  "InvalidPartOrder")                                                                      \
+	X(META_ENTITY_TOO_SMALL,                                                                   \
+	  "a part other than the last is smaller than the minimum part size", 400,                 \
+	  "EntityTooSmall")                                                                        \
+	X(META_EXISTS, "a version or upload with this id already exists", 409, "OperationAborted") \
+	X(META_BUSY, "the metadata queue is full", 503, "SlowDown")                                \
+	X(META_CLOSED, "the metadata service is shutting down", 503, "ServiceUnavailable")         \
+	X(META_SCHEMA, "the database schema is missing or newer than this program", 500,           \
+	  "InternalError")                                                                         \
+	X(META_SQLITE, "metadata database error", 500, "InternalError")
 
 enum err {
 	ERR_OK = 0,

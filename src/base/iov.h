@@ -45,7 +45,8 @@ int iov_cmp(struct iov a, struct iov b);
 
 static inline bool iov_starts(struct iov a, struct iov prefix)
 {
-	return a.len >= prefix.len && memcmp(a.base, prefix.base, prefix.len) == 0;
+	return a.len >= prefix.len &&
+	       (prefix.len == 0 || memcmp(a.base, prefix.base, prefix.len) == 0);
 }
 
 static inline struct iov iov_sub(struct iov a, size_t from, size_t len)
