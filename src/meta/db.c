@@ -110,7 +110,11 @@ static const char schema_v1[] =
     " attempts INTEGER NOT NULL DEFAULT 0,"
     " next_attempt_ms INTEGER NOT NULL DEFAULT 0"
     ") STRICT;"
-    "CREATE INDEX repl_outbox_due ON repl_outbox(peer, next_attempt_ms);";
+    "CREATE INDEX repl_outbox_due ON repl_outbox(peer, next_attempt_ms);"
+    /* Start-up GC asks, per data file, whether any row names it. */
+    "CREATE INDEX versions_by_file ON versions(data_file) WHERE data_file IS NOT NULL;"
+    "CREATE INDEX version_parts_by_file ON version_parts(data_file);"
+    "CREATE INDEX parts_by_file ON parts(data_file);";
 
 /* migrations[i] takes a file from user_version i to i + 1. */
 static const char *const migrations[META_SCHEMA_VERSION] = { schema_v1 };
@@ -531,4 +535,19 @@ const char *meta_db_errmsg(const struct meta_db *db)
 {
 	CHECK_MAGIC(db, META_DB_MAGIC);
 	return db->errmsg;
+}
+
+int meta_data_file_referenced(struct meta_db *db, struct iov id)
+{
+	int rc;
+	sqlite3_stmt *st = meta__stmt(db, META_SQL_DATA_FILE_USED, &rc);
+	if (!st)
+		return rc;
+	rc = meta__bind_text(db, st, 1, id);
+	if (rc == 0)
+		rc = meta__step(db, st);
+	meta__done(st);
+	if (rc < 0)
+		return rc;
+	return rc == SQLITE_ROW ? 1 : 0;
 }

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/iov.h"
 #include "meta/meta-t.h"
 
 #define META_SCHEMA_VERSION  1
@@ -55,6 +56,10 @@ void meta_db_close(struct meta_db *db);
  * it into its clock at startup (hlc_observe), so versions written after a
  * restart order after older ones even if the wall clock stepped back. */
 int meta_db_hlc_high(struct meta_db *db, uint64_t *out);
+
+/* Whether any version, completed part or upload part names data file `id`
+ * (start-up garbage collection). 1, 0, or an error. */
+int meta_data_file_referenced(struct meta_db *db, struct iov id);
 
 void meta_db_stats(const struct meta_db *db, struct meta_db_stats *out);
 /* The last SQLite error message on this connection ("" if none). */

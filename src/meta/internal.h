@@ -98,7 +98,10 @@
 	X(PART_LIST, "SELECT part_number, size, etag, data_file, checksum, last_modified_ms "   \
 	             "FROM parts WHERE upload = ?1 AND part_number > ?2 "                       \
 	             "ORDER BY part_number LIMIT ?3")                                           \
-	X(PART_DELETE_ALL, "DELETE FROM parts WHERE upload = ?1")
+	X(PART_DELETE_ALL, "DELETE FROM parts WHERE upload = ?1")                               \
+	X(DATA_FILE_USED, "SELECT 1 FROM versions WHERE data_file = ?1 UNION ALL "              \
+	                  "SELECT 1 FROM version_parts WHERE data_file = ?1 UNION ALL "         \
+	                  "SELECT 1 FROM parts WHERE data_file = ?1 LIMIT 1")
 
 enum meta_sql {
 #define META_SQL_ENUM(name, sql) META_SQL_##name,
