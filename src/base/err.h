@@ -59,16 +59,6 @@
 	X(CHUNK_CHECKSUM, "the x-amz-checksum trailer does not match the data", 400, "BadDigest")  \
 	X(CHUNK_TRAILER, "aws-chunked trailer is malformed or undeclared", 400,                    \
 	  "MalformedTrailerError")                                                                 \
-	/* S3 request routing (s3/route.c) */                                                      \
-	X(S3_INVALID_URI, "couldn't parse the specified URI", 400, "InvalidURI")                   \
-	X(S3_KEY_TOO_LONG, "your key is too long", 400, "KeyTooLongError")                         \
-	X(S3_METHOD_NOT_ALLOWED, "the specified method is not allowed against this resource", 405, \
-	  "MethodNotAllowed")                                                                      \
-	X(S3_NOT_IMPLEMENTED,                                                                      \
-	  "a header or query you provided implies functionality that is not "                      \
-	  "implemented",                                                                           \
-	  501, "NotImplemented")                                                                   \
-	X(S3_INVALID_ARGUMENT, "invalid argument", 400, "InvalidArgument")                         \
 	/* http/cond.c and http/range.c: texts are S3's messages */                                \
 	X(COND_FAILED, "At least one of the pre-conditions you specified did not hold", 412,       \
 	  "PreconditionFailed")                                                                    \
@@ -113,7 +103,113 @@
 	X(META_CLOSED, "the metadata service is shutting down", 503, "ServiceUnavailable")         \
 	X(META_SCHEMA, "the database schema is missing or newer than this program", 500,           \
 	  "InternalError")                                                                         \
-	X(META_SQLITE, "metadata database error", 500, "InternalError")
+	X(META_SQLITE, "metadata database error", 500, "InternalError")                            \
+	/* S3 error table (s3/error.h): the text is S3's default <Message>. */                     \
+	X(S3_ACCESS_DENIED, "Access Denied", 403, "AccessDenied")                                  \
+	X(S3_AUTHORIZATION_HEADER_MALFORMED, "The authorization header is malformed", 400,         \
+	  "AuthorizationHeaderMalformed")                                                          \
+	X(S3_BAD_DIGEST, "The Content-MD5 you specified did not match what we received.", 400,     \
+	  "BadDigest")                                                                             \
+	X(S3_BUCKET_ALREADY_EXISTS,                                                                \
+	  "The requested bucket name is not available. The bucket namespace is shared by all "     \
+	  "users of the system. Please select a different name and try again.",                    \
+	  409, "BucketAlreadyExists")                                                              \
+	X(S3_BUCKET_ALREADY_OWNED_BY_YOU,                                                          \
+	  "Your previous request to create the named bucket succeeded and you already own it.",    \
+	  409, "BucketAlreadyOwnedByYou")                                                          \
+	X(S3_BUCKET_NOT_EMPTY, "The bucket you tried to delete is not empty", 409,                 \
+	  "BucketNotEmpty")                                                                        \
+	X(S3_CONTENT_SHA256_MISMATCH,                                                              \
+	  "The provided 'x-amz-content-sha256' header does not match what was computed.", 400,     \
+	  "XAmzContentSHA256Mismatch")                                                             \
+	X(S3_ENTITY_TOO_LARGE, "Your proposed upload exceeds the maximum allowed object size.",    \
+	  400, "EntityTooLarge")                                                                   \
+	X(S3_ENTITY_TOO_SMALL,                                                                     \
+	  "Your proposed upload is smaller than the minimum allowed object size.", 400,            \
+	  "EntityTooSmall")                                                                        \
+	X(S3_EXPIRED_TOKEN, "The provided token has expired.", 400, "ExpiredToken")                \
+	X(S3_ILLEGAL_LOCATION_CONSTRAINT,                                                          \
+	  "The unspecified location constraint is incompatible for the region specific endpoint "  \
+	  "this request was sent to.",                                                             \
+	  400, "IllegalLocationConstraintException")                                               \
+	X(S3_ILLEGAL_VERSIONING_CONFIGURATION, "The Versioning element must be specified", 400,    \
+	  "IllegalVersioningConfigurationException")                                               \
+	X(S3_INCOMPLETE_BODY,                                                                      \
+	  "You did not provide the number of bytes specified by the Content-Length HTTP header",   \
+	  400, "IncompleteBody")                                                                   \
+	X(S3_INTERNAL_ERROR, "We encountered an internal error. Please try again.", 500,           \
+	  "InternalError")                                                                         \
+	X(S3_INVALID_ACCESS_KEY_ID,                                                                \
+	  "The AWS Access Key Id you provided does not exist in our records.", 403,                \
+	  "InvalidAccessKeyId")                                                                    \
+	X(S3_INVALID_ARGUMENT, "Invalid Argument", 400, "InvalidArgument")                         \
+	X(S3_INVALID_BUCKET_NAME, "The specified bucket is not valid.", 400, "InvalidBucketName")  \
+	X(S3_INVALID_BUCKET_STATE,                                                                 \
+	  "The request is not valid with the current state of the bucket.", 409,                   \
+	  "InvalidBucketState")                                                                    \
+	X(S3_INVALID_DIGEST, "The Content-MD5 you specified is not valid.", 400, "InvalidDigest")  \
+	X(S3_INVALID_LOCATION_CONSTRAINT, "The specified location-constraint is not valid", 400,   \
+	  "InvalidLocationConstraint")                                                             \
+	X(S3_INVALID_OBJECT_STATE, "The operation is not valid for the object's storage class",    \
+	  403, "InvalidObjectState")                                                               \
+	X(S3_INVALID_PART,                                                                         \
+	  "One or more of the specified parts could not be found.  The part may not have been "    \
+	  "uploaded, or the specified entity tag may not match the part's entity tag.",            \
+	  400, "InvalidPart")                                                                      \
+	X(S3_INVALID_PART_ORDER,                                                                   \
+	  "The list of parts was not in ascending order. Parts must be ordered by part number.",   \
+	  400, "InvalidPartOrder")                                                                 \
+	X(S3_INVALID_RANGE, "The requested range is not satisfiable", 416, "InvalidRange")         \
+	X(S3_INVALID_REQUEST, "Invalid Request", 400, "InvalidRequest")                            \
+	X(S3_INVALID_STORAGE_CLASS, "The storage class you specified is not valid", 400,           \
+	  "InvalidStorageClass")                                                                   \
+	X(S3_INVALID_TOKEN, "The provided token is malformed or otherwise invalid.", 400,          \
+	  "InvalidToken")                                                                          \
+	X(S3_INVALID_URI, "Couldn't parse the specified URI.", 400, "InvalidURI")                  \
+	X(S3_KEY_TOO_LONG, "Your key is too long", 400, "KeyTooLongError")                         \
+	X(S3_MALFORMED_XML,                                                                        \
+	  "The XML you provided was not well-formed or did not validate against our published "    \
+	  "schema",                                                                                \
+	  400, "MalformedXML")                                                                     \
+	X(S3_MAX_MESSAGE_LENGTH_EXCEEDED, "Your request was too big.", 400,                        \
+	  "MaxMessageLengthExceeded")                                                              \
+	X(S3_METADATA_TOO_LARGE,                                                                   \
+	  "Your metadata headers exceed the maximum allowed metadata size.", 400,                  \
+	  "MetadataTooLarge")                                                                      \
+	X(S3_METHOD_NOT_ALLOWED, "The specified method is not allowed against this resource.",     \
+	  405, "MethodNotAllowed")                                                                 \
+	X(S3_MISSING_CONTENT_LENGTH, "You must provide the Content-Length HTTP header.", 411,      \
+	  "MissingContentLength")                                                                  \
+	X(S3_MISSING_REQUEST_BODY, "Request Body is empty", 400, "MissingRequestBodyError")        \
+	X(S3_MISSING_SECURITY_HEADER, "Your request is missing a required header.", 400,           \
+	  "MissingSecurityHeader")                                                                 \
+	X(S3_NO_SUCH_BUCKET, "The specified bucket does not exist", 404, "NoSuchBucket")           \
+	X(S3_NO_SUCH_BUCKET_POLICY, "The bucket policy does not exist", 404, "NoSuchBucketPolicy") \
+	X(S3_NO_SUCH_KEY, "The specified key does not exist.", 404, "NoSuchKey")                   \
+	X(S3_NO_SUCH_UPLOAD,                                                                       \
+	  "The specified upload does not exist. The upload ID may be invalid, or the upload may "  \
+	  "have been aborted or completed.",                                                       \
+	  404, "NoSuchUpload")                                                                     \
+	X(S3_NO_SUCH_VERSION, "The specified version does not exist.", 404, "NoSuchVersion")       \
+	X(S3_NOT_IMPLEMENTED,                                                                      \
+	  "A header you provided implies functionality that is not implemented", 501,              \
+	  "NotImplemented")                                                                        \
+	X(S3_PRECONDITION_FAILED, "At least one of the pre-conditions you specified did not hold", \
+	  412, "PreconditionFailed")                                                               \
+	X(S3_REQUEST_TIME_TOO_SKEWED,                                                              \
+	  "The difference between the request time and the current time is too large.", 403,       \
+	  "RequestTimeTooSkewed")                                                                  \
+	X(S3_REQUEST_TIMEOUT,                                                                      \
+	  "Your socket connection to the server was not read from or written to within the "       \
+	  "timeout period. Idle connections will be closed.",                                      \
+	  400, "RequestTimeout")                                                                   \
+	X(S3_SIGNATURE_DOES_NOT_MATCH,                                                             \
+	  "The request signature we calculated does not match the signature you provided. Check "  \
+	  "your key and signing method.",                                                          \
+	  403, "SignatureDoesNotMatch")                                                            \
+	X(S3_SLOW_DOWN, "Please reduce your request rate.", 503, "SlowDown")                       \
+	X(S3_TOO_MANY_BUCKETS, "You have attempted to create more buckets than allowed", 400,      \
+	  "TooManyBuckets")
 
 enum err {
 	ERR_OK = 0,

@@ -61,7 +61,7 @@ static int parse_max(struct s3_req *q, const char *name, uint32_t *out)
 static int parse_args(struct s3_req *q, struct list *l)
 {
 	struct iov enc, list_type;
-	bool has_enc;
+	bool has_enc = false;
 	int rc = param(q, "prefix", &l->prefix, NULL);
 	if (rc == 0)
 		rc = param(q, "delimiter", &l->delimiter, &l->has_delimiter);

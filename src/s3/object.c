@@ -523,16 +523,16 @@ static void get_found(struct s3_req *q)
 		s3__empty(q, 304, hs, n);
 		return;
 	}
-	if (c == HTTP_COND_PRECONDITION_FAILED) {
+	if (c == HTTP_COND_FAILED) {
 		s3__error(q, ERR_S3_PRECONDITION_FAILED, NULL);
 		return;
 	}
 	uint64_t size = g->obj.size;
-	struct http_range range = { 0, size };
+	struct http_range range;
 	enum http_range_kind rk = http_range_parse(s3__header(q, "range"), size, &range);
 	char cr[80];
 	if (rk == HTTP_RANGE_UNSATISFIABLE) {
-		http_range_content_range(NULL, size, cr);
+		http_range_content_range(&range, size, cr);
 		hs[0] = (struct http_header){ IOV_LIT("Content-Range"), arena_dup(q->a, iov_cstr(cr)) };
 		s3__error_headers(q, ERR_S3_INVALID_RANGE, hs, 1);
 		return;
@@ -542,8 +542,8 @@ static void get_found(struct s3_req *q)
 	g->end = size;
 	if (rk == HTTP_RANGE_OK) {
 		status = 206;
-		g->start = range.first;
-		g->end = range.last + 1;
+		g->start = range.start;
+		g->end = range.start + range.len;
 		http_range_content_range(&range, size, cr);
 		hs[n++] = (struct http_header){ IOV_LIT("Content-Range"),
 			                        arena_dup(q->a, iov_cstr(cr)) };

@@ -61,7 +61,7 @@ enum s3_body {
 
 struct s3_req;
 
-struct s3_op {
+struct s3_handler {
 	enum s3_body body;
 	enum s3_xml_doc xml; /* S3_BODY_XML: which document */
 	bool xml_optional;   /* an empty body is fine (CreateBucket) */
@@ -95,7 +95,7 @@ struct s3_req {
 	struct net_loop *loop;
 	struct arena *a;
 	struct s3_route route;
-	const struct s3_op *op;
+	const struct s3_handler *op;
 	struct auth_userdb *users;
 	const struct auth_user *user; /* NULL: anonymous */
 	struct auth_verified v;
@@ -119,7 +119,7 @@ struct s3_req {
 	bool answered;
 };
 
-extern const struct s3_op s3__ops[S3_OP__COUNT];
+extern const struct s3_handler s3__ops[S3_OP__COUNT];
 
 /* ---- helpers (server.c) ---- */
 

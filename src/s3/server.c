@@ -26,7 +26,7 @@
 
 /* ---- the operation table ---- */
 
-const struct s3_op s3__ops[S3_OP__COUNT] = {
+const struct s3_handler s3__ops[S3_OP__COUNT] = {
 	[S3_OP_LIST_BUCKETS] = { S3_BODY_NONE, 0, false, s3__list_buckets },
 	[S3_OP_CREATE_BUCKET] = { S3_BODY_XML, S3_XML_CREATE_BUCKET_CONFIGURATION, true,
 		                  s3__create_bucket },
