@@ -188,6 +188,9 @@ static int payload_line(const struct auth_verifier *v, const struct auth_request
 			                                 : IOV_LIT(AUTH_EMPTY_SHA256);
 	} else if (found) {
 		*payload = value;
+	} else if (v->s3 && v->s3_allow_no_content_sha256) {
+		*payload = IOV_LIT(AUTH_EMPTY_SHA256);
+		out->content_sha256_absent = true;
 	} else if (v->s3) {
 		return fail(out, ERR_AUTH_CONTENT_SHA256,
 		            "Missing required header for this request: x-amz-content-sha256");

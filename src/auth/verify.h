@@ -35,6 +35,11 @@ struct auth_verifier {
 	/* S3 rules: x-amz-content-sha256 is required in header form, and the
 	 * body of a presigned request is UNSIGNED-PAYLOAD. */
 	bool s3;
+	/* With s3: accept a header-form request without x-amz-content-sha256
+	 * (curl before 8 signs that way), reading its payload line as the hash
+	 * of an empty body; out->content_sha256_absent then tells the caller a
+	 * body the request carries is not covered by the signature. */
+	bool s3_allow_no_content_sha256;
 };
 
 /* What a verification established, and on failure why. It keeps small
@@ -50,8 +55,9 @@ struct auth_verified {
 	struct buf scope;
 	char signature[AUTH_MAX_SIGNATURE_HEX + 1]; /* the seed for aws-chunked bodies */
 	struct auth_key key;                        /* for chunk signatures */
-	uint64_t decoded_length; /* x-amz-decoded-content-length, or UINT64_MAX */
-	struct iov trailer;      /* x-amz-trailer value (borrowed from request) */
+	uint64_t decoded_length;    /* x-amz-decoded-content-length, or UINT64_MAX */
+	bool content_sha256_absent; /* see s3_allow_no_content_sha256 */
+	struct iov trailer;         /* x-amz-trailer value (borrowed from request) */
 	/* For SignatureDoesNotMatch responses and debugging. */
 	struct buf canonical_request;
 	struct buf string_to_sign;

@@ -30,7 +30,8 @@ static int batch_fn(struct meta_db *db, struct s3_req *q)
 	for (size_t i = 0; i < b->req->n; i++) {
 		const struct s3_xml_object *o = &b->req->objects[i];
 		struct meta_delete d = { .key = o->key,
-			                 .version_id = o->version_id.base ? o->version_id : IOV_NULL,
+			                 .version_id =
+			                     o->version_id.base ? o->version_id : IOV_NULL,
 			                 .hlc = hlc_now(&q->srv->clock),
 			                 .region = q->srv->region_id,
 			                 .owner = iov_cstr(q->user->owner_id) };

@@ -246,12 +246,13 @@ static void looked_up(struct s3_req *q)
 	if (rc == 0 && same && !c->replace)
 		rc = ERR_S3_INVALID_REQUEST;
 	if (rc) {
-		s3__error(q, rc == ERR_COND_FAILED ? ERR_S3_PRECONDITION_FAILED : rc,
-		          rc == ERR_S3_INVALID_REQUEST && same
-		              ? "This copy request is illegal because it is trying to copy an object "
-		                "to itself without changing the object's metadata, storage class, "
-		                "website redirect location or encryption attributes."
-		              : NULL);
+		s3__error(
+		    q, rc == ERR_COND_FAILED ? ERR_S3_PRECONDITION_FAILED : rc,
+		    rc == ERR_S3_INVALID_REQUEST && same
+		        ? "This copy request is illegal because it is trying to copy an object "
+		          "to itself without changing the object's metadata, storage class, "
+		          "website redirect location or encryption attributes."
+		        : NULL);
 		return;
 	}
 	s3__pool(q, copy_bytes, copied);

@@ -107,8 +107,9 @@ static int parse_args(struct s3_req *q, struct list *l)
 	case LIST_UPLOADS:
 		rc = param(q, "key-marker", &l->key_marker, NULL);
 		if (rc == 0)
-			rc = param(q, l->kind == LIST_VERSIONS ? "version-id-marker" : "upload-id-marker",
-			           &l->sub_marker, NULL);
+			rc = param(
+			    q, l->kind == LIST_VERSIONS ? "version-id-marker" : "upload-id-marker",
+			    &l->sub_marker, NULL);
 		l->args.marker = l->key_marker;
 		l->args.sub_marker = l->key_marker.len ? l->sub_marker : iov_make("", 0);
 		break;
@@ -229,7 +230,8 @@ static void render_objects(struct out *o)
 	s3_xml_bool(&o->w, "IsTruncated", l->res.truncated);
 	if (l->res.truncated && v2) {
 		char tok[TOKEN_MAX];
-		base64_encode((const uint8_t *)l->res.next_marker.base, l->res.next_marker.len, tok);
+		base64_encode((const uint8_t *)l->res.next_marker.base, l->res.next_marker.len,
+		              tok);
 		s3_xml_text(&o->w, "NextContinuationToken", iov_cstr(tok));
 	} else if (l->res.truncated && l->has_delimiter) {
 		key_text(o, "NextMarker", l->res.next_marker);
@@ -369,8 +371,8 @@ static void start(struct s3_req *q, enum list_kind kind)
 void s3__list_objects(struct s3_req *q)
 {
 	struct iov lt;
-	bool v2 = s3_query_get(q->route.query, "list-type", q->a, &lt) == 1 &&
-	          iov_eq(lt, IOV_LIT("2"));
+	bool v2 =
+	    s3_query_get(q->route.query, "list-type", q->a, &lt) == 1 && iov_eq(lt, IOV_LIT("2"));
 	start(q, v2 ? LIST_V2 : LIST_V1);
 }
 

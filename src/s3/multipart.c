@@ -190,9 +190,9 @@ static void part_stored(struct s3_req *q)
 	size_t n = 0;
 	hs[n++] = (struct http_header){ IOV_LIT("ETag"), s3__etag(q, iov_cstr(m->etag_hex)) };
 	if (m->sum.on)
-		hs[n++] = (struct http_header){
-			arena_printf(q->a, "x-amz-checksum-%s", checksum_alg_name(m->sum.alg)),
-			iov_cstr(m->checksum_b64) };
+		hs[n++] = (struct http_header){ arena_printf(q->a, "x-amz-checksum-%s",
+			                                     checksum_alg_name(m->sum.alg)),
+			                        iov_cstr(m->checksum_b64) };
 	s3__empty(q, 200, hs, n);
 }
 
@@ -284,8 +284,9 @@ static void complete_done(struct s3_req *q)
 	struct iov path;
 	iov_split(h->target, '?', &path);
 	s3_xml_begin(&w, "CompleteMultipartUploadResult", true);
-	s3_xml_text(&w, "Location", arena_printf(q->a, "http://%.*s%.*s", (int)h->host.len,
-	                                         h->host.base, (int)path.len, path.base));
+	s3_xml_text(&w, "Location",
+	            arena_printf(q->a, "http://%.*s%.*s", (int)h->host.len, h->host.base,
+	                         (int)path.len, path.base));
 	s3_xml_text(&w, "Bucket", q->route.bucket);
 	s3_xml_text(&w, "Key", q->route.key);
 	s3_xml_text(&w, "ETag", s3__etag(q, m->obj.etag));

@@ -25,8 +25,9 @@
 
 /* Headers stored with an object and returned on GET and HEAD. */
 static const char *const stored_headers[] = {
-	"cache-control", "content-disposition", "content-encoding", "content-language", "expires",
-	"x-amz-website-redirect-location",
+	"cache-control",    "content-disposition",
+	"content-encoding", "content-language",
+	"expires",          "x-amz-website-redirect-location",
 };
 
 /* ---- request metadata (PUT, copy with REPLACE, multipart create) ---- */
@@ -43,9 +44,11 @@ int s3__object_meta(struct s3_req *q, struct iov *content_type, struct iov *attr
 			*content_type = value;
 			continue;
 		}
-		bool user = name.len > 11 && iov_eq_nocase(iov_sub(name, 0, 11), IOV_LIT("x-amz-meta-"));
+		bool user =
+		    name.len > 11 && iov_eq_nocase(iov_sub(name, 0, 11), IOV_LIT("x-amz-meta-"));
 		bool keep = user;
-		for (size_t k = 0; !keep && k < sizeof(stored_headers) / sizeof(stored_headers[0]); k++)
+		for (size_t k = 0; !keep && k < sizeof(stored_headers) / sizeof(stored_headers[0]);
+		     k++)
 			keep = iov_eq_nocase(name, iov_cstr(stored_headers[k]));
 		if (!keep)
 			continue;
@@ -82,7 +85,8 @@ int s3__object_checksum(struct s3_req *q, struct s3_checksum *out)
 	for (size_t i = 0; i < h->nheaders; i++) {
 		struct iov name = h->headers[i].name;
 		enum checksum_alg alg;
-		if (name.len <= 15 || !iov_eq_nocase(iov_sub(name, 0, 15), IOV_LIT("x-amz-checksum-")))
+		if (name.len <= 15 ||
+		    !iov_eq_nocase(iov_sub(name, 0, 15), IOV_LIT("x-amz-checksum-")))
 			continue;
 		if (iov_eq_nocase(name, IOV_LIT("x-amz-checksum-mode")) ||
 		    iov_eq_nocase(name, IOV_LIT("x-amz-checksum-type")))
@@ -143,8 +147,8 @@ int s3__object_check_digests(struct s3_req *q, const struct s3_checksum *c,
 		if (memcmp(want, info->md5, MD5_LEN) != 0)
 			return ERR_S3_BAD_DIGEST;
 	}
-	if (c->has_value && (c->len != info->checksum_len ||
-	                     memcmp(c->value, info->checksum, c->len) != 0))
+	if (c->has_value &&
+	    (c->len != info->checksum_len || memcmp(c->value, info->checksum, c->len) != 0))
 		return ERR_S3_BAD_DIGEST;
 	return 0;
 }
@@ -232,9 +236,9 @@ static void put_stored(struct s3_req *q)
 		hs[n++] = (struct http_header){ IOV_LIT("x-amz-version-id"),
 			                        iov_cstr(p->obj.version_id) };
 	if (p->sum.on) {
-		hs[n++] = (struct http_header){
-			arena_printf(q->a, "x-amz-checksum-%s", checksum_alg_name(p->sum.alg)),
-			iov_cstr(p->checksum_b64) };
+		hs[n++] = (struct http_header){ arena_printf(q->a, "x-amz-checksum-%s",
+			                                     checksum_alg_name(p->sum.alg)),
+			                        iov_cstr(p->checksum_b64) };
 	}
 	s3__empty(q, 200, hs, n);
 }
@@ -340,8 +344,8 @@ static size_t object_headers(struct s3_req *q, const struct get *g, struct http_
 {
 	size_t n = 0;
 	const struct meta_object *o = &g->obj;
-	hs[n++] = (struct http_header){ IOV_LIT("Last-Modified"),
-		                        s3__http_date(q, o->last_modified_ms) };
+	hs[n++] =
+	    (struct http_header){ IOV_LIT("Last-Modified"), s3__http_date(q, o->last_modified_ms) };
 	if (g->bucket.versioning != META_UNVERSIONED || strcmp(o->version_id, "null") != 0)
 		hs[n++] = (struct http_header){ IOV_LIT("x-amz-version-id"),
 			                        arena_dup(q->a, iov_cstr(o->version_id)) };
@@ -353,14 +357,14 @@ static size_t object_headers(struct s3_req *q, const struct get *g, struct http_
 	hs[n++] = (struct http_header){ IOV_LIT("Accept-Ranges"), IOV_LIT("bytes") };
 	const char *repl = meta_repl_name(o->repl);
 	if (repl)
-		hs[n++] = (struct http_header){ IOV_LIT("x-amz-replication-status"),
-			                        iov_cstr(repl) };
-	if (o->checksum.len && iov_eq_nocase(s3__header(q, "x-amz-checksum-mode"),
-	                                     IOV_LIT("ENABLED"))) {
-		hs[n++] = (struct http_header){
-			arena_printf(q->a, "x-amz-checksum-%.*s", (int)o->checksum_algo.len,
-			             o->checksum_algo.base),
-			o->checksum };
+		hs[n++] =
+		    (struct http_header){ IOV_LIT("x-amz-replication-status"), iov_cstr(repl) };
+	if (o->checksum.len &&
+	    iov_eq_nocase(s3__header(q, "x-amz-checksum-mode"), IOV_LIT("ENABLED"))) {
+		hs[n++] = (struct http_header){ arena_printf(q->a, "x-amz-checksum-%.*s",
+			                                     (int)o->checksum_algo.len,
+			                                     o->checksum_algo.base),
+			                        o->checksum };
 	}
 	if (o->part_count)
 		hs[n++] = (struct http_header){ IOV_LIT("x-amz-mp-parts-count"),
@@ -533,7 +537,8 @@ static void get_found(struct s3_req *q)
 	char cr[80];
 	if (rk == HTTP_RANGE_UNSATISFIABLE) {
 		http_range_content_range(&range, size, cr);
-		hs[0] = (struct http_header){ IOV_LIT("Content-Range"), arena_dup(q->a, iov_cstr(cr)) };
+		hs[0] =
+		    (struct http_header){ IOV_LIT("Content-Range"), arena_dup(q->a, iov_cstr(cr)) };
 		s3__error_headers(q, ERR_S3_INVALID_RANGE, hs, 1);
 		return;
 	}
@@ -545,11 +550,11 @@ static void get_found(struct s3_req *q)
 		g->start = range.start;
 		g->end = range.start + range.len;
 		http_range_content_range(&range, size, cr);
-		hs[n++] = (struct http_header){ IOV_LIT("Content-Range"),
-			                        arena_dup(q->a, iov_cstr(cr)) };
+		hs[n++] =
+		    (struct http_header){ IOV_LIT("Content-Range"), arena_dup(q->a, iov_cstr(cr)) };
 	}
-	struct iov ctype = g->obj.content_type.len ? g->obj.content_type
-	                                           : IOV_LIT("binary/octet-stream");
+	struct iov ctype =
+	    g->obj.content_type.len ? g->obj.content_type : IOV_LIT("binary/octet-stream");
 	n = apply_overrides(q, hs, n, 78, &ctype);
 	hs[n++] = (struct http_header){ IOV_LIT("Content-Type"), ctype };
 	q->answered = true;

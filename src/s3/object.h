@@ -15,7 +15,7 @@
 
 /* The S3 additional checksum of a write. */
 struct s3_checksum {
-	bool on;           /* compute and store one */
+	bool on; /* compute and store one */
 	enum checksum_alg alg;
 	bool has_value;    /* the client sent the value (header or trailer) */
 	bool from_trailer; /* the value comes with the aws-chunked trailer */

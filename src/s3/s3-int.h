@@ -31,12 +31,12 @@
 #include "s3/xml_reader.h"
 #include "store/blob.h"
 
-#define S3_REQ_MAGIC      0x53335251u
-#define S3_REQ_ARENA_MAX  (8u << 20)  /* listings of 1000 long keys fit */
-#define S3_PIPE_CHUNK     (1u << 20)  /* body bytes per pool write */
-#define S3_META_USER_MAX  2048        /* x-amz-meta-* names and values (S3: 2 KB) */
-#define S3_MIN_PART_SIZE  (5ull << 20)
-#define S3_MAX_OBJECT     (5ull << 30) /* single PUT and each part */
+#define S3_REQ_MAGIC     0x53335251u
+#define S3_REQ_ARENA_MAX (8u << 20) /* listings of 1000 long keys fit */
+#define S3_PIPE_CHUNK    (1u << 20) /* body bytes per pool write */
+#define S3_META_USER_MAX 2048       /* x-amz-meta-* names and values (S3: 2 KB) */
+#define S3_MIN_PART_SIZE (5ull << 20)
+#define S3_MAX_OBJECT    (5ull << 30) /* single PUT and each part */
 
 struct s3_server {
 	struct s3_server_config cfg;
@@ -74,15 +74,15 @@ struct s3_handler {
 struct s3_pipe {
 	struct blob_writer *w;
 	struct blob_writer_opts opts;
-	char *fill;      /* bytes gathering for the next pool write */
+	char *fill; /* bytes gathering for the next pool write */
 	size_t fill_len;
-	char *flight;    /* bytes a pool write is taking */
+	char *flight; /* bytes a pool write is taking */
 	size_t flight_len;
-	bool busy;       /* a pool job is running */
-	bool paused;     /* the body is paused until the job ends */
-	bool ended;      /* the body is complete */
-	bool finishing;  /* the last write and fsync are queued */
-	int err;         /* first failure */
+	bool busy;      /* a pool job is running */
+	bool paused;    /* the body is paused until the job ends */
+	bool ended;     /* the body is complete */
+	bool finishing; /* the last write and fsync are queued */
+	int err;        /* first failure */
 	uint64_t bytes;
 	struct blob_info info;
 };
@@ -143,8 +143,8 @@ void s3__error_fields(struct s3_req *q, int err, const char *message,
  * Content-Range, ...). */
 void s3__error_headers(struct s3_req *q, int err, const struct http_header *headers, size_t n);
 /* Answer 200 with an XML document (`xml` copied into the arena). */
-void s3__xml(struct s3_req *q, int status, const struct buf *xml,
-             const struct http_header *headers, size_t nheaders);
+void s3__xml(struct s3_req *q, int status, const struct buf *xml, const struct http_header *headers,
+             size_t nheaders);
 /* Answer with no body. */
 void s3__empty(struct s3_req *q, int status, const struct http_header *headers, size_t n);
 

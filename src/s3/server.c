@@ -29,14 +29,14 @@
 const struct s3_handler s3__ops[S3_OP__COUNT] = {
 	[S3_OP_LIST_BUCKETS] = { S3_BODY_NONE, 0, false, s3__list_buckets },
 	[S3_OP_CREATE_BUCKET] = { S3_BODY_XML, S3_XML_CREATE_BUCKET_CONFIGURATION, true,
-		                  s3__create_bucket },
+	                          s3__create_bucket },
 	[S3_OP_DELETE_BUCKET] = { S3_BODY_NONE, 0, false, s3__delete_bucket },
 	[S3_OP_HEAD_BUCKET] = { S3_BODY_NONE, 0, false, s3__head_bucket },
 	[S3_OP_LIST_OBJECTS] = { S3_BODY_NONE, 0, false, s3__list_objects },
 	[S3_OP_GET_BUCKET_LOCATION] = { S3_BODY_NONE, 0, false, s3__get_bucket_location },
 	[S3_OP_GET_BUCKET_VERSIONING] = { S3_BODY_NONE, 0, false, s3__get_bucket_versioning },
 	[S3_OP_PUT_BUCKET_VERSIONING] = { S3_BODY_XML, S3_XML_VERSIONING_CONFIGURATION, false,
-		                          s3__put_bucket_versioning },
+	                                  s3__put_bucket_versioning },
 	[S3_OP_LIST_OBJECT_VERSIONS] = { S3_BODY_NONE, 0, false, s3__list_object_versions },
 	[S3_OP_LIST_MULTIPART_UPLOADS] = { S3_BODY_NONE, 0, false, s3__list_multipart_uploads },
 	[S3_OP_DELETE_OBJECTS] = { S3_BODY_XML, S3_XML_DELETE, false, s3__delete_objects },
@@ -47,7 +47,7 @@ const struct s3_handler s3__ops[S3_OP__COUNT] = {
 	[S3_OP_CREATE_MULTIPART_UPLOAD] = { S3_BODY_NONE, 0, false, s3__create_multipart_upload },
 	[S3_OP_UPLOAD_PART] = { S3_BODY_OBJECT, 0, false, s3__upload_part },
 	[S3_OP_COMPLETE_MULTIPART_UPLOAD] = { S3_BODY_XML, S3_XML_COMPLETE_MULTIPART_UPLOAD, false,
-		                              s3__complete_multipart_upload },
+	                                      s3__complete_multipart_upload },
 	[S3_OP_ABORT_MULTIPART_UPLOAD] = { S3_BODY_NONE, 0, false, s3__abort_multipart_upload },
 	[S3_OP_LIST_PARTS] = { S3_BODY_NONE, 0, false, s3__list_parts },
 };
@@ -103,8 +103,7 @@ struct iov s3__header(const struct s3_req *q, const char *name)
 
 /* ---- answers ---- */
 
-static const struct http_header xml_type = { IOV_LIT("Content-Type"),
-	                                     IOV_LIT("application/xml") };
+static const struct http_header xml_type = { IOV_LIT("Content-Type"), IOV_LIT("application/xml") };
 
 static void error_answer(struct s3_req *q, int err, const char *message,
                          const struct s3_error_field *extra, size_t n,
@@ -157,8 +156,8 @@ void s3__error(struct s3_req *q, int err, const char *message)
 	s3__error_fields(q, err, message, NULL, 0);
 }
 
-void s3__xml(struct s3_req *q, int status, const struct buf *xml,
-             const struct http_header *headers, size_t nheaders)
+void s3__xml(struct s3_req *q, int status, const struct buf *xml, const struct http_header *headers,
+             size_t nheaders)
 {
 	if (!s3__live(q))
 		return;
@@ -195,7 +194,7 @@ void s3__empty(struct s3_req *q, int status, const struct http_header *headers, 
 static void hop_back(void *arg)
 {
 	struct s3_req *q = arg;
-	void (*next)(struct s3_req *q) = q->next;
+	void (*next)(struct s3_req * q) = q->next;
 	q->next = NULL;
 	next(q);
 	s3__unref(q);
@@ -344,6 +343,23 @@ struct iov s3__http_date(struct s3_req *q, int64_t ms)
 
 /* ---- authentication ---- */
 
+/* Signature Version 2 (query AWSAccessKeyId=, or "Authorization: AWS k:s")
+ * is refused as S3's newer regions refuse it. */
+static bool sigv2_request(const struct http_head *h, struct iov query)
+{
+	for (size_t i = 0; i < h->nheaders; i++)
+		if (iov_eq_nocase(h->headers[i].name, IOV_LIT("authorization")) &&
+		    iov_starts(h->headers[i].value, IOV_LIT("AWS ")))
+			return true;
+	struct iov rest = query, kv;
+	while (rest.base && rest.len) {
+		rest = iov_split(rest, '&', &kv);
+		if (iov_starts(kv, IOV_LIT("AWSAccessKeyId=")))
+			return true;
+	}
+	return false;
+}
+
 static bool signed_request(const struct http_head *h, struct iov query)
 {
 	for (size_t i = 0; i < h->nheaders; i++)
@@ -364,6 +380,12 @@ static int authenticate(struct s3_req *q)
 {
 	struct s3_server *srv = q->srv;
 	const struct http_head *h = http_request_head(q->r);
+	if (sigv2_request(h, q->route.query)) {
+		snprintf(q->v.detail, sizeof(q->v.detail),
+		         "The authorization mechanism you have provided is not supported. Please "
+		         "use AWS4-HMAC-SHA256.");
+		return ERR_S3_INVALID_REQUEST;
+	}
 	if (!signed_request(h, q->route.query)) {
 		bool reads = q->route.op == S3_OP_GET_OBJECT || q->route.op == S3_OP_HEAD_OBJECT;
 		return reads && public_bucket(srv, q->route.bucket) ? 0 : ERR_S3_ACCESS_DENIED;
@@ -388,6 +410,7 @@ static int authenticate(struct s3_req *q)
 		.rules = AUTH_URI_S3,
 		.max_skew = srv->cfg.max_skew,
 		.s3 = true,
+		.s3_allow_no_content_sha256 = true,
 	};
 	int rc = auth_verify(&v, &areq, q->now, &q->v);
 	if (rc)
@@ -423,6 +446,8 @@ static int body_setup(struct s3_req *q)
 	}
 	if (!q->verified)
 		return 0;
+	if (q->v.content_sha256_absent)
+		return 0; /* curl < 8: the signature covers no body */
 	switch (q->v.payload) {
 	case AUTH_PAYLOAD_HASH:
 		q->sha = sha256_new();
@@ -470,8 +495,10 @@ static int on_body(void *ctx, struct http_request *r, const char *p, size_t n)
 	}
 	if (rc) {
 		s3__pipe_abort(q);
-		s3__error(q, rc == ERR_TOO_BIG && q->op->body == S3_BODY_OBJECT ? ERR_S3_ENTITY_TOO_LARGE
-		                                                                : rc,
+		s3__error(q,
+		          rc == ERR_TOO_BIG && q->op->body == S3_BODY_OBJECT
+		              ? ERR_S3_ENTITY_TOO_LARGE
+		              : rc,
 		          NULL);
 		return 0;
 	}
@@ -553,7 +580,7 @@ static void on_request(void *ctx, struct http_request *r)
 	if (rc == 0)
 		rc = body_setup(q);
 	if (rc) {
-		s3__error(q, rc, q->verified || rc == ERR_S3_ACCESS_DENIED ? NULL : q->v.detail);
+		s3__error(q, rc, q->v.detail[0] && !q->verified ? q->v.detail : NULL);
 		return;
 	}
 	http_request_limit_body(r, body_cap(q));

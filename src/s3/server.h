@@ -15,15 +15,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define S3_DOMAINS_MAX     8
-#define S3_PUBLIC_MAX      64
-#define S3_HEALTH_PATH     "/-/health" /* no bucket name can start with '-' */
+#define S3_DOMAINS_MAX 8
+#define S3_PUBLIC_MAX  64
+#define S3_HEALTH_PATH "/-/health" /* no bucket name can start with '-' */
 
 struct s3_server_config {
-	const char *listen;      /* "ip:port" */
-	const char *data_dir;    /* objects, metadata, lock */
-	const char *region;      /* this store's region name */
-	const char *credentials; /* the users file */
+	const char *listen;                  /* "ip:port" */
+	const char *data_dir;                /* objects, metadata, lock */
+	const char *region;                  /* this store's region name */
+	const char *credentials;             /* the users file */
 	const char *domains[S3_DOMAINS_MAX]; /* virtual-hosted style: bucket.<domain> */
 	size_t ndomains;
 	/* Buckets anonymous callers may GET and HEAD objects of. */

@@ -106,9 +106,8 @@ class Store:
         import boto3
         from botocore.config import Config
 
-        kw = {"s3": {"addressing_style": addressing}, "retries": {"max_attempts": 1}}
-        if sigv4a:
-            kw["signature_version"] = "s3v4a"
+        kw = {"s3": {"addressing_style": addressing}, "retries": {"max_attempts": 1},
+              "signature_version": "s3v4a" if sigv4a else "s3v4"}
         kw.update(cfg)
         endpoint = self.endpoint
         if addressing == "virtual":
