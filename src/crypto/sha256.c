@@ -16,10 +16,18 @@ struct sha256_ctx {
 static EVP_MD *sha256_md;
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
 
+static pthread_key_t ctx_key; /* frees a thread's context when it exits */
+
+static void ctx_free(void *ctx)
+{
+	EVP_MD_CTX_free(ctx);
+}
+
 static void sha256_fetch(void)
 {
 	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 	CHECK(sha256_md != NULL);
+	CHECK(pthread_key_create(&ctx_key, ctx_free) == 0);
 }
 
 /* The calling thread's scratch context for one-shot digests. */
@@ -30,6 +38,7 @@ static EVP_MD_CTX *thread_ctx(void)
 	if (!ctx) {
 		ctx = EVP_MD_CTX_new();
 		CHECK(ctx != NULL);
+		CHECK(pthread_setspecific(ctx_key, ctx) == 0);
 	}
 	return ctx;
 }

@@ -22,6 +22,7 @@
 #include "base/buf.h"
 #include "base/hlc.h"
 #include "crypto/checksum.h"
+#include "crypto/md5.h"
 #include "crypto/sha256.h"
 #include "http/server.h"
 #include "meta/meta-t.h"
@@ -105,6 +106,7 @@ struct s3_req {
 	struct auth_chunked *chunked;
 	struct sha256_ctx *sha; /* AUTH_PAYLOAD_HASH with a body */
 	struct s3_xml_reader *xml;
+	struct md5_ctx *xml_md5; /* XML bodies with Content-MD5 */
 	uint64_t body_len;
 	struct s3_pipe pipe;
 	/* a job's hop back: what runs next on the loop, and its result */

@@ -11,9 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base64.h"
 #include "base/check.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "crypto/md5.h"
 #include "crypto/sha256.h"
 #include "http/date.h"
 #include "meta/db.h"
@@ -89,6 +91,7 @@ void s3__unref(struct s3_req *q)
 	auth_chunked_free(q->chunked);
 	sha256_free(q->sha);
 	s3_xml_reader_free(q->xml);
+	md5_free(q->xml_md5);
 	auth_verified_free(&q->v);
 	auth_userdb_release(q->users);
 	arena_free(q->a);
@@ -428,6 +431,8 @@ static int body_data(void *arg, const char *p, size_t n)
 	q->body_len += n;
 	switch (q->op->body) {
 	case S3_BODY_XML:
+		if (q->xml_md5)
+			md5_update(q->xml_md5, p, n);
 		return s3_xml_reader_feed(q->xml, p, n);
 	case S3_BODY_OBJECT:
 		return s3__pipe_data(q, p, n);
@@ -441,6 +446,8 @@ static int body_setup(struct s3_req *q)
 {
 	if (q->op->body == S3_BODY_XML) {
 		int rc = s3_xml_reader_new(q->op->xml, &q->xml);
+		if (rc == 0 && s3__header(q, "content-md5").base)
+			rc = md5_new(&q->xml_md5); /* object bodies: the blob writer has one */
 		if (rc)
 			return rc;
 	}
@@ -505,9 +512,26 @@ static int on_body(void *ctx, struct http_request *r, const char *p, size_t n)
 	return q->pipe.paused ? ERR_AGAIN : 0;
 }
 
+/* Content-MD5 of an XML body (S3 requires it of DeleteObjects; boto3 sends
+ * it). */
+static int xml_md5_check(struct s3_req *q)
+{
+	if (!q->xml_md5)
+		return 0;
+	uint8_t got[MD5_LEN], want[MD5_LEN];
+	size_t n;
+	md5_final(q->xml_md5, got);
+	if (base64_decode(s3__header(q, "content-md5"), want, sizeof(want), &n) || n != MD5_LEN)
+		return ERR_S3_INVALID_DIGEST;
+	return memcmp(got, want, MD5_LEN) ? ERR_S3_BAD_DIGEST : 0;
+}
+
 /* The body's own checks, once it has all arrived. */
 static int body_verify(struct s3_req *q)
 {
+	int rc = xml_md5_check(q);
+	if (rc)
+		return rc;
 	if (q->chunked)
 		return auth_chunked_finish(q->chunked);
 	if (q->sha) {
