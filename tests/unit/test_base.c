@@ -563,8 +563,12 @@ static void base64_round_trip_and_rejects(void **state)
 	(void)state;
 	static const struct {
 		const char *raw, *enc;
-	} v[] = { { "", "" },        { "f", "Zg==" },         { "fo", "Zm8=" },
-		  { "foo", "Zm9v" }, { "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" },
+	} v[] = { { "", "" },
+		  { "f", "Zg==" },
+		  { "fo", "Zm8=" },
+		  { "foo", "Zm9v" },
+		  { "foob", "Zm9vYg==" },
+		  { "fooba", "Zm9vYmE=" },
 		  { "foobar", "Zm9vYmFy" } }; /* RFC 4648 §10 */
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		char out[16];
@@ -577,8 +581,8 @@ static void base64_round_trip_and_rejects(void **state)
 		assert_int_equal(n, strlen(v[i].raw));
 		assert_memory_equal(back, v[i].raw, n);
 	}
-	static const char *const bad[] = { "Zg=",  "Zg",   "Z===", "Zh==", "Zm9=", "Zm 9",
-		                           "Zm9-", "=Zm9", "Zg==Zg==" };
+	static const char *const bad[] = { "Zg=",  "Zg",   "Z===", "Zh==",    "Zm9=",
+		                           "Zm 9", "Zm9-", "=Zm9", "Zg==Zg==" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		uint8_t back[16];
 		size_t n;

@@ -35,7 +35,7 @@
 #define DECL       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 #define DIRECT_MAX (64u << 10)
 
-/* Deterministic split sizes (rand() is banned). */
+/* Deterministic split sizes (the C library PRNG is banned). */
 static uint64_t rng_state;
 
 static uint64_t rng_next(void)
