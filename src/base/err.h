@@ -156,6 +156,8 @@
 	  "One or more of the specified parts could not be found.  The part may not have been "    \
 	  "uploaded, or the specified entity tag may not match the part's entity tag.",            \
 	  400, "InvalidPart")                                                                      \
+	X(S3_INVALID_PART_NUMBER, "The requested partnumber is not satisfiable", 416,              \
+	  "InvalidPartNumber")                                                                     \
 	X(S3_INVALID_PART_ORDER,                                                                   \
 	  "The list of parts was not in ascending order. Parts must be ordered by part number.",   \
 	  400, "InvalidPartOrder")                                                                 \

@@ -534,6 +534,25 @@ static void get_found(struct s3_req *q)
 	uint64_t size = g->obj.size;
 	struct http_range range;
 	enum http_range_kind rk = http_range_parse(s3__header(q, "range"), size, &range);
+	if (q->route.part_number) {
+		/* partNumber=N: that part of a multipart object as a range; part 1
+		 * of a single-part object is all of it. */
+		uint32_t pn = q->route.part_number;
+		if (rk != HTTP_RANGE_NONE) {
+			s3__error(
+			    q, ERR_S3_INVALID_REQUEST,
+			    "Cannot specify both Range header and partNumber query parameter");
+			return;
+		}
+		if (g->obj.part_count && pn <= g->obj.nparts) {
+			range = (struct http_range){ HTTP_RANGE_OK, g->obj.parts[pn - 1].offset,
+				                     g->obj.parts[pn - 1].size };
+			rk = HTTP_RANGE_OK;
+		} else if (g->obj.part_count || pn != 1) {
+			s3__error(q, ERR_S3_INVALID_PART_NUMBER, NULL);
+			return;
+		}
+	}
 	char cr[80];
 	if (rk == HTTP_RANGE_UNSATISFIABLE) {
 		http_range_content_range(&range, size, cr);
