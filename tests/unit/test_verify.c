@@ -635,6 +635,40 @@ static void content_sha256(void **state)
 	}
 }
 
+/* curl before 8 signs S3 requests without x-amz-content-sha256 (over the
+ * empty body's hash): refused by default, accepted with the store's option,
+ * and then flagged so the caller treats the body as unsigned. */
+static void no_content_sha256_allowed(void **state)
+{
+	(void)state;
+	for (size_t a = 0; a < 2; a++) {
+		struct sp p = sp_default(algs[a], AUTH_FORM_HEADER);
+		p.content_header = false;
+		p.payload = AUTH_EMPTY_SHA256;
+		struct treq t;
+		signed_request(&t, &p);
+		struct auth_verifier v = s3_verifier(NULL);
+		struct auth_verified res;
+		assert_int_equal(verify_with(&v, &t, T0, &res), ERR_AUTH_CONTENT_SHA256);
+		auth_verified_free(&res);
+		v.s3_allow_no_content_sha256 = true;
+		assert_int_equal(verify_with(&v, &t, T0, &res), 0);
+		assert_true(res.content_sha256_absent);
+		auth_verified_free(&res);
+		/* Signed over another payload hash: still a mismatch. */
+		p.payload = body_sha;
+		signed_request(&t, &p);
+		assert_int_equal(verify_with(&v, &t, T0, &res), ERR_AUTH_MISMATCH);
+		auth_verified_free(&res);
+		/* With the header present the flag stays off. */
+		p = sp_default(algs[a], AUTH_FORM_HEADER);
+		signed_request(&t, &p);
+		assert_int_equal(verify_with(&v, &t, T0, &res), 0);
+		assert_false(res.content_sha256_absent);
+		auth_verified_free(&res);
+	}
+}
+
 static void edit_add_meta(struct treq *t)
 {
 	treq_add(t, "x-amz-meta-foo", "bar");
@@ -876,6 +910,7 @@ int main(void)
 		cmocka_unit_test(unknown_access_key),
 		cmocka_unit_test(session_tokens),
 		cmocka_unit_test(content_sha256),
+		cmocka_unit_test(no_content_sha256_allowed),
 		cmocka_unit_test(unsigned_headers),
 		cmocka_unit_test(auth_mechanisms),
 		cmocka_unit_test(signature_mismatch),
