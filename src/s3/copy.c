@@ -1,8 +1,10 @@
 /*
- * CopyObject: a PUT with x-amz-copy-source. The source is read on the pool
- * (whole file, or its parts in order) into a new blob, with the
- * x-amz-copy-source-if-* conditions and the COPY/REPLACE metadata directive.
- * Loop thread, except the job functions.
+ * CopyObject (a PUT with x-amz-copy-source) and UploadPartCopy (an
+ * UploadPart with one, and maybe x-amz-copy-source-range). The source range
+ * is read on the pool (across the source's parts when it is a multipart
+ * object) into a new blob, after the x-amz-copy-source-if-* conditions;
+ * CopyObject applies the COPY/REPLACE metadata directive. Loop thread,
+ * except the job functions.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,7 +16,9 @@
 #include "base/hex.h"
 #include "http/cond.h"
 #include "meta/bucket.h"
+#include "http/range.h"
 #include "meta/object.h"
+#include "meta/upload.h"
 #include "s3/object.h"
 #include "s3/s3-int.h"
 #include "s3/xml_writer.h"
@@ -25,6 +29,10 @@ struct copy {
 	struct iov src_bucket, src_key, src_version;
 	bool has_src_version;
 	bool replace;
+	bool part;           /* UploadPartCopy */
+	uint64_t start, len; /* the source bytes to copy */
+	struct meta_upload upload;
+	struct meta_part mpart;
 	struct meta_bucket sb, db;
 	struct meta_object src;
 	struct meta_object obj;
@@ -82,6 +90,12 @@ static int lookup_fn(struct meta_db *db, struct s3_req *q)
 		return rc;
 	if (!s3__owns(q, &c->db))
 		return ERR_S3_ACCESS_DENIED;
+	if (c->part) {
+		rc = meta_upload_get(db, q->route.bucket, q->route.key, q->route.upload_id, q->a,
+		                     &c->upload);
+		if (rc)
+			return rc;
+	}
 	rc = meta_bucket_get(db, c->src_bucket, q->a, &c->sb);
 	if (rc)
 		return rc;
@@ -111,8 +125,13 @@ static int copy_bytes(struct s3_req *q)
 		return ERR_NOMEM;
 	}
 	size_t nfiles = c->src.part_count ? c->src.nparts : 1;
+	uint64_t end = c->start + c->len;
 	for (size_t i = 0; rc == 0 && i < nfiles; i++) {
-		struct iov file = c->src.part_count ? c->src.parts[i].data_file : c->src.data_file;
+		const struct meta_part *pt = c->src.part_count ? &c->src.parts[i] : NULL;
+		struct iov file = pt ? pt->data_file : c->src.data_file;
+		uint64_t base = pt ? pt->offset : 0, flen = pt ? pt->size : c->src.size;
+		if (base + flen <= c->start || base >= end)
+			continue; /* outside the range */
 		char id[BLOB_ID_LEN + 1];
 		if (file.len != BLOB_ID_LEN) {
 			rc = ERR_INTERNAL;
@@ -121,10 +140,13 @@ static int copy_bytes(struct s3_req *q)
 		memcpy(id, file.base, BLOB_ID_LEN);
 		id[BLOB_ID_LEN] = '\0';
 		int fd = -1;
-		uint64_t size, off = 0;
+		uint64_t size;
 		rc = blob_open(q->srv->blobs, id, &fd, &size);
-		while (rc == 0 && off < size) {
-			ssize_t r = pread(fd, buf, COPY_BUF, (off_t)off);
+		uint64_t off = c->start > base ? c->start - base : 0;
+		uint64_t stop = end - base < size ? end - base : size;
+		while (rc == 0 && off < stop) {
+			size_t want = stop - off < COPY_BUF ? (size_t)(stop - off) : COPY_BUF;
+			ssize_t r = pread(fd, buf, want, (off_t)off);
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r <= 0) {
@@ -148,6 +170,9 @@ static int copy_bytes(struct s3_req *q)
 static int store_fn(struct meta_db *db, struct s3_req *q)
 {
 	struct copy *c = q->op_state;
+	if (c->part)
+		return meta_upload_put_part(db, q->route.bucket, q->route.key, q->route.upload_id,
+		                            &c->mpart, q->a, &c->replaced);
 	return meta_object_put(db, q->route.bucket, &c->obj, q->a, &c->replaced);
 }
 
@@ -166,7 +191,7 @@ static void stored(struct s3_req *q)
 	buf_init(&b, 4096);
 	struct s3_xml_writer w;
 	s3_xml_writer_init(&w, &b);
-	s3_xml_begin(&w, "CopyObjectResult", true);
+	s3_xml_begin(&w, c->part ? "CopyPartResult" : "CopyObjectResult", true);
 	s3_xml_date(&w, "LastModified", s3__iso_date(q, c->obj.last_modified_ms));
 	s3_xml_text(&w, "ETag", s3__etag(q, c->obj.etag));
 	if (c->sum.on) {
@@ -184,7 +209,7 @@ static void stored(struct s3_req *q)
 	int rc = s3_xml_end(&w);
 	struct http_header hs[2];
 	size_t n = 0;
-	if (c->db.versioning != META_UNVERSIONED)
+	if (c->db.versioning != META_UNVERSIONED && !c->part)
 		hs[n++] = (struct http_header){ IOV_LIT("x-amz-version-id"),
 			                        iov_cstr(c->obj.version_id) };
 	if (c->sb.versioning != META_UNVERSIONED)
@@ -223,6 +248,14 @@ static void copied(struct s3_req *q)
 		c->obj.content_type = c->src.content_type;
 		c->obj.attrs = c->src.attrs;
 	}
+	if (c->part) {
+		c->mpart = (struct meta_part){ .number = q->route.part_number,
+			                       .size = c->info.size,
+			                       .etag = c->obj.etag,
+			                       .data_file = c->obj.data_file,
+			                       .checksum = c->obj.checksum,
+			                       .last_modified_ms = c->obj.last_modified_ms };
+	}
 	s3__meta(q, true, store_fn, stored);
 }
 
@@ -239,10 +272,19 @@ static void looked_up(struct s3_req *q)
 		                        s3__header(q, "x-amz-copy-source-if-unmodified-since") };
 	struct http_cond_object co = { s3__etag(q, c->src.etag), c->src.last_modified_ms / 1000 };
 	int rc = http_cond_copy_source(&ch, &co, q->now);
-	if (rc == 0 && c->src.size > S3_MAX_OBJECT)
+	c->start = 0;
+	c->len = c->src.size;
+	struct iov range = s3__header(q, "x-amz-copy-source-range");
+	if (rc == 0 && c->part && range.base) {
+		struct http_range r;
+		rc = http_range_copy_source(range, c->src.size, &r);
+		c->start = r.start;
+		c->len = r.len;
+	}
+	if (rc == 0 && c->len > S3_MAX_OBJECT)
 		rc = ERR_S3_INVALID_REQUEST;
-	bool same = iov_eq(c->src_bucket, q->route.bucket) && iov_eq(c->src_key, q->route.key) &&
-	            !c->has_src_version;
+	bool same = !c->part && iov_eq(c->src_bucket, q->route.bucket) &&
+	            iov_eq(c->src_key, q->route.key) && !c->has_src_version;
 	if (rc == 0 && same && !c->replace)
 		rc = ERR_S3_INVALID_REQUEST;
 	if (rc) {
@@ -263,15 +305,37 @@ static void body_ended(struct s3_req *q)
 	s3__meta(q, false, lookup_fn, looked_up);
 }
 
-void s3__copy_object(struct s3_req *q)
+static struct copy *copy_start(struct s3_req *q, bool part)
 {
 	struct copy *c = arena_alloc(q->a, sizeof(*c));
 	if (!c) {
 		s3__error(q, ERR_NOMEM, NULL);
-		return;
+		return NULL;
 	}
 	memset(c, 0, sizeof(*c));
+	c->part = part;
 	q->op_state = c;
+	return c;
+}
+
+void s3__upload_part_copy(struct s3_req *q)
+{
+	struct copy *c = copy_start(q, true);
+	if (!c)
+		return;
+	int rc = q->route.upload_id.len ? parse_source(q, c) : ERR_S3_NO_SUCH_UPLOAD;
+	if (rc) {
+		s3__error(q, rc, NULL);
+		return;
+	}
+	q->body_done = body_ended;
+}
+
+void s3__copy_object(struct s3_req *q)
+{
+	struct copy *c = copy_start(q, false);
+	if (!c)
+		return;
 	struct iov directive = s3__header(q, "x-amz-metadata-directive");
 	c->replace = iov_eq(directive, IOV_LIT("REPLACE"));
 	int rc = directive.base && !c->replace && !iov_eq(directive, IOV_LIT("COPY"))

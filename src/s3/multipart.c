@@ -235,7 +235,7 @@ static void part_finished(struct s3_req *q)
 void s3__upload_part(struct s3_req *q)
 {
 	if (s3__header(q, "x-amz-copy-source").base) {
-		s3__error(q, ERR_S3_NOT_IMPLEMENTED, "UploadPartCopy is not supported yet.");
+		s3__upload_part_copy(q);
 		return;
 	}
 	struct mp *m = state(q);

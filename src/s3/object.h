@@ -38,7 +38,8 @@ int s3__object_check_digests(struct s3_req *q, const struct s3_checksum *c,
 /* The value of an aws-chunked trailer checksum, once the body verified. */
 void s3__object_trailer_checksum(struct s3_req *q, struct s3_checksum *c);
 
-/* CopyObject (a PUT with x-amz-copy-source). */
+/* CopyObject (a PUT with x-amz-copy-source) and UploadPartCopy. */
 void s3__copy_object(struct s3_req *q);
+void s3__upload_part_copy(struct s3_req *q);
 
 #endif
