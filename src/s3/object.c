@@ -326,6 +326,7 @@ struct get {
 	size_t part;         /* next part (multipart objects) */
 	int fd;
 	uint64_t file_off, file_len; /* what the open file contributes */
+	int prefd; /* a single-file object's data, opened by the metadata reader */
 };
 
 static int get_fn(struct meta_db *db, struct s3_req *q)
@@ -335,7 +336,22 @@ static int get_fn(struct meta_db *db, struct s3_req *q)
 	if (g->bucket_rc)
 		return g->bucket_rc;
 	struct iov vid = q->route.has_version_id ? q->route.version_id : IOV_NULL;
-	return meta_object_get(db, q->route.bucket, q->route.key, vid, q->a, &g->obj);
+	int rc = meta_object_get(db, q->route.bucket, q->route.key, vid, q->a, &g->obj);
+	/* This thread may block: open the data here and save the loop a hop
+	 * to the pool. Not for HEAD, markers or multipart objects. */
+	const struct meta_object *o = &g->obj;
+	if (rc == 0 && q->route.op == S3_OP_GET_OBJECT && !o->is_delete_marker && !o->part_count &&
+	    o->size && o->data_file.len == BLOB_ID_LEN) {
+		char id[BLOB_ID_LEN + 1];
+		uint64_t size;
+		memcpy(id, o->data_file.base, BLOB_ID_LEN);
+		id[BLOB_ID_LEN] = '\0';
+		if (blob_open(q->srv->blobs, id, &g->prefd, &size) == 0 && size != o->size) {
+			close(g->prefd);
+			g->prefd = -1;
+		}
+	}
+	return rc;
 }
 
 /* Headers every object answer carries; n is the count filled so far. */
@@ -493,7 +509,19 @@ static void send_next(struct s3_req *q)
 	s3__pool(q, open_piece, piece_opened);
 }
 
+static void get_answer(struct s3_req *q);
+
 static void get_found(struct s3_req *q)
+{
+	struct get *g = q->op_state;
+	get_answer(q);
+	if (g->prefd >= 0) { /* not used: answered without a body */
+		close(g->prefd);
+		g->prefd = -1;
+	}
+}
+
+static void get_answer(struct s3_req *q)
 {
 	struct get *g = q->op_state;
 	bool head = q->route.op == S3_OP_HEAD_OBJECT;
@@ -583,6 +611,15 @@ static void get_found(struct s3_req *q)
 		return;
 	}
 	g->pos = g->start;
+	if (g->prefd >= 0 && !g->obj.part_count) {
+		g->fd = g->prefd;
+		g->prefd = -1;
+		g->file_off = g->start;
+		g->file_len = g->end - g->start;
+		q->rc = 0;
+		piece_opened(q);
+		return;
+	}
 	send_next(q);
 }
 
@@ -594,7 +631,7 @@ void s3__get_object(struct s3_req *q)
 		return;
 	}
 	memset(g, 0, sizeof(*g));
-	g->fd = -1;
+	g->fd = g->prefd = -1;
 	q->op_state = g;
 	s3__meta(q, false, get_fn, get_found);
 }
