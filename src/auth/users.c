@@ -46,6 +46,9 @@ static void db_free(struct auth_userdb *db)
 }
 
 static int fail(char *err, size_t cap, const char *path, unsigned line, int code, const char *fmt,
+                ...) __attribute__((format(printf, 6, 7)));
+
+static int fail(char *err, size_t cap, const char *path, unsigned line, int code, const char *fmt,
                 ...)
 {
 	char msg[200];
