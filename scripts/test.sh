@@ -32,7 +32,7 @@ build() {
 		ok
 		return 0
 	fi
-	tail -40 "$results/build-$label.log" "$results/cmake-$label.log"
+	tail -n 40 "$results/build-$label.log" "$results/cmake-$label.log"
 	bad "$label build"
 	return 1
 }
