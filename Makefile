@@ -42,6 +42,7 @@ lint: deps
 
 bench: build
 	@./bench/sign
+	@./bench/store
 
 clean:
 	rm -rf build build-asan build-fuzz
