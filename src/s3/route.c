@@ -100,10 +100,44 @@ int s3_query_get(struct iov query, const char *name, struct arena *a, struct iov
 	return 0;
 }
 
-static bool query_has(struct iov query, const char *name)
+/* The parameter names of a query string, split once per request. */
+#define QUERY_KEYS_MAX 64
+
+struct query_keys {
+	struct iov k[QUERY_KEYS_MAX];
+	size_t n;
+	bool overflow; /* more than QUERY_KEYS_MAX: fall back to scanning */
+	struct iov query;
+};
+
+static void keys_split(struct iov query, struct query_keys *qk)
 {
 	struct iov rest = query, kv;
+	qk->n = 0;
+	qk->overflow = false;
+	qk->query = query;
+	while (rest.base && rest.len) {
+		rest = iov_split(rest, '&', &kv);
+		struct iov k;
+		iov_split(kv, '=', &k);
+		if (qk->n == QUERY_KEYS_MAX) {
+			qk->overflow = true;
+			return;
+		}
+		qk->k[qk->n++] = k;
+	}
+}
+
+static bool query_has(const struct query_keys *qk, const char *name)
+{
 	size_t nl = strlen(name);
+	for (size_t i = 0; i < qk->n; i++)
+		if (qk->k[i].len == nl && memcmp(qk->k[i].base, name, nl) == 0)
+			return true;
+	if (!qk->overflow)
+		return false;
+	/* Past the first QUERY_KEYS_MAX names: scan the rest of the string. */
+	struct iov rest = qk->query, kv;
 	while (rest.base && rest.len) {
 		rest = iov_split(rest, '&', &kv);
 		struct iov k;
@@ -135,7 +169,8 @@ static struct iov host_bucket(const struct s3_route_in *in)
 	return IOV_NULL;
 }
 
-static int pick_op(struct iov method, enum scope scope, struct iov query, enum s3_op *out)
+static int pick_op(struct iov method, enum scope scope, const struct query_keys *query,
+                   enum s3_op *out)
 {
 	for (size_t i = 0; i < S3_OP__COUNT; i++) {
 		if (ops[i].scope != scope || !iov_eq(method, iov_cstr(ops[i].method)))
@@ -166,8 +201,10 @@ int s3_route(const struct s3_route_in *in, struct arena *a, struct s3_route *out
 	out->query = query.base ? query : iov_make("", 0);
 	if (path.len == 0 || path.base[0] != '/')
 		return ERR_S3_INVALID_URI;
-	for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
-		if (query_has(out->query, unsupported[i]))
+	struct query_keys qk;
+	keys_split(out->query, &qk);
+	for (size_t i = 0; qk.n && i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
+		if (query_has(&qk, unsupported[i]))
 			return ERR_S3_NOT_IMPLEMENTED;
 
 	struct iov rest = iov_sub(path, 1, path.len - 1), raw_key = IOV_NULL;
@@ -190,7 +227,7 @@ int s3_route(const struct s3_route_in *in, struct arena *a, struct s3_route *out
 		if (out->key.len > S3_KEY_MAX)
 			return ERR_S3_KEY_TOO_LONG;
 	}
-	int rc = pick_op(in->method, scope, out->query, &out->op);
+	int rc = pick_op(in->method, scope, &qk, &out->op);
 	if (rc)
 		return rc;
 

@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "base/err.h"
@@ -161,12 +162,33 @@ static void test_key_length_cap(void **state)
 	arena_free(a);
 }
 
+static void test_many_parameters(void **state)
+{
+	(void)state;
+	struct arena *a = arena_new(1 << 16);
+	char target[2048] = "/b/k?";
+	size_t n = strlen(target);
+	for (int i = 0; i < 70; i++)
+		n += (size_t)snprintf(target + n, sizeof(target) - n, "p%d=x&", i);
+	memcpy(target + n, "acl", 4);
+	struct s3_route_in in = { IOV_LIT("GET"), iov_cstr(target), IOV_LIT("h"), domains, 1 };
+	struct s3_route r;
+	/* A sub-resource past the first 64 names is still seen. */
+	assert_int_equal(s3_route(&in, a, &r), ERR_S3_NOT_IMPLEMENTED);
+	memcpy(target + n, "uploads", 8);
+	in = (struct s3_route_in){ IOV_LIT("POST"), iov_cstr(target), IOV_LIT("h"), domains, 1 };
+	assert_int_equal(s3_route(&in, a, &r), 0);
+	assert_int_equal(r.op, S3_OP_CREATE_MULTIPART_UPLOAD);
+	arena_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_route_table),
 		cmocka_unit_test(test_parameters_are_decoded),
 		cmocka_unit_test(test_key_length_cap),
+		cmocka_unit_test(test_many_parameters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
