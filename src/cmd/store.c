@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -146,6 +147,13 @@ int cmd_store(int argc, char **argv)
 	if (!getenv("UV_THREADPOOL_SIZE"))
 		setenv("UV_THREADPOOL_SIZE", "8", 1);
 	signal(SIGPIPE, SIG_IGN);
+	/* Connections and cached object files: raise the soft descriptor limit
+	 * to the hard one, as servers do. */
+	struct rlimit nofile;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
 
 	struct store_main m = { 0 };
 	char err[512] = "";

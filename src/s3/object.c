@@ -326,12 +326,16 @@ struct get {
 	size_t part;         /* next part (multipart objects) */
 	int fd;
 	uint64_t file_off, file_len; /* what the open file contributes */
-	int prefd; /* a single-file object's data, opened by the metadata reader */
+	int prefd;     /* a single-file object's data, opened by the metadata reader */
+	bool fd_owned; /* g->fd is ours to close (not the cache entry's) */
+	uint64_t gen0; /* the bucket's cache generation before the read */
+	const struct s3_cached *cached; /* the cache entry answered from, referenced */
 };
 
 static int get_fn(struct meta_db *db, struct s3_req *q)
 {
 	struct get *g = q->op_state;
+	g->gen0 = s3__gen_read(&q->srv->gens, q->route.bucket);
 	g->bucket_rc = meta_bucket_get(db, q->route.bucket, q->a, &g->bucket);
 	if (g->bucket_rc)
 		return g->bucket_rc;
@@ -435,7 +439,8 @@ static void piece_sent(void *arg, int status)
 {
 	struct s3_req *q = arg;
 	struct get *g = q->op_state;
-	close(g->fd);
+	if (g->fd_owned)
+		close(g->fd);
 	g->fd = -1;
 	if (status == 0 && g->pos < g->end && q->r)
 		send_next(q);
@@ -486,7 +491,7 @@ static void piece_opened(struct s3_req *q)
 	struct get *g = q->op_state;
 	if (q->rc || !q->r) {
 		/* Headers are out: all we can do is cut the connection short. */
-		if (g->fd >= 0)
+		if (g->fd >= 0 && g->fd_owned)
 			close(g->fd);
 		g->fd = -1;
 		if (q->r)
@@ -498,7 +503,8 @@ static void piece_opened(struct s3_req *q)
 	s3__ref(q);
 	int rc = http_response_sendfile(q->r, g->fd, g->file_off, len, piece_sent, q);
 	if (rc) {
-		close(g->fd);
+		if (g->fd_owned)
+			close(g->fd);
 		g->fd = -1;
 		s3__unref(q);
 	}
@@ -515,10 +521,9 @@ static void get_found(struct s3_req *q)
 {
 	struct get *g = q->op_state;
 	get_answer(q);
-	if (g->prefd >= 0) { /* not used: answered without a body */
+	if (g->prefd >= 0 && !g->cached) /* not used: answered without a body */
 		close(g->prefd);
-		g->prefd = -1;
-	}
+	g->prefd = -1;
 }
 
 static void get_answer(struct s3_req *q)
@@ -612,6 +617,15 @@ static void get_answer(struct s3_req *q)
 	}
 	g->pos = g->start;
 	if (g->prefd >= 0 && !g->obj.part_count) {
+		/* Keep the head and the open file for the next GET of it. */
+		struct s3_cache *cache = g->cached ? NULL : s3__cache_local();
+		const struct s3_cached *e = NULL;
+		if (cache && s3__cache_put(cache, g->gen0, &g->bucket, &g->obj, g->prefd, &e)) {
+			g->cached = e;
+			g->fd_owned = false;
+		} else {
+			g->fd_owned = !g->cached;
+		}
 		g->fd = g->prefd;
 		g->prefd = -1;
 		g->file_off = g->start;
@@ -621,6 +635,13 @@ static void get_answer(struct s3_req *q)
 		return;
 	}
 	send_next(q);
+}
+
+static void get_cleanup(struct s3_req *q)
+{
+	struct get *g = q->op_state;
+	s3__cache_release(g->cached);
+	g->cached = NULL;
 }
 
 void s3__get_object(struct s3_req *q)
@@ -633,6 +654,21 @@ void s3__get_object(struct s3_req *q)
 	memset(g, 0, sizeof(*g));
 	g->fd = g->prefd = -1;
 	q->op_state = g;
+	q->cleanup = get_cleanup;
+	/* The latest version, seen before and unchanged since: answer here. */
+	struct s3_cache *cache = s3__cache_local();
+	if (cache && !q->route.has_version_id && !q->route.part_number) {
+		uint64_t gen = s3__gen_read(&q->srv->gens, q->route.bucket);
+		g->cached = s3__cache_get(cache, q->route.bucket, q->route.key, gen);
+		if (g->cached) {
+			g->bucket = g->cached->bucket;
+			g->obj = g->cached->obj;
+			g->prefd = g->cached->fd;
+			q->rc = 0;
+			get_found(q);
+			return;
+		}
+	}
 	s3__meta(q, false, get_fn, get_found);
 }
 

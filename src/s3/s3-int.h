@@ -26,6 +26,7 @@
 #include "crypto/sha256.h"
 #include "http/server.h"
 #include "meta/meta-t.h"
+#include "s3/cache.h"
 #include "s3/error.h"
 #include "s3/route.h"
 #include "s3/server.h"
@@ -48,7 +49,8 @@ struct s3_server {
 	struct meta_writer *writer;
 	struct meta_reader *reader;
 	uint16_t region_id;
-	struct hlc clock; /* version ids: hybrid logical clock */
+	struct hlc clock;    /* version ids: hybrid logical clock */
+	struct s3_gens gens; /* object-head cache generations (cache.h) */
 	char host_id[32];
 	struct iov domains[S3_DOMAINS_MAX];
 };
@@ -114,10 +116,12 @@ struct s3_req {
 	int rc;
 	struct meta_job job;
 	int (*meta_fn)(struct meta_db *db, struct s3_req *q);
+	bool meta_write;
 	int (*pool_fn)(struct s3_req *q);
 	/* operation state, in the arena */
 	void *op_state;
 	void (*body_done)(struct s3_req *q); /* S3_BODY_OBJECT: the body ended */
+	void (*cleanup)(struct s3_req *q);   /* runs when the request is freed */
 	bool answered;
 };
 

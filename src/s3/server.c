@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "base/base64.h"
 #include "base/check.h"
@@ -87,6 +88,8 @@ void s3__unref(struct s3_req *q)
 	CHECK_MAGIC(q, S3_REQ_MAGIC);
 	if (--q->refs)
 		return;
+	if (q->cleanup)
+		q->cleanup(q);
 	s3__pipe_abort(q);
 	auth_chunked_free(q->chunked);
 	sha256_free(q->sha);
@@ -207,6 +210,10 @@ static void meta_done(void *arg, int rc)
 {
 	struct s3_req *q = arg;
 	q->rc = rc;
+	/* After the commit, before anyone can hear of it: cached heads of this
+	 * bucket read before it are stale now. */
+	if (q->meta_write)
+		s3__gen_bump(&q->srv->gens, q->route.bucket);
 	/* Back to the request's loop; without memory for that there is no way
 	 * to answer at all. */
 	CHECK(net_loop_post(q->loop, hop_back, q) == 0);
@@ -223,6 +230,7 @@ void s3__meta(struct s3_req *q, bool write, int (*fn)(struct meta_db *db, struct
 {
 	CHECK(q->next == NULL); /* one hop at a time */
 	q->meta_fn = fn;
+	q->meta_write = write;
 	q->next = next;
 	q->job = (struct meta_job){ .run = meta_run, .done = meta_done, .arg = q };
 	s3__ref(q);
@@ -697,6 +705,13 @@ int s3_server_start(const struct s3_server_config *cfg, struct s3_server **out, 
 	for (size_t i = 0; i < cfg->ndomains && i < S3_DOMAINS_MAX; i++)
 		s->domains[i] = iov_cstr(cfg->domains[i]);
 	s->region_id = region_id(cfg->region);
+	/* Each cached object head holds an open file: a quarter of the
+	 * descriptors, shared among the loops, at most S3_CACHE_ENTRIES each. */
+	struct rlimit nofile;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY) {
+		size_t per_loop = (size_t)nofile.rlim_cur / 4 / s->cfg.workers;
+		s3__cache_limit(per_loop < S3_CACHE_ENTRIES ? per_loop : S3_CACHE_ENTRIES);
+	}
 	hlc_init(&s->clock);
 	uint8_t hid[SHA256_LEN];
 	sha256(cfg->region, strlen(cfg->region), hid);
