@@ -169,3 +169,148 @@ class Store:
         if check and r.returncode != 0:
             raise AssertionError(f"curl {' '.join(args)} -> {r.returncode}\n{r.stderr!r}")
         return r
+
+
+# ---- added for the client scenario tests (test_store_clients.py) ----
+
+def route_to_loopback(client):
+    """Let a boto3 client use virtual-hosted names (bucket.s3.example.test) that
+    no resolver knows: each request still goes out with its own Host header and
+    signature, but connects to 127.0.0.1 on the URL's port. Scoped to this
+    client (a botocore before-send hook), nothing process-wide. Returns the list
+    of (host, path) the client asked for, to check the addressing style."""
+    import urllib.parse
+
+    asked = []
+
+    def to_loopback(request, **kw):
+        u = urllib.parse.urlsplit(request.url)
+        asked.append((u.netloc, u.path))
+        request.headers["Host"] = u.netloc
+        request.url = urllib.parse.urlunsplit(
+            (u.scheme, f"127.0.0.1:{u.port}", u.path, u.query, u.fragment))
+
+    client.meta.events.register("before-send.s3", to_loopback)
+    return asked
+
+
+class TlsFront:
+    """A TLS terminator on loopback in front of a plain-HTTP port, for clients
+    that send differently over HTTPS (botocore puts flexible checksums in
+    aws-chunked trailers only over TLS). Bytes pass unchanged both ways, one
+    backend connection per client connection. `cafile` is the self-signed
+    certificate (for 127.0.0.1) to trust; `endpoint` the https URL. Runs an
+    asyncio loop in a daemon thread of the test process; stop() ends it."""
+
+    def __init__(self, tmp, backend_port):
+        import asyncio
+        import ssl
+        import threading
+
+        self.backend_port = backend_port
+        self.cafile, keyfile = self._certificate(pathlib.Path(tmp))
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.cafile, keyfile)
+        self.loop = asyncio.new_event_loop()
+        self.server = self.loop.run_until_complete(
+            asyncio.start_server(self._client, "127.0.0.1", 0, ssl=ctx))
+        self.port = self.server.sockets[0].getsockname()[1]
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def endpoint(self):
+        return f"https://127.0.0.1:{self.port}"
+
+    @staticmethod
+    def _certificate(tmp):
+        import datetime
+        import ipaddress
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(hours=1))
+                .not_valid_after(now + datetime.timedelta(days=2))
+                .add_extension(x509.SubjectAlternativeName(
+                    [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                .sign(key, hashes.SHA256()))
+        certfile, keyfile = tmp / "front-cert.pem", tmp / "front-key.pem"
+        certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        keyfile.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                              serialization.PrivateFormat.PKCS8,
+                                              serialization.NoEncryption()))
+        return str(certfile), str(keyfile)
+
+    async def _client(self, reader, writer):
+        import asyncio
+
+        try:
+            breader, bwriter = await asyncio.open_connection("127.0.0.1", self.backend_port)
+        except OSError:
+            writer.close()
+            return
+
+        async def pump(r, w):
+            try:
+                while True:
+                    data = await r.read(65536)
+                    if not data:
+                        break
+                    w.write(data)
+                    await w.drain()
+            except (OSError, asyncio.IncompleteReadError):
+                pass
+            finally:
+                if w.can_write_eof():
+                    w.write_eof()
+                else:
+                    w.close()
+
+        await asyncio.gather(pump(reader, bwriter), pump(breader, writer),
+                             return_exceptions=True)
+        writer.close()
+        bwriter.close()
+
+    def stop(self):
+        import asyncio
+
+        async def shutdown():
+            self.server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(timeout=10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+
+def newest_python():
+    """A python3 whose boto3 sends flexible checksums by default (>= 1.36),
+    e.g. pyenv's; None if the machine has none."""
+    cands = [shutil.which("python3"), os.path.expanduser("~/.pyenv/shims/python3"),
+             "/root/.pyenv/shims/python3"]
+    for exe in dict.fromkeys(c for c in cands if c and os.access(c, os.X_OK)):
+        try:
+            r = subprocess.run(
+                [exe, "-c", "import sys, boto3; print(boto3.__version__, sys.executable)"],
+                capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if r.returncode == 0 and len(r.stdout.split()) == 2:
+            version, real = r.stdout.split()
+            ver = tuple(int(x) for x in version.split(".")[:2] if x.isdigit())
+            if ver >= (1, 36):
+                return real  # the interpreter itself: a shim may need $HOME
+    return None
