@@ -539,6 +539,12 @@ int http_response_start(struct http_request *r, int status, const struct http_he
 	return r->head_out.base ? 0 : ERR_NOMEM;
 }
 
+void http_response_early(struct http_request *r)
+{
+	CHECK_MAGIC(r, REQ_MAGIC);
+	r->whole = true;
+}
+
 int http_response_flush(struct http_request *r)
 {
 	CHECK_MAGIC(r, REQ_MAGIC);
@@ -750,7 +756,8 @@ static int on_head(void *arg, const struct http_head *h)
 	}
 	r->is_head = iov_eq(h->method, IOV_LIT("HEAD"));
 	request_id(r->id, w);
-	r->body_done = h->framing == HTTP_BODY_NONE;
+	r->body_done = h->framing == HTTP_BODY_NONE ||
+	               (h->framing == HTTP_BODY_LENGTH && h->content_length == 0);
 	c->req = r;
 	c->state = CONN_BODY;
 	c->head_started = false;

@@ -124,6 +124,10 @@ int http_response_sendfile(struct http_request *r, int fd, uint64_t off, uint64_
                            void (*done)(void *arg, int status), void *arg);
 /* The body is complete. */
 int http_response_end(struct http_request *r);
+/* Before http_response_start: this answer does not wait for the request
+ * body (an error, say). If the body has not all arrived, the head says
+ * Connection: close and the connection closes after the response. */
+void http_response_early(struct http_request *r);
 /* Send the head now (it otherwise waits to go out with the first body bytes,
  * in one writev): for handlers that start a response and produce later. */
 int http_response_flush(struct http_request *r);

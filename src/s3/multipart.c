@@ -94,8 +94,9 @@ static void create_done(struct s3_req *q)
 	struct http_header hs[1];
 	size_t n = 0;
 	if (m->sum.on)
-		hs[n++] = (struct http_header){ IOV_LIT("x-amz-checksum-algorithm"),
-			                        m->upload.checksum_algo };
+		hs[n++] =
+		    (struct http_header){ IOV_LIT("x-amz-checksum-algorithm"),
+			                  iov_cstr(s3__checksum_upper(m->upload.checksum_algo)) };
 	if (rc)
 		s3__error(q, rc, NULL);
 	else
@@ -160,11 +161,33 @@ static void part_checked(struct s3_req *q)
 {
 	struct mp *m = q->op_state;
 	m->bucket_checked = true;
-	if (q->rc) {
+	int rc = q->rc;
+	/* An upload created with a checksum algorithm checksums every part with
+	 * it: computed here when the part did not bring one. */
+	struct iov algo = m->upload.checksum_algo;
+	enum checksum_alg alg;
+	char hdr[48];
+	if (rc == 0 && algo.len) {
+		int n = snprintf(hdr, sizeof(hdr), "x-amz-checksum-%.*s", (int)algo.len, algo.base);
+		if (n <= 0 || (size_t)n >= sizeof(hdr) ||
+		    checksum_alg_from_header(iov_make(hdr, (size_t)n), &alg))
+			rc = ERR_INTERNAL;
+		else if (m->sum.on && m->sum.alg != alg)
+			rc = ERR_S3_INVALID_REQUEST;
+		else if (!m->sum.on)
+			m->sum = (struct s3_checksum){ .on = true, .alg = alg };
+	}
+	if (rc) {
 		s3__pipe_abort(q);
-		s3__error(q, q->rc, NULL);
+		s3__error(q, rc,
+		          rc == ERR_S3_INVALID_REQUEST
+		              ? "The part's checksum algorithm differs from the upload's."
+		              : NULL);
 		return;
 	}
+	q->pipe.opts.with_checksum = m->sum.on;
+	q->pipe.opts.checksum = m->sum.alg;
+	s3__pipe_release(q);
 	part_maybe_finish(q);
 }
 
@@ -223,7 +246,8 @@ static void part_finished(struct s3_req *q)
 		rc = s3__object_check_digests(q, &m->sum, &q->pipe.info);
 	if (rc) {
 		s3__pipe_abort(q);
-		s3__error(q, rc == ERR_TOO_BIG ? ERR_S3_ENTITY_TOO_LARGE : rc, NULL);
+		s3__error(q, rc == ERR_TOO_BIG ? ERR_S3_ENTITY_TOO_LARGE : rc,
+		          s3__object_digest_why(q, rc, &m->sum));
 		return;
 	}
 	hex_encode(q->pipe.info.md5, MD5_LEN, m->etag_hex);
@@ -248,18 +272,78 @@ void s3__upload_part(struct s3_req *q)
 	}
 	if (s3__pipe_start(q, S3_MAX_OBJECT))
 		return;
-	q->pipe.opts.with_checksum = m->sum.on;
-	q->pipe.opts.checksum = m->sum.alg;
+	s3__pipe_hold(q); /* the upload's algorithm decides the checksum */
 	q->body_done = part_maybe_finish;
 	s3__meta(q, false, part_check_fn, part_checked);
 }
 
 /* ---- CompleteMultipartUpload ---- */
 
+/* The checksum of a multipart object, as S3 computes it for a COMPOSITE
+ * upload: the algorithm over the parts' binary checksums, in order, then
+ * "-N". The parts' stored values come from this transaction. */
+static int composite_checksum(struct meta_db *db, struct s3_req *q)
+{
+	struct mp *m = q->op_state;
+	struct iov algo = m->upload.checksum_algo;
+	char hdr[48];
+	enum checksum_alg alg;
+	int n = snprintf(hdr, sizeof(hdr), "x-amz-checksum-%.*s", (int)algo.len, algo.base);
+	if (n <= 0 || (size_t)n >= sizeof(hdr) ||
+	    checksum_alg_from_header(iov_make(hdr, (size_t)n), &alg))
+		return ERR_INTERNAL;
+	struct checksum *sum;
+	int rc = checksum_new(alg, &sum);
+	if (rc)
+		return rc;
+	size_t next = 0; /* the next part of the request to match */
+	uint32_t marker = 0;
+	while (rc == 0 && next < m->complete.nparts) {
+		struct meta_part_list pl;
+		rc = meta_upload_list_parts(db, q->route.bucket, q->route.key, q->route.upload_id,
+		                            marker, META_LIST_MAX, q->a, &pl);
+		for (size_t i = 0; rc == 0 && i < pl.nparts && next < m->complete.nparts; i++) {
+			if (pl.parts[i].number != m->cparts[next].number)
+				continue;
+			uint8_t raw[CHECKSUM_MAX_LEN];
+			size_t len;
+			if (base64_decode(pl.parts[i].checksum, raw, sizeof(raw), &len))
+				rc = ERR_S3_INVALID_PART; /* a part stored without one */
+			else
+				checksum_update(sum, raw, len);
+			next++;
+		}
+		if (rc || !pl.truncated || pl.nparts == 0)
+			break;
+		marker = pl.next_marker;
+	}
+	uint8_t d[CHECKSUM_MAX_LEN];
+	size_t dl = checksum_final(sum, d);
+	checksum_free(sum);
+	if (rc)
+		return rc;
+	if (next < m->complete.nparts)
+		return ERR_S3_INVALID_PART; /* meta names the exact part next */
+	char b64[CHECKSUM_MAX_BASE64 + 1];
+	base64_encode(d, dl, b64);
+	m->complete.checksum = arena_printf(q->a, "%s-%zu", b64, m->complete.nparts);
+	return m->complete.checksum.base ? 0 : ERR_NOMEM;
+}
+
 static int complete_fn(struct meta_db *db, struct s3_req *q)
 {
 	struct mp *m = q->op_state;
 	int rc = owned(db, q);
+	if (rc == 0)
+		rc = meta_upload_get(db, q->route.bucket, q->route.key, q->route.upload_id, q->a,
+		                     &m->upload);
+	if (rc == 0 && m->upload.checksum_algo.len)
+		rc = composite_checksum(db, q);
+	if (rc == ERR_S3_INVALID_PART) {
+		/* Let meta name the part precisely (or find it fine after all). */
+		m->complete.checksum = IOV_NULL;
+		rc = 0;
+	}
 	if (rc)
 		return rc;
 	m->complete.hlc = hlc_now(&q->srv->clock);
@@ -290,6 +374,9 @@ static void complete_done(struct s3_req *q)
 	s3_xml_text(&w, "Bucket", q->route.bucket);
 	s3_xml_text(&w, "Key", q->route.key);
 	s3_xml_text(&w, "ETag", s3__etag(q, m->obj.etag));
+	const char *el = s3__checksum_element(m->upload.checksum_algo);
+	if (el && m->complete.checksum.len)
+		s3_xml_text(&w, el, m->complete.checksum);
 	int rc = s3_xml_end(&w);
 	struct http_header hs[1];
 	size_t n = 0;
@@ -338,7 +425,12 @@ void s3__complete_multipart_upload(struct s3_req *q)
 			return;
 		}
 		md5_update(md5, bin, sizeof(bin));
-		m->cparts[i] = (struct meta_complete_part){ c->parts[i].number, etag, IOV_NULL };
+		/* A part checksum the client lists must match the stored one. */
+		struct iov sum = IOV_NULL;
+		for (size_t k = 0; k < S3_XML_CHECKSUMS && !sum.base; k++)
+			if (c->parts[i].checksum[k].base)
+				sum = c->parts[i].checksum[k];
+		m->cparts[i] = (struct meta_complete_part){ c->parts[i].number, etag, sum };
 	}
 	uint8_t d[MD5_LEN];
 	md5_final(md5, d);
@@ -426,8 +518,10 @@ static void parts_done(struct s3_req *q)
 		s3_xml_u64(&w, "NextPartNumberMarker", pl->next_marker);
 	s3_xml_u64(&w, "MaxParts", m->part_max);
 	s3_xml_bool(&w, "IsTruncated", pl->truncated);
-	if (pl->upload.checksum_algo.len)
-		s3_xml_text(&w, "ChecksumAlgorithm", pl->upload.checksum_algo);
+	const char *upper = s3__checksum_upper(pl->upload.checksum_algo);
+	const char *el = s3__checksum_element(pl->upload.checksum_algo);
+	if (upper)
+		s3_xml_text(&w, "ChecksumAlgorithm", iov_cstr(upper));
 	for (size_t i = 0; i < pl->nparts; i++) {
 		const struct meta_part *p = &pl->parts[i];
 		s3_xml_open(&w, "Part");
@@ -435,6 +529,8 @@ static void parts_done(struct s3_req *q)
 		s3_xml_date(&w, "LastModified", s3__iso_date(q, p->last_modified_ms));
 		s3_xml_text(&w, "ETag", s3__etag(q, p->etag));
 		s3_xml_u64(&w, "Size", p->size);
+		if (el && p->checksum.len)
+			s3_xml_text(&w, el, p->checksum);
 		s3_xml_close(&w, "Part");
 	}
 	int rc = s3_xml_end(&w);

@@ -89,7 +89,8 @@ int s3__object_checksum(struct s3_req *q, struct s3_checksum *out)
 		    !iov_eq_nocase(iov_sub(name, 0, 15), IOV_LIT("x-amz-checksum-")))
 			continue;
 		if (iov_eq_nocase(name, IOV_LIT("x-amz-checksum-mode")) ||
-		    iov_eq_nocase(name, IOV_LIT("x-amz-checksum-type")))
+		    iov_eq_nocase(name, IOV_LIT("x-amz-checksum-type")) ||
+		    iov_eq_nocase(name, IOV_LIT("x-amz-checksum-algorithm")))
 			continue;
 		if (checksum_alg_from_header(name, &alg))
 			return ERR_S3_INVALID_REQUEST;
@@ -101,7 +102,11 @@ int s3__object_checksum(struct s3_req *q, struct s3_checksum *out)
 		out->alg = alg;
 		out->has_value = out->on = true;
 	}
+	/* CreateMultipartUpload names it x-amz-checksum-algorithm; other
+	 * requests x-amz-sdk-checksum-algorithm. */
 	struct iov named = s3__header(q, "x-amz-sdk-checksum-algorithm");
+	if (!named.len)
+		named = s3__header(q, "x-amz-checksum-algorithm");
 	struct iov trailer = s3__header(q, "x-amz-trailer");
 	if (!out->on && (named.len || trailer.len)) {
 		char hdr[64];
@@ -117,6 +122,31 @@ int s3__object_checksum(struct s3_req *q, struct s3_checksum *out)
 		out->from_trailer = trailer.len > 0;
 	}
 	return 0;
+}
+
+const char *s3__checksum_upper(struct iov algo)
+{
+	static const char *const names[][2] = {
+		{ "crc32", "CRC32" }, { "crc32c", "CRC32C" }, { "crc64nvme", "CRC64NVME" },
+		{ "sha1", "SHA1" },   { "sha256", "SHA256" },
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (iov_eq_nocase(algo, iov_cstr(names[i][0])))
+			return names[i][1];
+	return NULL;
+}
+
+const char *s3__checksum_element(struct iov algo)
+{
+	static const char *const names[][2] = {
+		{ "crc32", "ChecksumCRC32" },         { "crc32c", "ChecksumCRC32C" },
+		{ "crc64nvme", "ChecksumCRC64NVME" }, { "sha1", "ChecksumSHA1" },
+		{ "sha256", "ChecksumSHA256" },
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (iov_eq_nocase(algo, iov_cstr(names[i][0])))
+			return names[i][1];
+	return NULL;
 }
 
 /* The value the trailer brought, once the aws-chunked body verified. */
@@ -151,6 +181,27 @@ int s3__object_check_digests(struct s3_req *q, const struct s3_checksum *c,
 	    (c->len != info->checksum_len || memcmp(c->value, info->checksum, c->len) != 0))
 		return ERR_S3_BAD_DIGEST;
 	return 0;
+}
+
+const char *s3__object_digest_why(struct s3_req *q, int rc, const struct s3_checksum *c)
+{
+	if (rc != ERR_S3_BAD_DIGEST || !c->has_value)
+		return NULL;
+	struct iov md5 = s3__header(q, "content-md5");
+	if (md5.base) {
+		/* Content-MD5 is checked first: was it the one that failed? */
+		uint8_t want[MD5_LEN];
+		size_t n;
+		if (base64_decode(md5, want, sizeof(want), &n) == 0 && n == MD5_LEN &&
+		    memcmp(want, q->pipe.info.md5, MD5_LEN) != 0)
+			return NULL;
+	}
+	const char *upper = s3__checksum_upper(iov_cstr(checksum_alg_name(c->alg)));
+	struct iov why = arena_printf(q->a,
+	                              "The %s you specified did not match the calculated "
+	                              "checksum.",
+	                              upper ? upper : "checksum");
+	return why.base;
 }
 
 /* ---- PutObject ---- */
@@ -275,7 +326,8 @@ static void put_finished(struct s3_req *q)
 		rc = s3__object_check_digests(q, &p->sum, &q->pipe.info);
 	if (rc) {
 		s3__pipe_abort(q);
-		s3__error(q, rc == ERR_TOO_BIG ? ERR_S3_ENTITY_TOO_LARGE : rc, NULL);
+		s3__error(q, rc == ERR_TOO_BIG ? ERR_S3_ENTITY_TOO_LARGE : rc,
+		          s3__object_digest_why(q, rc, &p->sum));
 		return;
 	}
 	hex_encode(q->pipe.info.md5, MD5_LEN, p->etag_hex);
@@ -386,7 +438,7 @@ static size_t object_headers(struct s3_req *q, const struct get *g, struct http_
 			                                     o->checksum_algo.base),
 			                        o->checksum };
 	}
-	if (o->part_count)
+	if (o->part_count && q->route.part_number)
 		hs[n++] = (struct http_header){ IOV_LIT("x-amz-mp-parts-count"),
 			                        arena_printf(q->a, "%u", o->part_count) };
 	struct meta_attr attrs[64];

@@ -35,8 +35,16 @@ int s3__object_checksum(struct s3_req *q, struct s3_checksum *out);
  * 0, ERR_S3_INVALID_DIGEST, ERR_S3_BAD_DIGEST. */
 int s3__object_check_digests(struct s3_req *q, const struct s3_checksum *c,
                              const struct blob_info *info);
+/* The message of a BadDigest that a checksum (not Content-MD5) caused, as
+ * S3 words it ("The CRC32 you specified did not match ..."), or NULL. */
+const char *s3__object_digest_why(struct s3_req *q, int rc, const struct s3_checksum *c);
 /* The value of an aws-chunked trailer checksum, once the body verified. */
 void s3__object_trailer_checksum(struct s3_req *q, struct s3_checksum *c);
+
+/* S3's upper-case name of an algorithm stored in lower case ("CRC32"), or
+ * NULL. And the XML element that carries a value of it ("ChecksumCRC32"). */
+const char *s3__checksum_upper(struct iov algo);
+const char *s3__checksum_element(struct iov algo);
 
 /* CopyObject (a PUT with x-amz-copy-source) and UploadPartCopy. */
 void s3__copy_object(struct s3_req *q);

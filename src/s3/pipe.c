@@ -133,7 +133,7 @@ int s3__pipe_data(struct s3_req *q, const char *data, size_t n)
 	if (p->opts.max_size && p->bytes > p->opts.max_size)
 		return ERR_TOO_BIG;
 	if (p->fill_len >= S3_PIPE_CHUNK) {
-		if (!p->busy)
+		if (!p->busy && !p->held)
 			hand_off(q, false);
 		else
 			p->paused = true;
@@ -141,10 +141,31 @@ int s3__pipe_data(struct s3_req *q, const char *data, size_t n)
 	return p->err;
 }
 
+void s3__pipe_hold(struct s3_req *q)
+{
+	q->pipe.held = true;
+}
+
+void s3__pipe_release(struct s3_req *q)
+{
+	struct s3_pipe *p = &q->pipe;
+	p->held = false;
+	if (p->busy || p->err || !p->fill)
+		return;
+	if (p->fill_len >= S3_PIPE_CHUNK)
+		hand_off(q, false);
+	if (p->paused && p->fill_len < S3_PIPE_CHUNK) {
+		p->paused = false;
+		if (s3__live(q))
+			http_request_resume(q->r);
+	}
+}
+
 void s3__pipe_finish(struct s3_req *q, void (*next)(struct s3_req *q))
 {
 	struct s3_pipe *p = &q->pipe;
 	CHECK(q->next == NULL);
+	CHECK(!p->held);
 	q->next = next;
 	if (p->busy)
 		p->finishing = true; /* write_done hands off the rest */

@@ -83,6 +83,7 @@ struct s3_pipe {
 	size_t flight_len;
 	bool busy;      /* a pool job is running */
 	bool paused;    /* the body is paused until the job ends */
+	bool held;      /* nothing goes to disk yet (s3__pipe_hold) */
 	bool ended;     /* the body is complete */
 	bool finishing; /* the last write and fsync are queued */
 	int err;        /* first failure */
@@ -185,6 +186,10 @@ struct iov s3__http_date(struct s3_req *q, int64_t ms);
 
 /* Start a blob for the body; 0 or an error answer already sent. */
 int s3__pipe_start(struct s3_req *q, uint64_t max);
+/* Hold writes until s3__pipe_release: the options (the checksum to compute)
+ * depend on a metadata read still under way. Reading pauses after a chunk. */
+void s3__pipe_hold(struct s3_req *q);
+void s3__pipe_release(struct s3_req *q);
 /* Decoded body bytes in; ERR_AGAIN pauses reading. */
 int s3__pipe_data(struct s3_req *q, const char *p, size_t n);
 /* The body ended and its signature checks passed: flush and fsync, then

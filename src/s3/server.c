@@ -138,6 +138,7 @@ static void error_answer(struct s3_req *q, int err, const char *message,
 	struct http_header hs[24];
 	size_t nh = 0;
 	hs[nh++] = xml_type;
+	http_response_early(r);
 	for (size_t i = 0; i < nheaders && nh < 24; i++)
 		hs[nh++] = headers[i];
 	http_response_start(r, status, hs, nh, head ? 0 : (int64_t)body.len);

@@ -24,6 +24,20 @@ def test_keep_alive_serves_many_requests_on_one_connection(testd):
     s.close()
 
 
+def test_an_answer_to_an_empty_body_keeps_the_connection(testd):
+    """Content-Length: 0 is a whole body: answering at once (s3cmd sends it on
+    every GET) must not close the connection."""
+    d = testd()
+    s = d.connect()
+    r = Reader(s)
+    for _ in range(3):
+        s.sendall(b"GET /status?code=404 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        status, headers, _ = r.response()
+        assert status == 404 and headers.get("connection") != "close"
+    s.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert r.response()[2] == b"ok"
+
+
 def test_request_ids_are_unique(testd):
     d = testd()
     s = d.connect()
