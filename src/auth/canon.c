@@ -2,29 +2,48 @@
 #include "auth/canon.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/err.h"
 #include "base/hex.h"
 
-/* Bit set of bytes that stay as they are in a query parameter. */
-static bool unreserved(unsigned char c)
+/* Bytes that stay as they are when encoded (RFC 3986 unreserved). */
+#define U1(c) [c] = 1
+static const unsigned char unreserved_table[256] = {
+	U1('-'), U1('.'), U1('_'), U1('~'), U1('0'), U1('1'), U1('2'), U1('3'), U1('4'), U1('5'),
+	U1('6'), U1('7'), U1('8'), U1('9'), U1('A'), U1('B'), U1('C'), U1('D'), U1('E'), U1('F'),
+	U1('G'), U1('H'), U1('I'), U1('J'), U1('K'), U1('L'), U1('M'), U1('N'), U1('O'), U1('P'),
+	U1('Q'), U1('R'), U1('S'), U1('T'), U1('U'), U1('V'), U1('W'), U1('X'), U1('Y'), U1('Z'),
+	U1('a'), U1('b'), U1('c'), U1('d'), U1('e'), U1('f'), U1('g'), U1('h'), U1('i'), U1('j'),
+	U1('k'), U1('l'), U1('m'), U1('n'), U1('o'), U1('p'), U1('q'), U1('r'), U1('s'), U1('t'),
+	U1('u'), U1('v'), U1('w'), U1('x'), U1('y'), U1('z'),
+};
+#undef U1
+
+static inline bool unreserved(unsigned char c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '_' || c == '.' || c == '~';
+	return unreserved_table[c];
 }
 
 int auth_uri_encode(struct buf *out, struct iov in, bool keep_slash)
 {
 	static const char digits[] = "0123456789ABCDEF";
 	int rc = buf_reserve(out, in.len);
-	for (size_t i = 0; rc == 0 && i < in.len; i++) {
-		unsigned char c = (unsigned char)in.base[i];
-		if (unreserved(c) || (keep_slash && c == '/')) {
-			rc = buf_add_char(out, (char)c);
-		} else {
-			char e[3] = { '%', digits[c >> 4], digits[c & 15] };
-			rc = buf_add(out, e, 3);
-		}
+	size_t i = 0;
+	while (rc == 0 && i < in.len) {
+		/* Copy a run of bytes that stay as they are in one go. */
+		size_t run = i;
+		while (run < in.len && (unreserved((unsigned char)in.base[run]) ||
+		                        (keep_slash && in.base[run] == '/')))
+			run++;
+		if (run > i)
+			rc = buf_add(out, in.base + i, run - i);
+		if (rc || run == in.len)
+			break;
+		unsigned char c = (unsigned char)in.base[run];
+		char e[3] = { '%', digits[c >> 4], digits[c & 15] };
+		rc = buf_add(out, e, 3);
+		i = run + 1;
 	}
 	return rc;
 }
@@ -32,17 +51,20 @@ int auth_uri_encode(struct buf *out, struct iov in, bool keep_slash)
 int auth_uri_decode(struct buf *out, struct iov in)
 {
 	int rc = buf_reserve(out, in.len);
-	for (size_t i = 0; rc == 0 && i < in.len; i++) {
-		char c = in.base[i];
-		if (c == '%') {
-			int hi = i + 2 < in.len ? hex_digit(in.base[i + 1]) : -1;
-			int lo = i + 2 < in.len ? hex_digit(in.base[i + 2]) : -1;
-			if (hi < 0 || lo < 0)
-				return ERR_INVALID;
-			c = (char)(hi << 4 | lo);
-			i += 2;
-		}
-		rc = buf_add_char(out, c);
+	size_t i = 0;
+	while (rc == 0 && i < in.len) {
+		const char *pct = memchr(in.base + i, '%', in.len - i);
+		size_t run = pct ? (size_t)(pct - in.base) : in.len;
+		if (run > i)
+			rc = buf_add(out, in.base + i, run - i);
+		if (rc || !pct)
+			break;
+		int hi = run + 2 < in.len ? hex_digit(in.base[run + 1]) : -1;
+		int lo = run + 2 < in.len ? hex_digit(in.base[run + 2]) : -1;
+		if (hi < 0 || lo < 0)
+			return ERR_INVALID;
+		rc = buf_add_char(out, (char)(hi << 4 | lo));
+		i = run + 3;
 	}
 	return rc;
 }
