@@ -22,7 +22,8 @@
 struct auth_userdb {
 	unsigned magic;
 	atomic_uint refs;
-	char *text;              /* the file, NUL-terminated; users point into it */
+	char *text; /* the file, NUL-terminated; users point into it */
+	size_t text_len;
 	struct auth_user *users; /* sorted by access key */
 	size_t n;
 };
@@ -38,7 +39,7 @@ static void db_free(struct auth_userdb *db)
 	if (!db)
 		return;
 	/* Wipe the secrets before the memory goes back. */
-	OPENSSL_cleanse(db->text, strlen(db->text));
+	OPENSSL_cleanse(db->text, db->text_len);
 	free(db->text);
 	free(db->users);
 	db->magic = 0;
@@ -220,25 +221,34 @@ static int parse(const char *path, char *text, size_t len, struct auth_userdb *d
 	return 0;
 }
 
-static int load(const char *path, struct auth_userdb **out, char *err, size_t cap)
+int auth__userdb_parse(const char *name, char *text, size_t len, struct auth_userdb **out,
+                       char *err, size_t cap)
 {
 	struct auth_userdb *db = calloc(1, sizeof(*db));
-	if (!db)
+	if (!db) {
+		OPENSSL_cleanse(text, len);
+		free(text);
 		return ERR_NOMEM;
+	}
 	db->magic = USERDB_MAGIC;
 	atomic_init(&db->refs, 1);
-	size_t len = 0;
-	int rc = read_file(path, &db->text, &len, err, cap);
-	if (rc == 0)
-		rc = parse(path, db->text, len, db, err, cap);
+	db->text = text;
+	db->text_len = len;
+	int rc = parse(name, text, len, db, err, cap);
 	if (rc) {
-		if (!db->text)
-			db->text = calloc(1, 1);
 		db_free(db);
 		return rc;
 	}
 	*out = db;
 	return 0;
+}
+
+static int load(const char *path, struct auth_userdb **out, char *err, size_t cap)
+{
+	char *text;
+	size_t len = 0;
+	int rc = read_file(path, &text, &len, err, cap);
+	return rc ? rc : auth__userdb_parse(path, text, len, out, err, cap);
 }
 
 int auth_users_open(const char *path, struct auth_users **out, char *err, size_t errcap)
@@ -302,6 +312,13 @@ void auth_userdb_release(struct auth_userdb *db)
 size_t auth_userdb_count(const struct auth_userdb *db)
 {
 	return db->n;
+}
+
+const struct auth_user *auth_userdb_at(const struct auth_userdb *db, size_t i)
+{
+	CHECK_MAGIC(db, USERDB_MAGIC);
+	CHECK(i < db->n);
+	return &db->users[i];
 }
 
 const struct auth_user *auth_userdb_find(const struct auth_userdb *db, struct iov access_key)

@@ -53,12 +53,20 @@ struct auth_userdb *auth_users_acquire(struct auth_users *u);
 void auth_userdb_release(struct auth_userdb *db);
 
 size_t auth_userdb_count(const struct auth_userdb *db);
+/* The i-th user (in access key order), i < count. */
+const struct auth_user *auth_userdb_at(const struct auth_userdb *db, size_t i);
 /* The user with this access key, or NULL. */
 const struct auth_user *auth_userdb_find(const struct auth_userdb *db, struct iov access_key);
 
 /* The user with this owner id, or NULL (a scan: for listings' display
  * names, not for the request path). */
 const struct auth_user *auth_userdb_find_owner(const struct auth_userdb *db, struct iov owner_id);
+
+/* Module-internal, for the fuzzer and load: parse `text` (len bytes plus a
+ * NUL at text[len]; ownership passes, freed and wiped with the snapshot or
+ * on error). Errors as auth_users_open, named after `name`. */
+int auth__userdb_parse(const char *name, char *text, size_t len, struct auth_userdb **out,
+                       char *err, size_t cap);
 
 /* Credential lookup for auth_verify: creds_ctx is an acquired snapshot. */
 extern const struct auth_creds_ops auth_userdb_creds;

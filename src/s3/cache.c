@@ -2,6 +2,7 @@
 #include "s3/cache.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,13 +11,18 @@
 
 #define HASH_BUCKETS 8192 /* a power of two */
 
+/* LRU links; first in an entry, so a link is its entry. */
+struct link {
+	struct link *prev, *next;
+};
+
 struct entry {
+	struct link lru; /* first: see struct link */
 	struct s3_cached pub;
 	unsigned refs; /* one for the table, one per user */
 	bool in_table;
 	uint64_t gen, hash;
 	struct entry *hnext;
-	struct entry *prev, *next; /* LRU, most recent first */
 	struct s3_cache *owner;
 	size_t used;
 	char data[];
@@ -24,9 +30,33 @@ struct entry {
 
 struct s3_cache {
 	struct entry *table[HASH_BUCKETS];
-	struct entry lru; /* sentinel */
+	struct link lru; /* sentinel: most recent first */
 	size_t n;
 };
+
+static struct entry *entry_of(struct link *l)
+{
+	return (struct entry *)(void *)l;
+}
+
+static struct entry *entry_of_pub(const struct s3_cached *pub)
+{
+	return (struct entry *)(void *)((char *)(uintptr_t)pub - offsetof(struct entry, pub));
+}
+
+static void lru_remove(struct link *l)
+{
+	l->prev->next = l->next;
+	l->next->prev = l->prev;
+}
+
+static void lru_push_front(struct s3_cache *c, struct link *l)
+{
+	l->next = c->lru.next;
+	l->prev = &c->lru;
+	c->lru.next->prev = l;
+	c->lru.next = l;
+}
 
 static uint64_t fnv(struct iov a, struct iov b)
 {
@@ -64,8 +94,7 @@ static void unlink_entry(struct s3_cache *c, struct entry *e)
 	while (*pp != e)
 		pp = &(*pp)->hnext;
 	*pp = e->hnext;
-	e->prev->next = e->next;
-	e->next->prev = e->prev;
+	lru_remove(&e->lru);
 	e->in_table = false;
 	c->n--;
 	if (--e->refs == 0)
@@ -86,7 +115,7 @@ static void cache_free(void *arg)
 {
 	struct s3_cache *c = arg;
 	while (c->lru.next != &c->lru)
-		unlink_entry(c, c->lru.next);
+		unlink_entry(c, entry_of(c->lru.next));
 	free(c);
 }
 
@@ -128,12 +157,8 @@ const struct s3_cached *s3__cache_get(struct s3_cache *c, struct iov bucket, str
 		return NULL;
 	}
 	/* Most recently used first. */
-	e->prev->next = e->next;
-	e->next->prev = e->prev;
-	e->next = c->lru.next;
-	e->prev = &c->lru;
-	c->lru.next->prev = e;
-	c->lru.next = e;
+	lru_remove(&e->lru);
+	lru_push_front(c, &e->lru);
 	e->refs++;
 	return &e->pub;
 }
@@ -185,19 +210,16 @@ bool s3__cache_put(struct s3_cache *c, uint64_t gen, const struct meta_bucket *b
 	/* Replace an older entry for the same object, then make room. */
 	const struct s3_cached *old = s3__cache_get(c, b->name, o->key, gen);
 	if (old) {
-		struct entry *oe = (struct entry *)old;
+		struct entry *oe = entry_of_pub(old);
 		oe->refs--;
 		unlink_entry(c, oe);
 	}
 	while (c->n >= atomic_load_explicit(&cache_max, memory_order_relaxed))
-		unlink_entry(c, c->lru.prev);
+		unlink_entry(c, entry_of(c->lru.prev));
 	e->in_table = true;
 	e->hnext = c->table[e->hash % HASH_BUCKETS];
 	c->table[e->hash % HASH_BUCKETS] = e;
-	e->next = c->lru.next;
-	e->prev = &c->lru;
-	c->lru.next->prev = e;
-	c->lru.next = e;
+	lru_push_front(c, &e->lru);
 	c->n++;
 	e->refs++;
 	*out = &e->pub;
@@ -208,7 +230,7 @@ void s3__cache_release(const struct s3_cached *pub)
 {
 	if (!pub)
 		return;
-	struct entry *e = (struct entry *)pub;
+	struct entry *e = entry_of_pub(pub);
 	if (--e->refs == 0)
 		entry_free(e);
 }
