@@ -37,9 +37,11 @@ static int batch_fn(struct meta_db *db, struct s3_req *q)
 			                 .owner = iov_cstr(q->user->owner_id) };
 		d.now_ms = (int64_t)hlc_ms(d.hlc);
 		b->rc[i] = meta_object_delete(db, q->route.bucket, &d, q->a, &b->res[i]);
-		/* A key that does not exist deletes fine, as on S3. */
-		if (b->rc[i] == ERR_META_NO_SUCH_KEY)
+		/* A key or version that does not exist deletes fine, as on S3. */
+		if (b->rc[i] == ERR_META_NO_SUCH_KEY || b->rc[i] == ERR_META_NO_SUCH_VERSION) {
+			memset(&b->res[i], 0, sizeof(b->res[i]));
 			b->rc[i] = 0;
+		}
 	}
 	return 0;
 }
@@ -77,9 +79,10 @@ static void batch_done(struct s3_req *q)
 		if (o->version_id.base)
 			s3_xml_text(&w, "VersionId", o->version_id);
 		if (r->delete_marker) {
+			/* The marker created, or the version (a marker) deleted. */
 			s3_xml_bool(&w, "DeleteMarker", true);
-			if (!o->version_id.base)
-				s3_xml_text(&w, "DeleteMarkerVersionId", iov_cstr(r->version_id));
+			s3_xml_text(&w, "DeleteMarkerVersionId",
+			            o->version_id.base ? o->version_id : iov_cstr(r->version_id));
 		}
 		s3_xml_close(&w, "Deleted");
 	}

@@ -266,6 +266,8 @@ void s3__upload_part(struct s3_req *q)
 	if (!m || upload_id_missing(q))
 		return;
 	int rc = s3__object_checksum(q, &m->sum);
+	if (rc == 0)
+		rc = s3__object_size_ok(q);
 	if (rc) {
 		s3__error(q, rc, NULL);
 		return;

@@ -204,6 +204,15 @@ const char *s3__object_digest_why(struct s3_req *q, int rc, const struct s3_chec
 	return why.base;
 }
 
+int s3__object_size_ok(struct s3_req *q)
+{
+	const struct http_head *h = http_request_head(q->r);
+	uint64_t size = h->framing == HTTP_BODY_LENGTH ? h->content_length : 0;
+	if (q->verified && q->v.decoded_length != UINT64_MAX)
+		size = q->v.decoded_length; /* aws-chunked: what the object will hold */
+	return size > S3_MAX_OBJECT ? ERR_S3_ENTITY_TOO_LARGE : 0;
+}
+
 /* ---- PutObject ---- */
 
 struct put {
@@ -358,6 +367,11 @@ void s3__put_object(struct s3_req *q)
 	}
 	p->if_match = s3__header(q, "if-match");
 	p->if_none_match = s3__header(q, "if-none-match");
+	rc = s3__object_size_ok(q);
+	if (rc) {
+		s3__error(q, rc, NULL);
+		return;
+	}
 	if (s3__pipe_start(q, S3_MAX_OBJECT))
 		return;
 	q->pipe.opts.with_checksum = p->sum.on;
@@ -752,6 +766,12 @@ static int del_fn(struct meta_db *db, struct s3_req *q)
 static void del_done(struct s3_req *q)
 {
 	struct del *x = q->op_state;
+	if (q->rc == ERR_META_NO_SUCH_VERSION) {
+		/* A version that is already gone deletes fine, as on AWS. */
+		struct http_header h = { IOV_LIT("x-amz-version-id"), q->route.version_id };
+		s3__empty(q, 204, &h, 1);
+		return;
+	}
 	if (q->rc) {
 		s3__error(q, q->rc, NULL);
 		return;

@@ -46,6 +46,11 @@ void s3__object_trailer_checksum(struct s3_req *q, struct s3_checksum *c);
 const char *s3__checksum_upper(struct iov algo);
 const char *s3__checksum_element(struct iov algo);
 
+/* The announced size (Content-Length, or x-amz-decoded-content-length of an
+ * aws-chunked body) against S3's 5 GiB limit: 0 or ERR_S3_ENTITY_TOO_LARGE,
+ * answered before any of the body is read. */
+int s3__object_size_ok(struct s3_req *q);
+
 /* CopyObject (a PUT with x-amz-copy-source) and UploadPartCopy. */
 void s3__copy_object(struct s3_req *q);
 void s3__upload_part_copy(struct s3_req *q);

@@ -160,7 +160,21 @@ void s3__error_headers(struct s3_req *q, int err, const struct http_header *head
 
 void s3__error(struct s3_req *q, int err, const char *message)
 {
-	s3__error_fields(q, err, message, NULL, 0);
+	/* S3 names what was not found. */
+	struct s3_error_field f[2];
+	size_t n = 0;
+	const char *code = s3_error_code(err);
+	if (strcmp(code, "NoSuchBucket") == 0) {
+		f[n++] = (struct s3_error_field){ "BucketName", q->route.bucket };
+	} else if (strcmp(code, "NoSuchKey") == 0) {
+		f[n++] = (struct s3_error_field){ "Key", q->route.key };
+	} else if (strcmp(code, "NoSuchUpload") == 0) {
+		f[n++] = (struct s3_error_field){ "UploadId", q->route.upload_id };
+	} else if (strcmp(code, "NoSuchVersion") == 0) {
+		f[n++] = (struct s3_error_field){ "Key", q->route.key };
+		f[n++] = (struct s3_error_field){ "VersionId", q->route.version_id };
+	}
+	s3__error_fields(q, err, message, f, n);
 }
 
 void s3__xml(struct s3_req *q, int status, const struct buf *xml, const struct http_header *headers,
