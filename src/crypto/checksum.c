@@ -51,7 +51,11 @@ int checksum_alg_from_header(struct iov header, enum checksum_alg *out)
 	static const struct iov prefix = IOV_LIT("x-amz-checksum-");
 	if (header.len <= prefix.len || !iov_eq_nocase(iov_sub(header, 0, prefix.len), prefix))
 		return ERR_INVALID;
-	struct iov name = iov_sub(header, prefix.len, header.len - prefix.len);
+	return checksum_alg_from_name(iov_sub(header, prefix.len, header.len - prefix.len), out);
+}
+
+int checksum_alg_from_name(struct iov name, enum checksum_alg *out)
+{
 	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
 		if (iov_eq_nocase(name, iov_cstr(algs[i].name))) {
 			*out = (enum checksum_alg)i;

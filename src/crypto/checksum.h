@@ -34,6 +34,8 @@ struct checksum;
 /* The algorithm named by an x-amz-checksum-<name> header (case-insensitive
  * header name). 0 or ERR_INVALID. */
 int checksum_alg_from_header(struct iov header, enum checksum_alg *out);
+/* The algorithm of a name ("crc32", "CRC32", any case). 0 or ERR_INVALID. */
+int checksum_alg_from_name(struct iov name, enum checksum_alg *out);
 const char *checksum_alg_name(enum checksum_alg alg);
 /* Digest length in bytes. */
 size_t checksum_alg_len(enum checksum_alg alg);

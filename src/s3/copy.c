@@ -194,18 +194,9 @@ static void stored(struct s3_req *q)
 	s3_xml_begin(&w, c->part ? "CopyPartResult" : "CopyObjectResult", true);
 	s3_xml_date(&w, "LastModified", s3__iso_date(q, c->obj.last_modified_ms));
 	s3_xml_text(&w, "ETag", s3__etag(q, c->obj.etag));
-	if (c->sum.on) {
-		char up[16];
-		const char *name = checksum_alg_name(c->sum.alg);
-		size_t i = 0;
-		for (; name[i] && i < sizeof(up) - 1; i++)
-			up[i] = name[i] >= 'a' && name[i] <= 'z' ? (char)(name[i] - 32) : name[i];
-		char el[32];
-		memcpy(el, "Checksum", 8);
-		memcpy(el + 8, up, i);
-		el[8 + i] = '\0';
-		s3_xml_text(&w, el, iov_cstr(c->checksum_b64));
-	}
+	if (c->sum.on)
+		s3_xml_text(&w, s3__checksum_element(iov_cstr(checksum_alg_name(c->sum.alg))),
+		            iov_cstr(c->checksum_b64));
 	int rc = s3_xml_end(&w);
 	struct http_header hs[2];
 	size_t n = 0;

@@ -11,6 +11,7 @@
 #include "meta/bucket.h"
 #include "meta/list.h"
 #include "s3/names.h"
+#include "s3/object.h"
 #include "s3/s3-int.h"
 #include "s3/xml_writer.h"
 
@@ -190,16 +191,9 @@ static void object(struct out *o, const struct meta_object *m, bool with_owner)
 	key_text(o, "Key", m->key);
 	s3_xml_date(&o->w, "LastModified", s3__iso_date(q, m->last_modified_ms));
 	s3_xml_text(&o->w, "ETag", s3__etag(q, m->etag));
-	if (m->checksum_algo.len) {
-		/* S3 names the algorithm in upper case here. */
-		char up[16];
-		size_t n = m->checksum_algo.len < sizeof(up) ? m->checksum_algo.len : sizeof(up);
-		for (size_t i = 0; i < n; i++) {
-			char c = m->checksum_algo.base[i];
-			up[i] = c >= 'a' && c <= 'z' ? (char)(c - 32) : c;
-		}
-		s3_xml_text(&o->w, "ChecksumAlgorithm", iov_make(up, n));
-	}
+	const char *upper = s3__checksum_upper(m->checksum_algo);
+	if (upper) /* S3 names the algorithm in upper case here */
+		s3_xml_text(&o->w, "ChecksumAlgorithm", iov_cstr(upper));
 	s3_xml_u64(&o->w, "Size", m->size);
 	if (with_owner)
 		owner(o, m->owner);

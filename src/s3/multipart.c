@@ -166,11 +166,8 @@ static void part_checked(struct s3_req *q)
 	 * it: computed here when the part did not bring one. */
 	struct iov algo = m->upload.checksum_algo;
 	enum checksum_alg alg;
-	char hdr[48];
 	if (rc == 0 && algo.len) {
-		int n = snprintf(hdr, sizeof(hdr), "x-amz-checksum-%.*s", (int)algo.len, algo.base);
-		if (n <= 0 || (size_t)n >= sizeof(hdr) ||
-		    checksum_alg_from_header(iov_make(hdr, (size_t)n), &alg))
+		if (checksum_alg_from_name(algo, &alg))
 			rc = ERR_INTERNAL;
 		else if (m->sum.on && m->sum.alg != alg)
 			rc = ERR_S3_INVALID_REQUEST;
@@ -288,11 +285,8 @@ static int composite_checksum(struct meta_db *db, struct s3_req *q)
 {
 	struct mp *m = q->op_state;
 	struct iov algo = m->upload.checksum_algo;
-	char hdr[48];
 	enum checksum_alg alg;
-	int n = snprintf(hdr, sizeof(hdr), "x-amz-checksum-%.*s", (int)algo.len, algo.base);
-	if (n <= 0 || (size_t)n >= sizeof(hdr) ||
-	    checksum_alg_from_header(iov_make(hdr, (size_t)n), &alg))
+	if (checksum_alg_from_name(algo, &alg))
 		return ERR_INTERNAL;
 	struct checksum *sum;
 	int rc = checksum_new(alg, &sum);

@@ -109,14 +109,10 @@ int s3__object_checksum(struct s3_req *q, struct s3_checksum *out)
 		named = s3__header(q, "x-amz-checksum-algorithm");
 	struct iov trailer = s3__header(q, "x-amz-trailer");
 	if (!out->on && (named.len || trailer.len)) {
-		char hdr[64];
 		struct iov alg_name = named.len ? named : iov_make("", 0);
 		if (!named.len && trailer.len > 15)
 			alg_name = iov_sub(trailer, 15, trailer.len - 15);
-		int n = snprintf(hdr, sizeof(hdr), "x-amz-checksum-%.*s", (int)alg_name.len,
-		                 alg_name.base);
-		if (n <= 0 || (size_t)n >= sizeof(hdr) ||
-		    checksum_alg_from_header(iov_make(hdr, (size_t)n), &out->alg))
+		if (checksum_alg_from_name(alg_name, &out->alg))
 			return ERR_S3_INVALID_REQUEST;
 		out->on = true;
 		out->from_trailer = trailer.len > 0;
@@ -124,29 +120,23 @@ int s3__object_checksum(struct s3_req *q, struct s3_checksum *out)
 	return 0;
 }
 
+/* S3's names of each algorithm, by enum checksum_alg. */
+static const char *const checksum_names[][2] = {
+#define S3_CHECKSUM_ROW(e, name, len) { #e, "Checksum" #e },
+	CHECKSUM_MAP(S3_CHECKSUM_ROW)
+#undef S3_CHECKSUM_ROW
+};
+
 const char *s3__checksum_upper(struct iov algo)
 {
-	static const char *const names[][2] = {
-		{ "crc32", "CRC32" }, { "crc32c", "CRC32C" }, { "crc64nvme", "CRC64NVME" },
-		{ "sha1", "SHA1" },   { "sha256", "SHA256" },
-	};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (iov_eq_nocase(algo, iov_cstr(names[i][0])))
-			return names[i][1];
-	return NULL;
+	enum checksum_alg alg;
+	return checksum_alg_from_name(algo, &alg) ? NULL : checksum_names[alg][0];
 }
 
 const char *s3__checksum_element(struct iov algo)
 {
-	static const char *const names[][2] = {
-		{ "crc32", "ChecksumCRC32" },         { "crc32c", "ChecksumCRC32C" },
-		{ "crc64nvme", "ChecksumCRC64NVME" }, { "sha1", "ChecksumSHA1" },
-		{ "sha256", "ChecksumSHA256" },
-	};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (iov_eq_nocase(algo, iov_cstr(names[i][0])))
-			return names[i][1];
-	return NULL;
+	enum checksum_alg alg;
+	return checksum_alg_from_name(algo, &alg) ? NULL : checksum_names[alg][1];
 }
 
 /* The value the trailer brought, once the aws-chunked body verified. */
