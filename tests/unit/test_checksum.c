@@ -135,6 +135,15 @@ static void header_names(void **state)
 	assert_int_equal(checksum_alg_from_header(IOV_LIT("x-amz-meta-crc32"), &a), ERR_INVALID);
 	assert_int_equal(checksum_alg_from_header(IOV_LIT("x-amz-checksum-crc32x"), &a),
 	                 ERR_INVALID);
+	/* Bare names, as x-amz-checksum-algorithm and the stored form carry them. */
+	assert_int_equal(checksum_alg_from_name(IOV_LIT("SHA256"), &a), 0);
+	assert_int_equal(a, CHECKSUM_SHA256);
+	assert_int_equal(checksum_alg_from_name(IOV_LIT("crc32"), &a), 0);
+	assert_int_equal(a, CHECKSUM_CRC32);
+	assert_int_equal(checksum_alg_from_name(IOV_LIT("crc"), &a), ERR_INVALID);
+	assert_int_equal(checksum_alg_from_name(IOV_LIT(""), &a), ERR_INVALID);
+	assert_int_equal(checksum_alg_len(CHECKSUM_CRC64NVME), 8);
+	assert_int_equal(checksum_alg_len(CHECKSUM_SHA1), 20);
 }
 
 int main(void)
