@@ -749,7 +749,8 @@ static int on_head(void *arg, const struct http_head *h)
 	r->magic = REQ_MAGIC;
 	r->conn = c;
 	r->body_limit = UINT64_MAX;
-	r->t0_us = now_us();
+	if (cfg->access_log)
+		r->t0_us = now_us(); /* only the log reads durations */
 	if (!r->arena || copy_head(r, h)) {
 		request_free(r);
 		return ERR_NOMEM;

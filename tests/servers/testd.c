@@ -545,11 +545,10 @@ static void on_finish(void *ctx, struct http_request *r, int error)
 static void access_log(void *ctx, const struct http_access *a)
 {
 	(void)ctx;
-	if (getenv("TESTD_LOG"))
-		fprintf(stderr, "%s %s " IOV_FMT " " IOV_FMT " %d in=%llu out=%llu %lluus err=%s\n",
-		        a->request_id, a->peer, IOV_ARG(a->method), IOV_ARG(a->target), a->status,
-		        (unsigned long long)a->body_in, (unsigned long long)a->body_out,
-		        (unsigned long long)a->duration_us, a->error ? err_name(a->error) : "-");
+	fprintf(stderr, "%s %s " IOV_FMT " " IOV_FMT " %d in=%llu out=%llu %lluus err=%s\n",
+	        a->request_id, a->peer, IOV_ARG(a->method), IOV_ARG(a->target), a->status,
+	        (unsigned long long)a->body_in, (unsigned long long)a->body_out,
+	        (unsigned long long)a->duration_us, a->error ? err_name(a->error) : "-");
 }
 
 static const struct http_handler handler = {
@@ -602,7 +601,11 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct http_server_config cfg = {
-		.listen = "127.0.0.1:0", .workers = 1, .handler = &handler, .access_log = access_log
+		.listen = "127.0.0.1:0",
+		.workers = 1,
+		.handler = &handler,
+		/* TESTD_LOG=1: one line per request on stderr (tests read peers from it). */
+		.access_log = getenv("TESTD_LOG") ? access_log : NULL
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
