@@ -62,6 +62,21 @@ static void on_wake(uv_async_t *a)
 		uv_stop(&l->uv);
 }
 
+/* Deferred nodes are recycled: a write completion per response would
+ * otherwise cost a malloc and a free. */
+#define DEFER_SPARE_MAX 1024
+
+static void node_put(struct net_loop *l, struct net_deferred *d)
+{
+	if (l->nspare >= DEFER_SPARE_MAX) {
+		free(d);
+		return;
+	}
+	d->next = l->spare;
+	l->spare = d;
+	l->nspare++;
+}
+
 static void on_idle(uv_idle_t *h)
 {
 	struct net_loop *l = h->data;
@@ -72,7 +87,7 @@ static void on_idle(uv_idle_t *h)
 	while (d) {
 		struct net_deferred *next = d->next;
 		d->fn(d->arg, d->status);
-		free(d);
+		node_put(l, d);
 		d = next;
 	}
 }
@@ -80,9 +95,13 @@ static void on_idle(uv_idle_t *h)
 int net__defer(struct net_loop *l, const void *owner, void (*fn)(void *arg, int status), void *arg,
                int status)
 {
-	struct net_deferred *d = malloc(sizeof(*d));
-	if (!d)
+	struct net_deferred *d = l->spare;
+	if (d) {
+		l->spare = d->next;
+		l->nspare--;
+	} else if (!(d = malloc(sizeof(*d)))) {
 		return ERR_NOMEM;
+	}
 	*d = (struct net_deferred){ fn, arg, status, owner, NULL };
 	if (l->deferred_tail)
 		l->deferred_tail->next = d;
@@ -113,7 +132,7 @@ void net__defer_flush(struct net_loop *l, const void *owner)
 	while (mine) {
 		struct net_deferred *next = mine->next;
 		mine->fn(mine->arg, mine->status);
-		free(mine);
+		node_put(l, mine);
 		mine = next;
 	}
 }
@@ -197,6 +216,11 @@ void net_loop_free(struct net_loop *l)
 		struct net_post *next = p->next;
 		free(p);
 		p = next;
+	}
+	while (l->spare) {
+		struct net_deferred *next = l->spare->next;
+		free(l->spare);
+		l->spare = next;
 	}
 	pthread_mutex_destroy(&l->lock);
 	l->magic = 0;

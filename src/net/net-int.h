@@ -32,6 +32,8 @@ struct net_loop {
 	uv_async_t wake;
 	uv_idle_t idle; /* runs deferred callbacks; active only while there are some */
 	struct net_deferred *deferred, *deferred_tail;
+	struct net_deferred *spare; /* recycled nodes (DEFER_SPARE_MAX at most) */
+	unsigned nspare;
 	pthread_mutex_t lock;
 	struct net_post *posts; /* under lock */
 	int stopping;           /* under lock */
