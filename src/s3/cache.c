@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/check.h"
+#include "base/clock.h"
 
 #define HASH_BUCKETS 8192 /* a power of two */
 
@@ -32,6 +33,9 @@ struct s3_cache {
 	struct entry *table[HASH_BUCKETS];
 	struct link lru; /* sentinel: most recent first */
 	size_t n;
+	struct s3_gens *gens;
+	uint64_t seen_total;    /* gens->total at the last sweep */
+	uint64_t last_sweep_ns; /* monotonic */
 };
 
 static struct entry *entry_of(struct link *l)
@@ -79,6 +83,7 @@ void s3__gen_bump(struct s3_gens *g, struct iov bucket)
 {
 	uint64_t h = fnv(bucket, IOV_NULL);
 	atomic_fetch_add_explicit(&g->slot[h % S3_GEN_SLOTS], 1, memory_order_release);
+	atomic_fetch_add_explicit(&g->total, 1, memory_order_release);
 }
 
 static void entry_free(struct entry *e)
@@ -102,6 +107,35 @@ static void unlink_entry(struct s3_cache *c, struct entry *e)
 }
 
 static _Atomic size_t cache_max = S3_CACHE_ENTRIES;
+static _Atomic uint64_t sweep_ns = S3_CACHE_SWEEP_MS * 1000000ull;
+
+void s3__cache_sweep_interval(uint64_t ms)
+{
+	atomic_store(&sweep_ns, ms * 1000000ull);
+}
+
+/* Drop entries whose bucket was written since they were filled: their
+ * descriptors may pin files the write deleted. */
+static void sweep(struct s3_cache *c)
+{
+	if (!c->gens)
+		return;
+	uint64_t total = atomic_load_explicit(&c->gens->total, memory_order_acquire);
+	if (total == c->seen_total)
+		return;
+	uint64_t now = clock_mono_ns();
+	if (now - c->last_sweep_ns < atomic_load_explicit(&sweep_ns, memory_order_relaxed))
+		return;
+	c->seen_total = total;
+	c->last_sweep_ns = now;
+	struct link *l = c->lru.next;
+	while (l != &c->lru) {
+		struct entry *e = entry_of(l);
+		l = l->next;
+		if (s3__gen_read(c->gens, e->pub.bucket.name) != e->gen)
+			unlink_entry(c, e);
+	}
+}
 
 void s3__cache_limit(size_t entries)
 {
@@ -124,7 +158,7 @@ static void cache_key_make(void)
 	CHECK(pthread_key_create(&cache_key, cache_free) == 0);
 }
 
-struct s3_cache *s3__cache_local(void)
+struct s3_cache *s3__cache_local(struct s3_gens *gens)
 {
 	static _Thread_local struct s3_cache *local;
 	if (local)
@@ -134,6 +168,7 @@ struct s3_cache *s3__cache_local(void)
 	if (!c)
 		return NULL;
 	c->lru.next = c->lru.prev = &c->lru;
+	c->gens = gens;
 	if (pthread_setspecific(cache_key, c)) {
 		free(c);
 		return NULL;
@@ -145,6 +180,7 @@ struct s3_cache *s3__cache_local(void)
 const struct s3_cached *s3__cache_get(struct s3_cache *c, struct iov bucket, struct iov key,
                                       uint64_t gen)
 {
+	sweep(c);
 	uint64_t h = fnv(bucket, key);
 	struct entry *e = c->table[h % HASH_BUCKETS];
 	while (e &&

@@ -32,6 +32,7 @@
 
 struct s3_gens {
 	_Atomic uint64_t slot[S3_GEN_SLOTS];
+	_Atomic uint64_t total; /* bumps of any slot: a sweep is worth it */
 };
 
 uint64_t s3__gen_read(struct s3_gens *g, struct iov bucket);
@@ -50,9 +51,15 @@ struct s3_cached {
  * open file, so the server sizes this from its descriptor limit. */
 void s3__cache_limit(size_t entries);
 
-/* The calling loop thread's cache (created on first use, freed when the
- * thread exits). NULL without memory. */
-struct s3_cache *s3__cache_local(void);
+/* The calling loop thread's cache for the server whose generations are
+ * `gens` (created on first use, freed when the thread exits). NULL without
+ * memory. Stale entries hold descriptors of files a write may have deleted:
+ * lookups and insertions sweep them out, at most every S3_CACHE_SWEEP_MS,
+ * once a write happened; so does every eviction. */
+struct s3_cache *s3__cache_local(struct s3_gens *gens);
+#define S3_CACHE_SWEEP_MS 1000
+/* Tests: the minimum time between sweeps. */
+void s3__cache_sweep_interval(uint64_t ms);
 
 /* The entry for (bucket, key) if its generation is still `gen`; a stale one
  * is dropped. The result is referenced: release it. */

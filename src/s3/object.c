@@ -674,7 +674,7 @@ static void get_answer(struct s3_req *q)
 	g->pos = g->start;
 	if (g->prefd >= 0 && !g->obj.part_count) {
 		/* Keep the head and the open file for the next GET of it. */
-		struct s3_cache *cache = g->cached ? NULL : s3__cache_local();
+		struct s3_cache *cache = g->cached ? NULL : s3__cache_local(&q->srv->gens);
 		const struct s3_cached *e = NULL;
 		if (cache && s3__cache_put(cache, g->gen0, &g->bucket, &g->obj, g->prefd, &e)) {
 			g->cached = e;
@@ -712,7 +712,7 @@ void s3__get_object(struct s3_req *q)
 	q->op_state = g;
 	q->cleanup = get_cleanup;
 	/* The latest version, seen before and unchanged since: answer here. */
-	struct s3_cache *cache = s3__cache_local();
+	struct s3_cache *cache = s3__cache_local(&q->srv->gens);
 	if (cache && !q->route.has_version_id && !q->route.part_number) {
 		uint64_t gen = s3__gen_read(&q->srv->gens, q->route.bucket);
 		g->cached = s3__cache_get(cache, q->route.bucket, q->route.key, gen);

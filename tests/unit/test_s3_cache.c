@@ -11,6 +11,8 @@
 
 #include "s3/cache.h"
 
+static struct s3_gens test_gens;
+
 static int open_null(void)
 {
 	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -39,13 +41,13 @@ static void head(struct meta_bucket *b, struct meta_object *o, const char *bucke
 static void test_hit_miss_and_generations(void **state)
 {
 	(void)state;
-	struct s3_gens gens = { 0 };
-	struct s3_cache *c = s3__cache_local();
+	struct s3_gens *gens_p = &test_gens;
+	struct s3_cache *c = s3__cache_local(&test_gens);
 	assert_non_null(c);
 	struct meta_bucket b;
 	struct meta_object o;
 	head(&b, &o, "bkt", "a/key");
-	uint64_t g0 = s3__gen_read(&gens, b.name);
+	uint64_t g0 = s3__gen_read(gens_p, b.name);
 	assert_null(s3__cache_get(c, b.name, o.key, g0));
 
 	int fd = open_null();
@@ -66,8 +68,8 @@ static void test_hit_miss_and_generations(void **state)
 
 	/* A write to the bucket bumps its generation: the entry is stale and
 	 * dropped, but a user still holding it keeps a working descriptor. */
-	s3__gen_bump(&gens, IOV_LIT("bkt"));
-	uint64_t g1 = s3__gen_read(&gens, IOV_LIT("bkt"));
+	s3__gen_bump(gens_p, IOV_LIT("bkt"));
+	uint64_t g1 = s3__gen_read(gens_p, IOV_LIT("bkt"));
 	assert_int_not_equal(g0, g1);
 	assert_null(s3__cache_get(c, IOV_LIT("bkt"), IOV_LIT("a/key"), g1));
 	assert_true(fd_open(fd));
@@ -78,7 +80,7 @@ static void test_hit_miss_and_generations(void **state)
 static void test_multipart_and_markers_are_not_cached(void **state)
 {
 	(void)state;
-	struct s3_cache *c = s3__cache_local();
+	struct s3_cache *c = s3__cache_local(&test_gens);
 	struct meta_bucket b;
 	struct meta_object o;
 	head(&b, &o, "bkt", "mp");
@@ -97,7 +99,7 @@ static void test_multipart_and_markers_are_not_cached(void **state)
 static void test_bounded_with_lru_eviction(void **state)
 {
 	(void)state;
-	struct s3_cache *c = s3__cache_local();
+	struct s3_cache *c = s3__cache_local(&test_gens);
 	struct meta_bucket b;
 	struct meta_object o;
 	char key[32];
@@ -131,12 +133,34 @@ static void test_bounded_with_lru_eviction(void **state)
 	s3__cache_limit(S3_CACHE_ENTRIES);
 }
 
+static void test_writes_sweep_stale_descriptors(void **state)
+{
+	(void)state;
+	struct s3_cache *c = s3__cache_local(&test_gens);
+	s3__cache_sweep_interval(0);
+	struct meta_bucket b;
+	struct meta_object o;
+	head(&b, &o, "swept", "big");
+	int fd = open_null();
+	const struct s3_cached *e;
+	assert_true(s3__cache_put(c, s3__gen_read(&test_gens, b.name), &b, &o, fd, &e));
+	s3__cache_release(e);
+	/* The bucket is written (the object deleted, say); the next lookup of
+	 * anything sweeps the entry out and closes its descriptor. */
+	s3__gen_bump(&test_gens, IOV_LIT("swept"));
+	assert_true(fd_open(fd));
+	assert_null(s3__cache_get(c, IOV_LIT("other"), IOV_LIT("k"), 0));
+	assert_false(fd_open(fd));
+	s3__cache_sweep_interval(S3_CACHE_SWEEP_MS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hit_miss_and_generations),
 		cmocka_unit_test(test_multipart_and_markers_are_not_cached),
 		cmocka_unit_test(test_bounded_with_lru_eviction),
+		cmocka_unit_test(test_writes_sweep_stale_descriptors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
