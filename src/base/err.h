@@ -213,8 +213,8 @@
 	X(S3_TOO_MANY_BUCKETS, "You have attempted to create more buckets than allowed", 400,      \
 	  "TooManyBuckets")                                                                        \
 	/* router/: region selection and the routes table. */                                      \
-	X(ROUTER_NO_REGION, "no region can serve the request", 503, "ServiceUnavailable")         \
-	X(ROUTER_STALE_ROUTES, "the routes changed since the version this update was based on",   \
+	X(ROUTER_NO_REGION, "no region can serve the request", 503, "ServiceUnavailable")          \
+	X(ROUTER_STALE_ROUTES, "the routes changed since the version this update was based on",    \
 	  409, "OperationAborted")                                                                 \
 	X(ROUTER_NO_ACTIVE, "at least one region must stay active", 400, "InvalidRequest")
 
