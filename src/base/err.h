@@ -211,7 +211,12 @@
 	  403, "SignatureDoesNotMatch")                                                            \
 	X(S3_SLOW_DOWN, "Please reduce your request rate.", 503, "SlowDown")                       \
 	X(S3_TOO_MANY_BUCKETS, "You have attempted to create more buckets than allowed", 400,      \
-	  "TooManyBuckets")
+	  "TooManyBuckets")                                                                        \
+	/* router/: region selection and the routes table. */                                      \
+	X(ROUTER_NO_REGION, "no region can serve the request", 503, "ServiceUnavailable")          \
+	X(ROUTER_STALE_ROUTES, "the routes changed since the version this update was based on",    \
+	  409, "OperationAborted")                                                                 \
+	X(ROUTER_NO_ACTIVE, "at least one region must stay active", 400, "InvalidRequest")
 
 enum err {
 	ERR_OK = 0,
