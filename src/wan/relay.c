@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "base/check.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/iov.h"
 #include "net/conn.h"
@@ -112,6 +113,18 @@ static uint64_t chunk_delay(struct wan_relay *r)
 	r->rng ^= r->rng >> 7;
 	r->rng ^= r->rng << 17;
 	return d + r->rng % ((uint64_t)j + 1);
+}
+
+/*
+ * The time a chunk read now is stamped with: the monotonic clock rounded up
+ * to the millisecond. The loop's cached clock (same time base, read at the
+ * start of the iteration, truncated) would stamp up to a millisecond early;
+ * this way a chunk released when the loop clock reaches its due time has
+ * waited at least the delay.
+ */
+static uint64_t stamp_now(void)
+{
+	return (clock_mono_ns() + 999999) / 1000000;
 }
 
 /* ---- pair lifecycle ---- */
@@ -278,7 +291,7 @@ static void on_read(void *arg, const char *buf, size_t n)
 	if (p->closing)
 		return;
 	struct wan_relay *r = p->relay;
-	if (wan_queue_push(&s->q, net_loop_now(r->loop), chunk_delay(r), buf, n)) {
+	if (wan_queue_push(&s->q, stamp_now(), chunk_delay(r), buf, n)) {
 		pair_close(p);
 		return;
 	}
@@ -300,7 +313,7 @@ static void on_end(void *arg, int status)
 		return;
 	}
 	struct wan_relay *r = p->relay;
-	if (wan_queue_push_eof(&s->q, net_loop_now(r->loop), chunk_delay(r))) {
+	if (wan_queue_push_eof(&s->q, stamp_now(), chunk_delay(r))) {
 		pair_close(p);
 		return;
 	}
