@@ -352,3 +352,19 @@ def test_usage_errors(run):
                "--delay-ms", "1").returncode == 1
     h = run("wan", "--help")
     assert h.returncode == 0 and "--delay-ms" in h.stdout
+
+
+def test_sigterm_with_bytes_queued_exits_cleanly(relays):
+    r = relays(echo, 300)
+    s = r.connect()
+    s.sendall(b"q" * 200_000)  # held in the relay for 300 ms
+    time.sleep(0.05)
+    rc, err = r.stop()
+    assert rc == 0, err
+    assert "ERROR: AddressSanitizer" not in err and "runtime error" not in err, err
+    s.settimeout(10)
+    try:
+        assert s.recv(1 << 20) == b""  # closed without the held bytes
+    except ConnectionResetError:
+        pass
+    s.close()
