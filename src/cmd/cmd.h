@@ -28,6 +28,8 @@ int cmd_verify(int argc, char **argv);
 void cmd_verify_help(FILE *out);
 int cmd_version(int argc, char **argv);
 void cmd_version_help(FILE *out);
+int cmd_wan(int argc, char **argv);
+void cmd_wan_help(FILE *out);
 
 /* True when argv holds -h or --help (before a "--"). */
 int cmd_wants_help(int argc, char **argv);

@@ -10,6 +10,7 @@ static const struct cmd commands[] = {
 	{ "verify", "check the signature of raw HTTP requests saved in files", cmd_verify,
 	  cmd_verify_help },
 	{ "version", "print the version", cmd_version, cmd_version_help },
+	{ "wan", "relay TCP with an added delay: distance on one machine", cmd_wan, cmd_wan_help },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
