@@ -211,7 +211,9 @@
 	  403, "SignatureDoesNotMatch")                                                            \
 	X(S3_SLOW_DOWN, "Please reduce your request rate.", 503, "SlowDown")                       \
 	X(S3_TOO_MANY_BUCKETS, "You have attempted to create more buckets than allowed", 400,      \
-	  "TooManyBuckets")
+	  "TooManyBuckets")                                                                        \
+	X(CONFIG_YAML, "configuration file is not acceptable YAML", 0, NULL)                       \
+	X(CONFIG_SCHEMA, "configuration value is missing or invalid", 0, NULL)
 
 enum err {
 	ERR_OK = 0,
