@@ -24,6 +24,9 @@ void config_schema_init(struct config_schema *s, const struct yaml_tree *t, char
 }
 
 static int vfail(struct config_schema *s, struct yaml_tree_mark m, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static int vfail(struct config_schema *s, struct yaml_tree_mark m, const char *fmt, va_list ap)
 {
 	if (s->rc)
 		return s->rc;
