@@ -1,0 +1,269 @@
+/* Typed, sticky-error reads from a yaml_tree. One owner per struct. */
+#include "config/schema.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/err.h"
+
+/* Known words longer than this are never suggested (bounds the work). */
+#define SUGGEST_WORD_MAX 64
+/* Values quoted in messages are cut to this many bytes. */
+#define QUOTE_MAX 64
+
+void config_schema_init(struct config_schema *s, const struct yaml_tree *t, char *err,
+                        size_t errlen)
+{
+	s->tree = t;
+	s->err = err;
+	s->errlen = errlen;
+	s->rc = 0;
+	if (errlen)
+		err[0] = '\0';
+}
+
+static int vfail(struct config_schema *s, struct yaml_tree_mark m, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static int vfail(struct config_schema *s, struct yaml_tree_mark m, const char *fmt, va_list ap)
+{
+	if (s->rc)
+		return s->rc;
+	s->rc = ERR_CONFIG_SCHEMA;
+	if (s->errlen == 0)
+		return s->rc;
+	int k = snprintf(s->err, s->errlen, "%s:%u:%u: ", yaml_tree_name(s->tree), m.line, m.col);
+	if (k >= 0 && (size_t)k < s->errlen)
+		vsnprintf(s->err + k, s->errlen - (size_t)k, fmt, ap);
+	return s->rc;
+}
+
+int config_schema_fail(struct config_schema *s, const struct yaml_tree_node *at, const char *fmt,
+                       ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = vfail(s, yaml_tree_mark(at), fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static const char *kind_name(const struct yaml_tree_node *n)
+{
+	return yaml_tree_kind(n) == YAML_TREE_MAP   ? "a map"
+	       : yaml_tree_kind(n) == YAML_TREE_SEQ ? "a sequence"
+	                                            : "a scalar";
+}
+
+int config_schema_map(struct config_schema *s, const struct yaml_tree_node *n, const char *what)
+{
+	if (s->rc)
+		return s->rc;
+	if (yaml_tree_kind(n) != YAML_TREE_MAP)
+		return config_schema_fail(s, n, "%s: expected a map, got %s", what, kind_name(n));
+	return 0;
+}
+
+/*
+ * The untagged scalar under `key`, with the key node for marks. Returns 0
+ * with *v NULL when an optional key is absent.
+ */
+static int lookup(struct config_schema *s, const struct yaml_tree_node *map, const char *key,
+                  enum config_schema_flags flags, const char *want, const struct yaml_tree_node **k,
+                  struct iov *v)
+{
+	*v = IOV_NULL;
+	if (s->rc)
+		return s->rc;
+	if (yaml_tree_kind(map) != YAML_TREE_MAP)
+		return config_schema_fail(s, map, "expected a map with \"%s\", got %s", key,
+		                          kind_name(map));
+	size_t i;
+	const struct yaml_tree_node *val = yaml_tree_get(map, iov_cstr(key), &i);
+	if (!val) {
+		if (flags & CONFIG_REQUIRED)
+			return config_schema_fail(s, map, "missing required key \"%s\"", key);
+		return 0;
+	}
+	*k = yaml_tree_key(map, i);
+	if (yaml_tree_kind(val) != YAML_TREE_SCALAR)
+		return config_schema_fail(s, *k, "%s: expected %s, got %s", key, want,
+		                          kind_name(val));
+	if (yaml_tree_tag(val) != YAML_TREE_TAG_NONE) {
+		struct iov tag = yaml_tree_tag_text(val);
+		return config_schema_fail(s, *k, "%s: expected %s, not a " IOV_FMT " value", key,
+		                          want, IOV_ARG(tag));
+	}
+	*v = yaml_tree_scalar(val);
+	return 0;
+}
+
+static int quoted_len(struct iov v)
+{
+	return (int)(v.len > QUOTE_MAX ? QUOTE_MAX : v.len);
+}
+
+int config_schema_str(struct config_schema *s, const struct yaml_tree_node *map, const char *key,
+                      enum config_schema_flags flags, struct iov *out)
+{
+	const struct yaml_tree_node *k = NULL;
+	struct iov v;
+	int rc = lookup(s, map, key, flags, "a string", &k, &v);
+	if (rc || !v.base)
+		return rc;
+	if ((flags & CONFIG_REQUIRED) && v.len == 0)
+		return config_schema_fail(s, k, "%s: must not be empty", key);
+	*out = v;
+	return 0;
+}
+
+int config_schema_u64(struct config_schema *s, const struct yaml_tree_node *map, const char *key,
+                      enum config_schema_flags flags, uint64_t min, uint64_t max, uint64_t *out)
+{
+	const struct yaml_tree_node *k = NULL;
+	struct iov v;
+	int rc = lookup(s, map, key, flags, "an integer", &k, &v);
+	if (rc || !v.base)
+		return rc;
+	unsigned long long x;
+	if (iov_to_u64(v, max, &x) != 0 || x < min)
+		return config_schema_fail(s, k, "%s: \"%.*s\" is not an integer in %llu..%llu", key,
+		                          quoted_len(v), v.base, (unsigned long long)min,
+		                          (unsigned long long)max);
+	*out = x;
+	return 0;
+}
+
+int config_schema_bool(struct config_schema *s, const struct yaml_tree_node *map, const char *key,
+                       enum config_schema_flags flags, bool *out)
+{
+	const struct yaml_tree_node *k = NULL;
+	struct iov v;
+	int rc = lookup(s, map, key, flags, "true or false", &k, &v);
+	if (rc || !v.base)
+		return rc;
+	if (iov_eq(v, IOV_LIT("true")))
+		*out = true;
+	else if (iov_eq(v, IOV_LIT("false")))
+		*out = false;
+	else
+		return config_schema_fail(s, k, "%s: \"%.*s\" is not true or false", key,
+		                          quoted_len(v), v.base);
+	return 0;
+}
+
+int config_schema_parse_duration(struct iov v, uint64_t *out_ms)
+{
+	static const struct {
+		const char *unit;
+		uint64_t ms;
+	} units[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 } };
+	size_t digits = 0;
+	while (digits < v.len && v.base[digits] >= '0' && v.base[digits] <= '9')
+		digits++;
+	if (digits == 0)
+		return ERR_INVALID;
+	struct iov unit = iov_sub(v, digits, v.len - digits);
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (!iov_eq(unit, iov_cstr(units[i].unit)))
+			continue;
+		unsigned long long n;
+		if (iov_to_u64(iov_sub(v, 0, digits), UINT64_MAX / units[i].ms, &n) != 0)
+			return ERR_INVALID;
+		*out_ms = n * units[i].ms;
+		return 0;
+	}
+	return ERR_INVALID;
+}
+
+int config_schema_duration(struct config_schema *s, const struct yaml_tree_node *map,
+                           const char *key, enum config_schema_flags flags, uint64_t min_ms,
+                           uint64_t max_ms, uint64_t *out_ms)
+{
+	const struct yaml_tree_node *k = NULL;
+	struct iov v;
+	int rc = lookup(s, map, key, flags, "a duration", &k, &v);
+	if (rc || !v.base)
+		return rc;
+	uint64_t ms;
+	if (config_schema_parse_duration(v, &ms) != 0)
+		return config_schema_fail(s, k,
+		                          "%s: \"%.*s\" is not a duration (like 500ms, 2s, 5m, 1h)",
+		                          key, quoted_len(v), v.base);
+	if (ms < min_ms || ms > max_ms)
+		return config_schema_fail(s, k, "%s: %.*s is outside %llums..%llums", key,
+		                          quoted_len(v), v.base, (unsigned long long)min_ms,
+		                          (unsigned long long)max_ms);
+	*out_ms = ms;
+	return 0;
+}
+
+static char fold(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Levenshtein distance of a and b (ASCII case folded); b.len is at most
+ * SUGGEST_WORD_MAX. Two rows of the classic table. */
+static size_t distance(struct iov a, struct iov b)
+{
+	size_t prev[SUGGEST_WORD_MAX + 1], cur[SUGGEST_WORD_MAX + 1];
+	for (size_t j = 0; j <= b.len; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= a.len; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= b.len; j++) {
+			size_t sub = prev[j - 1] + (fold(a.base[i - 1]) != fold(b.base[j - 1]));
+			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+			size_t best = sub < del ? sub : del;
+			cur[j] = best < ins ? best : ins;
+		}
+		memcpy(prev, cur, (b.len + 1) * sizeof(prev[0]));
+	}
+	return prev[b.len];
+}
+
+const char *config_schema_suggest(struct iov word, const char *const *known, size_t n)
+{
+	const char *best = NULL;
+	size_t best_d = CONFIG_SCHEMA_SUGGEST_MAX + 1;
+	for (size_t i = 0; i < n; i++) {
+		struct iov k = iov_cstr(known[i]);
+		size_t gap = word.len > k.len ? word.len - k.len : k.len - word.len;
+		if (k.len > SUGGEST_WORD_MAX || gap > CONFIG_SCHEMA_SUGGEST_MAX || iov_eq(k, word))
+			continue;
+		size_t d = distance(word, k);
+		if (d < best_d) {
+			best = known[i];
+			best_d = d;
+		}
+	}
+	return best;
+}
+
+int config_schema_keys(struct config_schema *s, const struct yaml_tree_node *map,
+                       const char *const *known, size_t n)
+{
+	if (s->rc)
+		return s->rc;
+	if (yaml_tree_kind(map) != YAML_TREE_MAP)
+		return config_schema_fail(s, map, "expected a map, got %s", kind_name(map));
+	for (size_t i = 0; i < yaml_tree_len(map); i++) {
+		const struct yaml_tree_node *k = yaml_tree_key(map, i);
+		struct iov name = yaml_tree_scalar(k);
+		size_t j = 0;
+		while (j < n && !iov_eq(name, iov_cstr(known[j])))
+			j++;
+		if (j < n)
+			continue;
+		const char *hint = config_schema_suggest(name, known, n);
+		if (hint)
+			return config_schema_fail(s, k,
+			                          "unknown key \"%.*s\"; did you mean \"%s\"?",
+			                          quoted_len(name), name.base, hint);
+		return config_schema_fail(s, k, "unknown key \"%.*s\"", quoted_len(name),
+		                          name.base);
+	}
+	return 0;
+}
