@@ -21,4 +21,9 @@ void clock_format_amz(int64_t t, char out[CLOCK_AMZ_DATE_LEN + 1]);
  * Returns 0 or ERR_INVALID. */
 int clock_parse_amz(struct iov s, int64_t *out);
 
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
+ * (Howard Hinnant's days_from_civil), and its inverse. */
+int64_t clock_days_from_civil(int64_t y, unsigned m, unsigned d);
+void clock_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
+
 #endif

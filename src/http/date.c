@@ -15,31 +15,6 @@ static const char *const day_long[7] = { "Sunday",   "Monday", "Tuesday", "Wedne
 static const char month_name[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
 	                                "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 
-/* Days from 1970-01-01 to y-m-d, proleptic Gregorian (Howard Hinnant's
- * days_from_civil and its inverse). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	unsigned doe = (unsigned)(z - era * 146097);
-	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	unsigned mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
 static int64_t floor_div(int64_t a, int64_t b)
 {
 	int64_t q = a / b;
@@ -64,7 +39,7 @@ static void civil_from_unix(int64_t t, struct civil *c)
 	int64_t days = floor_div(t, SECS_PER_DAY);
 	int64_t secs = t - days * SECS_PER_DAY;
 	int64_t y;
-	civil_from_days(days, &y, &c->month, &c->day);
+	clock_civil_from_days(days, &y, &c->month, &c->day);
 	c->year = (unsigned)y;
 	c->hour = (unsigned)(secs / 3600);
 	c->min = (unsigned)(secs / 60 % 60);
@@ -206,7 +181,7 @@ static int civil_to_unix(const struct civil *t, int64_t *out)
 	    (t->month == 2 && t->day == 29 && !is_leap(t->year)) || t->hour > 23 || t->min > 59 ||
 	    t->sec > 60)
 		return ERR_INVALID;
-	*out = days_from_civil(t->year, t->month, t->day) * SECS_PER_DAY +
+	*out = clock_days_from_civil(t->year, t->month, t->day) * SECS_PER_DAY +
 	       (int64_t)(t->hour * 3600 + t->min * 60 + t->sec);
 	return 0;
 }
@@ -248,7 +223,7 @@ static bool rfc850_century(unsigned yy, int64_t now, unsigned *year)
 {
 	int64_t cy;
 	unsigned m, d;
-	civil_from_days(floor_div(now, SECS_PER_DAY), &cy, &m, &d);
+	clock_civil_from_days(floor_div(now, SECS_PER_DAY), &cy, &m, &d);
 	int64_t y = cy - (cy % 100 + 100) % 100 + yy;
 	if (y > cy + 50)
 		y -= 100;
