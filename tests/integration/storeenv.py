@@ -84,6 +84,12 @@ class Store:
         self.proc.wait()
 
     def stop(self):
+        # A store that died on its own (a crash, a sanitizer report) fails the
+        # test that owns it, with the end of its log, instead of leaving only
+        # "connection refused" errors in the tests that come after.
+        died = self.proc is not None and self.proc.poll() not in (None, 0, -signal.SIGKILL)
+        if died:
+            raise AssertionError(f"store exited {self.proc.returncode} by itself:\n{self.read_log()}")
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:

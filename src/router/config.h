@@ -1,0 +1,81 @@
+/*
+ * The router's configuration file (YAML, docs/router.md): one access point,
+ * its regions and the routing knobs, read through config/yaml_tree and
+ * config/schema into a plain struct with every default filled in.
+ *
+ *   access_point:
+ *     name: assets                      # 3-50: a-z 0-9 '-', not at either end
+ *     alias: mfzwi23gnjvgw.mrap         # 1-63 per label: a-z 0-9 '-' '.' labels
+ *     domain: accesspoint.example.test  # optional: serve Host <alias>.<domain>
+ *   regions:                            # 1..ROUTER_REGIONS_MAX
+ *     - name: eu-west-1                 # 1-32: a-z 0-9 '-'; unique
+ *       endpoint: 127.0.0.1:9001        # the store, ip:port or [ipv6]:port
+ *       bucket: assets-eu               # the store's bucket behind the alias
+ *       dial: active                    # active | passive (default active)
+ *   routing:                            # optional, defaults shown
+ *     probe_interval: 500ms             # 50ms..60s
+ *     probe_timeout: 2s                 # 10ms..60s
+ *     connect_timeout: 2s               # 10ms..60s
+ *     first_byte_timeout: 30s           # 10ms..10m
+ *     passive_fallback: true            # passive regions serve when no active can
+ *     retry_404: true                   # GET/HEAD 404 tried on the other regions
+ *   admin:                              # optional: no control API without it
+ *     listen: 127.0.0.1:9100            # control API and /metrics
+ *     credentials: admin-credentials    # users file (auth/users.h) of admin keys;
+ *                                       # relative to the config file's directory
+ *
+ * Unknown keys are errors (with "did you mean"), as are two regions with the
+ * same name, endpoint or region id (crypto/region.h), no active
+ * region, and admin.listen without admin.credentials. Every error is
+ * "file:line:col: message".
+ *
+ * Pure apart from reading the file; startup thread only. The struct owns
+ * its strings (NUL-terminated copies); free with router_config_free.
+ */
+#ifndef MERIDIAN_ROUTER_CONFIG_H
+#define MERIDIAN_ROUTER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "router/routes.h"
+
+#define ROUTER_CONFIG_ERR_LEN 512
+
+struct router_config_region {
+	char *name;     /* e.g. "eu-west-1" */
+	char *endpoint; /* "127.0.0.1:9001", checked with net_parse_addr's rules */
+	char *bucket;
+	enum router_dial dial;
+	uint16_t id; /* region_id(name): what the store puts in upload ids */
+};
+
+struct router_config {
+	char *name;   /* access point name */
+	char *alias;  /* access point alias */
+	char *domain; /* NULL when absent */
+	uint32_t nregions;
+	struct router_config_region region[ROUTER_REGIONS_MAX];
+	uint32_t probe_interval_ms;
+	uint32_t probe_timeout_ms;
+	uint32_t connect_timeout_ms;
+	uint32_t first_byte_timeout_ms;
+	bool passive_fallback;
+	bool retry_404;
+	char *admin_listen;      /* NULL when absent */
+	char *admin_credentials; /* absolute or resolved against the file's directory; NULL */
+};
+
+/* Parse the YAML text `p`/`n` (borrowed); `path` names it in messages and
+ * anchors relative admin.credentials. 0, or ERR_CONFIG_YAML /
+ * ERR_CONFIG_SCHEMA / ERR_NOMEM with `err` holding "path:line:col: message".
+ * On error *out is zeroed and owns nothing. */
+int router_config_parse(const char *path, const char *p, size_t n, struct router_config *out,
+                        char *err, size_t errcap);
+/* Read `path` (capped at YAML_TREE_MAX_INPUT) and parse it; ERR_IO with
+ * "path: why" when it cannot be read. */
+int router_config_load(const char *path, struct router_config *out, char *err, size_t errcap);
+void router_config_free(struct router_config *c);
+
+#endif
