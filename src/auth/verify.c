@@ -126,7 +126,7 @@ static int check_scope(const struct auth_verifier *v, const struct auth_parsed *
 		return fail(out, malformed,
 		            "incorrect service \"" IOV_FMT "\"; expecting \"" IOV_FMT "\"",
 		            IOV_ARG(p->service), IOV_ARG(v->service));
-	if (p->alg == AUTH_SIGV4 && !iov_eq(p->region, v->region))
+	if (p->alg == AUTH_SIGV4 && v->region.len && !iov_eq(p->region, v->region))
 		return fail(out, malformed,
 		            "the region '" IOV_FMT "' is wrong; expecting '" IOV_FMT "'",
 		            IOV_ARG(p->region), IOV_ARG(v->region));
@@ -161,7 +161,7 @@ static int check_signed_headers(const struct auth_verifier *v, const struct auth
 	} else if (!set.base) {
 		return fail(out, ERR_AUTH_QUERY_MALFORMED, "SigV4A requires X-Amz-Region-Set");
 	}
-	if (!auth_region_set_match(set, v->region))
+	if (v->region.len && !auth_region_set_match(set, v->region))
 		return fail(out, ERR_AUTH_REGION,
 		            "the region set '" IOV_FMT "' does not include '" IOV_FMT "'",
 		            IOV_ARG(set), IOV_ARG(v->region));

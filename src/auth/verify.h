@@ -28,7 +28,8 @@ struct auth_verifier {
 	const struct auth_creds_ops *creds;
 	void *creds_ctx;
 	struct auth_keycache *keys; /* optional, and strongly advised for SigV4A */
-	struct iov region;          /* this server's region */
+	struct iov region;          /* this server's region; empty: any region (an
+	                               endpoint not tied to one, like a control API) */
 	struct iov service;         /* "s3" */
 	enum auth_uri_rules rules;
 	int64_t max_skew; /* seconds; 0 means AUTH_DEFAULT_SKEW (15 minutes) */

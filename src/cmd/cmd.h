@@ -6,6 +6,7 @@
 #ifndef MERIDIAN_CMD_CMD_H
 #define MERIDIAN_CMD_CMD_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 /* Exit statuses every subcommand uses. */
@@ -20,6 +21,8 @@ struct cmd {
 	void (*help)(FILE *out);
 };
 
+int cmd_router(int argc, char **argv);
+void cmd_router_help(FILE *out);
 int cmd_sign(int argc, char **argv);
 void cmd_sign_help(FILE *out);
 int cmd_store(int argc, char **argv);
@@ -30,6 +33,19 @@ int cmd_version(int argc, char **argv);
 void cmd_version_help(FILE *out);
 int cmd_wan(int argc, char **argv);
 void cmd_wan_help(FILE *out);
+
+/* A server command's hooks for cmd_serve (srv is the command's server). */
+struct cmd_serve_ops {
+	const char *name; /* for messages: "store: draining" */
+	void (*drain)(void *srv);
+	bool (*drained)(void *srv);
+	void (*reload)(void *srv); /* SIGHUP; NULL leaves SIGHUP alone */
+};
+struct net_loop;
+/* Run `l` until SIGTERM or SIGINT has drained srv (polled every 20 ms); a
+ * second signal exits the process at once. Closes its own handles; the
+ * caller stops srv and frees l afterwards. */
+void cmd_serve(struct net_loop *l, const struct cmd_serve_ops *ops, void *srv);
 
 /* True when argv holds -h or --help (before a "--"). */
 int cmd_wants_help(int argc, char **argv);

@@ -4,6 +4,8 @@
 #include "cmd/cmd.h"
 
 static const struct cmd commands[] = {
+	{ "router", "route S3 requests to the nearest healthy region (access point)", cmd_router,
+	  cmd_router_help },
 	{ "sign", "sign a request with SigV4 or SigV4A and print what to send", cmd_sign,
 	  cmd_sign_help },
 	{ "store", "serve one region's S3 API from a data directory", cmd_store, cmd_store_help },

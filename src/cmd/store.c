@@ -9,8 +9,6 @@
 #include "base/err.h"
 #include "cmd/cmd.h"
 #include "net/loop.h"
-#include "net/signal.h"
-#include "net/timer.h"
 #include "s3/server.h"
 
 void cmd_store_help(FILE *out)
@@ -38,43 +36,31 @@ void cmd_store_help(FILE *out)
 	      out);
 }
 
-struct store_main {
-	struct net_loop *loop;
-	struct s3_server *srv;
-	struct net_timer *poll;
-	int signals;
-};
-
-static void poll_drained(void *arg)
+static void store_drain(void *srv)
 {
-	struct store_main *m = arg;
-	if (s3_server_drained(m->srv))
-		net_loop_stop(m->loop);
+	s3_server_drain(srv);
 }
 
-static void on_stop_signal(void *arg, int signum)
+static bool store_drained(void *srv)
 {
-	struct store_main *m = arg;
-	(void)signum;
-	if (m->signals++) {
-		fputs("store: second signal, exiting now\n", stderr);
-		_exit(CMD_FAIL);
-	}
-	fputs("store: draining\n", stderr);
-	s3_server_drain(m->srv);
-	net_timer_start(m->poll, 20, 20);
+	return s3_server_drained(srv);
 }
 
-static void on_hup(void *arg, int signum)
+static void store_reload(void *srv)
 {
-	struct store_main *m = arg;
 	char err[512];
-	(void)signum;
-	if (s3_server_reload(m->srv, err, sizeof(err)))
+	if (s3_server_reload(srv, err, sizeof(err)))
 		fprintf(stderr, "store: credentials not reloaded: %s\n", err);
 	else
 		fputs("store: credentials reloaded\n", stderr);
 }
+
+static const struct cmd_serve_ops store_serve = {
+	.name = "store",
+	.drain = store_drain,
+	.drained = store_drained,
+	.reload = store_reload,
+};
 
 int cmd_store(int argc, char **argv)
 {
@@ -155,32 +141,24 @@ int cmd_store(int argc, char **argv)
 		setrlimit(RLIMIT_NOFILE, &nofile);
 	}
 
-	struct store_main m = { 0 };
+	struct net_loop *loop;
+	struct s3_server *srv;
 	char err[512] = "";
-	if (net_loop_new(&m.loop)) {
+	if (net_loop_new(&loop)) {
 		fputs("store: out of memory\n", stderr);
 		return CMD_FAIL;
 	}
-	int rc = s3_server_start(&cfg, &m.srv, err, sizeof(err));
+	int rc = s3_server_start(&cfg, &srv, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "store: %s\n", err[0] ? err : err_text(rc));
-		net_loop_free(m.loop);
+		net_loop_free(loop);
 		return CMD_FAIL;
 	}
-	struct net_signal *s_term = NULL, *s_int = NULL, *s_hup = NULL;
-	net_timer_new(m.loop, poll_drained, &m, &m.poll);
-	net_signal_watch(m.loop, SIGTERM, on_stop_signal, &m, &s_term);
-	net_signal_watch(m.loop, SIGINT, on_stop_signal, &m, &s_int);
-	net_signal_watch(m.loop, SIGHUP, on_hup, &m, &s_hup);
 	fprintf(stderr, "store: region %s, data %s, listening on %s (port %d)\n", cfg.region,
-	        cfg.data_dir, cfg.listen, s3_server_port(m.srv));
-	net_loop_run(m.loop);
-	s3_server_stop(m.srv);
-	net_timer_free(m.poll);
-	net_signal_close(s_term);
-	net_signal_close(s_int);
-	net_signal_close(s_hup);
-	net_loop_free(m.loop);
+	        cfg.data_dir, cfg.listen, s3_server_port(srv));
+	cmd_serve(loop, &store_serve, srv);
+	s3_server_stop(srv);
+	net_loop_free(loop);
 	fputs("store: stopped\n", stderr);
 	return CMD_OK;
 }

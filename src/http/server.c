@@ -1026,6 +1026,8 @@ static int worker_setup(void *arg, struct net_loop *l, unsigned index)
 		atomic_store(&s->port, net_listener_port(w->listener));
 	if (rc == 0)
 		rc = net_timer_new(l, NULL, NULL, &w->drain_timer);
+	if (rc == 0 && s->cfg.worker_start)
+		rc = s->cfg.worker_start(s->cfg.handler_ctx, l, index);
 	return rc;
 }
 
@@ -1080,10 +1082,11 @@ static void worker_teardown(void *arg, struct net_loop *l, unsigned index)
 {
 	struct http_server *s = arg;
 	struct worker *w = &s->w[index];
-	(void)l;
 	close_all(w);
 	net_listener_close(w->listener);
 	net_timer_free(w->drain_timer);
+	if (s->cfg.worker_stop)
+		s->cfg.worker_stop(s->cfg.handler_ctx, l, index);
 	/* net_loop_free runs the close callbacks. */
 }
 

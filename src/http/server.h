@@ -22,6 +22,7 @@
 struct http_request;
 struct http_server;
 struct net_conn;
+struct net_loop;
 
 /* What the access-log hook sees when a response has been sent (or failed). */
 struct http_access {
@@ -66,6 +67,13 @@ struct http_server_config {
 	void *handler_ctx;
 	void (*access_log)(void *ctx, const struct http_access *a);
 	void *access_log_ctx;
+	/* Optional, with handler_ctx: run on each worker's thread before its
+	 * loop serves (an error stops the start) and after it stopped serving
+	 * (connections closed; their close callbacks and those of handles the
+	 * hook frees still run later, when the loop is freed). For per-loop
+	 * state such as timers and client pools. */
+	int (*worker_start)(void *ctx, struct net_loop *l, unsigned index);
+	void (*worker_stop)(void *ctx, struct net_loop *l, unsigned index);
 };
 
 /* Start the workers and listeners. 0, ERR_INVALID (bad address), ERR_IO. */

@@ -479,6 +479,42 @@ static void scope_region_and_service(void **state)
 	}
 }
 
+/* A verifier with no region (a control endpoint) takes any region in the
+ * scope and any region set, and still refuses a wrong service. */
+static void any_region_verifier(void **state)
+{
+	(void)state;
+	static const char *const regions[] = { "eu-west-1", "ap-south-2", "us-east-1" };
+	for (size_t i = 0; i < NCOMBOS; i++)
+		for (size_t k = 0; k < sizeof(regions) / sizeof(regions[0]); k++) {
+			struct sp p = sp_default(combos[i].alg, combos[i].form);
+			p.region = regions[k];
+			struct treq t;
+			signed_request(&t, &p);
+			struct auth_verifier v = s3_verifier(NULL);
+			struct auth_verified res;
+			v.region = IOV_LIT("");
+			int rc = verify_with(&v, &t, T0, &res);
+			if (rc)
+				print_error("%s in %s: %s (%s)\n", combo_name(p.alg, p.form),
+				            regions[k], err_name(rc), res.detail);
+			auth_verified_free(&res);
+			assert_int_equal(rc, 0);
+			/* The same request against a region-bound verifier: SigV4
+			 * from another region is refused there. */
+			v.region = IOV_LIT("us-east-1");
+			rc = verify_with(&v, &t, T0, &res);
+			auth_verified_free(&res);
+			if (p.alg == AUTH_SIGV4)
+				assert_int_equal(rc == 0, strcmp(regions[k], "us-east-1") == 0);
+			p.service = "iam";
+			signed_request(&t, &p);
+			v.region = IOV_LIT("");
+			assert_int_not_equal(verify_with(&v, &t, T0, &res), 0);
+			auth_verified_free(&res);
+		}
+}
+
 static void sigv4a_region_set(void **state)
 {
 	(void)state;
@@ -917,6 +953,7 @@ int main(void)
 		cmocka_unit_test(sigv4_uppercase_signature),
 		cmocka_unit_test(canonicalisation_neutral),
 		cmocka_unit_test(keycache_agrees),
+		cmocka_unit_test(any_region_verifier),
 	};
 	return cmocka_run_group_tests_name("test_verify", tests, setup, teardown);
 }

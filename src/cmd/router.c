@@ -1,0 +1,166 @@
+/* meridian router: the multi-region access point. Main thread. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "base/err.h"
+#include "cmd/cmd.h"
+#include "net/loop.h"
+#include "router/admin.h"
+#include "router/config.h"
+#include "router/server.h"
+
+void cmd_router_help(FILE *out)
+{
+	fputs("usage: meridian router --listen ADDR --config FILE [--workers N] [--quiet]\n"
+	      "\n"
+	      "The multi-region access point: forwards each request unchanged to the\n"
+	      "store of the healthy active region with the lowest measured latency,\n"
+	      "fails over, retries a 404 on the other regions, keeps a multipart upload\n"
+	      "with the region that created it. See docs/router.md for the config file.\n"
+	      "\n"
+	      "  --listen ADDR   ip:port or [ipv6]:port to listen on\n"
+	      "  --config FILE   the access point, its regions and routing (YAML)\n"
+	      "  --workers N     event loops (default: one per CPU)\n"
+	      "  --quiet         no access log (one line per request on stderr)\n"
+	      "\n"
+	      "Every forwarded answer carries " ROUTER_REGION_HEADER ": <region>.\n"
+	      "Health: GET " ROUTER_HEALTH_PATH " answers 200. With admin.listen in the\n"
+	      "config: the control API (GET/PATCH " ROUTER_ADMIN_API_PREFIX "NAME/routes,\n"
+	      "SigV4 with an admin key) and GET /metrics (Prometheus) there.\n"
+	      "SIGTERM or SIGINT: stop accepting, finish in-flight requests, exit; a second\n"
+	      "signal exits at once. SIGHUP: re-read the admin credentials.\n",
+	      out);
+}
+
+struct router_main {
+	struct router_server *srv;
+	struct router_admin *admin;
+};
+
+static void router_drain(void *arg)
+{
+	struct router_main *m = arg;
+	router_server_drain(m->srv);
+}
+
+static bool router_drained(void *arg)
+{
+	struct router_main *m = arg;
+	return router_server_drained(m->srv);
+}
+
+static void router_reload(void *arg)
+{
+	struct router_main *m = arg;
+	char err[512];
+	if (!m->admin)
+		return;
+	if (router_admin_reload(m->admin, err, sizeof(err)))
+		fprintf(stderr, "router: admin credentials not reloaded: %s\n", err);
+	else
+		fputs("router: admin credentials reloaded\n", stderr);
+}
+
+static const struct cmd_serve_ops router_serve = {
+	.name = "router",
+	.drain = router_drain,
+	.drained = router_drained,
+	.reload = router_reload,
+};
+
+int cmd_router(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct router_server_opts o = { .access_log = true };
+	const char *config = NULL;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			o.listen = optarg;
+			break;
+		case 'c':
+			config = optarg;
+			break;
+		case 'w': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (*end || n == 0 || n > 256) {
+				fputs("router: --workers wants 1 to 256\n", stderr);
+				return CMD_USAGE;
+			}
+			o.workers = (unsigned)n;
+			break;
+		}
+		case 'q':
+			o.access_log = false;
+			break;
+		case 'h':
+			cmd_router_help(stdout);
+			return CMD_OK;
+		default:
+			cmd_router_help(stderr);
+			return CMD_USAGE;
+		}
+	}
+	if (optind < argc || !o.listen || !config) {
+		fputs("router: --listen and --config are required\n", stderr);
+		cmd_router_help(stderr);
+		return CMD_USAGE;
+	}
+	struct router_config cfg;
+	char err[ROUTER_CONFIG_ERR_LEN] = "";
+	int rc = router_config_load(config, &cfg, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "router: %s\n", err[0] ? err : err_text(rc));
+		return CMD_USAGE;
+	}
+	o.cfg = &cfg;
+	signal(SIGPIPE, SIG_IGN);
+	struct rlimit nofile;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
+	struct router_main m = { 0 };
+	struct net_loop *loop;
+	if (net_loop_new(&loop)) {
+		fputs("router: out of memory\n", stderr);
+		router_config_free(&cfg);
+		return CMD_FAIL;
+	}
+	rc = router_server_start(&o, &m.srv, err, sizeof(err));
+	if (rc == 0 && cfg.admin_listen)
+		rc = router_admin_start(&cfg, m.srv, &m.admin, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "router: %s\n", err[0] ? err : err_text(rc));
+		router_server_stop(m.srv);
+		net_loop_free(loop);
+		router_config_free(&cfg);
+		return CMD_FAIL;
+	}
+	fprintf(stderr,
+	        "router: access point %s (alias %s), %u regions, listening on %s (port %d)\n",
+	        cfg.name, cfg.alias, cfg.nregions, o.listen, router_server_port(m.srv));
+	if (m.admin)
+		fprintf(stderr, "router: admin on %s (port %d)\n", cfg.admin_listen,
+		        router_admin_port(m.admin));
+	cmd_serve(loop, &router_serve, &m);
+	router_admin_stop(m.admin);
+	router_server_stop(m.srv);
+	net_loop_free(loop);
+	router_config_free(&cfg);
+	fputs("router: stopped\n", stderr);
+	return CMD_OK;
+}

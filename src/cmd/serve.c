@@ -1,0 +1,64 @@
+/*
+ * The main loop of a draining server command (store, router): wait for
+ * SIGTERM or SIGINT, drain, and return once every connection has closed;
+ * a second signal exits at once. SIGHUP calls the command's reload. Main
+ * thread only.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "net/signal.h"
+#include "net/timer.h"
+
+struct serve {
+	struct net_loop *loop;
+	const struct cmd_serve_ops *ops;
+	void *srv;
+	struct net_timer *poll;
+	int signals;
+};
+
+static void poll_drained(void *arg)
+{
+	struct serve *m = arg;
+	if (m->ops->drained(m->srv))
+		net_loop_stop(m->loop);
+}
+
+static void on_stop_signal(void *arg, int signum)
+{
+	struct serve *m = arg;
+	(void)signum;
+	if (m->signals++) {
+		fprintf(stderr, "%s: second signal, exiting now\n", m->ops->name);
+		_exit(CMD_FAIL);
+	}
+	fprintf(stderr, "%s: draining\n", m->ops->name);
+	m->ops->drain(m->srv);
+	net_timer_start(m->poll, 20, 20);
+}
+
+static void on_hup(void *arg, int signum)
+{
+	struct serve *m = arg;
+	(void)signum;
+	m->ops->reload(m->srv);
+}
+
+void cmd_serve(struct net_loop *l, const struct cmd_serve_ops *ops, void *srv)
+{
+	struct serve m = { .loop = l, .ops = ops, .srv = srv };
+	struct net_signal *s_term = NULL, *s_int = NULL, *s_hup = NULL;
+	net_timer_new(l, poll_drained, &m, &m.poll);
+	net_signal_watch(l, SIGTERM, on_stop_signal, &m, &s_term);
+	net_signal_watch(l, SIGINT, on_stop_signal, &m, &s_int);
+	if (ops->reload)
+		net_signal_watch(l, SIGHUP, on_hup, &m, &s_hup);
+	net_loop_run(l);
+	net_timer_free(m.poll);
+	net_signal_close(s_term);
+	net_signal_close(s_int);
+	net_signal_close(s_hup);
+}
