@@ -215,7 +215,7 @@
 	/* router/: region selection and the routes table. */                                      \
 	X(ROUTER_NO_REGION, "no region can serve the request", 503, "ServiceUnavailable")          \
 	X(ROUTER_STALE_ROUTES, "the routes changed since the version this update was based on",    \
-	  409, "OperationAborted")                                                                 \
+	  409, "ConflictException")                                                                \
 	X(ROUTER_NO_ACTIVE, "at least one region must stay active", 400, "InvalidRequest")         \
 	X(CONFIG_YAML, "configuration file is not acceptable YAML", 0, NULL)                       \
 	X(CONFIG_SCHEMA, "configuration value is missing or invalid", 0, NULL)                     \

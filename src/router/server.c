@@ -127,6 +127,7 @@ struct fwd {
 	uint64_t start_ns, attempt_ns;
 	bool may_fail_over; /* bodiless and idempotent */
 	bool may_lag;       /* GET or HEAD */
+	bool head_request;  /* HEAD: the answer has a length but no body */
 	bool pinned;        /* uploadId names the region */
 	bool started;       /* the response head went to the viewer */
 	bool drop;          /* this attempt's answer is read and dropped */
@@ -343,6 +344,17 @@ static int up_head(void *arg, const struct http_head *h)
 	int64_t length = h->framing == HTTP_BODY_LENGTH ? (int64_t)h->content_length
 	                 : h->framing == HTTP_BODY_NONE ? 0
 	                                                : -1;
+	if (h->framing == HTTP_BODY_NONE && (f->head_request || h->status == 304)) {
+		/* No body, but the length of the one a GET would get: pass it on
+		 * (none given: none sent). */
+		length = -1;
+		for (size_t k = 0; k < h->nheaders; k++) {
+			unsigned long long v;
+			if (iov_eq_nocase(h->headers[k].name, IOV_LIT("content-length")) &&
+			    iov_to_u64(h->headers[k].value, INT64_MAX, &v) == 0)
+				length = (int64_t)v;
+		}
+	}
 	f->status = h->status;
 	f->started = true;
 	return http_response_start(f->r, h->status, out, n, length);
@@ -512,7 +524,8 @@ static void on_request(void *ctx, struct http_request *r)
 	bool idempotent = is_method(h->method, "GET") || is_method(h->method, "HEAD") ||
 	                  is_method(h->method, "DELETE") || is_method(h->method, "OPTIONS");
 	f->may_fail_over = bodiless && idempotent;
-	f->may_lag = bodiless && (is_method(h->method, "GET") || is_method(h->method, "HEAD"));
+	f->head_request = is_method(h->method, "HEAD");
+	f->may_lag = bodiless && (is_method(h->method, "GET") || f->head_request);
 	int pin = query.base ? upload_region(s, query) : -1;
 	if (pin >= 0) {
 		f->pinned = true;
