@@ -549,3 +549,11 @@ def test_the_good_config_the_bad_ones_edit_starts(tmp_path, meridian_bin):
                 p.wait()
         log.close()
     assert p.returncode == 0, (tmp_path / "router.log").read_text()
+
+
+def test_usage_errors_exit_2(run):
+    assert run("router", "--listen", "127.0.0.1:0").returncode == 2
+    assert run("router", "--config", "/nonexistent.yaml").returncode == 2
+    assert run("router", "--listen", "127.0.0.1:0", "--config", "x", "--workers", "0").returncode == 2
+    h = run("router", "--help")
+    assert h.returncode == 0 and "--config" in h.stdout and "--listen" in h.stdout
