@@ -493,7 +493,7 @@ BAD = {  # name: (text, line the error must name, or None for any)
     "duration out of range": (edit(14, "  probe_interval: 1ms"), 14),
     "endpoint without port": (edit(6, '    endpoint: "127.0.0.1"'), 6),
     "bad access point name": (edit(2, "  name: Assets!"), 2),
-    "duplicate region": (edit(9, "  - name: eu-west-1"), None),
+    "duplicate region": (edit(9, "  - name: eu-west-1"), 9),
     "no active region": (edit(8, "    dial: passive"), None),
     "missing alias": (edit(3, "  domain: accesspoint.example.test"), None),
     "yaml syntax": (edit(3, "  alias: [mfzwi23gnjvgw.mrap"), None),
