@@ -386,10 +386,12 @@ def test_sigv4a_clients_through_the_router(mrap, tmp_path):
     hs = sign("--sigv4", "--region", NEAR, "GET", url)
     status, h, out = curl(*sum([["-H", x] for x in hs], []), url)
     assert (status, h.get(REGION_HEADER)) == (403, NEAR), out
+    assert xml_error_code(out) == "AccessDenied", out  # refused as SigV4, not a bad signature
     v4 = rt.boto3(signature_version="s3v4")
     with pytest.raises(ClientError) as e:
         v4.get_object(Bucket=ALIAS, Key="by-curl")
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert e.value.response["Error"]["Code"] == "AccessDenied"
 
 
 # ---- 7. a multipart upload stays with the region that created it ----
