@@ -1,25 +1,523 @@
-/* TEMPORARY STUB (not committed): lines "name N", "alias A", "region NAME EP BUCKET DIAL", "admin LISTEN CREDS" */
+/*
+ * The router's configuration file (rules in config.h): a yaml_tree read
+ * through config/schema into a struct router_config that owns its strings.
+ * Startup thread only (router_config_load reads a file).
+ */
 #include "router/config.h"
+
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "crypto/sha256.h"
+#include <sys/socket.h>
+
+#include "base/check.h"
 #include "base/err.h"
-static uint16_t rid(const char *n){uint8_t d[32];sha256(n,strlen(n),d);return (uint16_t)(d[0]<<8|d[1]);}
-int router_config_load(const char *path, struct router_config *c, char *err, size_t errcap)
+#include "config/schema.h"
+#include "config/yaml_tree.h"
+#include "crypto/region.h"
+#include "net/listen.h"
+
+#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+#define AP_NAME_MIN     3
+#define AP_NAME_MAX     50
+#define REGION_NAME_MAX 32
+#define LABEL_MAX       63  /* one DNS label */
+#define HOST_MAX        253 /* a DNS name: alias, domain, and alias.domain */
+#define BUCKET_MIN      3
+#define BUCKET_MAX      63
+#define QUOTE_MAX       64 /* bytes of a value quoted in a message */
+
+/* Ranges of the routing durations, in milliseconds. */
+#define PROBE_INTERVAL_MIN     50
+#define PROBE_INTERVAL_MAX     60000
+#define TIMEOUT_MIN            10
+#define TIMEOUT_MAX            60000
+#define FIRST_BYTE_TIMEOUT_MAX 600000
+
+static const char *const top_keys[] = { "access_point", "regions", "routing", "admin" };
+static const char *const ap_keys[] = { "name", "alias", "domain" };
+static const char *const region_keys[] = { "name", "endpoint", "bucket", "dial" };
+static const char *const routing_keys[] = {
+	"probe_interval",     "probe_timeout",    "connect_timeout",
+	"first_byte_timeout", "passive_fallback", "retry_404",
+};
+static const char *const admin_keys[] = { "listen", "credentials" };
+
+struct parse {
+	struct config_schema s;
+	const char *path;
+	struct router_config *c;
+};
+
+static int quoted_len(struct iov v)
 {
-	memset(c,0,sizeof(*c));
-	FILE *f=fopen(path,"r"); if(!f){snprintf(err,errcap,"cannot open");return ERR_IO;}
-	char l[512],a[128],b[128],d[128],e[128];
-	c->probe_interval_ms=500;c->probe_timeout_ms=2000;c->connect_timeout_ms=2000;c->first_byte_timeout_ms=30000;c->passive_fallback=true;c->retry_404=true;
-	while(fgets(l,sizeof l,f)){
-		if(sscanf(l,"name %127s",a)==1)c->name=strdup(a);
-		else if(sscanf(l,"alias %127s",a)==1)c->alias=strdup(a);
-		else if(sscanf(l,"admin %127s %127s",a,b)==2){c->admin_listen=strdup(a);c->admin_credentials=strdup(b);}
-		else if(sscanf(l,"retry404 %127s",a)==1)c->retry_404=a[0]=='t';
-		else if(sscanf(l,"fallback %127s",a)==1)c->passive_fallback=a[0]=='t';
-		else if(sscanf(l,"region %127s %127s %127s %127s",a,b,d,e)==4){struct router_config_region *r=&c->region[c->nregions++];r->name=strdup(a);r->endpoint=strdup(b);r->bucket=strdup(d);r->dial=e[0]=='a'?ROUTER_DIAL_ACTIVE:ROUTER_DIAL_PASSIVE;r->id=rid(a);}
-	}
-	fclose(f);return 0;
+	return (int)(v.len > QUOTE_MAX ? QUOTE_MAX : v.len);
 }
-void router_config_free(struct router_config *c){(void)c;}
+
+static const char *kind_name(const struct yaml_tree_node *n)
+{
+	return yaml_tree_kind(n) == YAML_TREE_MAP   ? "a map"
+	       : yaml_tree_kind(n) == YAML_TREE_SEQ ? "a sequence"
+	                                            : "a scalar";
+}
+
+static bool lower_or_digit(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* min..max bytes of a-z 0-9 '-'; with `ends`, not '-' first or last. */
+static bool valid_word(struct iov v, size_t min, size_t max, bool ends)
+{
+	if (v.len < min || v.len > max)
+		return false;
+	for (size_t i = 0; i < v.len; i++)
+		if (!lower_or_digit(v.base[i]) && v.base[i] != '-')
+			return false;
+	return !ends || (v.base[0] != '-' && v.base[v.len - 1] != '-');
+}
+
+/* Dot-separated DNS labels of 1..63 a-z 0-9 '-', no label starting or
+ * ending with '-', at most HOST_MAX bytes in all. */
+static bool valid_host(struct iov v)
+{
+	if (v.len == 0 || v.len > HOST_MAX)
+		return false;
+	struct iov rest = v;
+	while (rest.base) {
+		struct iov label;
+		rest = iov_split(rest, '.', &label);
+		if (!valid_word(label, 1, LABEL_MAX, true))
+			return false;
+	}
+	return true;
+}
+
+/* Four dot-separated groups of 1..3 digits ("192.168.5.4"). */
+static bool looks_like_ipv4(struct iov v)
+{
+	size_t groups = 0, digits = 0;
+	for (size_t i = 0; i <= v.len; i++) {
+		if (i == v.len || v.base[i] == '.') {
+			if (digits == 0 || digits > 3)
+				return false;
+			groups++;
+			digits = 0;
+		} else if (v.base[i] >= '0' && v.base[i] <= '9') {
+			digits++;
+		} else {
+			return false;
+		}
+	}
+	return groups == 4;
+}
+
+/* S3's general purpose bucket rules, as far as a name alone tells. */
+static bool valid_bucket(struct iov v)
+{
+	if (v.len < BUCKET_MIN || v.len > BUCKET_MAX)
+		return false;
+	if (!lower_or_digit(v.base[0]) || !lower_or_digit(v.base[v.len - 1]))
+		return false;
+	for (size_t i = 0; i < v.len; i++) {
+		char c = v.base[i];
+		if (!lower_or_digit(c) && c != '-' && c != '.')
+			return false;
+		if (c == '.' && v.base[i - 1] == '.')
+			return false; /* i > 0: the first byte is a letter or digit */
+	}
+	return !looks_like_ipv4(v);
+}
+
+/* "ip:port" or "[ipv6]:port" as net_parse_addr takes it, with a port of
+ * 1..5 plain digits (strtoul alone would also take " +80"); port 0 only
+ * with `port0`. `v` is NUL-terminated and holds no NUL (read_str). */
+static bool parse_addr(struct iov v, bool port0, struct sockaddr_storage *ss, unsigned *len)
+{
+	const char *colon = strrchr(v.base, ':');
+	if (!colon)
+		return false;
+	struct iov port = iov_make(colon + 1, v.len - (size_t)(colon + 1 - v.base));
+	unsigned long long p;
+	if (port.len == 0 || port.len > 5 || iov_to_u64(port, 65535, &p) != 0 || (p == 0 && !port0))
+		return false;
+	return net_parse_addr(v.base, ss, len) == 0;
+}
+
+/* The key node of `key` in `map` (present). */
+static const struct yaml_tree_node *key_node(const struct yaml_tree_node *map, const char *key)
+{
+	size_t i = 0;
+	CHECK(yaml_tree_get(map, iov_cstr(key), &i) != NULL);
+	return yaml_tree_key(map, i);
+}
+
+/*
+ * A string value: config_schema_str, then present values must also be
+ * non-empty and hold no NUL byte (they become C strings). *v is IOV_NULL
+ * when an optional key is absent; *k is the key node when present.
+ */
+static int read_str(struct parse *ps, const struct yaml_tree_node *map, const char *key,
+                    enum config_schema_flags flags, struct iov *v, const struct yaml_tree_node **k)
+{
+	*v = IOV_NULL;
+	int rc = config_schema_str(&ps->s, map, key, flags, v);
+	if (rc || !v->base)
+		return rc;
+	*k = key_node(map, key);
+	if (v->len == 0)
+		return config_schema_fail(&ps->s, *k, "%s: must not be empty", key);
+	if (memchr(v->base, '\0', v->len))
+		return config_schema_fail(&ps->s, *k, "%s: must not contain a NUL byte", key);
+	return 0;
+}
+
+static int nomem(struct parse *ps)
+{
+	if (ps->s.rc)
+		return ps->s.rc;
+	if (ps->s.errlen)
+		snprintf(ps->s.err, ps->s.errlen, "%s: out of memory", ps->path);
+	ps->s.rc = ERR_NOMEM;
+	return ERR_NOMEM;
+}
+
+/* *out = a NUL-terminated copy of `a` followed by `b`. */
+static int copy2(struct parse *ps, struct iov a, struct iov b, char **out)
+{
+	char *c = malloc(a.len + b.len + 1);
+	if (!c)
+		return nomem(ps);
+	if (a.len)
+		memcpy(c, a.base, a.len);
+	memcpy(c + a.len, b.base, b.len);
+	c[a.len + b.len] = '\0';
+	*out = c;
+	return 0;
+}
+
+static int copy(struct parse *ps, struct iov v, char **out)
+{
+	return copy2(ps, IOV_NULL, v, out);
+}
+
+/* The value of `key` when it is an untagged node of `kind`; NULL when it
+ * is absent (an error if required) or on any error. */
+static const struct yaml_tree_node *section(struct parse *ps, const struct yaml_tree_node *map,
+                                            const char *key, enum config_schema_flags flags,
+                                            enum yaml_tree_kind kind)
+{
+	if (ps->s.rc)
+		return NULL;
+	size_t i = 0;
+	const struct yaml_tree_node *v = yaml_tree_get(map, iov_cstr(key), &i);
+	if (!v) {
+		if (flags & CONFIG_REQUIRED)
+			config_schema_fail(&ps->s, map, "missing required key \"%s\"", key);
+		return NULL;
+	}
+	const char *want = kind == YAML_TREE_MAP ? "a map" : "a sequence";
+	const struct yaml_tree_node *k = yaml_tree_key(map, i);
+	if (yaml_tree_tag(v) != YAML_TREE_TAG_NONE) {
+		struct iov tag = yaml_tree_tag_text(v);
+		config_schema_fail(&ps->s, k, "%s: expected %s, not a " IOV_FMT " value", key, want,
+		                   IOV_ARG(tag));
+		return NULL;
+	}
+	if (yaml_tree_kind(v) != kind) {
+		config_schema_fail(&ps->s, k, "%s: expected %s, got %s", key, want, kind_name(v));
+		return NULL;
+	}
+	return v;
+}
+
+static int read_access_point(struct parse *ps, const struct yaml_tree_node *root)
+{
+	struct router_config *c = ps->c;
+	const struct yaml_tree_node *ap =
+	    section(ps, root, "access_point", CONFIG_REQUIRED, YAML_TREE_MAP);
+	if (!ap || config_schema_keys(&ps->s, ap, ap_keys, N_ELEMS(ap_keys)))
+		return ps->s.rc;
+	const struct yaml_tree_node *kn = NULL, *ka = NULL, *kd = NULL;
+	struct iov name, alias, domain;
+	read_str(ps, ap, "name", CONFIG_REQUIRED, &name, &kn);
+	read_str(ps, ap, "alias", CONFIG_REQUIRED, &alias, &ka);
+	if (read_str(ps, ap, "domain", CONFIG_OPTIONAL, &domain, &kd))
+		return ps->s.rc;
+	if (!valid_word(name, AP_NAME_MIN, AP_NAME_MAX, true))
+		return config_schema_fail(&ps->s, kn,
+		                          "name: \"%.*s\" is not 3-50 characters of a-z, 0-9 and "
+		                          "'-' that neither start nor end with '-'",
+		                          quoted_len(name), name.base);
+	if (!valid_host(alias))
+		return config_schema_fail(&ps->s, ka,
+		                          "alias: \"%.*s\" is not dot-separated labels of 1-63 "
+		                          "characters of a-z, 0-9 and '-' (not first or last), "
+		                          "at most 253 in all",
+		                          quoted_len(alias), alias.base);
+	if (domain.base && !valid_host(domain))
+		return config_schema_fail(&ps->s, kd,
+		                          "domain: \"%.*s\" is not dot-separated labels of 1-63 "
+		                          "characters of a-z, 0-9 and '-' (not first or last), "
+		                          "at most 253 in all",
+		                          quoted_len(domain), domain.base);
+	if (domain.base && alias.len + 1 + domain.len > HOST_MAX)
+		return config_schema_fail(&ps->s, kd,
+		                          "domain: the host name <alias>.<domain> would be %zu "
+		                          "bytes, more than %d",
+		                          alias.len + 1 + domain.len, HOST_MAX);
+	if (copy(ps, name, &c->name) || copy(ps, alias, &c->alias))
+		return ps->s.rc;
+	if (domain.base && copy(ps, domain, &c->domain))
+		return ps->s.rc;
+	return 0;
+}
+
+/* Where each region's name and endpoint were, for duplicate messages. */
+struct seen {
+	struct yaml_tree_mark name_at[ROUTER_REGIONS_MAX];
+	struct yaml_tree_mark endpoint_at[ROUTER_REGIONS_MAX];
+	struct sockaddr_storage addr[ROUTER_REGIONS_MAX];
+	unsigned addr_len[ROUTER_REGIONS_MAX];
+};
+
+/* Region `i`'s name and endpoint against regions 0..i-1. */
+static int check_unique(struct parse *ps, struct seen *seen, uint32_t i,
+                        const struct yaml_tree_node *kn, const struct yaml_tree_node *ke)
+{
+	const struct router_config_region *r = ps->c->region;
+	for (uint32_t j = 0; j < i; j++) {
+		struct yaml_tree_mark at = seen->name_at[j];
+		if (strcmp(r[j].name, r[i].name) == 0)
+			return config_schema_fail(&ps->s, kn,
+			                          "duplicate region name \"%s\" (first at %u:%u)",
+			                          r[i].name, at.line, at.col);
+		if (r[j].id == r[i].id)
+			return config_schema_fail(&ps->s, kn,
+			                          "region \"%s\" has the same region id 0x%04x as "
+			                          "\"%s\" (at %u:%u): rename one of them",
+			                          r[i].name, r[i].id, r[j].name, at.line, at.col);
+	}
+	for (uint32_t j = 0; j < i; j++) {
+		struct yaml_tree_mark at = seen->endpoint_at[j];
+		if (seen->addr_len[j] == seen->addr_len[i] &&
+		    memcmp(&seen->addr[j], &seen->addr[i], seen->addr_len[i]) == 0)
+			return config_schema_fail(&ps->s, ke,
+			                          "duplicate region endpoint \"%s\" (first at "
+			                          "%u:%u as \"%s\")",
+			                          r[i].endpoint, at.line, at.col, r[j].endpoint);
+	}
+	return 0;
+}
+
+static int read_region(struct parse *ps, const struct yaml_tree_node *item, uint32_t i,
+                       struct seen *seen)
+{
+	struct router_config_region *r = &ps->c->region[i];
+	if (yaml_tree_kind(item) != YAML_TREE_MAP)
+		return config_schema_fail(&ps->s, item, "regions[%u]: expected a map, got %s", i,
+		                          kind_name(item));
+	if (config_schema_keys(&ps->s, item, region_keys, N_ELEMS(region_keys)))
+		return ps->s.rc;
+	const struct yaml_tree_node *kn = NULL, *ke = NULL, *kb = NULL, *kd = NULL;
+	struct iov name, endpoint, bucket, dial;
+	read_str(ps, item, "name", CONFIG_REQUIRED, &name, &kn);
+	read_str(ps, item, "endpoint", CONFIG_REQUIRED, &endpoint, &ke);
+	read_str(ps, item, "bucket", CONFIG_REQUIRED, &bucket, &kb);
+	if (read_str(ps, item, "dial", CONFIG_OPTIONAL, &dial, &kd))
+		return ps->s.rc;
+	if (!valid_word(name, 1, REGION_NAME_MAX, false))
+		return config_schema_fail(
+		    &ps->s, kn, "name: \"%.*s\" is not 1-32 characters of a-z, 0-9 and '-'",
+		    quoted_len(name), name.base);
+	if (!parse_addr(endpoint, false, &seen->addr[i], &seen->addr_len[i]))
+		return config_schema_fail(&ps->s, ke,
+		                          "endpoint: \"%.*s\" is not ip:port or [ipv6]:port "
+		                          "(numeric, port 1-65535)",
+		                          quoted_len(endpoint), endpoint.base);
+	if (!valid_bucket(bucket))
+		return config_schema_fail(&ps->s, kb,
+		                          "bucket: \"%.*s\" is not a bucket name (3-63 characters "
+		                          "of a-z, 0-9, '.' and '-', a letter or digit first and "
+		                          "last, no \"..\", not an IPv4 address)",
+		                          quoted_len(bucket), bucket.base);
+	r->dial = ROUTER_DIAL_ACTIVE;
+	if (dial.base && iov_eq(dial, IOV_LIT("passive")))
+		r->dial = ROUTER_DIAL_PASSIVE;
+	else if (dial.base && !iov_eq(dial, IOV_LIT("active")))
+		return config_schema_fail(&ps->s, kd, "dial: \"%.*s\" is not active or passive",
+		                          quoted_len(dial), dial.base);
+	if (copy(ps, name, &r->name) || copy(ps, endpoint, &r->endpoint) ||
+	    copy(ps, bucket, &r->bucket))
+		return ps->s.rc;
+	r->id = region_id(r->name);
+	seen->name_at[i] = yaml_tree_mark(kn);
+	seen->endpoint_at[i] = yaml_tree_mark(ke);
+	return check_unique(ps, seen, i, kn, ke);
+}
+
+static int read_regions(struct parse *ps, const struct yaml_tree_node *root)
+{
+	const struct yaml_tree_node *seq =
+	    section(ps, root, "regions", CONFIG_REQUIRED, YAML_TREE_SEQ);
+	if (!seq)
+		return ps->s.rc;
+	const struct yaml_tree_node *k = key_node(root, "regions");
+	size_t n = yaml_tree_len(seq);
+	if (n == 0 || n > ROUTER_REGIONS_MAX)
+		return config_schema_fail(&ps->s, k, "regions: %zu regions; expected 1 to %d", n,
+		                          ROUTER_REGIONS_MAX);
+	struct seen seen;
+	bool active = false;
+	for (uint32_t i = 0; i < n; i++) {
+		ps->c->nregions = i + 1; /* so router_config_free finds what region i owns */
+		if (read_region(ps, yaml_tree_item(seq, i), i, &seen))
+			return ps->s.rc;
+		active |= ps->c->region[i].dial == ROUTER_DIAL_ACTIVE;
+	}
+	if (!active)
+		return config_schema_fail(&ps->s, k,
+		                          "regions: no region is active (at least one needs "
+		                          "dial: active)");
+	return 0;
+}
+
+static int read_routing(struct parse *ps, const struct yaml_tree_node *root)
+{
+	struct router_config *c = ps->c;
+	const struct yaml_tree_node *m =
+	    section(ps, root, "routing", CONFIG_OPTIONAL, YAML_TREE_MAP);
+	if (!m || config_schema_keys(&ps->s, m, routing_keys, N_ELEMS(routing_keys)))
+		return ps->s.rc;
+	uint64_t interval = c->probe_interval_ms, probe = c->probe_timeout_ms;
+	uint64_t connect = c->connect_timeout_ms, first_byte = c->first_byte_timeout_ms;
+	config_schema_duration(&ps->s, m, "probe_interval", CONFIG_OPTIONAL, PROBE_INTERVAL_MIN,
+	                       PROBE_INTERVAL_MAX, &interval);
+	config_schema_duration(&ps->s, m, "probe_timeout", CONFIG_OPTIONAL, TIMEOUT_MIN,
+	                       TIMEOUT_MAX, &probe);
+	config_schema_duration(&ps->s, m, "connect_timeout", CONFIG_OPTIONAL, TIMEOUT_MIN,
+	                       TIMEOUT_MAX, &connect);
+	config_schema_duration(&ps->s, m, "first_byte_timeout", CONFIG_OPTIONAL, TIMEOUT_MIN,
+	                       FIRST_BYTE_TIMEOUT_MAX, &first_byte);
+	config_schema_bool(&ps->s, m, "passive_fallback", CONFIG_OPTIONAL, &c->passive_fallback);
+	config_schema_bool(&ps->s, m, "retry_404", CONFIG_OPTIONAL, &c->retry_404);
+	if (ps->s.rc)
+		return ps->s.rc;
+	c->probe_interval_ms = (uint32_t)interval;
+	c->probe_timeout_ms = (uint32_t)probe;
+	c->connect_timeout_ms = (uint32_t)connect;
+	c->first_byte_timeout_ms = (uint32_t)first_byte;
+	return 0;
+}
+
+static int read_admin(struct parse *ps, const struct yaml_tree_node *root)
+{
+	struct router_config *c = ps->c;
+	const struct yaml_tree_node *m = section(ps, root, "admin", CONFIG_OPTIONAL, YAML_TREE_MAP);
+	if (!m || config_schema_keys(&ps->s, m, admin_keys, N_ELEMS(admin_keys)))
+		return ps->s.rc;
+	const struct yaml_tree_node *kl = NULL, *kc = NULL;
+	struct iov listen, cred;
+	read_str(ps, m, "listen", CONFIG_OPTIONAL, &listen, &kl);
+	if (read_str(ps, m, "credentials", CONFIG_OPTIONAL, &cred, &kc))
+		return ps->s.rc;
+	struct sockaddr_storage ss;
+	unsigned len;
+	if (listen.base && !parse_addr(listen, true, &ss, &len))
+		return config_schema_fail(&ps->s, kl,
+		                          "listen: \"%.*s\" is not ip:port or [ipv6]:port "
+		                          "(numeric, port 0-65535)",
+		                          quoted_len(listen), listen.base);
+	if (listen.base && !cred.base)
+		return config_schema_fail(&ps->s, kl,
+		                          "admin.listen needs admin.credentials: the control API "
+		                          "never runs without authentication");
+	/* Relative credentials are anchored at the config file's directory:
+	 * everything in ps->path up to and including its last '/'. */
+	struct iov dir = IOV_NULL;
+	const char *slash = strrchr(ps->path, '/');
+	if (cred.base && cred.base[0] != '/' && slash)
+		dir = iov_make(ps->path, (size_t)(slash - ps->path) + 1);
+	if (cred.base && dir.len + cred.len >= PATH_MAX)
+		return config_schema_fail(&ps->s, kc,
+		                          "credentials: the path would be %zu bytes, more than %d",
+		                          dir.len + cred.len, PATH_MAX - 1);
+	if (listen.base && copy(ps, listen, &c->admin_listen))
+		return ps->s.rc;
+	if (cred.base && copy2(ps, dir, cred, &c->admin_credentials))
+		return ps->s.rc;
+	return 0;
+}
+
+static void defaults(struct router_config *c)
+{
+	c->probe_interval_ms = ROUTER_CONFIG_PROBE_INTERVAL_MS;
+	c->probe_timeout_ms = ROUTER_CONFIG_PROBE_TIMEOUT_MS;
+	c->connect_timeout_ms = ROUTER_CONFIG_CONNECT_TIMEOUT_MS;
+	c->first_byte_timeout_ms = ROUTER_CONFIG_FIRST_BYTE_TIMEOUT_MS;
+	c->passive_fallback = true;
+	c->retry_404 = true;
+}
+
+/* The whole schema over a parsed tree; takes the tree. */
+static int from_tree(const char *path, struct yaml_tree *t, struct router_config *out, char *err,
+                     size_t errcap)
+{
+	struct parse ps = { .path = path, .c = out };
+	config_schema_init(&ps.s, t, err, errcap);
+	defaults(out);
+	const struct yaml_tree_node *root = yaml_tree_root(t);
+	if (config_schema_map(&ps.s, root, "the router configuration") == 0 &&
+	    config_schema_keys(&ps.s, root, top_keys, N_ELEMS(top_keys)) == 0 &&
+	    read_access_point(&ps, root) == 0 && read_regions(&ps, root) == 0 &&
+	    read_routing(&ps, root) == 0)
+		read_admin(&ps, root);
+	yaml_tree_free(t);
+	if (ps.s.rc) {
+		router_config_free(out);
+		memset(out, 0, sizeof(*out));
+	}
+	return ps.s.rc;
+}
+
+int router_config_parse(const char *path, const char *p, size_t n, struct router_config *out,
+                        char *err, size_t errcap)
+{
+	CHECK(path != NULL && out != NULL);
+	memset(out, 0, sizeof(*out));
+	struct yaml_tree *t = NULL;
+	int rc = yaml_tree_parse(path, p, n, &t, err, errcap);
+	if (rc)
+		return rc;
+	return from_tree(path, t, out, err, errcap);
+}
+
+int router_config_load(const char *path, struct router_config *out, char *err, size_t errcap)
+{
+	CHECK(path != NULL && out != NULL);
+	memset(out, 0, sizeof(*out));
+	struct yaml_tree *t = NULL;
+	int rc = yaml_tree_load(path, &t, err, errcap);
+	if (rc)
+		return rc;
+	return from_tree(path, t, out, err, errcap);
+}
+
+void router_config_free(struct router_config *c)
+{
+	if (!c)
+		return;
+	free(c->name);
+	free(c->alias);
+	free(c->domain);
+	for (uint32_t i = 0; i < c->nregions && i < ROUTER_REGIONS_MAX; i++) {
+		free(c->region[i].name);
+		free(c->region[i].endpoint);
+		free(c->region[i].bucket);
+	}
+	free(c->admin_listen);
+	free(c->admin_credentials);
+	memset(c, 0, sizeof(*c));
+}

@@ -178,7 +178,11 @@ static int upload_region(const struct router_server *s, struct iov query)
 		if (kv.len > 9 && memcmp(kv.base, "uploadId=", 9) == 0) {
 			uint64_t ts;
 			uint16_t id;
-			if (hlc_version_parse(iov_sub(kv, 9, kv.len - 9), &ts, &id))
+			/* The store's upload ids: a version id (clock and region)
+			 * then 16 hex digits of randomness. */
+			struct iov v = iov_sub(kv, 9, kv.len - 9);
+			if (v.len != HLC_VERSION_ID_LEN + 16 ||
+			    hlc_version_parse(iov_sub(v, 0, HLC_VERSION_ID_LEN), &ts, &id))
 				return -1;
 			for (uint32_t i = 0; i < s->cfg->nregions; i++)
 				if (s->cfg->region[i].id == id)

@@ -17,6 +17,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "crypto/md5.h"
+#include "crypto/region.h"
 #include "crypto/sha256.h"
 #include "http/date.h"
 #include "meta/db.h"
@@ -697,13 +698,6 @@ static int open_storage(struct s3_server *s, char *err, size_t cap)
 	if (rc)
 		snprintf(err, cap, "%s: garbage collection: %s", dir, err_text(rc));
 	return rc;
-}
-
-static uint16_t region_id(const char *region)
-{
-	uint8_t d[SHA256_LEN];
-	sha256(region, strlen(region), d);
-	return (uint16_t)(d[0] << 8 | d[1]);
 }
 
 int s3_server_start(const struct s3_server_config *cfg, struct s3_server **out, char *err,
