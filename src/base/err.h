@@ -218,7 +218,17 @@
 	  409, "OperationAborted")                                                                 \
 	X(ROUTER_NO_ACTIVE, "at least one region must stay active", 400, "InvalidRequest")         \
 	X(CONFIG_YAML, "configuration file is not acceptable YAML", 0, NULL)                       \
-	X(CONFIG_SCHEMA, "configuration value is missing or invalid", 0, NULL)
+	X(CONFIG_SCHEMA, "configuration value is missing or invalid", 0, NULL)                     \
+	/* s3/: access point aliases (multi-region access points) on a store. */                   \
+	X(S3AP_SIGV4A_REQUIRED,                                                                    \
+	  "Requests to a Multi-Region Access Point must be signed with SigV4A "                    \
+	  "(AWS4-ECDSA-P256-SHA256).",                                                             \
+	  403, "AccessDenied")                                                                     \
+	X(S3AP_NOT_SUPPORTED,                                                                      \
+	  "This operation is not supported through a Multi-Region Access Point.", 501,             \
+	  "NotImplemented")                                                                        \
+	X(S3AP_NO_SUCH_ACCESS_POINT, "The specified access point does not exist.", 404,            \
+	  "NoSuchAccessPoint")
 
 enum err {
 	ERR_OK = 0,

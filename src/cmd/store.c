@@ -15,6 +15,7 @@ void cmd_store_help(FILE *out)
 {
 	fputs("usage: meridian store --listen ADDR --data DIR --region NAME --credentials FILE\n"
 	      "                      [--domain D]... [--public-read BUCKET]... [--workers N]\n"
+	      "                      [--access-point ALIAS=BUCKET]... [--mrap-domain D]...\n"
 	      "\n"
 	      "Serves one region's S3 API: buckets, objects, versions, multipart uploads,\n"
 	      "SigV4 and SigV4A verification. Data and metadata live under DIR.\n"
@@ -29,6 +30,15 @@ void cmd_store_help(FILE *out)
 	      "  --public-read BUCKET let anonymous callers GET and HEAD objects of BUCKET\n"
 	      "                       (repeatable); everything else needs a signature\n"
 	      "  --workers N          event loops (default 1)\n"
+	      "  --access-point ALIAS=BUCKET\n"
+	      "                       serve BUCKET through the multi-region access point\n"
+	      "                       alias ALIAS (e.g. mfzwi23gnjvgw.mrap; lowercase labels\n"
+	      "                       of a-z 0-9 -, 3-63 characters; repeatable): path style\n"
+	      "                       /ALIAS/key, or Host ALIAS.D for an --mrap-domain D.\n"
+	      "                       Such requests must be SigV4A with a region set that\n"
+	      "                       covers --region; never anonymous; no CopyObject\n"
+	      "  --mrap-domain D      serve access point aliases virtual-hosted style as\n"
+	      "                       ALIAS.D (repeatable)\n"
 	      "\n"
 	      "Health: GET " S3_HEALTH_PATH " answers 200 without authentication.\n"
 	      "SIGTERM or SIGINT: stop accepting, finish in-flight requests, exit; a second\n"
@@ -62,6 +72,29 @@ static const struct cmd_serve_ops store_serve = {
 	.reload = store_reload,
 };
 
+/* One --access-point ALIAS=BUCKET; 0, or -1 with the reason printed. */
+static int add_access_point(struct s3_server_config *cfg, const char *arg)
+{
+	struct s3_access_point ap;
+	const char *why = NULL;
+	if (cfg->naccess_points == S3_ACCESS_POINTS_MAX) {
+		fprintf(stderr, "store: at most %d --access-point\n", S3_ACCESS_POINTS_MAX);
+		return -1;
+	}
+	if (s3_access_point_parse(iov_cstr(arg), &ap, &why)) {
+		fprintf(stderr, "store: --access-point '%s': %s\n", arg, why);
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->naccess_points; i++)
+		if (iov_eq(cfg->access_points[i].alias, ap.alias)) {
+			fprintf(stderr, "store: --access-point: alias '" IOV_FMT "' given twice\n",
+			        IOV_ARG(ap.alias));
+			return -1;
+		}
+	cfg->access_points[cfg->naccess_points++] = ap;
+	return 0;
+}
+
 int cmd_store(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -72,6 +105,8 @@ int cmd_store(int argc, char **argv)
 		{ "domain", required_argument, NULL, 'D' },
 		{ "public-read", required_argument, NULL, 'p' },
 		{ "workers", required_argument, NULL, 'w' },
+		{ "access-point", required_argument, NULL, 'a' },
+		{ "mrap-domain", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -105,6 +140,23 @@ int cmd_store(int argc, char **argv)
 				return CMD_USAGE;
 			}
 			cfg.public_read[cfg.npublic++] = optarg;
+			break;
+		case 'a':
+			if (add_access_point(&cfg, optarg))
+				return CMD_USAGE;
+			break;
+		case 'm':
+			if (cfg.nmrap_domains == S3_DOMAINS_MAX) {
+				fprintf(stderr, "store: at most %d --mrap-domain\n",
+				        S3_DOMAINS_MAX);
+				return CMD_USAGE;
+			}
+			if (s3_domain_valid(iov_cstr(optarg))) {
+				fprintf(stderr, "store: --mrap-domain '%s': not a domain name\n",
+				        optarg);
+				return CMD_USAGE;
+			}
+			cfg.mrap_domains[cfg.nmrap_domains++] = optarg;
 			break;
 		case 'w': {
 			char *end;

@@ -52,6 +52,19 @@ enum s3_op {
 /* "GetObject"-style name for logs ("LIST_BUCKETS" form). */
 const char *s3_op_name(enum s3_op op);
 
+/*
+ * An access point alias (a multi-region access point's name, as AWS makes
+ * them: `mfzwi23gnjvgw.mrap`) and the local bucket it stands for. The router
+ * forwards requests that name the alias unchanged; the store maps it here.
+ */
+#define S3_ALIAS_MIN 3
+#define S3_ALIAS_MAX 63
+
+struct s3_access_point {
+	struct iov alias;
+	struct iov bucket;
+};
+
 struct s3_route_in {
 	struct iov method;
 	struct iov target; /* origin-form request target, raw */
@@ -60,11 +73,19 @@ struct s3_route_in {
 	 * is none of them (an IP, localhost, ...) means path style. */
 	const struct iov *domains;
 	size_t ndomains;
+	/* Access points: `Host: <alias>.<mrap domain>` (any case, any port) or
+	 * a first path segment equal to an alias names the alias's bucket. With
+	 * naps == 0 and nmrap_domains == 0 routing is as without them. */
+	const struct s3_access_point *aps;
+	size_t naps;
+	const struct iov *mrap_domains;
+	size_t nmrap_domains;
 };
 
 struct s3_route {
 	enum s3_op op;
-	struct iov bucket;     /* empty for SERVICE */
+	struct iov bucket;     /* empty for SERVICE; an alias's bucket */
+	struct iov alias;      /* the access point named, or IOV_NULL */
 	struct iov key;        /* decoded (arena); empty unless OBJECT */
 	bool virtual_host;     /* bucket came from the Host header */
 	struct iov query;      /* raw query string, without '?' */
@@ -75,14 +96,42 @@ struct s3_route {
 };
 
 /*
- * Route a request. Decoded strings live in `a`. Errors:
- * ERR_S3_INVALID_URI (bad percent-encoding, or a target that is not a path),
- * ERR_S3_KEY_TOO_LONG, ERR_S3_METHOD_NOT_ALLOWED (a method no operation of
- * that scope takes), ERR_S3_NOT_IMPLEMENTED (a sub-resource Meridian does
- * not serve: acl, policy, tagging, ...), ERR_S3_INVALID_ARGUMENT (a bad
- * partNumber), ERR_NOMEM.
+ * Route a request. Decoded strings live in `a`; bucket and alias borrow from
+ * the request or from in->aps. An alias wins over a bucket of the same name.
+ * Errors: ERR_S3_INVALID_URI (bad percent-encoding, or a target that is not
+ * a path), ERR_S3_KEY_TOO_LONG, ERR_S3_METHOD_NOT_ALLOWED (a method no
+ * operation of that scope takes), ERR_S3_NOT_IMPLEMENTED (a sub-resource
+ * Meridian does not serve: acl, policy, tagging, ...),
+ * ERR_S3_INVALID_ARGUMENT (a bad partNumber), ERR_S3AP_NO_SUCH_ACCESS_POINT
+ * (a Host under an mrap domain, and under no bucket domain, whose label is
+ * no configured alias), ERR_NOMEM.
  */
 int s3_route(const struct s3_route_in *in, struct arena *a, struct s3_route *out);
+
+/*
+ * Whether a routed request may go through an access point, as AWS allows
+ * on a multi-region access point: object reads and writes, multipart
+ * uploads, ListObjectsV2 and ListMultipartUploads; not CopyObject or
+ * UploadPartCopy (`copy_source`: the request has x-amz-copy-source), not
+ * ListObjects v1 nor any other bucket operation. 0 for a request without an
+ * alias; else 0 or ERR_S3AP_NOT_SUPPORTED.
+ */
+int s3_route_alias_allowed(const struct s3_route *r, bool copy_source);
+
+/* An alias as --access-point takes it: S3_ALIAS_MIN..S3_ALIAS_MAX bytes of
+ * lowercase labels (a-z 0-9 '-') joined by single dots. 0 or ERR_INVALID. */
+int s3_alias_valid(struct iov alias);
+
+/* A domain name for --domain / --mrap-domain: 1..253 bytes of labels of
+ * 1..63 letters, digits and '-' (not first or last) joined by dots, no
+ * port. 0 or ERR_INVALID. */
+int s3_domain_valid(struct iov domain);
+
+/*
+ * Parse `ALIAS=BUCKET` (s3_alias_valid, s3_names_bucket_valid). The slices
+ * borrow from `arg`. 0 or ERR_INVALID with `why` (a static string) set.
+ */
+int s3_access_point_parse(struct iov arg, struct s3_access_point *out, const char **why);
 
 /*
  * The decoded value of query parameter `name` in a raw query string, into

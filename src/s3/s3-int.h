@@ -53,6 +53,7 @@ struct s3_server {
 	struct s3_gens gens; /* object-head cache generations (cache.h) */
 	char host_id[32];
 	struct iov domains[S3_DOMAINS_MAX];
+	struct iov mrap_domains[S3_DOMAINS_MAX];
 };
 
 /* How a request body is taken. */

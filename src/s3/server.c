@@ -25,6 +25,7 @@
 #include "meta/writer.h"
 #include "net/loop.h"
 #include "net/work.h"
+#include "s3/names.h"
 #include "s3/s3-int.h"
 #include "s3/xml_writer.h"
 
@@ -166,7 +167,11 @@ void s3__error(struct s3_req *q, int err, const char *message)
 	size_t n = 0;
 	const char *code = s3_error_code(err);
 	if (strcmp(code, "NoSuchBucket") == 0) {
-		f[n++] = (struct s3_error_field){ "BucketName", q->route.bucket };
+		/* Through an access point the caller named the alias, not the
+		 * bucket behind it. */
+		f[n++] =
+		    (struct s3_error_field){ "BucketName", q->route.alias.base ? q->route.alias
+			                                                       : q->route.bucket };
 	} else if (strcmp(code, "NoSuchKey") == 0) {
 		f[n++] = (struct s3_error_field){ "Key", q->route.key };
 	} else if (strcmp(code, "NoSuchUpload") == 0) {
@@ -402,20 +407,33 @@ static bool signed_request(const struct http_head *h, struct iov query)
 	return false;
 }
 
+/* An access point takes SigV4A only (REFERENCE.md §1). */
+static int sigv4a_required(struct s3_req *q)
+{
+	snprintf(q->v.detail, sizeof(q->v.detail), "%s", err_text(ERR_S3AP_SIGV4A_REQUIRED));
+	return ERR_S3AP_SIGV4A_REQUIRED;
+}
+
 /* Verify the signature; 0 with q->user set, or an error to answer. */
 static int authenticate(struct s3_req *q)
 {
 	struct s3_server *srv = q->srv;
 	const struct http_head *h = http_request_head(q->r);
+	bool via_alias = q->route.alias.base != NULL;
 	if (sigv2_request(h, q->route.query)) {
+		if (via_alias)
+			return sigv4a_required(q);
 		snprintf(q->v.detail, sizeof(q->v.detail),
 		         "The authorization mechanism you have provided is not supported. Please "
 		         "use AWS4-HMAC-SHA256.");
 		return ERR_S3_INVALID_REQUEST;
 	}
 	if (!signed_request(h, q->route.query)) {
+		/* An access point's Block Public Access is always on. */
 		bool reads = q->route.op == S3_OP_GET_OBJECT || q->route.op == S3_OP_HEAD_OBJECT;
-		return reads && public_bucket(srv, q->route.bucket) ? 0 : ERR_S3_ACCESS_DENIED;
+		return reads && !via_alias && public_bucket(srv, q->route.bucket)
+		           ? 0
+		           : ERR_S3_ACCESS_DENIED;
 	}
 	struct auth_header *hs = arena_alloc(q->a, (h->nheaders ? h->nheaders : 1) * sizeof(*hs));
 	if (!hs)
@@ -440,6 +458,10 @@ static int authenticate(struct s3_req *q)
 		.s3_allow_no_content_sha256 = true,
 	};
 	int rc = auth_verify(&v, &areq, q->now, &q->v);
+	/* A SigV4 request to an alias is refused as such, whether or not its
+	 * signature holds (the region set check is auth_verify's). */
+	if (via_alias && q->v.alg == AUTH_SIGV4)
+		return sigv4a_required(q);
 	if (rc)
 		return rc;
 	q->verified = true;
@@ -617,14 +639,30 @@ static void on_request(void *ctx, struct http_request *r)
 	}
 	http_request_set_user(r, q);
 	q->users = auth_users_acquire(srv->users);
-	struct s3_route_in in = { h->method, h->target, h->host, srv->domains, srv->cfg.ndomains };
+	struct s3_route_in in = { h->method,
+		                  h->target,
+		                  h->host,
+		                  srv->domains,
+		                  srv->cfg.ndomains,
+		                  srv->cfg.access_points,
+		                  srv->cfg.naccess_points,
+		                  srv->mrap_domains,
+		                  srv->cfg.nmrap_domains };
 	int rc = s3_route(&in, q->a, &q->route);
 	if (rc) {
-		s3__error(q, rc, NULL);
+		s3__error(q, rc, rc == ERR_S3AP_NO_SUCH_ACCESS_POINT ? err_text(rc) : NULL);
 		return;
 	}
 	q->op = &s3__ops[q->route.op];
 	rc = authenticate(q);
+	if (rc == 0 && q->route.alias.base) {
+		rc = s3_route_alias_allowed(&q->route,
+		                            s3__header(q, "x-amz-copy-source").base != NULL);
+		if (rc) {
+			s3__error(q, rc, err_text(rc));
+			return;
+		}
+	}
 	if (rc == 0)
 		rc = body_setup(q);
 	if (rc) {
@@ -700,6 +738,37 @@ static int open_storage(struct s3_server *s, char *err, size_t cap)
 	return rc;
 }
 
+/* The access point settings are the caller's to validate; a library
+ * contract is checked anyway, as the routes rely on it. */
+static int check_access_points(const struct s3_server_config *cfg, char *err, size_t errcap)
+{
+	if (cfg->naccess_points > S3_ACCESS_POINTS_MAX || cfg->nmrap_domains > S3_DOMAINS_MAX) {
+		snprintf(err, errcap, "too many access points or mrap domains");
+		return ERR_INVALID;
+	}
+	for (size_t i = 0; i < cfg->naccess_points; i++) {
+		const struct s3_access_point *ap = &cfg->access_points[i];
+		if (s3_alias_valid(ap->alias) || s3_names_bucket_valid(ap->bucket)) {
+			snprintf(err, errcap, "access point " IOV_FMT ": invalid",
+			         IOV_ARG(ap->alias));
+			return ERR_INVALID;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (iov_eq(cfg->access_points[j].alias, ap->alias)) {
+				snprintf(err, errcap, "access point " IOV_FMT " is given twice",
+				         IOV_ARG(ap->alias));
+				return ERR_INVALID;
+			}
+	}
+	for (size_t i = 0; i < cfg->nmrap_domains; i++)
+		if (s3_domain_valid(iov_cstr(cfg->mrap_domains[i]))) {
+			snprintf(err, errcap, "mrap domain '%s' is not a domain name",
+			         cfg->mrap_domains[i]);
+			return ERR_INVALID;
+		}
+	return 0;
+}
+
 int s3_server_start(const struct s3_server_config *cfg, struct s3_server **out, char *err,
                     size_t errcap)
 {
@@ -713,6 +782,13 @@ int s3_server_start(const struct s3_server_config *cfg, struct s3_server **out, 
 		s->cfg.workers = 1;
 	for (size_t i = 0; i < cfg->ndomains && i < S3_DOMAINS_MAX; i++)
 		s->domains[i] = iov_cstr(cfg->domains[i]);
+	int rc = check_access_points(cfg, err, errcap);
+	if (rc) {
+		free(s);
+		return rc;
+	}
+	for (size_t i = 0; i < cfg->nmrap_domains; i++)
+		s->mrap_domains[i] = iov_cstr(cfg->mrap_domains[i]);
 	s->region_id = region_id(cfg->region);
 	/* Each cached object head holds an open file: a quarter of the
 	 * descriptors, shared among the loops, at most S3_CACHE_ENTRIES each. */
@@ -727,7 +803,7 @@ int s3_server_start(const struct s3_server_config *cfg, struct s3_server **out, 
 	for (int i = 0; i < 12; i++)
 		snprintf(s->host_id + 2 * i, 3, "%02x", hid[i]);
 	s->keys = auth_keycache_new(1024);
-	int rc = s->keys ? 0 : ERR_NOMEM;
+	rc = s->keys ? 0 : ERR_NOMEM;
 	if (rc == 0)
 		rc = auth_users_open(cfg->credentials, &s->users, err, errcap);
 	if (rc == 0)

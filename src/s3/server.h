@@ -15,9 +15,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define S3_DOMAINS_MAX 8
-#define S3_PUBLIC_MAX  64
-#define S3_HEALTH_PATH "/-/health" /* no bucket name can start with '-' */
+#include "s3/route.h"
+
+#define S3_DOMAINS_MAX       8
+#define S3_PUBLIC_MAX        64
+#define S3_ACCESS_POINTS_MAX 64
+#define S3_HEALTH_PATH       "/-/health" /* no bucket name can start with '-' */
 
 struct s3_server_config {
 	const char *listen;                  /* "ip:port" */
@@ -29,6 +32,15 @@ struct s3_server_config {
 	/* Buckets anonymous callers may GET and HEAD objects of. */
 	const char *public_read[S3_PUBLIC_MAX];
 	size_t npublic;
+	/* Access point aliases (s3_access_point_parse) and the domains they are
+	 * served under (`<alias>.<mrap domain>`). A request through an alias
+	 * must be SigV4A with a region set covering `region`, never anonymous,
+	 * and only the operations s3_route_alias_allowed lets through. The
+	 * slices must outlive the server; aliases must be unique. */
+	struct s3_access_point access_points[S3_ACCESS_POINTS_MAX];
+	size_t naccess_points;
+	const char *mrap_domains[S3_DOMAINS_MAX];
+	size_t nmrap_domains;
 	unsigned workers; /* loops (1) */
 	int64_t max_skew; /* seconds (900) */
 };

@@ -35,7 +35,7 @@ def free_port():
 
 class Store:
     def __init__(self, tmp, *extra, region=REGION, users=(ALICE, BOB), domain=None, port=None,
-                 data=None):
+                 data=None, access_points=None, mrap_domains=()):
         self.tmp = pathlib.Path(tmp)
         self.data = pathlib.Path(data) if data else self.tmp / "data"
         self.creds = self.tmp / "credentials"
@@ -45,6 +45,9 @@ class Store:
         self.domain = domain
         self.port = port or free_port()
         self.extra = list(extra)
+        # {alias: bucket} -> --access-point alias=bucket; --mrap-domain each.
+        self.access_points = dict(access_points or {})
+        self.mrap_domains = list(mrap_domains)
         self.log = open(self.tmp / f"store-{self.port}.log", "ab")
         self.proc = None
         self.start()
@@ -58,6 +61,10 @@ class Store:
                 str(self.data), "--region", self.region, "--credentials", str(self.creds)]
         if self.domain:
             args += ["--domain", self.domain]
+        for alias, bucket in self.access_points.items():
+            args += ["--access-point", f"{alias}={bucket}"]
+        for d in self.mrap_domains:
+            args += ["--mrap-domain", d]
         self.proc = subprocess.Popen(args + self.extra, stdout=self.log, stderr=self.log)
         if wait:
             self.wait_healthy()
@@ -320,3 +327,18 @@ def newest_python():
             if ver >= (1, 36):
                 return real  # the interpreter itself: a shim may need $HOME
     return None
+
+
+# ---- added for the access point tests (test_store_alias.py) ----
+
+def sign_region_set(client, region_set):
+    """Make a SigV4A boto3 client (Store.boto3(sigv4a=True)) sign with this
+    X-Amz-Region-Set instead of its region, as SDKs do for a multi-region access
+    point ("*"); botocore refuses region_name="*" itself (SIGV4.md §7). Scoped
+    to this client (a before-sign hook)."""
+
+    def set_region(request, **kw):
+        request.context.setdefault("signing", {})["region"] = region_set
+
+    client.meta.events.register("before-sign.s3", set_region)
+    return client

@@ -94,8 +94,15 @@ static void test_route_table(void **state)
 	struct arena *a = arena_new(1 << 16);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct route_case *c = &cases[i];
-		struct s3_route_in in = { iov_cstr(c->method), iov_cstr(c->target),
-			                  iov_cstr(c->host), domains, 1 };
+		struct s3_route_in in = { iov_cstr(c->method),
+			                  iov_cstr(c->target),
+			                  iov_cstr(c->host),
+			                  domains,
+			                  1,
+			                  NULL,
+			                  0,
+			                  NULL,
+			                  0 };
 		struct s3_route r;
 		int rc = s3_route(&in, a, &r);
 		if (rc != c->rc)
@@ -121,7 +128,13 @@ static void test_parameters_are_decoded(void **state)
 	struct arena *a = arena_new(1 << 16);
 	struct s3_route_in in = { IOV_LIT("PUT"),
 		                  IOV_LIT("/b/k?partNumber=17&uploadId=a%2Bb+c&versionId="),
-		                  IOV_LIT("h"), domains, 1 };
+		                  IOV_LIT("h"),
+		                  domains,
+		                  1,
+		                  NULL,
+		                  0,
+		                  NULL,
+		                  0 };
 	struct s3_route r;
 	assert_int_equal(s3_route(&in, a, &r), 0);
 	assert_int_equal(r.part_number, 17);
@@ -151,7 +164,9 @@ static void test_key_length_cap(void **state)
 	for (int i = 0; i < 1024; i++)
 		target[n++] = 'k';
 	target[n] = '\0';
-	struct s3_route_in in = { IOV_LIT("GET"), iov_cstr(target), IOV_LIT("h"), domains, 1 };
+	struct s3_route_in in = {
+		IOV_LIT("GET"), iov_cstr(target), IOV_LIT("h"), domains, 1, NULL, 0, NULL, 0
+	};
 	struct s3_route r;
 	assert_int_equal(s3_route(&in, a, &r), 0);
 	assert_int_equal(r.key.len, 1024);
@@ -171,15 +186,231 @@ static void test_many_parameters(void **state)
 	for (int i = 0; i < 70; i++)
 		n += (size_t)snprintf(target + n, sizeof(target) - n, "p%d=x&", i);
 	memcpy(target + n, "acl", 4);
-	struct s3_route_in in = { IOV_LIT("GET"), iov_cstr(target), IOV_LIT("h"), domains, 1 };
+	struct s3_route_in in = {
+		IOV_LIT("GET"), iov_cstr(target), IOV_LIT("h"), domains, 1, NULL, 0, NULL, 0
+	};
 	struct s3_route r;
 	/* A sub-resource past the first 64 names is still seen. */
 	assert_int_equal(s3_route(&in, a, &r), ERR_S3_NOT_IMPLEMENTED);
 	memcpy(target + n, "uploads", 8);
-	in = (struct s3_route_in){ IOV_LIT("POST"), iov_cstr(target), IOV_LIT("h"), domains, 1 };
+	in = (struct s3_route_in){
+		IOV_LIT("POST"), iov_cstr(target), IOV_LIT("h"), domains, 1, NULL, 0, NULL, 0
+	};
 	assert_int_equal(s3_route(&in, a, &r), 0);
 	assert_int_equal(r.op, S3_OP_CREATE_MULTIPART_UPLOAD);
 	arena_free(a);
+}
+
+/* ---- access points ---- */
+
+static const struct s3_access_point aps[] = {
+	{ IOV_LIT("mfzwi23gnjvgw.mrap"), IOV_LIT("bkt-a") },
+	{ IOV_LIT("shop"), IOV_LIT("bkt-b") },
+};
+static const struct iov mrap_domains[] = { IOV_LIT("accesspoint.example") };
+
+struct alias_case {
+	const char *method, *host, *target;
+	int rc;
+	enum s3_op op;
+	const char *bucket, *key, *alias; /* alias NULL: none */
+};
+
+static const struct alias_case alias_cases[] = {
+	/* Virtual-hosted: <alias>.<mrap domain>, any case, any port, whole path is key. */
+	{ "GET", "mfzwi23gnjvgw.mrap.accesspoint.example", "/k/x", 0, S3_OP_GET_OBJECT, "bkt-a",
+	  "k/x", "mfzwi23gnjvgw.mrap" },
+	{ "HEAD", "MFZWI23GNJVGW.MRAP.AccessPoint.Example:8443", "/shop/k", 0, S3_OP_HEAD_OBJECT,
+	  "bkt-a", "shop/k", "mfzwi23gnjvgw.mrap" },
+	{ "GET", "shop.accesspoint.example", "/?list-type=2", 0, S3_OP_LIST_OBJECTS, "bkt-b", "",
+	  "shop" },
+	{ "PUT", "shop.accesspoint.example", "/", 0, S3_OP_CREATE_BUCKET, "bkt-b", "", "shop" },
+	/* Path style: the first segment equal to an alias, exactly. */
+	{ "GET", "127.0.0.1:9000", "/mfzwi23gnjvgw.mrap/k", 0, S3_OP_GET_OBJECT, "bkt-a", "k",
+	  "mfzwi23gnjvgw.mrap" },
+	{ "PUT", "localhost", "/shop/a%20b", 0, S3_OP_PUT_OBJECT, "bkt-b", "a b", "shop" },
+	{ "GET", "accesspoint.example", "/shop?uploads", 0, S3_OP_LIST_MULTIPART_UPLOADS, "bkt-b",
+	  "", "shop" },
+	{ "GET", "localhost", "/SHOP/k", 0, S3_OP_GET_OBJECT, "SHOP", "k", NULL },
+	{ "GET", "localhost", "/shopx/k", 0, S3_OP_GET_OBJECT, "shopx", "k", NULL },
+	{ "GET", "localhost", "/sho/k", 0, S3_OP_GET_OBJECT, "sho", "k", NULL },
+	{ "GET", "localhost", "/bkt-a/k", 0, S3_OP_GET_OBJECT, "bkt-a", "k", NULL },
+	/* A bucket domain still means a bucket, and its path is a key. */
+	{ "GET", "shop.s3.example", "/shop/k", 0, S3_OP_GET_OBJECT, "shop", "shop/k", NULL },
+	/* Not under the mrap domain: path style. */
+	{ "GET", "shop.accesspoint.example.evil", "/k/x", 0, S3_OP_GET_OBJECT, "k", "x", NULL },
+	{ "GET", "shopaccesspoint.example", "/k/x", 0, S3_OP_GET_OBJECT, "k", "x", NULL },
+	/* Under it, but no such alias. */
+	{ "GET", "nope.accesspoint.example", "/k", ERR_S3AP_NO_SUCH_ACCESS_POINT, 0, NULL, NULL,
+	  NULL },
+	{ "GET", "xshop.accesspoint.example", "/shop/k", ERR_S3AP_NO_SUCH_ACCESS_POINT, 0, NULL,
+	  NULL, NULL },
+	{ "GET", "a.shop.accesspoint.example", "/k", ERR_S3AP_NO_SUCH_ACCESS_POINT, 0, NULL, NULL,
+	  NULL },
+};
+
+static void test_alias_routes(void **state)
+{
+	(void)state;
+	struct arena *a = arena_new(1 << 16);
+	for (size_t i = 0; i < sizeof(alias_cases) / sizeof(alias_cases[0]); i++) {
+		const struct alias_case *c = &alias_cases[i];
+		struct s3_route_in in = { iov_cstr(c->method),
+			                  iov_cstr(c->target),
+			                  iov_cstr(c->host),
+			                  domains,
+			                  1,
+			                  aps,
+			                  2,
+			                  mrap_domains,
+			                  1 };
+		struct s3_route r;
+		int rc = s3_route(&in, a, &r);
+		if (rc != c->rc)
+			fail_msg("%s %s (host %s): got %s, want %s", c->method, c->target, c->host,
+			         err_name(rc), c->rc ? err_name(c->rc) : "OK");
+		if (rc)
+			continue;
+		if (r.op != c->op || !iov_eq(r.bucket, iov_cstr(c->bucket)) ||
+		    !iov_eq(r.key, iov_cstr(c->key)))
+			fail_msg("%s %s (host %s): op %s bucket '%.*s' key '%.*s'", c->method,
+			         c->target, c->host, s3_op_name(r.op), (int)r.bucket.len,
+			         r.bucket.base, (int)r.key.len, r.key.base);
+		if (c->alias)
+			assert_true(iov_eq(r.alias, iov_cstr(c->alias)));
+		else
+			assert_null(r.alias.base);
+	}
+	arena_free(a);
+}
+
+static void test_no_access_points_no_alias(void **state)
+{
+	(void)state;
+	struct arena *a = arena_new(1 << 16);
+	/* The same requests on a store without access points: plain buckets. */
+	struct s3_route_in in = { IOV_LIT("GET"),
+		                  IOV_LIT("/shop/k"),
+		                  IOV_LIT("localhost"),
+		                  domains,
+		                  1,
+		                  NULL,
+		                  0,
+		                  NULL,
+		                  0 };
+	struct s3_route r;
+	assert_int_equal(s3_route(&in, a, &r), 0);
+	assert_true(iov_eq(r.bucket, IOV_LIT("shop")));
+	assert_null(r.alias.base);
+	in.host = IOV_LIT("shop.accesspoint.example");
+	in.target = IOV_LIT("/b/k");
+	assert_int_equal(s3_route(&in, a, &r), 0);
+	assert_true(iov_eq(r.bucket, IOV_LIT("b")));
+	assert_null(r.alias.base);
+	arena_free(a);
+}
+
+static int allowed(const char *method, const char *target, bool copy_source)
+{
+	struct arena *a = arena_new(1 << 16);
+	struct s3_route_in in = { iov_cstr(method),
+		                  iov_cstr(target),
+		                  IOV_LIT("localhost"),
+		                  domains,
+		                  1,
+		                  aps,
+		                  2,
+		                  mrap_domains,
+		                  1 };
+	struct s3_route r;
+	int rc = s3_route(&in, a, &r);
+	if (rc == 0)
+		rc = s3_route_alias_allowed(&r, copy_source);
+	arena_free(a);
+	return rc;
+}
+
+static void test_alias_operations(void **state)
+{
+	(void)state;
+	/* What a multi-region access point takes. */
+	assert_int_equal(allowed("GET", "/shop/k", false), 0);
+	assert_int_equal(allowed("HEAD", "/shop/k", false), 0);
+	assert_int_equal(allowed("PUT", "/shop/k", false), 0);
+	assert_int_equal(allowed("DELETE", "/shop/k", false), 0);
+	assert_int_equal(allowed("POST", "/shop/k?uploads", false), 0);
+	assert_int_equal(allowed("PUT", "/shop/k?partNumber=1&uploadId=u", false), 0);
+	assert_int_equal(allowed("POST", "/shop/k?uploadId=u", false), 0);
+	assert_int_equal(allowed("DELETE", "/shop/k?uploadId=u", false), 0);
+	assert_int_equal(allowed("GET", "/shop/k?uploadId=u", false), 0);
+	assert_int_equal(allowed("GET", "/shop?list-type=2&prefix=a", false), 0);
+	assert_int_equal(allowed("GET", "/shop?uploads", false), 0);
+	/* What it does not. */
+	assert_int_equal(allowed("PUT", "/shop/k", true), ERR_S3AP_NOT_SUPPORTED);
+	assert_int_equal(allowed("PUT", "/shop/k?partNumber=1&uploadId=u", true),
+	                 ERR_S3AP_NOT_SUPPORTED);
+	assert_int_equal(allowed("GET", "/shop", false), ERR_S3AP_NOT_SUPPORTED);
+	assert_int_equal(allowed("GET", "/shop?list-type=1", false), ERR_S3AP_NOT_SUPPORTED);
+	assert_int_equal(allowed("GET", "/shop?list-type", false), ERR_S3AP_NOT_SUPPORTED);
+	assert_int_equal(allowed("PUT", "/shop", false), ERR_S3AP_NOT_SUPPORTED);
+	assert_int_equal(allowed("DELETE", "/shop", false), ERR_S3AP_NOT_SUPPORTED);
+	assert_int_equal(allowed("HEAD", "/shop", false), ERR_S3AP_NOT_SUPPORTED);
+	assert_int_equal(allowed("GET", "/shop?location", false), ERR_S3AP_NOT_SUPPORTED);
+	assert_int_equal(allowed("GET", "/shop?versioning", false), ERR_S3AP_NOT_SUPPORTED);
+	assert_int_equal(allowed("PUT", "/shop?versioning", false), ERR_S3AP_NOT_SUPPORTED);
+	assert_int_equal(allowed("GET", "/shop?versions", false), ERR_S3AP_NOT_SUPPORTED);
+	assert_int_equal(allowed("POST", "/shop?delete", false), ERR_S3AP_NOT_SUPPORTED);
+	/* A bucket by its name keeps every operation, copies included. */
+	assert_int_equal(allowed("PUT", "/bkt-b/k", true), 0);
+	assert_int_equal(allowed("PUT", "/bkt-b", false), 0);
+	assert_int_equal(allowed("GET", "/bkt-b", false), 0);
+}
+
+static void test_alias_and_domain_names(void **state)
+{
+	(void)state;
+	assert_int_equal(s3_alias_valid(IOV_LIT("mfzwi23gnjvgw.mrap")), 0);
+	assert_int_equal(s3_alias_valid(IOV_LIT("abc")), 0);
+	assert_int_equal(s3_alias_valid(IOV_LIT("a-b.c-d.9")), 0);
+	char max[S3_ALIAS_MAX + 2];
+	memset(max, 'a', sizeof(max));
+	max[31] = '.';
+	assert_int_equal(s3_alias_valid(iov_make(max, S3_ALIAS_MAX)), 0);
+	assert_int_equal(s3_alias_valid(iov_make(max, S3_ALIAS_MAX + 1)), ERR_INVALID);
+	assert_int_equal(s3_alias_valid(IOV_LIT("ab")), ERR_INVALID);
+	assert_int_equal(s3_alias_valid(IOV_LIT("Abc")), ERR_INVALID);
+	assert_int_equal(s3_alias_valid(IOV_LIT("a_bc")), ERR_INVALID);
+	assert_int_equal(s3_alias_valid(IOV_LIT("a..bc")), ERR_INVALID);
+	assert_int_equal(s3_alias_valid(IOV_LIT(".abc")), ERR_INVALID);
+	assert_int_equal(s3_alias_valid(IOV_LIT("abc.")), ERR_INVALID);
+	assert_int_equal(s3_alias_valid(IOV_LIT("ab/c")), ERR_INVALID);
+	assert_int_equal(s3_alias_valid(IOV_LIT("ab c")), ERR_INVALID);
+
+	assert_int_equal(s3_domain_valid(IOV_LIT("accesspoint.s3-global.example")), 0);
+	assert_int_equal(s3_domain_valid(IOV_LIT("Mrap.Local")), 0);
+	assert_int_equal(s3_domain_valid(IOV_LIT("localhost")), 0);
+	assert_int_equal(s3_domain_valid(IOV_LIT("")), ERR_INVALID);
+	assert_int_equal(s3_domain_valid(IOV_LIT("a..b")), ERR_INVALID);
+	assert_int_equal(s3_domain_valid(IOV_LIT("-a.b")), ERR_INVALID);
+	assert_int_equal(s3_domain_valid(IOV_LIT("a.b:80")), ERR_INVALID);
+	assert_int_equal(s3_domain_valid(IOV_LIT("a.b/")), ERR_INVALID);
+
+	struct s3_access_point ap;
+	const char *why = NULL;
+	assert_int_equal(s3_access_point_parse(IOV_LIT("mfzwi23gnjvgw.mrap=my-bucket"), &ap, &why),
+	                 0);
+	assert_true(iov_eq(ap.alias, IOV_LIT("mfzwi23gnjvgw.mrap")));
+	assert_true(iov_eq(ap.bucket, IOV_LIT("my-bucket")));
+	const char *bad[] = {
+		"mfzwi23gnjvgw.mrap", "=bucket", "ab=bucket",   "Shop=bucket", "shop=",
+		"shop=B_ad",          "shop=ab", "shop=x.mrap", "shop=a=b"
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why = NULL;
+		if (s3_access_point_parse(iov_cstr(bad[i]), &ap, &why) != ERR_INVALID)
+			fail_msg("accepted '%s'", bad[i]);
+		assert_non_null(why);
+	}
 }
 
 int main(void)
@@ -189,6 +420,10 @@ int main(void)
 		cmocka_unit_test(test_parameters_are_decoded),
 		cmocka_unit_test(test_key_length_cap),
 		cmocka_unit_test(test_many_parameters),
+		cmocka_unit_test(test_alias_routes),
+		cmocka_unit_test(test_no_access_points_no_alias),
+		cmocka_unit_test(test_alias_operations),
+		cmocka_unit_test(test_alias_and_domain_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
