@@ -282,6 +282,14 @@ def check_get(url, want, what):
         raise RuntimeError(f"{what}: {url} answered {len(got)} bytes, not the {len(want)} stored")
 
 
+def damage_signature(url):
+    """url with the signature's last hex digit changed: still well formed (a
+    SigV4A signature stays valid DER), so only verification can refuse it."""
+    m = re.search(r"X-Amz-Signature=([0-9a-f]+)", url)
+    last = m.group(1)[-1]
+    return url[:m.end() - 1] + ("0" if last != "0" else "1") + url[m.end():]
+
+
 def check_refused(url, what, code=403):
     """A GET of url must be answered with code."""
     try:
