@@ -58,5 +58,5 @@ double router_score_ewma(const struct router_score *s, const struct router_score
 
 double router_score_value(const struct router_score *s, const struct router_score_cfg *cfg)
 {
-	return router_score_ewma(s, cfg) * ((double)s->inflight + 1.0);
+	return router_score_ewma(s, cfg) * (1.0 + (double)s->inflight / ROUTER_SCORE_LOAD_SHARE);
 }

@@ -8,7 +8,15 @@
  *     s > e:            e = s                          (peak: jump up at once)
  *     otherwise:        w = exp(-dt / tau)
  *                       e = e * w + s * (1 - w)        (decay toward s)
- *   score = e * (inflight + 1); with no sample yet e is cfg.initial_ns.
+ *   score = e * (1 + inflight / ROUTER_SCORE_LOAD_SHARE); with no sample
+ *   yet e is cfg.initial_ns.
+ *
+ * The load factor is gentler than Finagle's (inflight + 1): regions here
+ * differ mostly by network distance, which requests in flight do not
+ * lengthen, so a near region must hold ROUTER_SCORE_LOAD_SHARE * (ratio - 1)
+ * requests before a region `ratio` times farther wins (150 for 10 ms against
+ * 120 ms). Real queueing shows up sooner anyway: the peak estimate believes
+ * a slower answer at once.
  *
  * A slower region is believed at once, a faster one only as its samples keep
  * coming: the estimate halves its distance to a steady lower latency every
@@ -32,6 +40,7 @@
 
 #define ROUTER_SCORE_TAU_MS     1000 /* decay time constant (half-life 693 ms) */
 #define ROUTER_SCORE_INITIAL_MS 1000 /* estimate of a region never measured */
+#define ROUTER_SCORE_LOAD_SHARE 16   /* each request in flight adds 1/16 of e */
 
 struct router_score_cfg {
 	uint64_t tau_ns;     /* > 0 */
@@ -63,7 +72,7 @@ void router_score_end(struct router_score *s);
 /* The latency estimate in nanoseconds (cfg->initial_ns before any sample). */
 double router_score_ewma(const struct router_score *s, const struct router_score_cfg *cfg);
 
-/* The score: estimate * (inflight + 1). Lower is better. */
+/* The score: estimate * (1 + inflight / ROUTER_SCORE_LOAD_SHARE). Lower is better. */
 double router_score_value(const struct router_score *s, const struct router_score_cfg *cfg);
 
 #endif

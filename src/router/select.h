@@ -98,7 +98,7 @@ bool router_select_note(struct router_select *sel, uint32_t i, enum router_healt
  * ERR_ROUTER_NO_REGION. */
 int router_select_pick(const struct router_select *sel, uint32_t tried, struct router_choice *out);
 
-/* Region i's current score (estimate * (inflight + 1)). */
+/* Region i's current score (router_score_value). */
 double router_select_score(const struct router_select *sel, uint32_t i);
 
 /* "LATENCY", "SUSPECT", "PASSIVE"; "?" if out of range. */

@@ -107,10 +107,10 @@ static void test_inflight_load_factor(void **state)
 	router_score_begin(&s);
 	router_score_begin(&s);
 	router_score_begin(&s);
-	assert_near(router_score_value(&s, &c), 40.0 * MS);
+	assert_near(router_score_value(&s, &c), 10.0 * (1 + 3.0 / ROUTER_SCORE_LOAD_SHARE) * MS);
 	assert_near(router_score_ewma(&s, &c), 10.0 * MS);
 	router_score_end(&s);
-	assert_near(router_score_value(&s, &c), 30.0 * MS);
+	assert_near(router_score_value(&s, &c), 10.0 * (1 + 2.0 / ROUTER_SCORE_LOAD_SHARE) * MS);
 	router_score_end(&s);
 	router_score_end(&s);
 	assert_near(router_score_value(&s, &c), 10.0 * MS);
