@@ -43,6 +43,7 @@ lint: deps
 bench: build
 	@./bench/sign
 	@./bench/store
+	@./bench/router
 
 clean:
 	rm -rf build build-asan build-fuzz
