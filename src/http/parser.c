@@ -871,3 +871,16 @@ const char *http_parser_reason(const struct http_parser *p)
 		return "";
 	return p->why ? p->why : err_text(p->error);
 }
+
+bool http_header_hop_by_hop(struct iov name)
+{
+	static const struct iov hop[] = {
+		IOV_LIT("connection"),        IOV_LIT("keep-alive"), IOV_LIT("te"),
+		IOV_LIT("trailer"),           IOV_LIT("upgrade"),    IOV_LIT("proxy-connection"),
+		IOV_LIT("transfer-encoding"), IOV_LIT("host"),       IOV_LIT("content-length"),
+	};
+	for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
+		if (name.len == hop[i].len && iov_eq_nocase(name, hop[i]))
+			return true;
+	return false;
+}

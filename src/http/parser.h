@@ -113,6 +113,12 @@ bool http_parser_idle(const struct http_parser *p);
 /* For a failed request: the status to answer (400, 413, 414, 431, 501, 505)
  * and a short reason for logs. */
 int http_parser_status(const struct http_parser *p);
+
+/* Whether a proxy must not pass header `name` on (case-insensitive): the
+ * hop-by-hop headers (Connection, Keep-Alive, TE, Trailer, Upgrade,
+ * Proxy-Connection, Transfer-Encoding) and the ones it writes itself for
+ * the next hop (Host, Content-Length). Pure; any thread. */
+bool http_header_hop_by_hop(struct iov name);
 const char *http_parser_reason(const struct http_parser *p);
 
 #endif

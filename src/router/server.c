@@ -157,19 +157,6 @@ static void stat_add(_Atomic uint64_t *c, uint64_t n)
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
 
-static bool hop_by_hop(struct iov name)
-{
-	static const struct iov hop[] = {
-		IOV_LIT("connection"),        IOV_LIT("keep-alive"), IOV_LIT("te"),
-		IOV_LIT("trailer"),           IOV_LIT("upgrade"),    IOV_LIT("proxy-connection"),
-		IOV_LIT("transfer-encoding"), IOV_LIT("host"),       IOV_LIT("content-length"),
-	};
-	for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
-		if (name.len == hop[i].len && iov_eq_nocase(name, hop[i]))
-			return true;
-	return false;
-}
-
 /* The region whose id the upload id carries, or -1. */
 static int upload_region(const struct router_server *s, struct iov query)
 {
@@ -334,7 +321,7 @@ static int up_head(void *arg, const struct http_head *h)
 	size_t n = 0;
 	for (size_t k = 0; k < h->nheaders; k++) {
 		struct iov name = h->headers[k].name;
-		if (!hop_by_hop(name) && !iov_eq_nocase(name, IOV_LIT("date")) &&
+		if (!http_header_hop_by_hop(name) && !iov_eq_nocase(name, IOV_LIT("date")) &&
 		    !iov_eq_nocase(name, IOV_LIT("server")) &&
 		    !iov_eq_nocase(name, IOV_LIT("x-request-id")))
 			out[n++] = h->headers[k];
@@ -470,7 +457,7 @@ static int attempt(struct fwd *f)
 		return ERR_NOMEM;
 	size_t n = 0;
 	for (size_t k = 0; k < h->nheaders; k++)
-		if (!hop_by_hop(h->headers[k].name) &&
+		if (!http_header_hop_by_hop(h->headers[k].name) &&
 		    !iov_eq_nocase(h->headers[k].name, IOV_LIT("expect")))
 			hs[n++] = h->headers[k];
 	struct http_exchange_request req = {

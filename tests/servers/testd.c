@@ -147,19 +147,6 @@ static void gen_next(void *arg, int status)
 
 #define PROXY_HIGH_WATER (256 * 1024)
 
-static bool hop_by_hop(struct iov name)
-{
-	static const struct iov hop[] = {
-		IOV_LIT("connection"), IOV_LIT("keep-alive"),        IOV_LIT("te"),
-		IOV_LIT("trailer"),    IOV_LIT("transfer-encoding"), IOV_LIT("upgrade"),
-		IOV_LIT("host"),       IOV_LIT("content-length"),    IOV_LIT("proxy-connection"),
-	};
-	for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
-		if (iov_eq_nocase(name, hop[i]))
-			return true;
-	return false;
-}
-
 struct piece {
 	struct req_state *st;
 	char data[];
@@ -208,7 +195,7 @@ static int proxy_on_head(void *arg, const struct http_head *h)
 	struct http_header out[HTTP_DEFAULT_HEADER_COUNT];
 	size_t n = 0;
 	for (size_t i = 0; i < h->nheaders && n < HTTP_DEFAULT_HEADER_COUNT; i++)
-		if (!hop_by_hop(h->headers[i].name) &&
+		if (!http_header_hop_by_hop(h->headers[i].name) &&
 		    !iov_eq_nocase(h->headers[i].name, IOV_LIT("date")) &&
 		    !iov_eq_nocase(h->headers[i].name, IOV_LIT("server")) &&
 		    !iov_eq_nocase(h->headers[i].name, IOV_LIT("x-request-id")))
@@ -293,7 +280,7 @@ static void proxy_start(struct req_state *st, struct http_request *r, struct iov
 	struct http_header hs[HTTP_DEFAULT_HEADER_COUNT];
 	size_t n = 0;
 	for (size_t i = 0; i < h->nheaders && n < HTTP_DEFAULT_HEADER_COUNT; i++)
-		if (!hop_by_hop(h->headers[i].name) &&
+		if (!http_header_hop_by_hop(h->headers[i].name) &&
 		    !iov_eq_nocase(h->headers[i].name, IOV_LIT("expect")))
 			hs[n++] = h->headers[i];
 	struct iov target =

@@ -1123,6 +1123,23 @@ static void api(void **state)
 	http_parser_free(p);
 }
 
+/* The headers a proxy drops, in any case; end-to-end ones pass. */
+static void hop_by_hop_headers(void **state)
+{
+	(void)state;
+	static const char *const hop[] = { "Connection",        "keep-alive", "TE",
+		                           "Trailer",           "UPGRADE",    "Proxy-Connection",
+		                           "Transfer-Encoding", "host",       "Content-Length" };
+	static const char *const e2e[] = {
+		"Content-Type",    "ETag", "x-amz-date", "Authorization", "t", "tee", "hosts",
+		"Content-Length2", ""
+	};
+	for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
+		assert_true(http_header_hop_by_hop(iov_cstr(hop[i])));
+	for (size_t i = 0; i < sizeof(e2e) / sizeof(e2e[0]); i++)
+		assert_false(http_header_hop_by_hop(iov_cstr(e2e[i])));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1138,6 +1155,7 @@ int main(void)
 		cmocka_unit_test(caps),
 		cmocka_unit_test(api),
 		cmocka_unit_test(llhttp_strict_mode),
+		cmocka_unit_test(hop_by_hop_headers),
 	};
 	return cmocka_run_group_tests_name("test_http_parser", tests, NULL, NULL);
 }
