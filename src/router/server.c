@@ -135,6 +135,20 @@ struct fwd {
 	bool saw_404;
 	bool upstream_paused, viewer_paused;
 	bool body_end; /* the viewer's body is complete */
+	/* Request body pieces kept while no byte has reached an upstream, so a
+	 * refused connection can be retried elsewhere with the same body. */
+	bool holding;
+	bool wrote; /* some request bytes were written to an upstream */
+	struct up_piece *held, **held_tail;
+};
+
+struct up_piece {
+	struct fwd *f;
+	struct up_piece *next;
+	size_t len;
+	bool listed; /* on f->held */
+	bool done;   /* its write finished (either way) */
+	char data[];
 };
 
 struct down_piece {
@@ -150,6 +164,31 @@ static void fwd_drop(struct fwd *f)
 {
 	if (--f->refs == 0)
 		free(f);
+}
+
+static void piece_free(struct up_piece *pc)
+{
+	struct fwd *f = pc->f;
+	free(pc);
+	fwd_drop(f);
+}
+
+/* Stop holding the request body: free the pieces whose writes are over;
+ * those still in flight are freed when they finish. */
+static void held_release(struct fwd *f)
+{
+	struct up_piece *pc = f->held;
+	f->holding = false;
+	f->held = NULL;
+	f->held_tail = &f->held;
+	while (pc) {
+		struct up_piece *next = pc->next;
+		pc->listed = false;
+		pc->next = NULL;
+		if (pc->done)
+			piece_free(pc);
+		pc = next;
+	}
 }
 
 static void stat_add(_Atomic uint64_t *c, uint64_t n)
@@ -373,6 +412,7 @@ static int up_body(void *arg, const char *p, size_t n)
 }
 
 static int attempt(struct fwd *f);
+static void up_written(void *arg, int status);
 
 static void up_done(void *arg, int error)
 {
@@ -389,7 +429,11 @@ static void up_done(void *arg, int error)
 		stat_add(&rl->stats[i].upstream_errors, 1);
 		note(rl, i, error_event(error), clock_mono_ns());
 	}
-	bool retry = f->retry || (error && !f->started && f->may_fail_over && !f->pinned);
+	/* Refused: not a byte left, so any request may go elsewhere, its body
+	 * (held until now) replayed. Otherwise only bodiless idempotent ones. */
+	bool refused = error == ERR_NET_REFUSED && !f->wrote;
+	bool retry =
+	    f->retry || (error && !f->started && !f->pinned && (f->may_fail_over || refused));
 	if (retry && !f->retry)
 		stat_add(&rl->stats[i].failovers, 1);
 	f->drop = f->retry = false;
@@ -399,6 +443,7 @@ static void up_done(void *arg, int error)
 			fwd_drop(f);
 			return;
 		}
+		held_release(f);
 		/* Nothing left to try: answer with what we know. */
 		if (f->saw_404)
 			respond_error(f, 404, "NoSuchKey", "The specified key does not exist.");
@@ -406,12 +451,15 @@ static void up_done(void *arg, int error)
 			respond_error(f, 503, "ServiceUnavailable",
 			              "No region could serve the request.");
 	} else if (error == 0) {
+		held_release(f);
 		http_response_end(f->r);
 	} else if (!f->started) {
+		held_release(f);
 		respond_error(f, 503, "ServiceUnavailable",
 		              error == ERR_NET_TIMEOUT ? "The region did not answer in time."
 		                                       : "The region could not be reached.");
 	} else {
+		held_release(f);
 		http_response_end(f->r); /* cut short: the server closes the connection */
 	}
 	count_final(f);
@@ -479,6 +527,14 @@ static int attempt(struct fwd *f)
 	f->tries++;
 	f->refs++;
 	router_select_begin(&rl->sel, f->region);
+	/* A retry after a refused connection: the body so far, again. */
+	for (struct up_piece *pc = f->held; pc && f->x; pc = pc->next) {
+		pc->done = false;
+		if (http_exchange_write(f->x, pc->data, pc->len, up_written, pc))
+			pc->done = true; /* the exchange is failing; its on_done decides */
+	}
+	if (f->x && f->tries > 1 && f->body_end && h->framing == HTTP_BODY_CHUNKED)
+		http_exchange_end(f->x);
 	return 0;
 }
 
@@ -505,6 +561,7 @@ static void on_request(void *ctx, struct http_request *r)
 		return;
 	}
 	*f = (struct fwd){ .rl = rl, .r = r, .refs = 1, .start_ns = clock_mono_ns() };
+	f->held_tail = &f->held;
 	http_request_set_user(r, f);
 	bool bodiless = h->framing == HTTP_BODY_NONE ||
 	                (h->framing == HTTP_BODY_LENGTH && h->content_length == 0);
@@ -514,6 +571,7 @@ static void on_request(void *ctx, struct http_request *r)
 	f->head_request = is_method(h->method, "HEAD");
 	f->may_lag = bodiless && (is_method(h->method, "GET") || f->head_request);
 	int pin = query.base ? upload_region(s, query) : -1;
+	f->holding = !bodiless && pin < 0;
 	if (pin >= 0) {
 		f->pinned = true;
 		f->region = (uint32_t)pin;
@@ -529,22 +587,23 @@ static void on_request(void *ctx, struct http_request *r)
 	}
 }
 
-struct up_piece {
-	struct fwd *f;
-	char data[];
-};
-
 static void up_written(void *arg, int status)
 {
 	struct up_piece *pc = arg;
 	struct fwd *f = pc->f;
-	free(pc);
+	pc->done = true;
+	if (status == 0)
+		f->wrote = true;
 	if (status == 0 && f->r && f->x && f->viewer_paused &&
 	    http_exchange_queued(f->x) < FWD_HIGH_WATER / 2) {
 		f->viewer_paused = false;
 		http_request_resume(f->r);
 	}
-	fwd_drop(f);
+	if (f->holding && status == 0)
+		held_release(f); /* bytes left: no replay from now on */
+	else if (!pc->listed)
+		piece_free(pc);
+	/* else kept for a replay on the next region */
 }
 
 static int on_body(void *ctx, struct http_request *r, const char *p, size_t n)
@@ -556,7 +615,7 @@ static int on_body(void *ctx, struct http_request *r, const char *p, size_t n)
 	struct up_piece *pc = malloc(sizeof(*pc) + n);
 	if (!pc)
 		return ERR_NOMEM;
-	pc->f = f;
+	*pc = (struct up_piece){ .f = f, .len = n };
 	memcpy(pc->data, p, n);
 	int rc = http_exchange_write(f->x, pc->data, n, up_written, pc);
 	if (rc) {
@@ -564,6 +623,11 @@ static int on_body(void *ctx, struct http_request *r, const char *p, size_t n)
 		return rc == ERR_NET_CLOSED ? 0 : rc;
 	}
 	f->refs++;
+	if (f->holding) {
+		pc->listed = true;
+		*f->held_tail = pc;
+		f->held_tail = &pc->next;
+	}
 	if (http_exchange_queued(f->x) > FWD_HIGH_WATER) {
 		f->viewer_paused = true;
 		return ERR_AGAIN;
@@ -591,6 +655,7 @@ static void on_finish(void *ctx, struct http_request *r, int error)
 		return;
 	http_request_set_user(r, NULL);
 	f->r = NULL;
+	held_release(f);
 	if (f->x) {
 		struct http_exchange *x = f->x;
 		f->x = NULL;

@@ -179,14 +179,8 @@ static int store_fn(struct meta_db *db, struct s3_req *q)
 static void stored(struct s3_req *q)
 {
 	struct copy *c = q->op_state;
-	if (q->rc) {
-		struct iov id = iov_cstr(c->info.id);
-		struct meta_files f = { &id, 1, 1 };
-		s3__remove_files(q->srv, q->loop, &f);
-		s3__error(q, q->rc, NULL);
+	if (!s3__object_stored(q, c->info.id, &c->replaced, 0))
 		return;
-	}
-	s3__remove_files(q->srv, q->loop, &c->replaced);
 	struct buf b;
 	buf_init(&b, 4096);
 	struct s3_xml_writer w;

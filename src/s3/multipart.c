@@ -198,21 +198,10 @@ static int part_put_fn(struct meta_db *db, struct s3_req *q)
 static void part_stored(struct s3_req *q)
 {
 	struct mp *m = q->op_state;
-	if (q->rc) {
-		struct iov id = iov_cstr(q->pipe.info.id);
-		struct meta_files f = { &id, 1, 1 };
-		s3__remove_files(q->srv, q->loop, &f);
-		s3__error(q, q->rc, NULL);
+	if (!s3__object_stored(q, q->pipe.info.id, &m->garbage, 0))
 		return;
-	}
-	s3__remove_files(q->srv, q->loop, &m->garbage);
 	struct http_header hs[2];
-	size_t n = 0;
-	hs[n++] = (struct http_header){ IOV_LIT("ETag"), s3__etag(q, iov_cstr(m->etag_hex)) };
-	if (m->sum.on)
-		hs[n++] = (struct http_header){ arena_printf(q->a, "x-amz-checksum-%s",
-			                                     checksum_alg_name(m->sum.alg)),
-			                        iov_cstr(m->checksum_b64) };
+	size_t n = s3__object_write_headers(q, hs, m->etag_hex, &m->sum, m->checksum_b64);
 	s3__empty(q, 200, hs, n);
 }
 
@@ -237,20 +226,7 @@ static void part_committed(struct s3_req *q)
 static void part_finished(struct s3_req *q)
 {
 	struct mp *m = q->op_state;
-	int rc = q->rc;
-	s3__object_trailer_checksum(q, &m->sum);
-	if (rc == 0)
-		rc = s3__object_check_digests(q, &m->sum, &q->pipe.info);
-	if (rc) {
-		s3__pipe_abort(q);
-		s3__error(q, rc == ERR_TOO_BIG ? ERR_S3_ENTITY_TOO_LARGE : rc,
-		          s3__object_digest_why(q, rc, &m->sum));
-		return;
-	}
-	hex_encode(q->pipe.info.md5, MD5_LEN, m->etag_hex);
-	if (m->sum.on)
-		base64_encode(q->pipe.info.checksum, q->pipe.info.checksum_len, m->checksum_b64);
-	s3__pipe_commit(q, part_committed);
+	s3__object_body_end(q, &m->sum, m->etag_hex, m->checksum_b64, part_committed);
 }
 
 void s3__upload_part(struct s3_req *q)

@@ -154,6 +154,51 @@ void s3__object_trailer_checksum(struct s3_req *q, struct s3_checksum *c)
 	}
 }
 
+void s3__object_body_end(struct s3_req *q, struct s3_checksum *sum, char *etag_hex,
+                         char *checksum_b64, void (*committed)(struct s3_req *q))
+{
+	int rc = q->rc;
+	s3__object_trailer_checksum(q, sum);
+	if (rc == 0)
+		rc = s3__object_check_digests(q, sum, &q->pipe.info);
+	if (rc) {
+		s3__pipe_abort(q);
+		s3__error(q, rc == ERR_TOO_BIG ? ERR_S3_ENTITY_TOO_LARGE : rc,
+		          s3__object_digest_why(q, rc, sum));
+		return;
+	}
+	hex_encode(q->pipe.info.md5, MD5_LEN, etag_hex);
+	if (sum->on)
+		base64_encode(q->pipe.info.checksum, q->pipe.info.checksum_len, checksum_b64);
+	s3__pipe_commit(q, committed);
+}
+
+bool s3__object_stored(struct s3_req *q, const char *blob_id, const struct meta_files *replaced,
+                       int not_found)
+{
+	if (q->rc) {
+		struct iov id = iov_cstr(blob_id);
+		struct meta_files f = { &id, 1, 1 };
+		s3__remove_files(q->srv, q->loop, &f);
+		s3__error(q, q->rc == ERR_NOT_FOUND && not_found ? not_found : q->rc, NULL);
+		return false;
+	}
+	s3__remove_files(q->srv, q->loop, replaced);
+	return true;
+}
+
+size_t s3__object_write_headers(struct s3_req *q, struct http_header *hs, const char *etag_hex,
+                                const struct s3_checksum *sum, const char *checksum_b64)
+{
+	size_t n = 0;
+	hs[n++] = (struct http_header){ IOV_LIT("ETag"), s3__etag(q, iov_cstr(etag_hex)) };
+	if (sum->on)
+		hs[n++] = (struct http_header){ arena_printf(q->a, "x-amz-checksum-%s",
+			                                     checksum_alg_name(sum->alg)),
+			                        iov_cstr(checksum_b64) };
+	return n;
+}
+
 /* Compare what the blob writer computed with what the client sent. */
 int s3__object_check_digests(struct s3_req *q, const struct s3_checksum *c,
                              const struct blob_info *info)
@@ -270,26 +315,13 @@ static int put_meta_fn(struct meta_db *db, struct s3_req *q)
 static void put_stored(struct s3_req *q)
 {
 	struct put *p = q->op_state;
-	if (q->rc) {
-		/* The blob is committed but no row names it: remove it now. */
-		struct iov id = iov_cstr(q->pipe.info.id);
-		struct meta_files f = { &id, 1, 1 };
-		s3__remove_files(q->srv, q->loop, &f);
-		s3__error(q, q->rc == ERR_NOT_FOUND ? ERR_S3_NO_SUCH_KEY : q->rc, NULL);
+	if (!s3__object_stored(q, q->pipe.info.id, &p->replaced, ERR_S3_NO_SUCH_KEY))
 		return;
-	}
-	s3__remove_files(q->srv, q->loop, &p->replaced);
-	struct http_header hs[4];
-	size_t n = 0;
-	hs[n++] = (struct http_header){ IOV_LIT("ETag"), s3__etag(q, iov_cstr(p->etag_hex)) };
+	struct http_header hs[3];
+	size_t n = s3__object_write_headers(q, hs, p->etag_hex, &p->sum, p->checksum_b64);
 	if (p->bucket.versioning != META_UNVERSIONED)
 		hs[n++] = (struct http_header){ IOV_LIT("x-amz-version-id"),
 			                        iov_cstr(p->obj.version_id) };
-	if (p->sum.on) {
-		hs[n++] = (struct http_header){ arena_printf(q->a, "x-amz-checksum-%s",
-			                                     checksum_alg_name(p->sum.alg)),
-			                        iov_cstr(p->checksum_b64) };
-	}
 	s3__empty(q, 200, hs, n);
 }
 
@@ -319,20 +351,7 @@ static void put_committed(struct s3_req *q)
 static void put_finished(struct s3_req *q)
 {
 	struct put *p = q->op_state;
-	int rc = q->rc;
-	s3__object_trailer_checksum(q, &p->sum);
-	if (rc == 0)
-		rc = s3__object_check_digests(q, &p->sum, &q->pipe.info);
-	if (rc) {
-		s3__pipe_abort(q);
-		s3__error(q, rc == ERR_TOO_BIG ? ERR_S3_ENTITY_TOO_LARGE : rc,
-		          s3__object_digest_why(q, rc, &p->sum));
-		return;
-	}
-	hex_encode(q->pipe.info.md5, MD5_LEN, p->etag_hex);
-	if (p->sum.on)
-		base64_encode(q->pipe.info.checksum, q->pipe.info.checksum_len, p->checksum_b64);
-	s3__pipe_commit(q, put_committed);
+	s3__object_body_end(q, &p->sum, p->etag_hex, p->checksum_b64, put_committed);
 }
 
 void s3__put_object(struct s3_req *q)

@@ -41,6 +41,28 @@ const char *s3__object_digest_why(struct s3_req *q, int rc, const struct s3_chec
 /* The value of an aws-chunked trailer checksum, once the body verified. */
 void s3__object_trailer_checksum(struct s3_req *q, struct s3_checksum *c);
 
+/*
+ * The body of a PutObject or UploadPart is in (the pipe finished): check
+ * Content-MD5 and the checksum (the trailer's included), write the MD5 hex
+ * into etag_hex and the checksum's base64 into checksum_b64, and commit the
+ * blob, continuing in `committed`. On a failure the blob is dropped and the
+ * error answered.
+ */
+void s3__object_body_end(struct s3_req *q, struct s3_checksum *sum, char *etag_hex,
+                         char *checksum_b64, void (*committed)(struct s3_req *q));
+/*
+ * After the metadata commit of a write whose data file is `blob_id`: on
+ * failure (q->rc) remove that file, which no row names, answer the error
+ * (ERR_NOT_FOUND as `not_found` when that is not 0) and return false; else
+ * remove the files the write replaced and return true.
+ */
+bool s3__object_stored(struct s3_req *q, const char *blob_id, const struct meta_files *replaced,
+                       int not_found);
+/* The ETag header, and the checksum's when there is one, into hs[0..2);
+ * returns how many. */
+size_t s3__object_write_headers(struct s3_req *q, struct http_header *hs, const char *etag_hex,
+                                const struct s3_checksum *sum, const char *checksum_b64);
+
 /* S3's upper-case name of an algorithm stored in lower case ("CRC32"), or
  * NULL. And the XML element that carries a value of it ("ChecksumCRC32"). */
 const char *s3__checksum_upper(struct iov algo);

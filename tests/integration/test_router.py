@@ -462,6 +462,40 @@ def test_passive_region_serves_only_as_fallback(mrap):
     assert not any(reg == FAR for reg, _, _ in strict.access_log())
 
 
+# ---- 8b. a refused connection: any request moves on, its body replayed ----
+
+def test_refused_connection_moves_writes_with_their_body(mrap):
+    """The near region's endpoint is its store itself (no relay), so once the
+    store is dead its connections are refused: nothing reached it, and a PUT,
+    even one whose body the router has already begun to read (300 KiB, more
+    than the router reads ahead), and a POST go to the far region instead. No
+    probes during the test (probe_interval 60s) and health needs 2 failures to
+    leave UP, so the near region is still chosen first each time and the
+    retry is what serves."""
+    regions = [{"name": FAR, "endpoint": mrap.wans[FAR].endpoint, "bucket": BUCKET[FAR]},
+               {"name": NEAR, "endpoint": f"127.0.0.1:{mrap.stores[NEAR].port}",
+                "bucket": BUCKET[NEAR]}]
+    rt = Router(mrap.tmp / "router-refused", NAME, ALIAS, regions, domain=DOMAIN,
+                routing={"probe_interval": "60s"})
+    mrap.routers.append(rt)
+    both(mrap, "obj")
+    for _ in range(3):  # real requests give both regions a latency
+        served(rt, "obj")
+    assert served(rt, "obj")[:2] == (200, NEAR)
+    mrap.stores[NEAR].kill9()
+    c = rt.boto3()
+    big = hashlib.sha256(b"seed").digest() * (300 * 1024 // 32)
+    r = c.put_object(Bucket=ALIAS, Key="moved-big", Body=big)
+    assert region_of(r) == FAR
+    assert mrap.head_direct(FAR, "moved-big")["ContentLength"] == len(big)
+    got = mrap.stores[FAR].boto3().get_object(Bucket=BUCKET[FAR], Key="moved-big")
+    assert got["Body"].read() == big
+    r = c.create_multipart_upload(Bucket=ALIAS, Key="moved-mp")
+    assert region_of(r) == FAR
+    c.abort_multipart_upload(Bucket=ALIAS, Key="moved-mp", UploadId=r["UploadId"])
+    assert rt.logged(FAR, "FAILOVER", at_least=2) >= 2, rt.read_log()
+
+
 # ---- 9. bad config files ----
 
 GOOD = """\
