@@ -764,6 +764,18 @@ static int on_head(void *arg, const struct http_head *h)
 	c->head_started = false;
 	net_timer_clear(c->read_timer);
 
+	/*
+	 * An empty body needs no 100 Continue (RFC 9110 15.2.1), but botocore
+	 * asks for one on every S3 PUT, empty or not, and when the final answer
+	 * comes where it waits for the 100 it reads the next response on that
+	 * connection against the stale status (boto/botocore#3755): the next
+	 * PUT looks acknowledged before the server has answered it. So say
+	 * 100 Continue first, as S3 does, before the handler can answer.
+	 */
+	if (r->body_done && h->expect_continue && h->framing == HTTP_BODY_LENGTH) {
+		struct iov cont = IOV_LIT("HTTP/1.1 100 Continue\r\n\r\n");
+		conn_write(c, &cont, 1, NULL, NULL);
+	}
 	cfg->handler->on_request(cfg->handler_ctx, r);
 	if (c->state == CONN_CLOSING)
 		return ERR_NET_CLOSED;

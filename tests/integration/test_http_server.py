@@ -77,6 +77,23 @@ def test_expect_100_continue(testd):
     assert status == 200 and body.startswith(b"11 ")
 
 
+def test_expect_100_continue_with_an_empty_body(testd):
+    """An empty body with Expect still gets 100 Continue before the answer, and
+    the connection stays usable: botocore (boto/botocore#3755) otherwise takes
+    the final answer for the interim one and misreads the next response."""
+    d = testd()
+    s = d.connect()
+    r = Reader(s)
+    for _ in range(2):
+        s.sendall(b"PUT /sink HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+                  b"Expect: 100-continue\r\n\r\n")
+        assert r.response()[0] == 100
+        status, headers, body = r.response()
+        assert status == 200 and body.startswith(b"0 ") and headers.get("connection") != "close"
+    s.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert r.response()[::2] == (200, b"ok")
+
+
 def test_early_answer_skips_100_continue_and_closes(testd):
     d = testd()
     s = d.connect()

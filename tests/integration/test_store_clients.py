@@ -207,6 +207,23 @@ def test_boto3_path_style(store):
     round_trip(store.boto3(addressing="path"), "boto3-path")
 
 
+def test_boto3_empty_put_then_put_on_one_connection(store):
+    """botocore sends Expect: 100-continue with every PUT, empty ones too; if
+    the store answered an empty PUT without the 100, botocore would read the
+    next PUT's answer on that connection against a stale status
+    (boto/botocore#3755): a 200 before the store has stored anything. Each
+    answer must be the store's own: the object's ETag, the bytes stored."""
+    c = store.boto3(addressing="path")
+    c.create_bucket(Bucket="boto3-empty-put")
+    for i in range(3):
+        c.put_object(Bucket="boto3-empty-put", Key=f"empty{i}", Body=b"")
+        data = blob(200 * 1024, i)
+        r = c.put_object(Bucket="boto3-empty-put", Key=f"full{i}", Body=data)
+        assert r.get("ETag") == etag(data), r
+        got = c.get_object(Bucket="boto3-empty-put", Key=f"full{i}")
+        assert got["Body"].read() == data and got["ETag"] == etag(data)
+
+
 def test_boto3_virtual_hosted_style(store):
     c = store.boto3(addressing="virtual")
     asked = route_to_loopback(c)
