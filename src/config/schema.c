@@ -267,3 +267,60 @@ int config_schema_keys(struct config_schema *s, const struct yaml_tree_node *map
 	}
 	return 0;
 }
+
+int config_schema_parse_bytes(struct iov v, uint64_t *out)
+{
+	static const struct {
+		const char *unit;
+		uint64_t mult;
+	} units[] = {
+		{ "", 1 },
+		{ "B", 1 },
+		{ "KiB", 1ull << 10 },
+		{ "MiB", 1ull << 20 },
+		{ "GiB", 1ull << 30 },
+		{ "TiB", 1ull << 40 },
+		{ "kB", 1000ull },
+		{ "MB", 1000000ull },
+		{ "GB", 1000000000ull },
+		{ "TB", 1000000000000ull },
+	};
+	size_t digits = 0;
+	while (digits < v.len && v.base[digits] >= '0' && v.base[digits] <= '9')
+		digits++;
+	if (digits == 0)
+		return ERR_INVALID;
+	struct iov unit = iov_sub(v, digits, v.len - digits);
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (!iov_eq(unit, iov_cstr(units[i].unit)))
+			continue;
+		unsigned long long n;
+		if (iov_to_u64(iov_sub(v, 0, digits), UINT64_MAX / units[i].mult, &n) != 0)
+			return ERR_INVALID;
+		*out = n * units[i].mult;
+		return 0;
+	}
+	return ERR_INVALID;
+}
+
+int config_schema_bytes(struct config_schema *s, const struct yaml_tree_node *map, const char *key,
+                        enum config_schema_flags flags, uint64_t min, uint64_t max, uint64_t *out)
+{
+	const struct yaml_tree_node *k = NULL;
+	struct iov v;
+	int rc = lookup(s, map, key, flags, "a byte size", &k, &v);
+	if (rc || !v.base)
+		return rc;
+	uint64_t n;
+	if (config_schema_parse_bytes(v, &n) != 0)
+		return config_schema_fail(s, k,
+		                          "%s: \"%.*s\" is not a byte size (like 4096, 512KiB, "
+		                          "256MiB, 2GiB or 1GB)",
+		                          key, quoted_len(v), v.base);
+	if (n < min || n > max)
+		return config_schema_fail(s, k, "%s: %.*s is outside %llu..%llu bytes", key,
+		                          quoted_len(v), v.base, (unsigned long long)min,
+		                          (unsigned long long)max);
+	*out = n;
+	return 0;
+}

@@ -83,4 +83,14 @@ const char *config_schema_suggest(struct iov word, const char *const *known, siz
  * milliseconds. 0 or ERR_INVALID (also on overflow). Pure; any thread. */
 int config_schema_parse_duration(struct iov v, uint64_t *out_ms);
 
+/* A byte size: "<digits>" (bytes) or "<digits><unit>", unit one of B,
+ * KiB MiB GiB TiB (powers of 1024) or kB MB GB TB (powers of 1000), case
+ * as written; no spaces, sign or fraction. 0 or ERR_INVALID (also on
+ * overflow). Pure; any thread. */
+int config_schema_parse_bytes(struct iov v, uint64_t *out);
+
+/* A byte size (see config_schema_parse_bytes) in min..max bytes. */
+int config_schema_bytes(struct config_schema *s, const struct yaml_tree_node *map, const char *key,
+                        enum config_schema_flags flags, uint64_t min, uint64_t max, uint64_t *out);
+
 #endif
