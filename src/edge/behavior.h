@@ -98,8 +98,9 @@ int edge_path_normalize(struct iov in, char *out, size_t cap, size_t *len);
  * to "br,gzip", "gzip", "br" or nothing (identity).
  * Returns 0; ERR_EDGE_KEY_METHOD when the method's responses are not cached
  * under `b` (no key: the caller goes to the origin); ERR_EDGE_KEY_TOO_LONG
- * when the host, path or query is over its cap or the key exceeds cap
- * (answer 414); ERR_EDGE_KEY_HEADERS_TOO_LARGE when a listed header's value
+ * when the host, path or query (raw or normalised) is over its cap, more
+ * than EDGE_QUERY_PARAMS_MAX parameters are selected, or the key exceeds
+ * cap (answer 414); ERR_EDGE_KEY_HEADERS_TOO_LARGE when a listed header's value
  * is over EDGE_HEADER_VALUE_MAX (answer 431). The output is deterministic:
  * equal inputs give equal bytes. */
 int edge_cache_key(const struct edge_behavior *b, const struct edge_key_input *in, char *out,
