@@ -228,7 +228,13 @@
 	  "This operation is not supported through a Multi-Region Access Point.", 501,             \
 	  "NotImplemented")                                                                        \
 	X(S3AP_NO_SUCH_ACCESS_POINT, "The specified access point does not exist.", 404,            \
-	  "NoSuchAccessPoint")
+	  "NoSuchAccessPoint")                                                                     \
+	/* edge/behavior.c: cache behaviors and the cache key */                                   \
+	X(EDGE_BEHAVIOR_INVALID, "a cache behavior is invalid", 0, NULL)                           \
+	X(EDGE_BEHAVIOR_FULL, "too many cache behaviors", 0, NULL)                                 \
+	X(EDGE_KEY_METHOD, "responses to this method are not cached", 0, NULL)                     \
+	X(EDGE_KEY_TOO_LONG, "the URL is too long for a cache key", 414, NULL)                     \
+	X(EDGE_KEY_HEADERS_TOO_LARGE, "a header in the cache key is too large", 431, NULL)
 
 enum err {
 	ERR_OK = 0,
