@@ -1,16 +1,18 @@
 /* Typed, sticky-error reads from a yaml_tree. One owner per struct. */
 #include "config/schema.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/check.h"
 #include "base/err.h"
 
 /* Known words longer than this are never suggested (bounds the work). */
 #define SUGGEST_WORD_MAX 64
 /* Values quoted in messages are cut to this many bytes. */
-#define QUOTE_MAX 64
 
 void config_schema_init(struct config_schema *s, const struct yaml_tree *t, char *err,
                         size_t errlen)
@@ -49,7 +51,7 @@ int config_schema_fail(struct config_schema *s, const struct yaml_tree_node *at,
 	return rc;
 }
 
-static const char *kind_name(const struct yaml_tree_node *n)
+const char *config_schema_kind_name(const struct yaml_tree_node *n)
 {
 	return yaml_tree_kind(n) == YAML_TREE_MAP   ? "a map"
 	       : yaml_tree_kind(n) == YAML_TREE_SEQ ? "a sequence"
@@ -61,7 +63,8 @@ int config_schema_map(struct config_schema *s, const struct yaml_tree_node *n, c
 	if (s->rc)
 		return s->rc;
 	if (yaml_tree_kind(n) != YAML_TREE_MAP)
-		return config_schema_fail(s, n, "%s: expected a map, got %s", what, kind_name(n));
+		return config_schema_fail(s, n, "%s: expected a map, got %s", what,
+		                          config_schema_kind_name(n));
 	return 0;
 }
 
@@ -78,7 +81,7 @@ static int lookup(struct config_schema *s, const struct yaml_tree_node *map, con
 		return s->rc;
 	if (yaml_tree_kind(map) != YAML_TREE_MAP)
 		return config_schema_fail(s, map, "expected a map with \"%s\", got %s", key,
-		                          kind_name(map));
+		                          config_schema_kind_name(map));
 	size_t i;
 	const struct yaml_tree_node *val = yaml_tree_get(map, iov_cstr(key), &i);
 	if (!val) {
@@ -89,7 +92,7 @@ static int lookup(struct config_schema *s, const struct yaml_tree_node *map, con
 	*k = yaml_tree_key(map, i);
 	if (yaml_tree_kind(val) != YAML_TREE_SCALAR)
 		return config_schema_fail(s, *k, "%s: expected %s, got %s", key, want,
-		                          kind_name(val));
+		                          config_schema_kind_name(val));
 	if (yaml_tree_tag(val) != YAML_TREE_TAG_NONE) {
 		struct iov tag = yaml_tree_tag_text(val);
 		return config_schema_fail(s, *k, "%s: expected %s, not a " IOV_FMT " value", key,
@@ -99,9 +102,9 @@ static int lookup(struct config_schema *s, const struct yaml_tree_node *map, con
 	return 0;
 }
 
-static int quoted_len(struct iov v)
+int config_schema_quote_len(struct iov v)
 {
-	return (int)(v.len > QUOTE_MAX ? QUOTE_MAX : v.len);
+	return (int)(v.len > CONFIG_SCHEMA_QUOTE_MAX ? CONFIG_SCHEMA_QUOTE_MAX : v.len);
 }
 
 int config_schema_str(struct config_schema *s, const struct yaml_tree_node *map, const char *key,
@@ -129,8 +132,8 @@ int config_schema_u64(struct config_schema *s, const struct yaml_tree_node *map,
 	unsigned long long x;
 	if (iov_to_u64(v, max, &x) != 0 || x < min)
 		return config_schema_fail(s, k, "%s: \"%.*s\" is not an integer in %llu..%llu", key,
-		                          quoted_len(v), v.base, (unsigned long long)min,
-		                          (unsigned long long)max);
+		                          config_schema_quote_len(v), v.base,
+		                          (unsigned long long)min, (unsigned long long)max);
 	*out = x;
 	return 0;
 }
@@ -149,7 +152,7 @@ int config_schema_bool(struct config_schema *s, const struct yaml_tree_node *map
 		*out = false;
 	else
 		return config_schema_fail(s, k, "%s: \"%.*s\" is not true or false", key,
-		                          quoted_len(v), v.base);
+		                          config_schema_quote_len(v), v.base);
 	return 0;
 }
 
@@ -190,11 +193,11 @@ int config_schema_duration(struct config_schema *s, const struct yaml_tree_node 
 	if (config_schema_parse_duration(v, &ms) != 0)
 		return config_schema_fail(s, k,
 		                          "%s: \"%.*s\" is not a duration (like 500ms, 2s, 5m, 1h)",
-		                          key, quoted_len(v), v.base);
+		                          key, config_schema_quote_len(v), v.base);
 	if (ms < min_ms || ms > max_ms)
 		return config_schema_fail(s, k, "%s: %.*s is outside %llums..%llums", key,
-		                          quoted_len(v), v.base, (unsigned long long)min_ms,
-		                          (unsigned long long)max_ms);
+		                          config_schema_quote_len(v), v.base,
+		                          (unsigned long long)min_ms, (unsigned long long)max_ms);
 	*out_ms = ms;
 	return 0;
 }
@@ -248,7 +251,8 @@ int config_schema_keys(struct config_schema *s, const struct yaml_tree_node *map
 	if (s->rc)
 		return s->rc;
 	if (yaml_tree_kind(map) != YAML_TREE_MAP)
-		return config_schema_fail(s, map, "expected a map, got %s", kind_name(map));
+		return config_schema_fail(s, map, "expected a map, got %s",
+		                          config_schema_kind_name(map));
 	for (size_t i = 0; i < yaml_tree_len(map); i++) {
 		const struct yaml_tree_node *k = yaml_tree_key(map, i);
 		struct iov name = yaml_tree_scalar(k);
@@ -261,9 +265,9 @@ int config_schema_keys(struct config_schema *s, const struct yaml_tree_node *map
 		if (hint)
 			return config_schema_fail(s, k,
 			                          "unknown key \"%.*s\"; did you mean \"%s\"?",
-			                          quoted_len(name), name.base, hint);
-		return config_schema_fail(s, k, "unknown key \"%.*s\"", quoted_len(name),
-		                          name.base);
+			                          config_schema_quote_len(name), name.base, hint);
+		return config_schema_fail(s, k, "unknown key \"%.*s\"",
+		                          config_schema_quote_len(name), name.base);
 	}
 	return 0;
 }
@@ -316,11 +320,106 @@ int config_schema_bytes(struct config_schema *s, const struct yaml_tree_node *ma
 		return config_schema_fail(s, k,
 		                          "%s: \"%.*s\" is not a byte size (like 4096, 512KiB, "
 		                          "256MiB, 2GiB or 1GB)",
-		                          key, quoted_len(v), v.base);
+		                          key, config_schema_quote_len(v), v.base);
 	if (n < min || n > max)
 		return config_schema_fail(s, k, "%s: %.*s is outside %llu..%llu bytes", key,
-		                          quoted_len(v), v.base, (unsigned long long)min,
-		                          (unsigned long long)max);
+		                          config_schema_quote_len(v), v.base,
+		                          (unsigned long long)min, (unsigned long long)max);
 	*out = n;
 	return 0;
+}
+
+/* ---- helpers for schemas that copy values out ---- */
+
+const struct yaml_tree_node *config_schema_key(const struct yaml_tree_node *map, const char *key)
+{
+	size_t i = 0;
+	CHECK(yaml_tree_get(map, iov_cstr(key), &i) != NULL);
+	return yaml_tree_key(map, i);
+}
+
+int config_schema_cstr(struct config_schema *s, const struct yaml_tree_node *map, const char *key,
+                       enum config_schema_flags flags, struct iov *v,
+                       const struct yaml_tree_node **k)
+{
+	*v = IOV_NULL;
+	int rc = config_schema_str(s, map, key, flags, v);
+	if (rc || !v->base)
+		return rc;
+	const struct yaml_tree_node *kn = config_schema_key(map, key);
+	if (k)
+		*k = kn;
+	if (v->len == 0)
+		return config_schema_fail(s, kn, "%s: must not be empty", key);
+	if (memchr(v->base, '\0', v->len))
+		return config_schema_fail(s, kn, "%s: must not contain a NUL byte", key);
+	return 0;
+}
+
+const struct yaml_tree_node *config_schema_section(struct config_schema *s,
+                                                   const struct yaml_tree_node *map,
+                                                   const char *key, enum config_schema_flags flags,
+                                                   enum yaml_tree_kind kind)
+{
+	if (s->rc)
+		return NULL;
+	size_t i = 0;
+	const struct yaml_tree_node *v = yaml_tree_get(map, iov_cstr(key), &i);
+	if (!v) {
+		if (flags & CONFIG_REQUIRED)
+			config_schema_fail(s, map, "missing required key \"%s\"", key);
+		return NULL;
+	}
+	const char *want = kind == YAML_TREE_MAP ? "a map" : "a sequence";
+	const struct yaml_tree_node *k = yaml_tree_key(map, i);
+	if (yaml_tree_tag(v) != YAML_TREE_TAG_NONE) {
+		struct iov tag = yaml_tree_tag_text(v);
+		config_schema_fail(s, k, "%s: expected %s, not a " IOV_FMT " value", key, want,
+		                   IOV_ARG(tag));
+		return NULL;
+	}
+	if (yaml_tree_kind(v) != kind) {
+		config_schema_fail(s, k, "%s: expected %s, got %s", key, want,
+		                   config_schema_kind_name(v));
+		return NULL;
+	}
+	return v;
+}
+
+int config_schema_nomem(struct config_schema *s)
+{
+	if (s->rc)
+		return s->rc;
+	if (s->errlen)
+		snprintf(s->err, s->errlen, "%s: out of memory", yaml_tree_name(s->tree));
+	s->rc = ERR_NOMEM;
+	return ERR_NOMEM;
+}
+
+int config_schema_dup2(struct config_schema *s, struct iov a, struct iov b, char **out)
+{
+	char *c = malloc(a.len + b.len + 1);
+	if (!c)
+		return config_schema_nomem(s);
+	if (a.len)
+		memcpy(c, a.base, a.len);
+	if (b.len)
+		memcpy(c + a.len, b.base, b.len);
+	c[a.len + b.len] = '\0';
+	*out = c;
+	return 0;
+}
+
+int config_schema_path(struct config_schema *s, const struct yaml_tree_node *k, const char *key,
+                       struct iov v, char **out)
+{
+	const char *name = yaml_tree_name(s->tree);
+	struct iov dir = IOV_NULL;
+	const char *slash = strrchr(name, '/');
+	if (v.len && v.base[0] != '/' && slash)
+		dir = iov_make(name, (size_t)(slash - name) + 1);
+	if (dir.len + v.len >= PATH_MAX)
+		return config_schema_fail(s, k, "%s: the path would be %zu bytes, more than %d",
+		                          key, dir.len + v.len, PATH_MAX - 1);
+	return config_schema_dup2(s, dir, v, out);
 }

@@ -93,4 +93,38 @@ int config_schema_parse_bytes(struct iov v, uint64_t *out);
 int config_schema_bytes(struct config_schema *s, const struct yaml_tree_node *map, const char *key,
                         enum config_schema_flags flags, uint64_t min, uint64_t max, uint64_t *out);
 
+/* ---- for schemas that copy values out (router, edge) ---- */
+
+#define CONFIG_SCHEMA_QUOTE_MAX 64 /* bytes of a value quoted in a message */
+
+/* A value's length capped at CONFIG_SCHEMA_QUOTE_MAX, for "%.*s". */
+int config_schema_quote_len(struct iov v);
+/* "a map", "a sequence" or "a scalar", for messages. */
+const char *config_schema_kind_name(const struct yaml_tree_node *n);
+/* The key node of `key` in `map`, which must hold it (for error marks). */
+const struct yaml_tree_node *config_schema_key(const struct yaml_tree_node *map, const char *key);
+/* config_schema_str, and a present value must be non-empty and hold no NUL
+ * byte (it becomes a C string). *v is IOV_NULL when an optional key is
+ * absent; *k (may be NULL) gets the key node when present. */
+int config_schema_cstr(struct config_schema *s, const struct yaml_tree_node *map, const char *key,
+                       enum config_schema_flags flags, struct iov *v,
+                       const struct yaml_tree_node **k);
+/* The value of `key` when it is an untagged map or sequence (`kind`); NULL
+ * when absent (an error if required) or on any error. */
+const struct yaml_tree_node *config_schema_section(struct config_schema *s,
+                                                   const struct yaml_tree_node *map,
+                                                   const char *key, enum config_schema_flags flags,
+                                                   enum yaml_tree_kind kind);
+/* Out of memory: ERR_NOMEM with "file: out of memory" (no position), unless
+ * an error is already set (then that one). */
+int config_schema_nomem(struct config_schema *s);
+/* *out = a malloc'd NUL-terminated copy of `a` followed by `b`. 0 or
+ * config_schema_nomem's code. */
+int config_schema_dup2(struct config_schema *s, struct iov a, struct iov b, char **out);
+/* A path value `v` (of `key`, at key node `k`): a relative one is anchored
+ * at the config file's directory (the tree's name up to its last '/');
+ * refused when it would reach PATH_MAX bytes. A malloc'd copy in *out. */
+int config_schema_path(struct config_schema *s, const struct yaml_tree_node *k, const char *key,
+                       struct iov v, char **out);
+
 #endif

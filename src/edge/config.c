@@ -20,7 +20,6 @@
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
-#define QUOTE_MAX       64  /* bytes of a value quoted in a message */
 #define LABEL_MAX       63  /* one DNS label */
 #define HOST_MAX        253 /* a DNS name */
 #define REGION_NAME_MAX 32
@@ -108,18 +107,6 @@ struct parse {
 	const struct yaml_tree_node *origin_id_at[EDGE_CONFIG_ORIGINS_MAX];
 	const struct yaml_tree_node *group_id_at[EDGE_CONFIG_GROUPS_MAX];
 };
-
-static int quoted_len(struct iov v)
-{
-	return (int)(v.len > QUOTE_MAX ? QUOTE_MAX : v.len);
-}
-
-static const char *kind_name(const struct yaml_tree_node *n)
-{
-	return yaml_tree_kind(n) == YAML_TREE_MAP   ? "a map"
-	       : yaml_tree_kind(n) == YAML_TREE_SEQ ? "a sequence"
-	                                            : "a scalar";
-}
 
 static bool is_alnum(char c)
 {
@@ -211,64 +198,6 @@ static bool valid_addr(struct iov v, bool port0)
 	return inet_pton(family, host, buf) == 1;
 }
 
-/* The key node of `key` in `map` (present). */
-static const struct yaml_tree_node *key_node(const struct yaml_tree_node *map, const char *key)
-{
-	size_t i = 0;
-	CHECK(yaml_tree_get(map, iov_cstr(key), &i) != NULL);
-	return yaml_tree_key(map, i);
-}
-
-/*
- * A string value: config_schema_str, then present values must also be
- * non-empty and hold no NUL byte (they become C strings). *v is IOV_NULL
- * when an optional key is absent; *k is the key node when present.
- */
-static int read_str(struct parse *ps, const struct yaml_tree_node *map, const char *key,
-                    enum config_schema_flags flags, struct iov *v, const struct yaml_tree_node **k)
-{
-	*v = IOV_NULL;
-	int rc = config_schema_str(&ps->s, map, key, flags, v);
-	if (rc || !v->base)
-		return rc;
-	*k = key_node(map, key);
-	if (v->len == 0)
-		return config_schema_fail(&ps->s, *k, "%s: must not be empty", key);
-	if (memchr(v->base, '\0', v->len))
-		return config_schema_fail(&ps->s, *k, "%s: must not contain a NUL byte", key);
-	return 0;
-}
-
-static int nomem(struct parse *ps)
-{
-	if (ps->s.rc)
-		return ps->s.rc;
-	if (ps->s.errlen)
-		snprintf(ps->s.err, ps->s.errlen, "%s: out of memory", ps->path);
-	ps->s.rc = ERR_NOMEM;
-	return ERR_NOMEM;
-}
-
-/* *out = a NUL-terminated copy of `a` followed by `b`. */
-static int copy2(struct parse *ps, struct iov a, struct iov b, char **out)
-{
-	char *c = malloc(a.len + b.len + 1);
-	if (!c)
-		return nomem(ps);
-	if (a.len)
-		memcpy(c, a.base, a.len);
-	if (b.len)
-		memcpy(c + a.len, b.base, b.len);
-	c[a.len + b.len] = '\0';
-	*out = c;
-	return 0;
-}
-
-static int copy(struct parse *ps, struct iov v, char **out)
-{
-	return copy2(ps, IOV_NULL, v, out);
-}
-
 /* A zeroed array of n elements of `size` (NULL for n == 0). */
 static int alloc_array(struct parse *ps, size_t n, size_t size, void **out)
 {
@@ -277,55 +206,9 @@ static int alloc_array(struct parse *ps, size_t n, size_t size, void **out)
 		return 0;
 	void *p = calloc(n, size);
 	if (!p)
-		return nomem(ps);
+		return config_schema_nomem(&ps->s);
 	*out = p;
 	return 0;
-}
-
-/* A relative `v` anchored at the config file's directory (everything in
- * ps->path up to and including its last '/'). */
-static int copy_path(struct parse *ps, const struct yaml_tree_node *k, const char *key,
-                     struct iov v, char **out)
-{
-	struct iov dir = IOV_NULL;
-	const char *slash = strrchr(ps->path, '/');
-	if (v.base[0] != '/' && slash)
-		dir = iov_make(ps->path, (size_t)(slash - ps->path) + 1);
-	if (dir.len + v.len >= PATH_MAX)
-		return config_schema_fail(&ps->s, k,
-		                          "%s: the path would be %zu bytes, more than %d", key,
-		                          dir.len + v.len, PATH_MAX - 1);
-	return copy2(ps, dir, v, out);
-}
-
-/* The value of `key` when it is an untagged node of `kind`; NULL when it
- * is absent (an error if required) or on any error. */
-static const struct yaml_tree_node *section(struct parse *ps, const struct yaml_tree_node *map,
-                                            const char *key, enum config_schema_flags flags,
-                                            enum yaml_tree_kind kind)
-{
-	if (ps->s.rc)
-		return NULL;
-	size_t i = 0;
-	const struct yaml_tree_node *v = yaml_tree_get(map, iov_cstr(key), &i);
-	if (!v) {
-		if (flags & CONFIG_REQUIRED)
-			config_schema_fail(&ps->s, map, "missing required key \"%s\"", key);
-		return NULL;
-	}
-	const char *want = kind == YAML_TREE_MAP ? "a map" : "a sequence";
-	const struct yaml_tree_node *k = yaml_tree_key(map, i);
-	if (yaml_tree_tag(v) != YAML_TREE_TAG_NONE) {
-		struct iov tag = yaml_tree_tag_text(v);
-		config_schema_fail(&ps->s, k, "%s: expected %s, not a " IOV_FMT " value", key, want,
-		                   IOV_ARG(tag));
-		return NULL;
-	}
-	if (yaml_tree_kind(v) != kind) {
-		config_schema_fail(&ps->s, k, "%s: expected %s, got %s", key, want, kind_name(v));
-		return NULL;
-	}
-	return v;
 }
 
 /* Item `i` of the sequence under key node `k` as an untagged scalar
@@ -336,8 +219,9 @@ static struct iov seq_scalar(struct parse *ps, const struct yaml_tree_node *seq,
 	const struct yaml_tree_node *it = yaml_tree_item(seq, i);
 	if (yaml_tree_kind(it) != YAML_TREE_SCALAR || yaml_tree_tag(it) != YAML_TREE_TAG_NONE) {
 		config_schema_fail(&ps->s, it, "%s[%zu]: expected a plain scalar, got %s", key, i,
-		                   yaml_tree_kind(it) == YAML_TREE_SCALAR ? "a tagged value"
-		                                                          : kind_name(it));
+		                   yaml_tree_kind(it) == YAML_TREE_SCALAR
+		                       ? "a tagged value"
+		                       : config_schema_kind_name(it));
 		return IOV_NULL;
 	}
 	return yaml_tree_scalar(it);
@@ -353,7 +237,7 @@ static int read_seconds(struct parse *ps, const struct yaml_tree_node *map, cons
 	    ms == UINT64_MAX)
 		return ps->s.rc;
 	if (ms % 1000 != 0)
-		return config_schema_fail(&ps->s, key_node(map, key),
+		return config_schema_fail(&ps->s, config_schema_key(map, key),
 		                          "%s: must be whole seconds (like 0s, 30s, 24h)", key);
 	*out = ms / 1000;
 	return 0;
@@ -376,28 +260,30 @@ static int read_distribution(struct parse *ps, const struct yaml_tree_node *root
 {
 	struct edge_config *c = ps->c;
 	const struct yaml_tree_node *m =
-	    section(ps, root, "distribution", CONFIG_REQUIRED, YAML_TREE_MAP);
+	    config_schema_section(&ps->s, root, "distribution", CONFIG_REQUIRED, YAML_TREE_MAP);
 	if (!m || config_schema_keys(&ps->s, m, dist_keys, N_ELEMS(dist_keys)))
 		return ps->s.rc;
 	const struct yaml_tree_node *kd = NULL, *kr = NULL;
 	struct iov domain, root_object;
-	read_str(ps, m, "domain", CONFIG_REQUIRED, &domain, &kd);
-	if (read_str(ps, m, "default_root_object", CONFIG_OPTIONAL, &root_object, &kr))
+	config_schema_cstr(&ps->s, m, "domain", CONFIG_REQUIRED, &domain, &kd);
+	if (config_schema_cstr(&ps->s, m, "default_root_object", CONFIG_OPTIONAL, &root_object,
+	                       &kr))
 		return ps->s.rc;
 	if (!valid_host(domain))
 		return config_schema_fail(&ps->s, kd,
 		                          "domain: \"%.*s\" is not a host name (dot-separated "
 		                          "labels of 1-63 letters, digits and '-', at most 253)",
-		                          quoted_len(domain), domain.base);
+		                          config_schema_quote_len(domain), domain.base);
 	if (root_object.base && !valid_object(root_object))
 		return config_schema_fail(
 		    &ps->s, kr,
 		    "default_root_object: \"%.*s\" is not an object name (1-255 "
 		    "URL path characters, no leading '/', no '*')",
-		    quoted_len(root_object), root_object.base);
-	if (copy(ps, domain, &c->domain))
+		    config_schema_quote_len(root_object), root_object.base);
+	if (config_schema_dup2(&ps->s, IOV_NULL, domain, &c->domain))
 		return ps->s.rc;
-	if (root_object.base && copy(ps, root_object, &c->default_root_object))
+	if (root_object.base &&
+	    config_schema_dup2(&ps->s, IOV_NULL, root_object, &c->default_root_object))
 		return ps->s.rc;
 	return 0;
 }
@@ -435,12 +321,12 @@ static int read_custom_headers(struct parse *ps, const struct yaml_tree_node *it
                                struct edge_config_origin *o)
 {
 	const struct yaml_tree_node *m =
-	    section(ps, item, "custom_headers", CONFIG_OPTIONAL, YAML_TREE_MAP);
+	    config_schema_section(&ps->s, item, "custom_headers", CONFIG_OPTIONAL, YAML_TREE_MAP);
 	if (!m)
 		return ps->s.rc;
 	size_t n = yaml_tree_len(m);
 	if (n > EDGE_CONFIG_HEADERS_MAX)
-		return config_schema_fail(&ps->s, key_node(item, "custom_headers"),
+		return config_schema_fail(&ps->s, config_schema_key(item, "custom_headers"),
 		                          "custom_headers: %zu headers; at most %d", n,
 		                          EDGE_CONFIG_HEADERS_MAX);
 	if (alloc_array(ps, n, sizeof(o->header[0]), (void **)&o->header))
@@ -452,22 +338,22 @@ static int read_custom_headers(struct parse *ps, const struct yaml_tree_node *it
 			return config_schema_fail(&ps->s, k,
 			                          "custom_headers: \"%.*s\" is not a header name "
 			                          "(1-256 token characters)",
-			                          quoted_len(name), name.base);
+			                          config_schema_quote_len(name), name.base);
 		if (denied_header(name))
 			return config_schema_fail(&ps->s, k,
 			                          "custom_headers: %.*s is set by the edge itself "
 			                          "and cannot be a custom header",
-			                          quoted_len(name), name.base);
+			                          config_schema_quote_len(name), name.base);
 		for (size_t j = 0; j < i; j++)
 			if (iov_eq_nocase(name, iov_cstr(o->header[j].name)))
 				return config_schema_fail(&ps->s, k,
 				                          "custom_headers: %.*s appears twice "
 				                          "(names ignore case)",
-				                          quoted_len(name), name.base);
+				                          config_schema_quote_len(name), name.base);
 		if (yaml_tree_kind(v) != YAML_TREE_SCALAR || yaml_tree_tag(v) != YAML_TREE_TAG_NONE)
 			return config_schema_fail(&ps->s, k,
 			                          "custom_headers: %.*s: expected a plain string",
-			                          quoted_len(name), name.base);
+			                          config_schema_quote_len(name), name.base);
 		struct iov value = yaml_tree_scalar(v);
 		if (!valid_header_value(value))
 			return config_schema_fail(
@@ -475,8 +361,9 @@ static int read_custom_headers(struct parse *ps, const struct yaml_tree_node *it
 			    "custom_headers: %.*s: the value must be at most "
 			    "1783 bytes of visible characters, spaces and tabs, "
 			    "not starting or ending with a space",
-			    quoted_len(name), name.base);
-		if (copy(ps, name, &o->header[i].name) || copy(ps, value, &o->header[i].value))
+			    config_schema_quote_len(name), name.base);
+		if (config_schema_dup2(&ps->s, IOV_NULL, name, &o->header[i].name) ||
+		    config_schema_dup2(&ps->s, IOV_NULL, value, &o->header[i].value))
 			return ps->s.rc;
 		o->nheaders = (uint32_t)i + 1;
 	}
@@ -523,53 +410,54 @@ static int read_origin(struct parse *ps, const struct yaml_tree_node *item, uint
 	struct edge_config_origin *o = &ps->c->origin[i];
 	if (yaml_tree_kind(item) != YAML_TREE_MAP)
 		return config_schema_fail(&ps->s, item, "origins[%u]: expected a map, got %s", i,
-		                          kind_name(item));
+		                          config_schema_kind_name(item));
 	if (config_schema_keys(&ps->s, item, origin_keys, N_ELEMS(origin_keys)))
 		return ps->s.rc;
 	const struct yaml_tree_node *ki = NULL, *kd = NULL, *ka = NULL, *kp = NULL, *kpath = NULL;
 	struct iov id, domain, address, proto, opath;
 	uint64_t port = EDGE_CONFIG_PORT;
-	read_str(ps, item, "id", CONFIG_REQUIRED, &id, &ki);
-	read_str(ps, item, "domain_name", CONFIG_REQUIRED, &domain, &kd);
-	read_str(ps, item, "address", CONFIG_OPTIONAL, &address, &ka);
+	config_schema_cstr(&ps->s, item, "id", CONFIG_REQUIRED, &id, &ki);
+	config_schema_cstr(&ps->s, item, "domain_name", CONFIG_REQUIRED, &domain, &kd);
+	config_schema_cstr(&ps->s, item, "address", CONFIG_OPTIONAL, &address, &ka);
 	config_schema_u64(&ps->s, item, "port", CONFIG_OPTIONAL, 1, 65535, &port);
-	read_str(ps, item, "protocol", CONFIG_OPTIONAL, &proto, &kp);
-	if (read_str(ps, item, "origin_path", CONFIG_OPTIONAL, &opath, &kpath))
+	config_schema_cstr(&ps->s, item, "protocol", CONFIG_OPTIONAL, &proto, &kp);
+	if (config_schema_cstr(&ps->s, item, "origin_path", CONFIG_OPTIONAL, &opath, &kpath))
 		return ps->s.rc;
 	if (!valid_id(id))
 		return config_schema_fail(
 		    &ps->s, ki,
 		    "id: \"%.*s\" is not 1-128 characters of letters, digits, "
 		    "'-', '_' and '.'",
-		    quoted_len(id), id.base);
+		    config_schema_quote_len(id), id.base);
 	if (!valid_host(domain))
 		return config_schema_fail(&ps->s, kd,
 		                          "domain_name: \"%.*s\" is not a host name (dot-separated "
 		                          "labels of 1-63 letters, digits and '-', at most 253; no "
 		                          "port: see port and address)",
-		                          quoted_len(domain), domain.base);
+		                          config_schema_quote_len(domain), domain.base);
 	if (address.base && !valid_addr(address, false))
 		return config_schema_fail(&ps->s, ka,
 		                          "address: \"%.*s\" is not ip:port or [ipv6]:port "
 		                          "(numeric, port 1-65535)",
-		                          quoted_len(address), address.base);
+		                          config_schema_quote_len(address), address.base);
 	if (proto.base && iov_eq(proto, IOV_LIT("https")))
 		return config_schema_fail(&ps->s, kp,
 		                          "protocol: https origins are not supported yet (the edge "
 		                          "has no TLS toward origins); use http");
 	if (proto.base && !iov_eq(proto, IOV_LIT("http")))
 		return config_schema_fail(&ps->s, kp, "protocol: \"%.*s\" is not http",
-		                          quoted_len(proto), proto.base);
+		                          config_schema_quote_len(proto), proto.base);
 	if (opath.base && !valid_origin_path(opath))
 		return config_schema_fail(&ps->s, kpath,
 		                          "origin_path: \"%.*s\" must start with '/', not end with "
 		                          "'/', and be at most 255 URL path characters without '*'",
-		                          quoted_len(opath), opath.base);
-	if (copy(ps, id, &o->id) || copy(ps, domain, &o->domain_name))
+		                          config_schema_quote_len(opath), opath.base);
+	if (config_schema_dup2(&ps->s, IOV_NULL, id, &o->id) ||
+	    config_schema_dup2(&ps->s, IOV_NULL, domain, &o->domain_name))
 		return ps->s.rc;
-	if (address.base && copy(ps, address, &o->address))
+	if (address.base && config_schema_dup2(&ps->s, IOV_NULL, address, &o->address))
 		return ps->s.rc;
-	if (opath.base && copy(ps, opath, &o->origin_path))
+	if (opath.base && config_schema_dup2(&ps->s, IOV_NULL, opath, &o->origin_path))
 		return ps->s.rc;
 	o->port = (uint16_t)port;
 	o->protocol = EDGE_CONFIG_PROTO_HTTP;
@@ -582,12 +470,12 @@ static int read_origin(struct parse *ps, const struct yaml_tree_node *item, uint
 static int read_origins(struct parse *ps, const struct yaml_tree_node *root)
 {
 	const struct yaml_tree_node *seq =
-	    section(ps, root, "origins", CONFIG_REQUIRED, YAML_TREE_SEQ);
+	    config_schema_section(&ps->s, root, "origins", CONFIG_REQUIRED, YAML_TREE_SEQ);
 	if (!seq)
 		return ps->s.rc;
 	size_t n = yaml_tree_len(seq);
 	if (n == 0 || n > EDGE_CONFIG_ORIGINS_MAX)
-		return config_schema_fail(&ps->s, key_node(root, "origins"),
+		return config_schema_fail(&ps->s, config_schema_key(root, "origins"),
 		                          "origins: %zu origins; expected 1 to %d", n,
 		                          EDGE_CONFIG_ORIGINS_MAX);
 	if (alloc_array(ps, n, sizeof(ps->c->origin[0]), (void **)&ps->c->origin))
@@ -631,21 +519,21 @@ static int read_env(struct parse *ps, const struct yaml_tree_node *k, const char
 			                          "credentials: %s holds whitespace or a control "
 			                          "character",
 			                          var);
-	return copy(ps, iov_make(v, n), out);
+	return config_schema_dup2(&ps->s, IOV_NULL, iov_make(v, n), out);
 }
 
 static int read_signing(struct parse *ps, const struct yaml_tree_node *root)
 {
 	struct edge_config_signing_creds *g = &ps->c->signing;
 	const struct yaml_tree_node *m =
-	    section(ps, root, "signing", CONFIG_OPTIONAL, YAML_TREE_MAP);
+	    config_schema_section(&ps->s, root, "signing", CONFIG_OPTIONAL, YAML_TREE_MAP);
 	if (ps->s.rc || (m && config_schema_keys(&ps->s, m, signing_keys, N_ELEMS(signing_keys))))
 		return ps->s.rc;
 	struct iov cred = IOV_NULL, header = IOV_LIT(EDGE_CONFIG_FAILOVER_HEADER);
 	const struct yaml_tree_node *kc = NULL, *kh = NULL;
 	if (m) {
-		read_str(ps, m, "credentials", CONFIG_REQUIRED, &cred, &kc);
-		if (read_str(ps, m, "failover_header", CONFIG_OPTIONAL, &header, &kh))
+		config_schema_cstr(&ps->s, m, "credentials", CONFIG_REQUIRED, &cred, &kc);
+		if (config_schema_cstr(&ps->s, m, "failover_header", CONFIG_OPTIONAL, &header, &kh))
 			return ps->s.rc;
 		if (!header.base)
 			header = IOV_LIT(EDGE_CONFIG_FAILOVER_HEADER);
@@ -654,8 +542,8 @@ static int read_signing(struct parse *ps, const struct yaml_tree_node *root)
 		return config_schema_fail(&ps->s, kh,
 		                          "failover_header: \"%.*s\" is not a header name (1-256 "
 		                          "token characters)",
-		                          quoted_len(header), header.base);
-	if (copy(ps, header, &g->failover_header))
+		                          config_schema_quote_len(header), header.base);
+	if (config_schema_dup2(&ps->s, IOV_NULL, header, &g->failover_header))
 		return ps->s.rc;
 	if (!m)
 		return 0;
@@ -668,7 +556,7 @@ static int read_signing(struct parse *ps, const struct yaml_tree_node *root)
 		return 0;
 	}
 	g->source = EDGE_CONFIG_CREDS_FILE;
-	return copy_path(ps, kc, "credentials", cred, &g->credentials_path);
+	return config_schema_path(&ps->s, kc, "credentials", cred, &g->credentials_path);
 }
 
 /* Mark the origins that carry the failover header. */
@@ -707,10 +595,10 @@ static int read_members(struct parse *ps, const struct yaml_tree_node *item,
                         const struct yaml_tree_node *groups, struct edge_config_group *g)
 {
 	const struct yaml_tree_node *seq =
-	    section(ps, item, "members", CONFIG_REQUIRED, YAML_TREE_SEQ);
+	    config_schema_section(&ps->s, item, "members", CONFIG_REQUIRED, YAML_TREE_SEQ);
 	if (!seq)
 		return ps->s.rc;
-	const struct yaml_tree_node *k = key_node(item, "members");
+	const struct yaml_tree_node *k = config_schema_key(item, "members");
 	size_t n = yaml_tree_len(seq);
 	if (n < 2 || n > EDGE_CONFIG_MEMBERS_MAX)
 		return config_schema_fail(&ps->s, k, "members: %zu members; expected 2 to %d", n,
@@ -737,17 +625,17 @@ static int read_members(struct parse *ps, const struct yaml_tree_node *item,
 					    &ps->s, at,
 					    "members: \"%.*s\" is an origin group; "
 					    "groups cannot be nested",
-					    quoted_len(id), id.base);
+					    config_schema_quote_len(id), id.base);
 			}
 			return config_schema_fail(&ps->s, at,
 			                          "members: no origin has the id \"%.*s\"",
-			                          quoted_len(id), id.base);
+			                          config_schema_quote_len(id), id.base);
 		}
 		for (size_t j = 0; j < i; j++)
 			if (g->member[j] == o)
 				return config_schema_fail(&ps->s, at,
 				                          "members: \"%.*s\" is listed twice",
-				                          quoted_len(id), id.base);
+				                          config_schema_quote_len(id), id.base);
 		g->member[i] = o;
 		g->nmembers = (uint32_t)i + 1;
 	}
@@ -757,8 +645,8 @@ static int read_members(struct parse *ps, const struct yaml_tree_node *item,
 static int read_statuses(struct parse *ps, const struct yaml_tree_node *item,
                          struct edge_config_group *g)
 {
-	const struct yaml_tree_node *seq =
-	    section(ps, item, "failover_statuses", CONFIG_OPTIONAL, YAML_TREE_SEQ);
+	const struct yaml_tree_node *seq = config_schema_section(&ps->s, item, "failover_statuses",
+	                                                         CONFIG_OPTIONAL, YAML_TREE_SEQ);
 	if (ps->s.rc)
 		return ps->s.rc;
 	if (!seq) {
@@ -768,7 +656,7 @@ static int read_statuses(struct parse *ps, const struct yaml_tree_node *item,
 	}
 	size_t n = yaml_tree_len(seq);
 	if (n == 0)
-		return config_schema_fail(&ps->s, key_node(item, "failover_statuses"),
+		return config_schema_fail(&ps->s, config_schema_key(item, "failover_statuses"),
 		                          "failover_statuses: must list at least one status");
 	bool seen[EDGE_CONFIG_FAILOVER_STATUSES] = { false };
 	for (size_t i = 0; i < n; i++) {
@@ -787,7 +675,7 @@ static int read_statuses(struct parse *ps, const struct yaml_tree_node *item,
 			    &ps->s, at,
 			    "failover_statuses: \"%.*s\" is not one of 400, 403, "
 			    "404, 416, 500, 502, 503, 504",
-			    quoted_len(v), v.base);
+			    config_schema_quote_len(v), v.base);
 		if (seen[j])
 			return config_schema_fail(&ps->s, at,
 			                          "failover_statuses: %llu is listed twice", st);
@@ -828,20 +716,20 @@ static int read_group(struct parse *ps, const struct yaml_tree_node *groups, uin
 	struct edge_config_group *g = &ps->c->group[i];
 	if (yaml_tree_kind(item) != YAML_TREE_MAP)
 		return config_schema_fail(&ps->s, item, "origin_groups[%u]: expected a map, got %s",
-		                          i, kind_name(item));
+		                          i, config_schema_kind_name(item));
 	if (config_schema_keys(&ps->s, item, group_keys, N_ELEMS(group_keys)))
 		return ps->s.rc;
 	const struct yaml_tree_node *ki = NULL;
 	struct iov id;
-	if (read_str(ps, item, "id", CONFIG_REQUIRED, &id, &ki))
+	if (config_schema_cstr(&ps->s, item, "id", CONFIG_REQUIRED, &id, &ki))
 		return ps->s.rc;
 	if (!valid_id(id))
 		return config_schema_fail(
 		    &ps->s, ki,
 		    "id: \"%.*s\" is not 1-128 characters of letters, digits, "
 		    "'-', '_' and '.'",
-		    quoted_len(id), id.base);
-	if (copy(ps, id, &g->id))
+		    config_schema_quote_len(id), id.base);
+	if (config_schema_dup2(&ps->s, IOV_NULL, id, &g->id))
 		return ps->s.rc;
 	ps->group_id_at[i] = ki;
 	if (check_group_id(ps, i, ki) || read_members(ps, item, groups, g))
@@ -852,12 +740,12 @@ static int read_group(struct parse *ps, const struct yaml_tree_node *groups, uin
 static int read_groups(struct parse *ps, const struct yaml_tree_node *root)
 {
 	const struct yaml_tree_node *seq =
-	    section(ps, root, "origin_groups", CONFIG_OPTIONAL, YAML_TREE_SEQ);
+	    config_schema_section(&ps->s, root, "origin_groups", CONFIG_OPTIONAL, YAML_TREE_SEQ);
 	if (!seq)
 		return ps->s.rc;
 	size_t n = yaml_tree_len(seq);
 	if (n > EDGE_CONFIG_GROUPS_MAX)
-		return config_schema_fail(&ps->s, key_node(root, "origin_groups"),
+		return config_schema_fail(&ps->s, config_schema_key(root, "origin_groups"),
 		                          "origin_groups: %zu groups; at most %d", n,
 		                          EDGE_CONFIG_GROUPS_MAX);
 	if (alloc_array(ps, n, sizeof(ps->c->group[0]), (void **)&ps->c->group))
@@ -892,7 +780,8 @@ static struct iov pattern_body(struct iov v)
 static int read_methods(struct parse *ps, const struct yaml_tree_node *item, const char *key,
                         uint32_t *out)
 {
-	const struct yaml_tree_node *seq = section(ps, item, key, CONFIG_OPTIONAL, YAML_TREE_SEQ);
+	const struct yaml_tree_node *seq =
+	    config_schema_section(&ps->s, item, key, CONFIG_OPTIONAL, YAML_TREE_SEQ);
 	if (!seq)
 		return ps->s.rc;
 	uint32_t bits = 0;
@@ -909,7 +798,7 @@ static int read_methods(struct parse *ps, const struct yaml_tree_node *item, con
 			    &ps->s, at,
 			    "%s: \"%.*s\" is not a method (GET, HEAD, OPTIONS, "
 			    "PUT, PATCH, POST or DELETE, in capitals)",
-			    key, quoted_len(v), v.base);
+			    key, config_schema_quote_len(v), v.base);
 		if (bits & methods[j].bit)
 			return config_schema_fail(&ps->s, at, "%s: %s is listed twice", key,
 			                          methods[j].name);
@@ -930,16 +819,16 @@ static int read_method_sets(struct parse *ps, const struct yaml_tree_node *item,
 	uint32_t a = b->allowed_methods, m = b->cached_methods;
 	if (a != EDGE_CONFIG_METHODS_GET_HEAD && a != EDGE_CONFIG_METHODS_GET_HEAD_OPTIONS &&
 	    a != EDGE_CONFIG_METHODS_ALL)
-		return config_schema_fail(&ps->s, key_node(item, "allowed_methods"),
+		return config_schema_fail(&ps->s, config_schema_key(item, "allowed_methods"),
 		                          "allowed_methods: must be [GET, HEAD], [GET, HEAD, "
 		                          "OPTIONS] or all seven (GET, HEAD, OPTIONS, PUT, PATCH, "
 		                          "POST, DELETE)");
 	if (m != EDGE_CONFIG_METHODS_GET_HEAD && m != EDGE_CONFIG_METHODS_GET_HEAD_OPTIONS)
-		return config_schema_fail(&ps->s, key_node(item, "cached_methods"),
+		return config_schema_fail(&ps->s, config_schema_key(item, "cached_methods"),
 		                          "cached_methods: must be [GET, HEAD] or [GET, HEAD, "
 		                          "OPTIONS]");
 	if ((m & a) != m)
-		return config_schema_fail(&ps->s, key_node(item, "cached_methods"),
+		return config_schema_fail(&ps->s, config_schema_key(item, "cached_methods"),
 		                          "cached_methods: OPTIONS is cached but not allowed "
 		                          "(add it to allowed_methods)");
 	return 0;
@@ -958,7 +847,7 @@ static int read_ttls(struct parse *ps, const struct yaml_tree_node *item,
 	bool has_default = yaml_tree_get(item, IOV_LIT("default_ttl"), NULL) != NULL;
 	bool has_max = yaml_tree_get(item, IOV_LIT("max_ttl"), NULL) != NULL;
 	if (b->min_ttl_s > b->default_ttl_s)
-		return config_schema_fail(&ps->s, key_node(item, "min_ttl"),
+		return config_schema_fail(&ps->s, config_schema_key(item, "min_ttl"),
 		                          "min_ttl: %llus is above default_ttl %llus%s; TTLs must "
 		                          "keep min <= default <= max",
 		                          (unsigned long long)b->min_ttl_s,
@@ -967,7 +856,7 @@ static int read_ttls(struct parse *ps, const struct yaml_tree_node *item,
 	if (b->default_ttl_s > b->max_ttl_s) {
 		const char *key = has_default ? "default_ttl" : "max_ttl";
 		return config_schema_fail(
-		    &ps->s, key_node(item, key),
+		    &ps->s, config_schema_key(item, key),
 		    "%s: default_ttl %llus%s is above max_ttl %llus%s; TTLs must keep min <= "
 		    "default "
 		    "<= max",
@@ -1009,15 +898,15 @@ static int read_names(struct parse *ps, const struct yaml_tree_node *seq, const 
 		const struct yaml_tree_node *at = yaml_tree_item(seq, i);
 		if (!valid(v))
 			return config_schema_fail(&ps->s, at, "%s: \"%.*s\" is not %s", key,
-			                          quoted_len(v), v.base, what);
+			                          config_schema_quote_len(v), v.base, what);
 		for (size_t j = 0; j < i; j++) {
 			struct iov o = iov_cstr((*out)[j]);
 			if (lower ? iov_eq_nocase(o, v) : iov_eq(o, v))
 				return config_schema_fail(&ps->s, at,
 				                          "%s: \"%.*s\" is listed twice", key,
-				                          quoted_len(v), v.base);
+				                          config_schema_quote_len(v), v.base);
 		}
-		if (copy(ps, v, &(*out)[i]))
+		if (config_schema_dup2(&ps->s, IOV_NULL, v, &(*out)[i]))
 			return ps->s.rc;
 		if (lower)
 			iov_copy_lower((*out)[i], v);
@@ -1035,7 +924,7 @@ static int read_cache_key(struct parse *ps, const struct yaml_tree_node *item,
                           struct edge_config_behavior *b)
 {
 	const struct yaml_tree_node *m =
-	    section(ps, item, "cache_key", CONFIG_OPTIONAL, YAML_TREE_MAP);
+	    config_schema_section(&ps->s, item, "cache_key", CONFIG_OPTIONAL, YAML_TREE_MAP);
 	if (!m || config_schema_keys(&ps->s, m, cache_key_keys, N_ELEMS(cache_key_keys)))
 		return ps->s.rc;
 	size_t qi = 0;
@@ -1057,9 +946,10 @@ static int read_cache_key(struct parse *ps, const struct yaml_tree_node *item,
 			    &ps->s, yaml_tree_key(m, qi),
 			    "query_strings: \"%.*s\" is not none, all or a list "
 			    "of names",
-			    quoted_len(v), v.base);
+			    config_schema_quote_len(v), v.base);
 	}
-	const struct yaml_tree_node *h = section(ps, m, "headers", CONFIG_OPTIONAL, YAML_TREE_SEQ);
+	const struct yaml_tree_node *h =
+	    config_schema_section(&ps->s, m, "headers", CONFIG_OPTIONAL, YAML_TREE_SEQ);
 	if (!h)
 		return ps->s.rc;
 	return read_names(ps, h, "headers", true, valid_header_name,
@@ -1084,8 +974,8 @@ static int read_signing_mode(struct parse *ps, const struct yaml_tree_node *item
 {
 	const struct yaml_tree_node *ks = NULL, *kr = NULL;
 	struct iov mode, region;
-	read_str(ps, item, "signing", CONFIG_OPTIONAL, &mode, &ks);
-	if (read_str(ps, item, "signing_region", CONFIG_OPTIONAL, &region, &kr))
+	config_schema_cstr(&ps->s, item, "signing", CONFIG_OPTIONAL, &mode, &ks);
+	if (config_schema_cstr(&ps->s, item, "signing_region", CONFIG_OPTIONAL, &region, &kr))
 		return ps->s.rc;
 	b->signing = EDGE_CONFIG_SIGN_NONE;
 	if (mode.base && iov_eq(mode, IOV_LIT("sigv4")))
@@ -1095,7 +985,7 @@ static int read_signing_mode(struct parse *ps, const struct yaml_tree_node *item
 	else if (mode.base && !iov_eq(mode, IOV_LIT("none")))
 		return config_schema_fail(&ps->s, ks,
 		                          "signing: \"%.*s\" is not none, sigv4 or sigv4a",
-		                          quoted_len(mode), mode.base);
+		                          config_schema_quote_len(mode), mode.base);
 	if (b->signing == EDGE_CONFIG_SIGN_SIGV4 && !region.base)
 		return config_schema_fail(
 		    &ps->s, ks, "signing: sigv4 needs signing_region (the origin's region)");
@@ -1108,14 +998,14 @@ static int read_signing_mode(struct parse *ps, const struct yaml_tree_node *item
 		return config_schema_fail(&ps->s, kr,
 		                          "signing_region: \"%.*s\" is not 1-32 characters of a-z, "
 		                          "0-9 and '-'",
-		                          quoted_len(region), region.base);
+		                          config_schema_quote_len(region), region.base);
 	if (b->signing != EDGE_CONFIG_SIGN_NONE && ps->c->signing.source == EDGE_CONFIG_CREDS_NONE)
 		return config_schema_fail(
 		    &ps->s, ks,
 		    "signing: %.*s needs credentials: add a top-level signing "
 		    "section with credentials (a file, or env)",
-		    quoted_len(mode), mode.base);
-	if (region.base && copy(ps, region, &b->signing_region))
+		    config_schema_quote_len(mode), mode.base);
+	if (region.base && config_schema_dup2(&ps->s, IOV_NULL, region, &b->signing_region))
 		return ps->s.rc;
 	return 0;
 }
@@ -1125,7 +1015,7 @@ static int read_target(struct parse *ps, const struct yaml_tree_node *item,
 {
 	const struct yaml_tree_node *kt = NULL;
 	struct iov target;
-	if (read_str(ps, item, "target", CONFIG_REQUIRED, &target, &kt))
+	if (config_schema_cstr(&ps->s, item, "target", CONFIG_REQUIRED, &target, &kt))
 		return ps->s.rc;
 	if (find_origin(ps->c, target, &b->target) == 0) {
 		b->target_kind = EDGE_CONFIG_TARGET_ORIGIN;
@@ -1137,7 +1027,7 @@ static int read_target(struct parse *ps, const struct yaml_tree_node *item,
 	}
 	return config_schema_fail(&ps->s, kt,
 	                          "target: no origin or origin group has the id \"%.*s\"",
-	                          quoted_len(target), target.base);
+	                          config_schema_quote_len(target), target.base);
 }
 
 static int read_behavior(struct parse *ps, const struct yaml_tree_node *item, uint32_t i)
@@ -1145,20 +1035,20 @@ static int read_behavior(struct parse *ps, const struct yaml_tree_node *item, ui
 	struct edge_config_behavior *b = &ps->c->behavior[i];
 	if (yaml_tree_kind(item) != YAML_TREE_MAP)
 		return config_schema_fail(&ps->s, item, "behaviors[%u]: expected a map, got %s", i,
-		                          kind_name(item));
+		                          config_schema_kind_name(item));
 	if (config_schema_keys(&ps->s, item, behavior_keys, N_ELEMS(behavior_keys)))
 		return ps->s.rc;
 	const struct yaml_tree_node *kp = NULL;
 	struct iov pattern;
-	if (read_str(ps, item, "path_pattern", CONFIG_REQUIRED, &pattern, &kp))
+	if (config_schema_cstr(&ps->s, item, "path_pattern", CONFIG_REQUIRED, &pattern, &kp))
 		return ps->s.rc;
 	if (!valid_pattern(pattern))
 		return config_schema_fail(
 		    &ps->s, kp,
 		    "path_pattern: \"%.*s\" is not 1-255 characters of letters, "
 		    "digits and _ - . * ? $ / ~ \" ' @ : + & %%",
-		    quoted_len(pattern), pattern.base);
-	if (copy(ps, pattern, &b->path_pattern))
+		    config_schema_quote_len(pattern), pattern.base);
+	if (config_schema_dup2(&ps->s, IOV_NULL, pattern, &b->path_pattern))
 		return ps->s.rc;
 	for (uint32_t j = 0; j < i; j++)
 		if (iov_eq(pattern_body(iov_cstr(ps->c->behavior[j].path_pattern)),
@@ -1167,7 +1057,7 @@ static int read_behavior(struct parse *ps, const struct yaml_tree_node *item, ui
 			    &ps->s, kp,
 			    "path_pattern: \"%.*s\" repeats behavior %u's pattern "
 			    "(a leading '/' makes no difference)",
-			    quoted_len(pattern), pattern.base, j + 1);
+			    config_schema_quote_len(pattern), pattern.base, j + 1);
 	if (read_target(ps, item, b) || read_method_sets(ps, item, b) || read_ttls(ps, item, b) ||
 	    read_cache_key(ps, item, b) || read_signing_mode(ps, item, b))
 		return ps->s.rc;
@@ -1178,10 +1068,10 @@ static int read_behavior(struct parse *ps, const struct yaml_tree_node *item, ui
 static int read_behaviors(struct parse *ps, const struct yaml_tree_node *root)
 {
 	const struct yaml_tree_node *seq =
-	    section(ps, root, "behaviors", CONFIG_REQUIRED, YAML_TREE_SEQ);
+	    config_schema_section(&ps->s, root, "behaviors", CONFIG_REQUIRED, YAML_TREE_SEQ);
 	if (!seq)
 		return ps->s.rc;
-	const struct yaml_tree_node *k = key_node(root, "behaviors");
+	const struct yaml_tree_node *k = config_schema_key(root, "behaviors");
 	size_t n = yaml_tree_len(seq);
 	if (n == 0 || n > EDGE_CONFIG_BEHAVIORS_MAX)
 		return config_schema_fail(
@@ -1199,13 +1089,13 @@ static int read_behaviors(struct parse *ps, const struct yaml_tree_node *root)
 		bool star = strcmp(ps->c->behavior[i].path_pattern, "*") == 0;
 		if (star && i + 1 < n)
 			return config_schema_fail(
-			    &ps->s, key_node(item, "path_pattern"),
+			    &ps->s, config_schema_key(item, "path_pattern"),
 			    "path_pattern: the default behavior \"*\" must be "
 			    "the last one (behavior %u of %zu)",
 			    i + 1, n);
 		if (!star && i + 1 == n)
 			return config_schema_fail(
-			    &ps->s, key_node(item, "path_pattern"),
+			    &ps->s, config_schema_key(item, "path_pattern"),
 			    "behaviors: the last behavior must be the default, "
 			    "with path_pattern \"*\"");
 	}
@@ -1217,7 +1107,8 @@ static int read_behaviors(struct parse *ps, const struct yaml_tree_node *root)
 static int read_cache(struct parse *ps, const struct yaml_tree_node *root)
 {
 	struct edge_config_cache *c = &ps->c->cache;
-	const struct yaml_tree_node *m = section(ps, root, "cache", CONFIG_OPTIONAL, YAML_TREE_MAP);
+	const struct yaml_tree_node *m =
+	    config_schema_section(&ps->s, root, "cache", CONFIG_OPTIONAL, YAML_TREE_MAP);
 	if (!m || config_schema_keys(&ps->s, m, cache_keys, N_ELEMS(cache_keys)))
 		return ps->s.rc;
 	uint64_t error_ttl = c->error_ttl_ms, not_found = c->not_found_ttl_ms;
@@ -1231,41 +1122,42 @@ static int read_cache(struct parse *ps, const struct yaml_tree_node *root)
 	                       EDGE_CONFIG_ERROR_TTL_MAX, &not_found);
 	const struct yaml_tree_node *kd = NULL;
 	struct iov disk;
-	if (read_str(ps, m, "disk_path", CONFIG_OPTIONAL, &disk, &kd))
+	if (config_schema_cstr(&ps->s, m, "disk_path", CONFIG_OPTIONAL, &disk, &kd))
 		return ps->s.rc;
 	c->error_ttl_ms = (uint32_t)error_ttl;
 	c->not_found_ttl_ms = (uint32_t)not_found;
 	if (!disk.base && yaml_tree_get(m, IOV_LIT("disk_bytes"), NULL))
-		return config_schema_fail(&ps->s, key_node(m, "disk_bytes"),
+		return config_schema_fail(&ps->s, config_schema_key(m, "disk_bytes"),
 		                          "disk_bytes: there is no disk tier without disk_path");
 	if (disk.base)
-		return copy_path(ps, kd, "disk_path", disk, &c->disk_path);
+		return config_schema_path(&ps->s, kd, "disk_path", disk, &c->disk_path);
 	return 0;
 }
 
 static int read_admin(struct parse *ps, const struct yaml_tree_node *root)
 {
 	struct edge_config *c = ps->c;
-	const struct yaml_tree_node *m = section(ps, root, "admin", CONFIG_OPTIONAL, YAML_TREE_MAP);
+	const struct yaml_tree_node *m =
+	    config_schema_section(&ps->s, root, "admin", CONFIG_OPTIONAL, YAML_TREE_MAP);
 	if (!m || config_schema_keys(&ps->s, m, admin_keys, N_ELEMS(admin_keys)))
 		return ps->s.rc;
 	const struct yaml_tree_node *kl = NULL, *kc = NULL;
 	struct iov listen, cred;
-	read_str(ps, m, "listen", CONFIG_OPTIONAL, &listen, &kl);
-	if (read_str(ps, m, "credentials", CONFIG_OPTIONAL, &cred, &kc))
+	config_schema_cstr(&ps->s, m, "listen", CONFIG_OPTIONAL, &listen, &kl);
+	if (config_schema_cstr(&ps->s, m, "credentials", CONFIG_OPTIONAL, &cred, &kc))
 		return ps->s.rc;
 	if (listen.base && !valid_addr(listen, true))
 		return config_schema_fail(&ps->s, kl,
 		                          "listen: \"%.*s\" is not ip:port or [ipv6]:port "
 		                          "(numeric, port 0-65535)",
-		                          quoted_len(listen), listen.base);
+		                          config_schema_quote_len(listen), listen.base);
 	if (listen.base && !cred.base)
 		return config_schema_fail(&ps->s, kl,
 		                          "admin.listen needs admin.credentials: invalidation and "
 		                          "metrics never run without authentication");
-	if (listen.base && copy(ps, listen, &c->admin_listen))
+	if (listen.base && config_schema_dup2(&ps->s, IOV_NULL, listen, &c->admin_listen))
 		return ps->s.rc;
-	if (cred.base && copy_path(ps, kc, "credentials", cred, &c->admin_credentials))
+	if (cred.base && config_schema_path(&ps->s, kc, "credentials", cred, &c->admin_credentials))
 		return ps->s.rc;
 	return 0;
 }

@@ -27,7 +27,6 @@
 #define HOST_MAX        253 /* a DNS name: alias, domain, and alias.domain */
 #define BUCKET_MIN      3
 #define BUCKET_MAX      63
-#define QUOTE_MAX       64 /* bytes of a value quoted in a message */
 
 /* Ranges of the routing durations, in milliseconds. */
 #define PROBE_INTERVAL_MIN     50
@@ -50,18 +49,6 @@ struct parse {
 	const char *path;
 	struct router_config *c;
 };
-
-static int quoted_len(struct iov v)
-{
-	return (int)(v.len > QUOTE_MAX ? QUOTE_MAX : v.len);
-}
-
-static const char *kind_name(const struct yaml_tree_node *n)
-{
-	return yaml_tree_kind(n) == YAML_TREE_MAP   ? "a map"
-	       : yaml_tree_kind(n) == YAML_TREE_SEQ ? "a sequence"
-	                                            : "a scalar";
-}
 
 static bool lower_or_digit(char c)
 {
@@ -146,131 +133,45 @@ static bool parse_addr(struct iov v, bool port0, struct sockaddr_storage *ss, un
 	return net_parse_addr(v.base, ss, len) == 0;
 }
 
-/* The key node of `key` in `map` (present). */
-static const struct yaml_tree_node *key_node(const struct yaml_tree_node *map, const char *key)
-{
-	size_t i = 0;
-	CHECK(yaml_tree_get(map, iov_cstr(key), &i) != NULL);
-	return yaml_tree_key(map, i);
-}
-
-/*
- * A string value: config_schema_str, then present values must also be
- * non-empty and hold no NUL byte (they become C strings). *v is IOV_NULL
- * when an optional key is absent; *k is the key node when present.
- */
-static int read_str(struct parse *ps, const struct yaml_tree_node *map, const char *key,
-                    enum config_schema_flags flags, struct iov *v, const struct yaml_tree_node **k)
-{
-	*v = IOV_NULL;
-	int rc = config_schema_str(&ps->s, map, key, flags, v);
-	if (rc || !v->base)
-		return rc;
-	*k = key_node(map, key);
-	if (v->len == 0)
-		return config_schema_fail(&ps->s, *k, "%s: must not be empty", key);
-	if (memchr(v->base, '\0', v->len))
-		return config_schema_fail(&ps->s, *k, "%s: must not contain a NUL byte", key);
-	return 0;
-}
-
-static int nomem(struct parse *ps)
-{
-	if (ps->s.rc)
-		return ps->s.rc;
-	if (ps->s.errlen)
-		snprintf(ps->s.err, ps->s.errlen, "%s: out of memory", ps->path);
-	ps->s.rc = ERR_NOMEM;
-	return ERR_NOMEM;
-}
-
-/* *out = a NUL-terminated copy of `a` followed by `b`. */
-static int copy2(struct parse *ps, struct iov a, struct iov b, char **out)
-{
-	char *c = malloc(a.len + b.len + 1);
-	if (!c)
-		return nomem(ps);
-	if (a.len)
-		memcpy(c, a.base, a.len);
-	memcpy(c + a.len, b.base, b.len);
-	c[a.len + b.len] = '\0';
-	*out = c;
-	return 0;
-}
-
-static int copy(struct parse *ps, struct iov v, char **out)
-{
-	return copy2(ps, IOV_NULL, v, out);
-}
-
-/* The value of `key` when it is an untagged node of `kind`; NULL when it
- * is absent (an error if required) or on any error. */
-static const struct yaml_tree_node *section(struct parse *ps, const struct yaml_tree_node *map,
-                                            const char *key, enum config_schema_flags flags,
-                                            enum yaml_tree_kind kind)
-{
-	if (ps->s.rc)
-		return NULL;
-	size_t i = 0;
-	const struct yaml_tree_node *v = yaml_tree_get(map, iov_cstr(key), &i);
-	if (!v) {
-		if (flags & CONFIG_REQUIRED)
-			config_schema_fail(&ps->s, map, "missing required key \"%s\"", key);
-		return NULL;
-	}
-	const char *want = kind == YAML_TREE_MAP ? "a map" : "a sequence";
-	const struct yaml_tree_node *k = yaml_tree_key(map, i);
-	if (yaml_tree_tag(v) != YAML_TREE_TAG_NONE) {
-		struct iov tag = yaml_tree_tag_text(v);
-		config_schema_fail(&ps->s, k, "%s: expected %s, not a " IOV_FMT " value", key, want,
-		                   IOV_ARG(tag));
-		return NULL;
-	}
-	if (yaml_tree_kind(v) != kind) {
-		config_schema_fail(&ps->s, k, "%s: expected %s, got %s", key, want, kind_name(v));
-		return NULL;
-	}
-	return v;
-}
-
 static int read_access_point(struct parse *ps, const struct yaml_tree_node *root)
 {
 	struct router_config *c = ps->c;
 	const struct yaml_tree_node *ap =
-	    section(ps, root, "access_point", CONFIG_REQUIRED, YAML_TREE_MAP);
+	    config_schema_section(&ps->s, root, "access_point", CONFIG_REQUIRED, YAML_TREE_MAP);
 	if (!ap || config_schema_keys(&ps->s, ap, ap_keys, N_ELEMS(ap_keys)))
 		return ps->s.rc;
 	const struct yaml_tree_node *kn = NULL, *ka = NULL, *kd = NULL;
 	struct iov name, alias, domain;
-	read_str(ps, ap, "name", CONFIG_REQUIRED, &name, &kn);
-	read_str(ps, ap, "alias", CONFIG_REQUIRED, &alias, &ka);
-	if (read_str(ps, ap, "domain", CONFIG_OPTIONAL, &domain, &kd))
+	config_schema_cstr(&ps->s, ap, "name", CONFIG_REQUIRED, &name, &kn);
+	config_schema_cstr(&ps->s, ap, "alias", CONFIG_REQUIRED, &alias, &ka);
+	if (config_schema_cstr(&ps->s, ap, "domain", CONFIG_OPTIONAL, &domain, &kd))
 		return ps->s.rc;
 	if (!valid_word(name, AP_NAME_MIN, AP_NAME_MAX, true))
 		return config_schema_fail(&ps->s, kn,
 		                          "name: \"%.*s\" is not 3-50 characters of a-z, 0-9 and "
 		                          "'-' that neither start nor end with '-'",
-		                          quoted_len(name), name.base);
+		                          config_schema_quote_len(name), name.base);
 	if (!valid_host(alias))
 		return config_schema_fail(&ps->s, ka,
 		                          "alias: \"%.*s\" is not dot-separated labels of 1-63 "
 		                          "characters of a-z, 0-9 and '-' (not first or last), "
 		                          "at most 253 in all",
-		                          quoted_len(alias), alias.base);
+		                          config_schema_quote_len(alias), alias.base);
 	if (domain.base && !valid_host(domain))
 		return config_schema_fail(&ps->s, kd,
 		                          "domain: \"%.*s\" is not dot-separated labels of 1-63 "
 		                          "characters of a-z, 0-9 and '-' (not first or last), "
 		                          "at most 253 in all",
-		                          quoted_len(domain), domain.base);
+		                          config_schema_quote_len(domain), domain.base);
 	if (domain.base && alias.len + 1 + domain.len > HOST_MAX)
 		return config_schema_fail(&ps->s, kd,
 		                          "domain: the host name <alias>.<domain> would be %zu "
 		                          "bytes, more than %d",
 		                          alias.len + 1 + domain.len, HOST_MAX);
-	if (copy(ps, name, &c->name) || copy(ps, alias, &c->alias))
+	if (config_schema_dup2(&ps->s, IOV_NULL, name, &c->name) ||
+	    config_schema_dup2(&ps->s, IOV_NULL, alias, &c->alias))
 		return ps->s.rc;
-	if (domain.base && copy(ps, domain, &c->domain))
+	if (domain.base && config_schema_dup2(&ps->s, IOV_NULL, domain, &c->domain))
 		return ps->s.rc;
 	return 0;
 }
@@ -318,39 +219,40 @@ static int read_region(struct parse *ps, const struct yaml_tree_node *item, uint
 	struct router_config_region *r = &ps->c->region[i];
 	if (yaml_tree_kind(item) != YAML_TREE_MAP)
 		return config_schema_fail(&ps->s, item, "regions[%u]: expected a map, got %s", i,
-		                          kind_name(item));
+		                          config_schema_kind_name(item));
 	if (config_schema_keys(&ps->s, item, region_keys, N_ELEMS(region_keys)))
 		return ps->s.rc;
 	const struct yaml_tree_node *kn = NULL, *ke = NULL, *kb = NULL, *kd = NULL;
 	struct iov name, endpoint, bucket, dial;
-	read_str(ps, item, "name", CONFIG_REQUIRED, &name, &kn);
-	read_str(ps, item, "endpoint", CONFIG_REQUIRED, &endpoint, &ke);
-	read_str(ps, item, "bucket", CONFIG_REQUIRED, &bucket, &kb);
-	if (read_str(ps, item, "dial", CONFIG_OPTIONAL, &dial, &kd))
+	config_schema_cstr(&ps->s, item, "name", CONFIG_REQUIRED, &name, &kn);
+	config_schema_cstr(&ps->s, item, "endpoint", CONFIG_REQUIRED, &endpoint, &ke);
+	config_schema_cstr(&ps->s, item, "bucket", CONFIG_REQUIRED, &bucket, &kb);
+	if (config_schema_cstr(&ps->s, item, "dial", CONFIG_OPTIONAL, &dial, &kd))
 		return ps->s.rc;
 	if (!valid_word(name, 1, REGION_NAME_MAX, false))
 		return config_schema_fail(
 		    &ps->s, kn, "name: \"%.*s\" is not 1-32 characters of a-z, 0-9 and '-'",
-		    quoted_len(name), name.base);
+		    config_schema_quote_len(name), name.base);
 	if (!parse_addr(endpoint, false, &seen->addr[i], &seen->addr_len[i]))
 		return config_schema_fail(&ps->s, ke,
 		                          "endpoint: \"%.*s\" is not ip:port or [ipv6]:port "
 		                          "(numeric, port 1-65535)",
-		                          quoted_len(endpoint), endpoint.base);
+		                          config_schema_quote_len(endpoint), endpoint.base);
 	if (!valid_bucket(bucket))
 		return config_schema_fail(&ps->s, kb,
 		                          "bucket: \"%.*s\" is not a bucket name (3-63 characters "
 		                          "of a-z, 0-9, '.' and '-', a letter or digit first and "
 		                          "last, no \"..\", not an IPv4 address)",
-		                          quoted_len(bucket), bucket.base);
+		                          config_schema_quote_len(bucket), bucket.base);
 	r->dial = ROUTER_DIAL_ACTIVE;
 	if (dial.base && iov_eq(dial, IOV_LIT("passive")))
 		r->dial = ROUTER_DIAL_PASSIVE;
 	else if (dial.base && !iov_eq(dial, IOV_LIT("active")))
 		return config_schema_fail(&ps->s, kd, "dial: \"%.*s\" is not active or passive",
-		                          quoted_len(dial), dial.base);
-	if (copy(ps, name, &r->name) || copy(ps, endpoint, &r->endpoint) ||
-	    copy(ps, bucket, &r->bucket))
+		                          config_schema_quote_len(dial), dial.base);
+	if (config_schema_dup2(&ps->s, IOV_NULL, name, &r->name) ||
+	    config_schema_dup2(&ps->s, IOV_NULL, endpoint, &r->endpoint) ||
+	    config_schema_dup2(&ps->s, IOV_NULL, bucket, &r->bucket))
 		return ps->s.rc;
 	r->id = region_id(r->name);
 	seen->name_at[i] = yaml_tree_mark(kn);
@@ -361,10 +263,10 @@ static int read_region(struct parse *ps, const struct yaml_tree_node *item, uint
 static int read_regions(struct parse *ps, const struct yaml_tree_node *root)
 {
 	const struct yaml_tree_node *seq =
-	    section(ps, root, "regions", CONFIG_REQUIRED, YAML_TREE_SEQ);
+	    config_schema_section(&ps->s, root, "regions", CONFIG_REQUIRED, YAML_TREE_SEQ);
 	if (!seq)
 		return ps->s.rc;
-	const struct yaml_tree_node *k = key_node(root, "regions");
+	const struct yaml_tree_node *k = config_schema_key(root, "regions");
 	size_t n = yaml_tree_len(seq);
 	if (n == 0 || n > ROUTER_REGIONS_MAX)
 		return config_schema_fail(&ps->s, k, "regions: %zu regions; expected 1 to %d", n,
@@ -388,7 +290,7 @@ static int read_routing(struct parse *ps, const struct yaml_tree_node *root)
 {
 	struct router_config *c = ps->c;
 	const struct yaml_tree_node *m =
-	    section(ps, root, "routing", CONFIG_OPTIONAL, YAML_TREE_MAP);
+	    config_schema_section(&ps->s, root, "routing", CONFIG_OPTIONAL, YAML_TREE_MAP);
 	if (!m || config_schema_keys(&ps->s, m, routing_keys, N_ELEMS(routing_keys)))
 		return ps->s.rc;
 	uint64_t interval = c->probe_interval_ms, probe = c->probe_timeout_ms;
@@ -415,13 +317,14 @@ static int read_routing(struct parse *ps, const struct yaml_tree_node *root)
 static int read_admin(struct parse *ps, const struct yaml_tree_node *root)
 {
 	struct router_config *c = ps->c;
-	const struct yaml_tree_node *m = section(ps, root, "admin", CONFIG_OPTIONAL, YAML_TREE_MAP);
+	const struct yaml_tree_node *m =
+	    config_schema_section(&ps->s, root, "admin", CONFIG_OPTIONAL, YAML_TREE_MAP);
 	if (!m || config_schema_keys(&ps->s, m, admin_keys, N_ELEMS(admin_keys)))
 		return ps->s.rc;
 	const struct yaml_tree_node *kl = NULL, *kc = NULL;
 	struct iov listen, cred;
-	read_str(ps, m, "listen", CONFIG_OPTIONAL, &listen, &kl);
-	if (read_str(ps, m, "credentials", CONFIG_OPTIONAL, &cred, &kc))
+	config_schema_cstr(&ps->s, m, "listen", CONFIG_OPTIONAL, &listen, &kl);
+	if (config_schema_cstr(&ps->s, m, "credentials", CONFIG_OPTIONAL, &cred, &kc))
 		return ps->s.rc;
 	struct sockaddr_storage ss;
 	unsigned len;
@@ -429,24 +332,14 @@ static int read_admin(struct parse *ps, const struct yaml_tree_node *root)
 		return config_schema_fail(&ps->s, kl,
 		                          "listen: \"%.*s\" is not ip:port or [ipv6]:port "
 		                          "(numeric, port 0-65535)",
-		                          quoted_len(listen), listen.base);
+		                          config_schema_quote_len(listen), listen.base);
 	if (listen.base && !cred.base)
 		return config_schema_fail(&ps->s, kl,
 		                          "admin.listen needs admin.credentials: the control API "
 		                          "never runs without authentication");
-	/* Relative credentials are anchored at the config file's directory:
-	 * everything in ps->path up to and including its last '/'. */
-	struct iov dir = IOV_NULL;
-	const char *slash = strrchr(ps->path, '/');
-	if (cred.base && cred.base[0] != '/' && slash)
-		dir = iov_make(ps->path, (size_t)(slash - ps->path) + 1);
-	if (cred.base && dir.len + cred.len >= PATH_MAX)
-		return config_schema_fail(&ps->s, kc,
-		                          "credentials: the path would be %zu bytes, more than %d",
-		                          dir.len + cred.len, PATH_MAX - 1);
-	if (listen.base && copy(ps, listen, &c->admin_listen))
+	if (listen.base && config_schema_dup2(&ps->s, IOV_NULL, listen, &c->admin_listen))
 		return ps->s.rc;
-	if (cred.base && copy2(ps, dir, cred, &c->admin_credentials))
+	if (cred.base && config_schema_path(&ps->s, kc, "credentials", cred, &c->admin_credentials))
 		return ps->s.rc;
 	return 0;
 }
