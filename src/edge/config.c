@@ -5,6 +5,7 @@
  * `credentials: env` reads the environment).
  */
 #include "edge/config.h"
+#include "edge/behavior.h"
 
 #include <arpa/inet.h>
 #include <limits.h>
@@ -1302,4 +1303,85 @@ const char *edge_config_target_id(const struct edge_config *c, const struct edge
 	}
 	CHECK(b->target_kind == EDGE_CONFIG_TARGET_ORIGIN && b->target < c->norigins);
 	return c->origin[b->target].id;
+}
+
+static unsigned behavior_methods(uint32_t m)
+{
+	static const struct {
+		uint32_t config;
+		unsigned method;
+	} map[] = {
+		{ EDGE_CONFIG_GET, EDGE_METHOD_GET },
+		{ EDGE_CONFIG_HEAD, EDGE_METHOD_HEAD },
+		{ EDGE_CONFIG_OPTIONS, EDGE_METHOD_OPTIONS },
+		{ EDGE_CONFIG_PUT, EDGE_METHOD_PUT },
+		{ EDGE_CONFIG_PATCH, EDGE_METHOD_PATCH },
+		{ EDGE_CONFIG_POST, EDGE_METHOD_POST },
+		{ EDGE_CONFIG_DELETE, EDGE_METHOD_DELETE },
+	};
+	unsigned out = 0;
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (m & map[i].config)
+			out |= map[i].method;
+	return out;
+}
+
+/* `src` into a fixed field of `cap` bytes; the config's caps are the
+ * behavior's, so it always fits. */
+static void put_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = src ? strlen(src) : 0;
+	CHECK(n < cap);
+	memcpy(dst, src ? src : "", n);
+	dst[n] = '\0';
+}
+
+static void to_behavior(const struct edge_config *c, const struct edge_config_behavior *cb,
+                        struct edge_behavior *b)
+{
+	edge_behavior_init(b);
+	put_str(b->pattern, sizeof(b->pattern), cb->path_pattern);
+	put_str(b->origin_id, sizeof(b->origin_id), edge_config_target_id(c, cb));
+	b->allowed_methods = behavior_methods(cb->allowed_methods);
+	b->cached_methods = behavior_methods(cb->cached_methods);
+	b->min_ttl = cb->min_ttl_s;
+	b->default_ttl = cb->default_ttl_s;
+	b->max_ttl = cb->max_ttl_s;
+	b->qs_mode = cb->query_strings == EDGE_CONFIG_QUERY_ALL    ? EDGE_QS_ALL
+	             : cb->query_strings == EDGE_CONFIG_QUERY_LIST ? EDGE_QS_LISTED
+	                                                           : EDGE_QS_NONE;
+	b->qs_count = cb->query_strings == EDGE_CONFIG_QUERY_LIST ? cb->nquery : 0;
+	for (size_t i = 0; i < b->qs_count; i++)
+		put_str(b->qs_names[i], sizeof(b->qs_names[i]), cb->query[i]);
+	b->header_count = cb->nkey_headers;
+	for (size_t i = 0; i < b->header_count; i++)
+		put_str(b->header_names[i], sizeof(b->header_names[i]), cb->key_header[i]);
+	b->compress = cb->compress;
+	b->key_gzip = b->key_br = cb->compress;
+	b->sign = cb->signing == EDGE_CONFIG_SIGN_SIGV4A  ? EDGE_SIGN_SIGV4A
+	          : cb->signing == EDGE_CONFIG_SIGN_SIGV4 ? EDGE_SIGN_SIGV4
+	                                                  : EDGE_SIGN_NONE;
+	put_str(b->root_object, sizeof(b->root_object), c->default_root_object);
+}
+
+int edge_config_behavior_table(const struct edge_config *c, struct edge_behavior_table **out)
+{
+	CHECK(c->nbehaviors >= 1);
+	struct edge_behavior *b = malloc(sizeof(*b));
+	if (!b)
+		return ERR_NOMEM;
+	struct edge_behavior_table *t = NULL;
+	to_behavior(c, &c->behavior[c->nbehaviors - 1], b);
+	int rc = edge_behavior_table_new(b, &t);
+	for (uint32_t i = 0; rc == 0 && i + 1 < c->nbehaviors; i++) {
+		to_behavior(c, &c->behavior[i], b);
+		rc = edge_behavior_table_add(t, b);
+	}
+	free(b);
+	if (rc) {
+		edge_behavior_table_free(t);
+		return rc;
+	}
+	*out = t;
+	return 0;
 }

@@ -74,22 +74,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "edge/behavior-t.h"
+
 #define EDGE_CONFIG_ERR_LEN 512
 
 /* Caps (CloudFront's default quotas in brackets; ours are higher). */
-#define EDGE_CONFIG_ORIGINS_MAX       64  /* [25] */
-#define EDGE_CONFIG_GROUPS_MAX        64  /* [10] */
-#define EDGE_CONFIG_MEMBERS_MAX       8   /* [2]: more than two is our extension */
-#define EDGE_CONFIG_BEHAVIORS_MAX     256 /* [25] */
-#define EDGE_CONFIG_HEADERS_MAX       16  /* custom headers per origin [10] */
-#define EDGE_CONFIG_HEADER_NAME_MAX   256
-#define EDGE_CONFIG_HEADER_VALUE_MAX  1783
-#define EDGE_CONFIG_KEY_ITEMS_MAX     32  /* query strings, and headers, in one cache key */
-#define EDGE_CONFIG_KEY_ITEM_MAX      128 /* bytes of one such name */
-#define EDGE_CONFIG_ID_MAX            128
-#define EDGE_CONFIG_PATH_PATTERN_MAX  255
+#define EDGE_CONFIG_ORIGINS_MAX      64                /* [25] */
+#define EDGE_CONFIG_GROUPS_MAX       64                /* [10] */
+#define EDGE_CONFIG_MEMBERS_MAX      8                 /* [2]: more than two is our extension */
+#define EDGE_CONFIG_BEHAVIORS_MAX    EDGE_BEHAVIOR_MAX /* [25]; what a behavior table holds */
+#define EDGE_CONFIG_HEADERS_MAX      16                /* custom headers per origin [10] */
+#define EDGE_CONFIG_HEADER_NAME_MAX  256
+#define EDGE_CONFIG_HEADER_VALUE_MAX 1783
+#define EDGE_CONFIG_KEY_ITEMS_MAX \
+	EDGE_KEY_LIST_MAX /* query strings, and headers, in one cache key */
+#define EDGE_CONFIG_KEY_ITEM_MAX      EDGE_KEY_NAME_MAX /* bytes of one such name */
+#define EDGE_CONFIG_ID_MAX            EDGE_ORIGIN_ID_MAX
+#define EDGE_CONFIG_PATH_PATTERN_MAX  EDGE_PATTERN_MAX
 #define EDGE_CONFIG_ORIGIN_PATH_MAX   255
-#define EDGE_CONFIG_ROOT_OBJECT_MAX   255
+#define EDGE_CONFIG_ROOT_OBJECT_MAX   EDGE_ROOT_OBJECT_MAX
 #define EDGE_CONFIG_FAILOVER_STATUSES 8 /* 400 403 404 416 500 502 503 504 */
 
 /* Origin defaults and ranges, in milliseconds (attempts a count). */
@@ -261,6 +264,18 @@ void edge_config_free(struct edge_config *c);
 
 /* Whether group `g` fails over on `status` (its failover_statuses). */
 bool edge_config_group_fails_over(const struct edge_config_group *g, unsigned status);
+
+struct edge_behavior_table;
+/*
+ * The behaviors as the table edge/behavior.h matches requests against, in
+ * file order with the default last: pattern, target id, methods, TTLs,
+ * cache key lists, signing mode, compression (which turns on both
+ * Accept-Encoding key switches) and the distribution's default root
+ * object. A SigV4 behavior's region stays in the config
+ * (signing_region). 0, or ERR_EDGE_BEHAVIOR_INVALID / ERR_NOMEM; free with
+ * edge_behavior_table_free. Config-load thread.
+ */
+int edge_config_behavior_table(const struct edge_config *c, struct edge_behavior_table **out);
 
 /* The origin or group id a behavior targets (borrowed from *c). */
 const char *edge_config_target_id(const struct edge_config *c,

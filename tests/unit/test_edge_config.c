@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "base/err.h"
+#include "edge/behavior.h"
 #include "edge/config.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -338,7 +339,7 @@ static void test_shapes(void **state)
 	refused(D "origins: []\n" B, "e.yaml:3:1: origins: 0 origins; expected 1 to 64");
 	refused(D "origins: [o1]\n" B, "e.yaml:3:11: origins[0]: expected a map, got a scalar");
 	refused(D O "behaviors: []\n",
-	        "e.yaml:6:1: behaviors: 0 behaviors; expected 1 to 256 (the last with "
+	        "e.yaml:6:1: behaviors: 0 behaviors; expected 1 to 64 (the last with "
 	        "path_pattern \"*\")");
 	refused(D O "behaviors: [x]\n", "e.yaml:6:13: behaviors[0]: expected a map, got a scalar");
 	refused(D O B "origin_groups: [[a]]\n",
@@ -830,16 +831,132 @@ static void test_load(void **state)
 	assert_true(all_zero(&c, sizeof(c)));
 }
 
+/* The behaviors as edge/behavior.h's table: order, default last, every field. */
+static void test_behavior_table(void **state)
+{
+	(void)state;
+	static const char text[] =
+	    "distribution:\n"
+	    "  domain: d.example.test\n"
+	    "  default_root_object: index.html\n"
+	    "origins:\n"
+	    "  - id: mrap\n"
+	    "    domain_name: a.mrap.example.test\n"
+	    "  - id: backup\n"
+	    "    domain_name: backup.example.test\n"
+	    "    custom_headers: {originTypeFailover: \"1\"}\n"
+	    "origin_groups:\n"
+	    "  - id: both\n"
+	    "    members: [mrap, backup]\n"
+	    "behaviors:\n"
+	    "  - path_pattern: /api/*.json\n"
+	    "    target: mrap\n"
+	    "    allowed_methods: [DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT]\n"
+	    "    cached_methods: [GET, HEAD, OPTIONS]\n"
+	    "    min_ttl: 1s\n"
+	    "    default_ttl: 1m\n"
+	    "    max_ttl: 1h\n"
+	    "    cache_key:\n"
+	    "      query_strings: [versionId, response-content-type]\n"
+	    "      headers: [Accept-Encoding, X-Variant]\n"
+	    "    signing: sigv4\n"
+	    "    signing_region: eu-west-1\n"
+	    "    compress: true\n"
+	    "  - path_pattern: img/??.png\n"
+	    "    target: both\n"
+	    "    cache_key: {query_strings: all}\n"
+	    "  - path_pattern: \"*\"\n"
+	    "    target: both\n"
+	    "    signing: sigv4a\n"
+	    "signing:\n"
+	    "  credentials: keys/edge\n";
+	struct edge_config c;
+	parse_ok("t.yaml", text, &c);
+	struct edge_behavior_table *t = NULL;
+	assert_int_equal(edge_config_behavior_table(&c, &t), 0);
+	assert_int_equal(edge_behavior_table_count(t), 3);
+	const struct edge_behavior *api = edge_behavior_match(t, IOV_LIT("/api/v1/x.json"));
+	const struct edge_behavior *img = edge_behavior_match(t, IOV_LIT("/img/ab.png"));
+	const struct edge_behavior *def = edge_behavior_match(t, IOV_LIT("/img/abc.png"));
+	assert_string_equal(api->pattern, "/api/*.json");
+	assert_string_equal(api->origin_id, "mrap");
+	assert_int_equal(api->allowed_methods, EDGE_METHODS_ALL);
+	assert_int_equal(api->cached_methods, EDGE_METHODS_GHO);
+	assert_true(api->min_ttl == 1 && api->default_ttl == 60 && api->max_ttl == 3600);
+	assert_int_equal(api->qs_mode, EDGE_QS_LISTED);
+	assert_int_equal(api->qs_count, 2);
+	assert_string_equal(api->qs_names[0], "versionId");
+	assert_string_equal(api->qs_names[1], "response-content-type");
+	assert_int_equal(api->header_count, 2);
+	assert_string_equal(api->header_names[0], "accept-encoding");
+	assert_true(api->compress && api->key_gzip && api->key_br);
+	assert_int_equal(api->sign, EDGE_SIGN_SIGV4);
+	assert_string_equal(api->root_object, "index.html");
+	assert_string_equal(img->pattern, "img/??.png");
+	assert_string_equal(img->origin_id, "both");
+	assert_int_equal(img->allowed_methods, EDGE_METHODS_GH);
+	assert_int_equal(img->qs_mode, EDGE_QS_ALL);
+	assert_int_equal(img->sign, EDGE_SIGN_NONE);
+	assert_false(img->compress || img->key_gzip);
+	assert_string_equal(def->pattern, "*");
+	assert_int_equal(def->sign, EDGE_SIGN_SIGV4A);
+	assert_true(def->default_ttl == 86400 && def->max_ttl == 31536000);
+	edge_behavior_table_free(t);
+	edge_config_free(&c);
+}
+
+/* A file holds as many behaviors as a table: 64 with the default. */
+static void test_behavior_count_fits_the_table(void **state)
+{
+	(void)state;
+	for (int n = EDGE_BEHAVIOR_MAX; n <= EDGE_BEHAVIOR_MAX + 1; n++) {
+		char *text = malloc(64 * 1024);
+		assert_non_null(text);
+		size_t len = (size_t)snprintf(text, 64 * 1024, D O "behaviors:\n");
+		for (int i = 0; i + 1 < n; i++)
+			len += (size_t)snprintf(text + len, 64 * 1024 - len,
+			                        "  - {path_pattern: /p%d/*, target: o1}\n", i);
+		len += (size_t)snprintf(text + len, 64 * 1024 - len,
+		                        "  - {path_pattern: \"*\", target: o1}\n");
+		struct edge_config c;
+		char err[EDGE_CONFIG_ERR_LEN];
+		int rc = edge_config_parse("n.yaml", text, len, &c, err, sizeof(err));
+		if (n == EDGE_BEHAVIOR_MAX) {
+			assert_int_equal(rc, 0);
+			struct edge_behavior_table *t = NULL;
+			assert_int_equal(edge_config_behavior_table(&c, &t), 0);
+			assert_int_equal(edge_behavior_table_count(t), (size_t)n);
+			assert_string_equal(edge_behavior_match(t, IOV_LIT("/p62/x"))->pattern,
+			                    "/p62/*");
+			edge_behavior_table_free(t);
+			edge_config_free(&c);
+		} else {
+			assert_int_equal(rc, ERR_CONFIG_SCHEMA);
+			assert_non_null(strstr(err, "expected 1 to 64"));
+		}
+		free(text);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_full_file),         cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_unknown_keys),      cmocka_unit_test(test_shapes),
-		cmocka_unit_test(test_origin_values),     cmocka_unit_test(test_references),
-		cmocka_unit_test(test_failover_statuses), cmocka_unit_test(test_member_count),
-		cmocka_unit_test(test_behaviors),         cmocka_unit_test(test_ttl_order),
-		cmocka_unit_test(test_signing),           cmocka_unit_test(test_cache_and_admin),
-		cmocka_unit_test(test_distribution),      cmocka_unit_test(test_load),
+		cmocka_unit_test(test_full_file),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_unknown_keys),
+		cmocka_unit_test(test_shapes),
+		cmocka_unit_test(test_origin_values),
+		cmocka_unit_test(test_references),
+		cmocka_unit_test(test_failover_statuses),
+		cmocka_unit_test(test_member_count),
+		cmocka_unit_test(test_behaviors),
+		cmocka_unit_test(test_ttl_order),
+		cmocka_unit_test(test_signing),
+		cmocka_unit_test(test_cache_and_admin),
+		cmocka_unit_test(test_distribution),
+		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_behavior_table),
+		cmocka_unit_test(test_behavior_count_fits_the_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
