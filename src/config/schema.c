@@ -156,28 +156,40 @@ int config_schema_bool(struct config_schema *s, const struct yaml_tree_node *map
 	return 0;
 }
 
-int config_schema_parse_duration(struct iov v, uint64_t *out_ms)
+/* A multiplier per unit suffix. */
+struct unit {
+	const char *unit;
+	uint64_t mult;
+};
+
+/* "<digits><unit>" with a unit of `units` (exact text), times its
+ * multiplier, without overflow. 0 or ERR_INVALID. */
+static int parse_scaled(struct iov v, const struct unit *units, size_t n, uint64_t *out)
 {
-	static const struct {
-		const char *unit;
-		uint64_t ms;
-	} units[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 } };
 	size_t digits = 0;
 	while (digits < v.len && v.base[digits] >= '0' && v.base[digits] <= '9')
 		digits++;
 	if (digits == 0)
 		return ERR_INVALID;
 	struct iov unit = iov_sub(v, digits, v.len - digits);
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (!iov_eq(unit, iov_cstr(units[i].unit)))
 			continue;
-		unsigned long long n;
-		if (iov_to_u64(iov_sub(v, 0, digits), UINT64_MAX / units[i].ms, &n) != 0)
+		unsigned long long x;
+		if (iov_to_u64(iov_sub(v, 0, digits), UINT64_MAX / units[i].mult, &x) != 0)
 			return ERR_INVALID;
-		*out_ms = n * units[i].ms;
+		*out = x * units[i].mult;
 		return 0;
 	}
 	return ERR_INVALID;
+}
+
+int config_schema_parse_duration(struct iov v, uint64_t *out_ms)
+{
+	static const struct unit units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }
+	};
+	return parse_scaled(v, units, sizeof(units) / sizeof(units[0]), out_ms);
 }
 
 int config_schema_duration(struct config_schema *s, const struct yaml_tree_node *map,
@@ -274,10 +286,7 @@ int config_schema_keys(struct config_schema *s, const struct yaml_tree_node *map
 
 int config_schema_parse_bytes(struct iov v, uint64_t *out)
 {
-	static const struct {
-		const char *unit;
-		uint64_t mult;
-	} units[] = {
+	static const struct unit units[] = {
 		{ "", 1 },
 		{ "B", 1 },
 		{ "KiB", 1ull << 10 },
@@ -289,22 +298,7 @@ int config_schema_parse_bytes(struct iov v, uint64_t *out)
 		{ "GB", 1000000000ull },
 		{ "TB", 1000000000000ull },
 	};
-	size_t digits = 0;
-	while (digits < v.len && v.base[digits] >= '0' && v.base[digits] <= '9')
-		digits++;
-	if (digits == 0)
-		return ERR_INVALID;
-	struct iov unit = iov_sub(v, digits, v.len - digits);
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (!iov_eq(unit, iov_cstr(units[i].unit)))
-			continue;
-		unsigned long long n;
-		if (iov_to_u64(iov_sub(v, 0, digits), UINT64_MAX / units[i].mult, &n) != 0)
-			return ERR_INVALID;
-		*out = n * units[i].mult;
-		return 0;
-	}
-	return ERR_INVALID;
+	return parse_scaled(v, units, sizeof(units) / sizeof(units[0]), out);
 }
 
 int config_schema_bytes(struct config_schema *s, const struct yaml_tree_node *map, const char *key,
