@@ -275,36 +275,32 @@ static void respond_error(struct fwd *f, int status, const char *code, const cha
 		http_response_end(f->r);
 }
 
-static void access_line(struct fwd *f, int error)
+/* The request is answered: count it for the serving region's metrics and
+ * write its access-log line, with one reading of the clock. */
+static void finished(struct fwd *f, int error)
 {
 	struct router_loop *rl = f->rl;
+	uint64_t us = (clock_mono_ns() - f->start_ns) / 1000;
+	if (f->tries) {
+		struct region_stats *s = &rl->stats[f->region];
+		int cls = f->status / 100 - 2;
+		stat_add(&s->requests[cls < 0 ? 0 : cls > 3 ? 3 : cls], 1);
+		double sec = (double)us / 1e6;
+		size_t b = 0;
+		while (b < HIST_N && sec > hist_le[b])
+			b++;
+		stat_add(&s->hist[b], 1);
+		stat_add(&s->sum_us, us);
+	}
 	if (!rl->srv->access_log || !f->r)
 		return;
 	const struct http_head *h = http_request_head(f->r);
-	uint64_t us = (clock_mono_ns() - f->start_ns) / 1000;
 	const char *region = f->tries ? rl->srv->cfg->region[f->region].name : "-";
 	fprintf(stderr,
 	        "router %s " IOV_FMT " " IOV_FMT " %d region=%s reason=%s tries=%u %lluus%s%s\n",
 	        http_request_id(f->r), IOV_ARG(h->method), IOV_ARG(h->target), f->status, region,
 	        f->tries ? fwd_reason_names[f->reason] : "-", f->tries, (unsigned long long)us,
 	        error ? " err=" : "", error ? err_name(error) : "");
-}
-
-/* Count the forwarded answer of region i. */
-static void count_final(struct fwd *f)
-{
-	if (!f->tries)
-		return;
-	struct region_stats *s = &f->rl->stats[f->region];
-	int cls = f->status / 100 - 2;
-	stat_add(&s->requests[cls < 0 ? 0 : cls > 3 ? 3 : cls], 1);
-	uint64_t us = (clock_mono_ns() - f->start_ns) / 1000;
-	double sec = (double)us / 1e6;
-	size_t b = 0;
-	while (b < HIST_N && sec > hist_le[b])
-		b++;
-	stat_add(&s->hist[b], 1);
-	stat_add(&s->sum_us, us);
 }
 
 /* ---- upstream: the response ---- */
@@ -462,8 +458,7 @@ static void up_done(void *arg, int error)
 		held_release(f);
 		http_response_end(f->r); /* cut short: the server closes the connection */
 	}
-	count_final(f);
-	access_line(f, error);
+	finished(f, error);
 	fwd_drop(f);
 }
 
@@ -582,8 +577,7 @@ static void on_request(void *ctx, struct http_request *r)
 		respond_error(f, 503, "ServiceUnavailable",
 		              rc == ERR_ROUTER_NO_REGION ? "No region can serve the request."
 		                                         : "The request could not be forwarded.");
-		count_final(f);
-		access_line(f, rc);
+		finished(f, rc);
 	}
 }
 
