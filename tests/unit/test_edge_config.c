@@ -57,74 +57,77 @@ static void refused(const char *text, const char *want)
 	assert_true(all_zero(&c, sizeof(c)));
 }
 
+/* A file using every key (test_full_file checks each value). */
+static const char full_text[] =
+    "distribution:\n"
+    "  domain: d111.edge.example.test\n"
+    "  default_root_object: index.html\n"
+    "origins:\n"
+    "  - id: mrap\n"
+    "    domain_name: mfzwi23gnjvgw.mrap.accesspoint.s3-global.example.test\n"
+    "    address: 127.0.0.1:9100\n"
+    "    port: 8080\n"
+    "    protocol: http\n"
+    "    origin_path: /site/v1\n"
+    "    custom_headers:\n"
+    "      X-Origin-Token: \"abc 123\"\n"
+    "      X-Empty: \"\"\n"
+    "    connect_timeout: 2s\n"
+    "    read_timeout: 500ms\n"
+    "    keepalive_timeout: 60s\n"
+    "    connection_attempts: 1\n"
+    "  - id: backup\n"
+    "    domain_name: backup.example.test\n"
+    "    address: \"[::1]:9101\"\n"
+    "    custom_headers: {OriginTypeFailover: \"true\"}\n"
+    "  - {id: third, domain_name: 10.0.0.3}\n"
+    "origin_groups:\n"
+    "  - id: both\n"
+    "    members: [mrap, backup, third]\n"
+    "    failover_statuses: [504, 404, 500, 403]\n"
+    "behaviors:\n"
+    "  - path_pattern: /api/*.json\n"
+    "    target: mrap\n"
+    "    allowed_methods: [DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT]\n"
+    "    cached_methods: [GET, HEAD, OPTIONS]\n"
+    "    min_ttl: 1s\n"
+    "    default_ttl: 1m\n"
+    "    max_ttl: 1h\n"
+    "    cache_key:\n"
+    "      query_strings: [versionId, response-content-type]\n"
+    "      headers: [Accept-Encoding, X-Variant]\n"
+    "    signing: sigv4\n"
+    "    signing_region: eu-west-1\n"
+    "    compress: true\n"
+    "  - path_pattern: img/??.png\n"
+    "    target: both\n"
+    "    allowed_methods: [GET, HEAD, OPTIONS]\n"
+    "    cache_key: {query_strings: all}\n"
+    "    signing: none\n"
+    "  - path_pattern: \"*\"\n"
+    "    target: both\n"
+    "    min_ttl: 0s\n"
+    "    default_ttl: 0s\n"
+    "    max_ttl: 0s\n"
+    "    cache_key: {query_strings: none, headers: []}\n"
+    "    signing: sigv4a\n"
+    "signing:\n"
+    "  credentials: keys/edge\n"
+    "  failover_header: originTypeFailover\n"
+    "cache:\n"
+    "  memory_bytes: 64MiB\n"
+    "  disk_path: /var/cache/meridian\n"
+    "  disk_bytes: 10GB\n"
+    "  error_ttl: 1s\n"
+    "  not_found_ttl: 500ms\n"
+    "admin:\n"
+    "  listen: 127.0.0.1:9200\n"
+    "  credentials: /etc/meridian/admin\n";
+
 static void test_full_file(void **state)
 {
 	(void)state;
-	static const char text[] =
-	    "distribution:\n"
-	    "  domain: d111.edge.example.test\n"
-	    "  default_root_object: index.html\n"
-	    "origins:\n"
-	    "  - id: mrap\n"
-	    "    domain_name: mfzwi23gnjvgw.mrap.accesspoint.s3-global.example.test\n"
-	    "    address: 127.0.0.1:9100\n"
-	    "    port: 8080\n"
-	    "    protocol: http\n"
-	    "    origin_path: /site/v1\n"
-	    "    custom_headers:\n"
-	    "      X-Origin-Token: \"abc 123\"\n"
-	    "      X-Empty: \"\"\n"
-	    "    connect_timeout: 2s\n"
-	    "    read_timeout: 500ms\n"
-	    "    keepalive_timeout: 60s\n"
-	    "    connection_attempts: 1\n"
-	    "  - id: backup\n"
-	    "    domain_name: backup.example.test\n"
-	    "    address: \"[::1]:9101\"\n"
-	    "    custom_headers: {OriginTypeFailover: \"true\"}\n"
-	    "  - {id: third, domain_name: 10.0.0.3}\n"
-	    "origin_groups:\n"
-	    "  - id: both\n"
-	    "    members: [mrap, backup, third]\n"
-	    "    failover_statuses: [504, 404, 500, 403]\n"
-	    "behaviors:\n"
-	    "  - path_pattern: /api/*.json\n"
-	    "    target: mrap\n"
-	    "    allowed_methods: [DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT]\n"
-	    "    cached_methods: [GET, HEAD, OPTIONS]\n"
-	    "    min_ttl: 1s\n"
-	    "    default_ttl: 1m\n"
-	    "    max_ttl: 1h\n"
-	    "    cache_key:\n"
-	    "      query_strings: [versionId, response-content-type]\n"
-	    "      headers: [Accept-Encoding, X-Variant]\n"
-	    "    signing: sigv4\n"
-	    "    signing_region: eu-west-1\n"
-	    "    compress: true\n"
-	    "  - path_pattern: img/??.png\n"
-	    "    target: both\n"
-	    "    allowed_methods: [GET, HEAD, OPTIONS]\n"
-	    "    cache_key: {query_strings: all}\n"
-	    "    signing: none\n"
-	    "  - path_pattern: \"*\"\n"
-	    "    target: both\n"
-	    "    min_ttl: 0s\n"
-	    "    default_ttl: 0s\n"
-	    "    max_ttl: 0s\n"
-	    "    cache_key: {query_strings: none, headers: []}\n"
-	    "    signing: sigv4a\n"
-	    "signing:\n"
-	    "  credentials: keys/edge\n"
-	    "  failover_header: originTypeFailover\n"
-	    "cache:\n"
-	    "  memory_bytes: 64MiB\n"
-	    "  disk_path: /var/cache/meridian\n"
-	    "  disk_bytes: 10GB\n"
-	    "  error_ttl: 1s\n"
-	    "  not_found_ttl: 500ms\n"
-	    "admin:\n"
-	    "  listen: 127.0.0.1:9200\n"
-	    "  credentials: /etc/meridian/admin\n";
+	const char *text = full_text;
 	struct edge_config c;
 	parse_ok("/srv/edge/edge.yaml", text, &c);
 	assert_string_equal(c.domain, "d111.edge.example.test");
@@ -835,43 +838,8 @@ static void test_load(void **state)
 static void test_behavior_table(void **state)
 {
 	(void)state;
-	static const char text[] =
-	    "distribution:\n"
-	    "  domain: d.example.test\n"
-	    "  default_root_object: index.html\n"
-	    "origins:\n"
-	    "  - id: mrap\n"
-	    "    domain_name: a.mrap.example.test\n"
-	    "  - id: backup\n"
-	    "    domain_name: backup.example.test\n"
-	    "    custom_headers: {originTypeFailover: \"1\"}\n"
-	    "origin_groups:\n"
-	    "  - id: both\n"
-	    "    members: [mrap, backup]\n"
-	    "behaviors:\n"
-	    "  - path_pattern: /api/*.json\n"
-	    "    target: mrap\n"
-	    "    allowed_methods: [DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT]\n"
-	    "    cached_methods: [GET, HEAD, OPTIONS]\n"
-	    "    min_ttl: 1s\n"
-	    "    default_ttl: 1m\n"
-	    "    max_ttl: 1h\n"
-	    "    cache_key:\n"
-	    "      query_strings: [versionId, response-content-type]\n"
-	    "      headers: [Accept-Encoding, X-Variant]\n"
-	    "    signing: sigv4\n"
-	    "    signing_region: eu-west-1\n"
-	    "    compress: true\n"
-	    "  - path_pattern: img/??.png\n"
-	    "    target: both\n"
-	    "    cache_key: {query_strings: all}\n"
-	    "  - path_pattern: \"*\"\n"
-	    "    target: both\n"
-	    "    signing: sigv4a\n"
-	    "signing:\n"
-	    "  credentials: keys/edge\n";
 	struct edge_config c;
-	parse_ok("t.yaml", text, &c);
+	parse_ok("/srv/edge/edge.yaml", full_text, &c);
 	struct edge_behavior_table *t = NULL;
 	assert_int_equal(edge_config_behavior_table(&c, &t), 0);
 	assert_int_equal(edge_behavior_table_count(t), 3);
@@ -894,13 +862,18 @@ static void test_behavior_table(void **state)
 	assert_string_equal(api->root_object, "index.html");
 	assert_string_equal(img->pattern, "img/??.png");
 	assert_string_equal(img->origin_id, "both");
-	assert_int_equal(img->allowed_methods, EDGE_METHODS_GH);
+	assert_int_equal(img->allowed_methods, EDGE_METHODS_GHO);
+	assert_int_equal(img->cached_methods, EDGE_METHODS_GH);
 	assert_int_equal(img->qs_mode, EDGE_QS_ALL);
 	assert_int_equal(img->sign, EDGE_SIGN_NONE);
 	assert_false(img->compress || img->key_gzip);
+	assert_true(img->default_ttl == 86400 && img->max_ttl == 31536000);
 	assert_string_equal(def->pattern, "*");
+	assert_string_equal(def->origin_id, "both");
 	assert_int_equal(def->sign, EDGE_SIGN_SIGV4A);
-	assert_true(def->default_ttl == 86400 && def->max_ttl == 31536000);
+	assert_true(def->min_ttl == 0 && def->default_ttl == 0 && def->max_ttl == 0);
+	assert_int_equal(def->qs_mode, EDGE_QS_NONE);
+	assert_int_equal(def->header_count, 0);
 	edge_behavior_table_free(t);
 	edge_config_free(&c);
 }
