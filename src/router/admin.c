@@ -14,6 +14,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/hex.h"
 #include "crypto/sha256.h"
 #include "http/server.h"
 #include "router/admin_xml.h"
@@ -81,7 +82,7 @@ static int authenticate(struct router_admin *a, struct http_request *r, struct i
 	uint8_t digest[SHA256_LEN];
 	char hex[SHA256_HEX_LEN + 1];
 	sha256(body.base ? body.base : "", body.len, digest);
-	sha256_hex(body.base ? body.base : "", body.len, hex);
+	hex_encode(digest, SHA256_LEN, hex);
 	struct iov path, query = iov_split(h->target, '?', &path);
 	struct auth_request areq = {
 		.method = h->method,
