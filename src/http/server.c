@@ -662,6 +662,12 @@ int http_response_end(struct http_request *r)
 	/* A body still arriving is not read further: the connection ends. */
 	if (!r->body_done)
 		c->close_after = true;
+	/* Fewer (or more) bytes than the head announced: the message cannot be
+	 * framed, so the connection ends, and the client sees it cut short
+	 * instead of waiting for bytes that never come. */
+	bool bodiless = r->is_head || r->status == 204 || r->status == 304 || r->status < 200;
+	if (!bodiless && r->length >= 0 && r->body_out != (uint64_t)r->length)
+		c->close_after = true;
 	struct iov v[2];
 	size_t nv = 0;
 	if (r->head_out.base) {
@@ -675,6 +681,34 @@ int http_response_end(struct http_request *r)
 		if (rc)
 			return rc;
 	}
+	if (c->writes == 0 && c->state != CONN_CLOSING)
+		request_done(c);
+	return 0;
+}
+
+int http_response_reset(struct http_request *r)
+{
+	CHECK_MAGIC(r, REQ_MAGIC);
+	if (!r->started || r->ended || !r->head_out.base || r->body_out)
+		return ERR_INVALID;
+	r->started = r->chunked = false;
+	r->head_out = IOV_NULL;
+	r->length = 0;
+	r->status = 0;
+	return 0;
+}
+
+int http_response_abort(struct http_request *r)
+{
+	CHECK_MAGIC(r, REQ_MAGIC);
+	struct http_conn *c = r->conn;
+	if (!r->started || r->ended || !c)
+		return ERR_INVALID;
+	r->ended = true;
+	c->close_after = true;
+	/* No last chunk, and a head not yet out stays unsent: the client must
+	 * not take what it got for the whole message. */
+	r->head_out = IOV_NULL;
 	if (c->writes == 0 && c->state != CONN_CLOSING)
 		request_done(c);
 	return 0;

@@ -130,8 +130,20 @@ int http_response_write(struct http_request *r, const void *p, size_t n,
  */
 int http_response_sendfile(struct http_request *r, int fd, uint64_t off, uint64_t len,
                            void (*done)(void *arg, int status), void *arg);
-/* The body is complete. */
+/* The body is complete. If fewer or more body bytes went out than the
+ * length given to http_response_start, the connection closes after them
+ * (the message could not be framed otherwise). */
 int http_response_end(struct http_request *r);
+/* Take back a started response of which nothing has gone out (no write
+ * yet): another one may start instead. 0 or ERR_INVALID (not started,
+ * ended, or bytes already queued). */
+int http_response_reset(struct http_request *r);
+/* The body cannot be completed (its producer failed after the response
+ * started): what is queued goes out, then the connection closes without the
+ * last chunk (a head not yet sent is dropped), so the client sees the
+ * message cut short rather than a short one passing for whole. 0 or
+ * ERR_INVALID (not started, or already ended). */
+int http_response_abort(struct http_request *r);
 /* Before http_response_start: this answer does not wait for the request
  * body (an error, say). If the body has not all arrived, the head says
  * Connection: close and the connection closes after the response. */

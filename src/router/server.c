@@ -39,6 +39,10 @@
 #define FWD_HIGH_WATER    (256 * 1024)
 #define ROUTER_LOOPS_MAX  256
 #define ROUTER_MAX_ORIGIN 512 /* pooled connections per store and loop */
+/* An answer to a request that may fail over, of a known length up to this,
+ * is kept whole before its first byte goes to the viewer, so a region that
+ * dies mid-answer is retried elsewhere instead of cutting the answer short. */
+#define ROUTER_KEEP_MAX (64 * 1024)
 
 /* Request latency histogram bounds, seconds (Prometheus "le"). */
 static const double hist_le[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -125,13 +129,15 @@ struct fwd {
 	unsigned tries;
 	int status; /* of the forwarded answer */
 	uint64_t start_ns, attempt_ns;
-	bool may_fail_over; /* bodiless and idempotent */
-	bool may_lag;       /* GET or HEAD */
-	bool head_request;  /* HEAD: the answer has a length but no body */
-	bool pinned;        /* uploadId names the region */
-	bool started;       /* the response head went to the viewer */
-	bool drop;          /* this attempt's answer is read and dropped */
-	bool retry;         /* ... and the next region is tried when it ends */
+	bool may_fail_over;      /* bodiless and idempotent */
+	bool may_lag;            /* GET or HEAD */
+	bool head_request;       /* HEAD: the answer has a length but no body */
+	bool pinned;             /* uploadId names the region */
+	bool started;            /* the response head went to the viewer */
+	struct down_piece *keep; /* the answer, kept until whole (ROUTER_KEEP_MAX) */
+	size_t keep_len, keep_cap;
+	bool drop;  /* this attempt's answer is read and dropped */
+	bool retry; /* ... and the next region is tried when it ends */
 	bool saw_404;
 	bool upstream_paused, viewer_paused;
 	bool body_end; /* the viewer's body is complete */
@@ -162,8 +168,10 @@ static _Thread_local struct router_loop *tl_loop;
 
 static void fwd_drop(struct fwd *f)
 {
-	if (--f->refs == 0)
+	if (--f->refs == 0) {
+		free(f->keep);
 		free(f);
+	}
 }
 
 static void piece_free(struct up_piece *pc)
@@ -378,8 +386,25 @@ static int up_head(void *arg, const struct http_head *h)
 		}
 	}
 	f->status = h->status;
+	int rc = http_response_start(f->r, h->status, out, n, length);
+	if (rc)
+		return rc;
+	/* Nothing goes out yet (http_response_start only renders the head). A
+	 * short answer that could still go elsewhere is kept until whole. */
+	bool none = f->head_request || h->framing == HTTP_BODY_NONE;
+	bool small = h->framing == HTTP_BODY_LENGTH && h->content_length <= ROUTER_KEEP_MAX;
+	if (f->may_fail_over && !f->pinned && (none || small)) {
+		size_t cap = none ? 0 : (size_t)h->content_length;
+		f->keep = malloc(sizeof(*f->keep) + cap);
+		if (!f->keep)
+			return ERR_NOMEM;
+		f->keep->f = f;
+		f->keep_len = 0;
+		f->keep_cap = cap;
+		return 0;
+	}
 	f->started = true;
-	return http_response_start(f->r, h->status, out, n, length);
+	return 0;
 }
 
 static int up_body(void *arg, const char *p, size_t n)
@@ -389,6 +414,13 @@ static int up_body(void *arg, const char *p, size_t n)
 		return 0;
 	if (!f->r)
 		return ERR_NET_CLOSED;
+	if (f->keep) {
+		if (n > f->keep_cap - f->keep_len)
+			return ERR_HTTP_BAD_RESPONSE; /* the parser holds it to the length */
+		memcpy(f->keep->data + f->keep_len, p, n);
+		f->keep_len += n;
+		return 0;
+	}
 	struct down_piece *pc = malloc(sizeof(*pc) + n);
 	if (!pc)
 		return ERR_NOMEM;
@@ -410,6 +442,25 @@ static int up_body(void *arg, const char *p, size_t n)
 static int attempt(struct fwd *f);
 static void up_written(void *arg, int status);
 
+/* The kept answer is whole: it goes to the viewer in one write. */
+static int keep_flush(struct fwd *f)
+{
+	struct down_piece *pc = f->keep;
+	f->keep = NULL;
+	f->started = true;
+	if (f->keep_len == 0) {
+		free(pc);
+		return 0;
+	}
+	int rc = http_response_write(f->r, pc->data, f->keep_len, down_written, pc);
+	if (rc) {
+		free(pc);
+		return rc;
+	}
+	f->refs++;
+	return 0;
+}
+
 static void up_done(void *arg, int error)
 {
 	struct fwd *f = arg;
@@ -424,6 +475,12 @@ static void up_done(void *arg, int error)
 	if (error && !f->retry) {
 		stat_add(&rl->stats[i].upstream_errors, 1);
 		note(rl, i, error_event(error), clock_mono_ns());
+	}
+	if (error && f->keep) {
+		/* Cut short while kept: not a byte went out, so take it back. */
+		free(f->keep);
+		f->keep = NULL;
+		CHECK(http_response_reset(f->r) == 0);
 	}
 	/* Refused: not a byte left, so any request may go elsewhere, its body
 	 * (held until now) replayed. Otherwise only bodiless idempotent ones. */
@@ -448,7 +505,10 @@ static void up_done(void *arg, int error)
 			              "No region could serve the request.");
 	} else if (error == 0) {
 		held_release(f);
-		http_response_end(f->r);
+		if (f->keep && keep_flush(f))
+			http_response_abort(f->r);
+		else
+			http_response_end(f->r);
 	} else if (!f->started) {
 		held_release(f);
 		respond_error(f, 503, "ServiceUnavailable",
@@ -456,7 +516,7 @@ static void up_done(void *arg, int error)
 		                                       : "The region could not be reached.");
 	} else {
 		held_release(f);
-		http_response_end(f->r); /* cut short: the server closes the connection */
+		http_response_abort(f->r); /* cut short: the viewer must see it so */
 	}
 	finished(f, error);
 	fwd_drop(f);

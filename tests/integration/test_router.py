@@ -18,7 +18,9 @@ import hashlib
 import http.client
 import re
 import signal
+import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -494,6 +496,118 @@ def test_refused_connection_moves_writes_with_their_body(mrap):
     assert region_of(r) == FAR
     c.abort_multipart_upload(Bucket=ALIAS, Key="moved-mp", UploadId=r["UploadId"])
     assert rt.logged(FAR, "FAILOVER", at_least=2) >= 2, rt.read_log()
+
+
+# ---- 8c. a region that dies mid-answer ----
+
+class CutRegion:
+    """A region endpoint that answers its health probe and then, for every
+    other request, sends a response head and part of the body and closes the
+    connection: what a store killed mid-answer leaves behind. The key picks
+    the framing: 'small' (a 1000-byte Content-Length, under the router's
+    keep limit), 'big' (1 MiB, over it) or 'chunked'."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.cut = 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stopping.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._conn, args=(c,), daemon=True).start()
+
+    def _conn(self, c):
+        c.settimeout(5)
+        buf = b""
+        try:
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    more = c.recv(65536)
+                    if not more:
+                        return
+                    buf += more
+                head, buf = buf.split(b"\r\n\r\n", 1)
+                target = head.split(b" ")[1]
+                if target == b"/-/health":
+                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                    continue
+                self.cut += 1
+                if b"/small" in target:
+                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"s" * 100)
+                elif b"/big" in target:
+                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (1 << 20)
+                              + b"b" * (128 << 10))
+                else:
+                    c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                              b"5\r\nhello\r\n")
+                time.sleep(0.05)
+                return
+        except OSError:
+            return
+        finally:
+            c.close()
+
+    def close(self):
+        self.stopping.set()
+        self.thread.join(5)
+        self.sock.close()
+
+
+@pytest.fixture
+def cut_region():
+    r = CutRegion()
+    yield r
+    r.close()
+
+
+def cut_router(mrap, cut_region, label):
+    regions = [{"name": FAR, "endpoint": mrap.wans[FAR].endpoint, "bucket": BUCKET[FAR]},
+               {"name": NEAR, "endpoint": f"127.0.0.1:{cut_region.port}", "bucket": BUCKET[NEAR]}]
+    rt = Router(mrap.tmp / f"router-cut-{label}", NAME, ALIAS, regions, domain=DOMAIN)
+    mrap.routers.append(rt)
+    rt.wait_measured([NEAR, FAR])
+    return rt
+
+
+def test_a_short_answer_cut_mid_body_is_served_by_the_other_region(mrap, cut_region):
+    """Under the keep limit, the router holds the answer until it is whole: the
+    near region's cut answer never reaches the viewer, the far region serves."""
+    mrap.put_direct(FAR, "small", BODY[FAR])
+    rt = cut_router(mrap, cut_region, "small")
+    assert served(rt, "small") == (200, FAR, BODY[FAR])
+    assert cut_region.cut >= 1
+    assert rt.logged(FAR, "FAILOVER") >= 1, rt.read_log()
+
+
+@pytest.mark.parametrize("key", ["big", "chunked"])
+def test_a_long_answer_cut_mid_body_reaches_the_viewer_cut(mrap, cut_region, key):
+    """Over the keep limit (or of unknown length) the answer streams, so a cut
+    cannot be hidden: the viewer must see it cut at once (the connection
+    closes without the message's end), never wait for bytes that will not
+    come, and never get a chunked body closed as if whole."""
+    rt = cut_router(mrap, cut_region, key)
+    c = http.client.HTTPConnection("127.0.0.1", rt.port, timeout=10)
+    t0 = time.monotonic()
+    try:
+        c.request("GET", rt.presigned(key))
+        r = c.getresponse()
+        assert r.status == 200 and r.getheader(REGION_HEADER) == NEAR
+        with pytest.raises(http.client.IncompleteRead):
+            r.read()
+    finally:
+        c.close()
+    assert time.monotonic() - t0 < 5
+    assert cut_region.cut == 1
 
 
 # ---- 9. bad config files ----

@@ -246,7 +246,7 @@ static void proxy_on_done(void *arg, int error)
 	}
 	struct iov why = iov_cstr(err_name(error));
 	if (http_respond(st->r, err_http_status(error), "text/plain", why))
-		http_response_end(st->r); /* already streaming: end what we have */
+		http_response_abort(st->r); /* already streaming: cut short */
 }
 
 /* The upstream took a request-body piece: maybe resume reading the viewer. */
