@@ -37,7 +37,7 @@
 
 struct blob_store {
 	unsigned magic;
-	int dir_fd, objects_fd, tmp_fd, lock_fd;
+	struct blob_dir d;
 	atomic_uint writers;
 	/* Fan-out directories known to exist durably in this process: a set
 	 * bit means mkdir and the parent's fsync are done, so a commit into
@@ -62,7 +62,7 @@ struct blob_writer {
 	struct blob_info info; /* once finished */
 };
 
-static int sys_err(int e)
+int blob_sys_err(int e)
 {
 	switch (e) {
 	case ENOSPC:
@@ -79,7 +79,7 @@ static int fsync_fd(int fd)
 {
 	while (fsync(fd) != 0) {
 		if (errno != EINTR)
-			return sys_err(errno);
+			return blob_sys_err(errno);
 	}
 	return 0;
 }
@@ -88,26 +88,37 @@ static int fsync_at(int dir_fd, const char *name)
 {
 	int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return sys_err(errno);
+		return blob_sys_err(errno);
 	int rc = fsync_fd(fd);
 	close(fd);
 	return rc;
 }
 
-static int pwrite_all(int fd, const void *p, size_t n, uint64_t off)
+/* pread(2) or pwrite(2) all n bytes at off: short transfers and EINTR
+ * retried, end of file an error. */
+static int rw_all(int fd, char *p, size_t n, uint64_t off, bool write)
 {
-	const char *c = p;
 	while (n) {
-		ssize_t k = pwrite(fd, c, n, (off_t)off);
+		ssize_t k = write ? pwrite(fd, p, n, (off_t)off) : pread(fd, p, n, (off_t)off);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0)
-			return k < 0 ? sys_err(errno) : ERR_IO;
-		c += k;
+			return k < 0 ? blob_sys_err(errno) : ERR_IO;
+		p += k;
 		n -= (size_t)k;
 		off += (uint64_t)k;
 	}
 	return 0;
+}
+
+int blob_pwrite_all(int fd, const void *p, size_t n, uint64_t off)
+{
+	return rw_all(fd, (char *)p, n, off, true);
+}
+
+int blob_pread_all(int fd, void *p, size_t n, uint64_t off)
+{
+	return rw_all(fd, p, n, off, false);
 }
 
 static bool is_lower_hex(char c)
@@ -152,7 +163,7 @@ static void bit_set(_Atomic uint64_t *set, unsigned i)
 static int mkdir_at(int parent_fd, const char *path)
 {
 	if (mkdirat(parent_fd, path, DIR_MODE) != 0 && errno != EEXIST)
-		return sys_err(errno);
+		return blob_sys_err(errno);
 	return 0;
 }
 
@@ -173,16 +184,16 @@ static int leaf_ensure(struct blob_store *s, const char *id)
 	int rc = 0;
 	pthread_mutex_lock(&s->mkdir_lock);
 	if (!bit_get(s->top_ok, top)) {
-		rc = mkdir_at(s->objects_fd, top_name);
+		rc = mkdir_at(s->d.objects_fd, top_name);
 		if (rc == 0)
-			rc = fsync_fd(s->objects_fd);
+			rc = fsync_fd(s->d.objects_fd);
 		if (rc == 0)
 			bit_set(s->top_ok, top);
 	}
 	if (rc == 0 && !bit_get(s->leaf_ok, leaf)) {
-		rc = mkdir_at(s->objects_fd, leaf_name);
+		rc = mkdir_at(s->d.objects_fd, leaf_name);
 		if (rc == 0)
-			rc = fsync_at(s->objects_fd, top_name);
+			rc = fsync_at(s->d.objects_fd, top_name);
 		if (rc == 0)
 			bit_set(s->leaf_ok, leaf);
 	}
@@ -198,7 +209,7 @@ static int open_subdir(int parent_fd, const char *name, int *out)
 		return rc;
 	int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
-		return errno == ENOTDIR || errno == ELOOP ? ERR_INVALID : sys_err(errno);
+		return errno == ENOTDIR || errno == ELOOP ? ERR_INVALID : blob_sys_err(errno);
 	*out = fd;
 	return 0;
 }
@@ -206,16 +217,15 @@ static int open_subdir(int parent_fd, const char *name, int *out)
 /* Iterate the entries of a directory fd (borrowed) except . and ..;
  * fn returns 0 to go on or an error to stop. Reads through a descriptor of
  * its own: a dup would share (and move) dir_fd's offset. */
-static int each_entry(int dir_fd, int (*fn)(void *arg, int dir_fd, const struct dirent *e),
-                      void *arg)
+int blob_dir_each(int dir_fd, int (*fn)(void *arg, int dir_fd, const struct dirent *e), void *arg)
 {
 	int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return sys_err(errno);
+		return blob_sys_err(errno);
 	DIR *d = fdopendir(fd);
 	if (!d) {
 		close(fd);
-		return sys_err(errno);
+		return blob_sys_err(errno);
 	}
 	int rc = 0;
 	for (;;) {
@@ -223,7 +233,7 @@ static int each_entry(int dir_fd, int (*fn)(void *arg, int dir_fd, const struct 
 		struct dirent *e = readdir(d);
 		if (!e) {
 			if (errno)
-				rc = sys_err(errno);
+				rc = blob_sys_err(errno);
 			break;
 		}
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
@@ -237,7 +247,7 @@ static int each_entry(int dir_fd, int (*fn)(void *arg, int dir_fd, const struct 
 }
 
 /* The entry's type without following a symlink (DT_* of d_type). */
-static unsigned char entry_type(int dir_fd, const struct dirent *e)
+unsigned char blob_dir_entry_type(int dir_fd, const struct dirent *e)
 {
 	if (e->d_type != DT_UNKNOWN)
 		return e->d_type;
@@ -250,10 +260,10 @@ static unsigned char entry_type(int dir_fd, const struct dirent *e)
 static int sweep_one(void *arg, int dir_fd, const struct dirent *e)
 {
 	(void)arg;
-	if (entry_type(dir_fd, e) == DT_DIR)
+	if (blob_dir_entry_type(dir_fd, e) == DT_DIR)
 		return 0;
 	if (unlinkat(dir_fd, e->d_name, 0) != 0 && errno != ENOENT)
-		return sys_err(errno);
+		return blob_sys_err(errno);
 	return 0;
 }
 
@@ -264,11 +274,11 @@ static int probe_writable(int tmp_fd)
 	int fd =
 	    openat(tmp_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, FILE_MODE);
 	if (fd < 0)
-		return sys_err(errno);
-	int rc = pwrite_all(fd, "x", 1, 0);
+		return blob_sys_err(errno);
+	int rc = blob_pwrite_all(fd, "x", 1, 0);
 	close(fd);
 	if (unlinkat(tmp_fd, name, 0) != 0 && rc == 0)
-		rc = sys_err(errno);
+		rc = blob_sys_err(errno);
 	return rc;
 }
 
@@ -276,52 +286,71 @@ static int same_device(int a_fd, int b_fd)
 {
 	struct stat a, b;
 	if (fstat(a_fd, &a) != 0 || fstat(b_fd, &b) != 0)
-		return sys_err(errno);
+		return blob_sys_err(errno);
 	/* rename(2) between them would fail with EXDEV. */
 	return a.st_dev == b.st_dev ? 0 : ERR_INVALID;
 }
 
-static int store_init(struct blob_store *s, const char *dir)
+static int dir_init(struct blob_dir *d, const char *dir)
 {
 	bool created = mkdir(dir, DIR_MODE) == 0;
 	if (!created && errno != EEXIST)
-		return sys_err(errno);
-	s->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->dir_fd < 0)
-		return errno == ENOTDIR ? ERR_INVALID : sys_err(errno);
+		return blob_sys_err(errno);
+	d->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->dir_fd < 0)
+		return errno == ENOTDIR ? ERR_INVALID : blob_sys_err(errno);
 	/* Make DATA's own name durable (only when we made it: the parent of
 	 * an existing DATA need not be readable). */
 	if (created) {
-		int rc = fsync_at(s->dir_fd, "..");
+		int rc = fsync_at(d->dir_fd, "..");
 		if (rc)
 			return rc;
 	}
 
-	s->lock_fd =
-	    openat(s->dir_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, FILE_MODE);
-	if (s->lock_fd < 0)
-		return sys_err(errno);
-	while (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+	d->lock_fd =
+	    openat(d->dir_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, FILE_MODE);
+	if (d->lock_fd < 0)
+		return blob_sys_err(errno);
+	while (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0) {
 		if (errno == EWOULDBLOCK)
 			return ERR_BLOB_LOCKED;
 		if (errno != EINTR)
-			return sys_err(errno);
+			return blob_sys_err(errno);
 	}
 
-	int rc = open_subdir(s->dir_fd, "objects", &s->objects_fd);
+	int rc = open_subdir(d->dir_fd, "objects", &d->objects_fd);
 	if (rc == 0)
-		rc = open_subdir(s->dir_fd, "tmp", &s->tmp_fd);
+		rc = open_subdir(d->dir_fd, "tmp", &d->tmp_fd);
 	if (rc == 0)
-		rc = same_device(s->objects_fd, s->tmp_fd);
+		rc = same_device(d->objects_fd, d->tmp_fd);
 	/* objects/ and tmp/, if this open made them, are durable before the
 	 * first commit. */
 	if (rc == 0)
-		rc = fsync_fd(s->dir_fd);
+		rc = fsync_fd(d->dir_fd);
 	if (rc == 0)
-		rc = each_entry(s->tmp_fd, sweep_one, NULL);
+		rc = blob_dir_each(d->tmp_fd, sweep_one, NULL);
 	if (rc == 0)
-		rc = probe_writable(s->tmp_fd);
+		rc = probe_writable(d->tmp_fd);
 	return rc;
+}
+
+int blob_dir_open(const char *dir, struct blob_dir *out)
+{
+	out->dir_fd = out->objects_fd = out->tmp_fd = out->lock_fd = -1;
+	int rc = dir_init(out, dir);
+	if (rc)
+		blob_dir_close(out);
+	return rc;
+}
+
+void blob_dir_close(struct blob_dir *d)
+{
+	int *fds[] = { &d->objects_fd, &d->tmp_fd, &d->lock_fd, &d->dir_fd };
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
 }
 
 int blob_store_open(const char *dir, struct blob_store **out)
@@ -329,10 +358,9 @@ int blob_store_open(const char *dir, struct blob_store **out)
 	struct blob_store *s = calloc(1, sizeof(*s));
 	if (!s)
 		return ERR_NOMEM;
-	s->dir_fd = s->objects_fd = s->tmp_fd = s->lock_fd = -1;
 	pthread_mutex_init(&s->mkdir_lock, NULL);
 	s->magic = BLOB_STORE_MAGIC;
-	int rc = store_init(s, dir);
+	int rc = blob_dir_open(dir, &s->d);
 	if (rc) {
 		blob_store_close(s);
 		return rc;
@@ -347,11 +375,7 @@ void blob_store_close(struct blob_store *s)
 		return;
 	CHECK_MAGIC(s, BLOB_STORE_MAGIC);
 	CHECK(atomic_load(&s->writers) == 0);
-	int fds[] = { s->objects_fd, s->tmp_fd, s->lock_fd, s->dir_fd };
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
-		if (fds[i] >= 0)
-			close(fds[i]);
-	}
+	blob_dir_close(&s->d);
 	pthread_mutex_destroy(&s->mkdir_lock);
 	s->magic = 0;
 	free(s);
@@ -375,7 +399,7 @@ static int gc_file(void *arg, int dir_fd, const struct dirent *e)
 {
 	struct gc_walk *g = arg;
 	if (!blob_id_valid(e->d_name) || memcmp(e->d_name, g->prefix, 4) != 0 ||
-	    entry_type(dir_fd, e) != DT_REG)
+	    blob_dir_entry_type(dir_fd, e) != DT_REG)
 		return 0;
 	int r = g->referenced(g->arg, e->d_name);
 	if (r < 0)
@@ -383,7 +407,7 @@ static int gc_file(void *arg, int dir_fd, const struct dirent *e)
 	if (r > 0)
 		return 0;
 	if (unlinkat(dir_fd, e->d_name, 0) != 0)
-		return errno == ENOENT ? 0 : sys_err(errno);
+		return errno == ENOENT ? 0 : blob_sys_err(errno);
 	g->removed++;
 	return 0;
 }
@@ -392,13 +416,13 @@ static int gc_dir(void *arg, int dir_fd, const struct dirent *e,
                   int (*fn)(void *arg, int dir_fd, const struct dirent *e), size_t prefix_at)
 {
 	struct gc_walk *g = arg;
-	if (!is_hex2(e->d_name) || entry_type(dir_fd, e) != DT_DIR)
+	if (!is_hex2(e->d_name) || blob_dir_entry_type(dir_fd, e) != DT_DIR)
 		return 0;
 	int fd = openat(dir_fd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
-		return errno == ENOENT ? 0 : sys_err(errno);
+		return errno == ENOENT ? 0 : blob_sys_err(errno);
 	memcpy(g->prefix + prefix_at, e->d_name, 2);
-	int rc = each_entry(fd, fn, arg);
+	int rc = blob_dir_each(fd, fn, arg);
 	close(fd);
 	return rc;
 }
@@ -418,7 +442,7 @@ int blob_store_gc(struct blob_store *s, int (*referenced)(void *arg, const char 
 {
 	CHECK_MAGIC(s, BLOB_STORE_MAGIC);
 	struct gc_walk g = { .referenced = referenced, .arg = arg };
-	int rc = each_entry(s->objects_fd, gc_top, &g);
+	int rc = blob_dir_each(s->d.objects_fd, gc_top, &g);
 	if (removed)
 		*removed = g.removed;
 	return rc;
@@ -466,10 +490,10 @@ int blob_writer_new(struct blob_store *s, const struct blob_writer_opts *opts,
 	if (rc == 0)
 		rc = new_id(w->id);
 	if (rc == 0) {
-		w->fd = openat(s->tmp_fd, w->id,
+		w->fd = openat(s->d.tmp_fd, w->id,
 		               O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, FILE_MODE);
 		if (w->fd < 0)
-			rc = sys_err(errno);
+			rc = blob_sys_err(errno);
 	}
 	if (rc) {
 		writer_free(w);
@@ -483,7 +507,7 @@ static int flush(struct blob_writer *w)
 {
 	if (w->buf_len == 0)
 		return 0;
-	int rc = pwrite_all(w->fd, w->buf, w->buf_len, w->written);
+	int rc = blob_pwrite_all(w->fd, w->buf, w->buf_len, w->written);
 	if (rc)
 		return rc;
 	w->written += w->buf_len;
@@ -494,7 +518,7 @@ static int flush(struct blob_writer *w)
 static int write_bytes(struct blob_writer *w, const char *p, size_t n)
 {
 	if (w->buf_len == 0 && n >= BLOB_WRITE_BUF) {
-		int rc = pwrite_all(w->fd, p, n, w->written);
+		int rc = blob_pwrite_all(w->fd, p, n, w->written);
 		if (rc == 0)
 			w->written += n;
 		return rc;
@@ -568,15 +592,15 @@ int blob_writer_finish(struct blob_writer *w, struct blob_info *out)
 /* Rename tmp/<id> to objects/ab/cd/<id>, never over an existing blob. */
 static int rename_in(struct blob_store *s, const char *id, int leaf_fd)
 {
-	if (renameat2(s->tmp_fd, id, leaf_fd, id, RENAME_NOREPLACE) == 0)
+	if (renameat2(s->d.tmp_fd, id, leaf_fd, id, RENAME_NOREPLACE) == 0)
 		return 0;
 	/* File systems without RENAME_NOREPLACE: 128 random bits make a
 	 * clash the least of our worries; rename plainly. */
 	if (errno == EINVAL || errno == ENOSYS) {
-		if (renameat(s->tmp_fd, id, leaf_fd, id) == 0)
+		if (renameat(s->d.tmp_fd, id, leaf_fd, id) == 0)
 			return 0;
 	}
-	return errno == EEXIST ? ERR_INTERNAL : sys_err(errno);
+	return errno == EEXIST ? ERR_INTERNAL : blob_sys_err(errno);
 }
 
 static int commit(struct blob_writer *w)
@@ -587,9 +611,10 @@ static int commit(struct blob_writer *w)
 		return rc;
 	char leaf[LEAF_PATH_SIZE];
 	leaf_path(w->id, leaf);
-	int leaf_fd = openat(s->objects_fd, leaf, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	int leaf_fd =
+	    openat(s->d.objects_fd, leaf, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (leaf_fd < 0)
-		return sys_err(errno);
+		return blob_sys_err(errno);
 	rc = rename_in(s, w->id, leaf_fd);
 	if (rc == 0) {
 		rc = fsync_fd(leaf_fd);
@@ -623,7 +648,7 @@ void blob_writer_abort(struct blob_writer *w)
 	CHECK_MAGIC(w, BLOB_WRITER_MAGIC);
 	/* After a failed commit the file may already be gone; nothing else
 	 * can have this name (it is ours until the writer is freed). */
-	unlinkat(w->s->tmp_fd, w->id, 0);
+	unlinkat(w->s->d.tmp_fd, w->id, 0);
 	writer_free(w);
 }
 
@@ -636,14 +661,14 @@ int blob_open(struct blob_store *s, const char *id, int *fd, uint64_t *size)
 		return ERR_INVALID;
 	char path[BLOB_PATH_SIZE];
 	blob_path(id, path);
-	int f = openat(s->objects_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int f = openat(s->d.objects_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (f < 0)
-		return errno == ENOENT ? ERR_NOT_FOUND : sys_err(errno);
+		return errno == ENOENT ? ERR_NOT_FOUND : blob_sys_err(errno);
 	struct stat st;
 	if (fstat(f, &st) != 0) {
 		int e = errno;
 		close(f);
-		return sys_err(e);
+		return blob_sys_err(e);
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(f);
@@ -661,12 +686,13 @@ int blob_remove(struct blob_store *s, const char *id, bool sync)
 		return ERR_INVALID;
 	char leaf[LEAF_PATH_SIZE];
 	leaf_path(id, leaf);
-	int leaf_fd = openat(s->objects_fd, leaf, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	int leaf_fd =
+	    openat(s->d.objects_fd, leaf, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (leaf_fd < 0)
-		return errno == ENOENT ? ERR_NOT_FOUND : sys_err(errno);
+		return errno == ENOENT ? ERR_NOT_FOUND : blob_sys_err(errno);
 	int rc = 0;
 	if (unlinkat(leaf_fd, id, 0) != 0)
-		rc = errno == ENOENT ? ERR_NOT_FOUND : sys_err(errno);
+		rc = errno == ENOENT ? ERR_NOT_FOUND : blob_sys_err(errno);
 	if (rc == 0 && sync)
 		rc = fsync_fd(leaf_fd);
 	close(leaf_fd);

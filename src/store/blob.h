@@ -46,6 +46,33 @@
 
 struct blob_store;
 struct blob_writer;
+struct dirent;
+
+/*
+ * The locked directory under a blob store, shared with the edge's disk
+ * cache (edge/disk.h): DIR/lock (flock'ed), DIR/objects/, DIR/tmp/ (emptied
+ * at open, on the same file system as objects/), each created 0700 if
+ * missing. blob_dir_open does all of that (and blob_store_open calls it);
+ * 0, ERR_BLOB_LOCKED, ERR_INVALID (not directories, or tmp/ and objects/ on
+ * different file systems), ERR_NOMEM or ERR_IO, with every descriptor -1
+ * on error. blob_dir_close closes what is open (and sets -1).
+ */
+struct blob_dir {
+	int dir_fd, lock_fd, objects_fd, tmp_fd;
+};
+int blob_dir_open(const char *dir, struct blob_dir *out);
+void blob_dir_close(struct blob_dir *d);
+/* Call fn for every entry of directory dir_fd (borrowed) but . and ..;
+ * fn returns 0 to go on, or an error that stops the walk and is returned. */
+int blob_dir_each(int dir_fd, int (*fn)(void *arg, int dir_fd, const struct dirent *e), void *arg);
+/* An entry's DT_* type, without following a symlink (DT_UNKNOWN if gone). */
+unsigned char blob_dir_entry_type(int dir_fd, const struct dirent *e);
+/* errno -> ERR_BLOB_NO_SPACE, ERR_NOMEM or ERR_IO. */
+int blob_sys_err(int e);
+/* pwrite(2) all n bytes at off, retrying short writes and EINTR. */
+int blob_pwrite_all(int fd, const void *p, size_t n, uint64_t off);
+/* pread(2) all n bytes at off; a file that ends first is ERR_IO. */
+int blob_pread_all(int fd, void *p, size_t n, uint64_t off);
 
 /*
  * Open (creating with mode 0700 what is missing: DATA itself, but not its
