@@ -355,6 +355,7 @@ def test_large_object_streams_with_low_rss(tmp_path, stop_all):
     assert h.digest() == want.digest()
     peak = edge.peak_rss_kib()
     # Budget 64 MiB (nothing of this object is kept: it is over the object cap).
+    print(f"edge peak RSS {peak} KiB")
     assert rss_bound_ok(peak, 64 * 1024), f"peak RSS {peak} KiB"
 
 
