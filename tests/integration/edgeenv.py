@@ -166,6 +166,10 @@ class Edge:
                 self.proc.wait()
                 raise AssertionError(f"edge did not stop on SIGTERM:\n{self.read_log()}")
         self.log.close()
+        # A clean drain exits 0; a sanitizer report (a leak at exit) does not.
+        if self.proc.returncode != 0:
+            raise AssertionError(f"edge exited {self.proc.returncode} on SIGTERM:\n"
+                                 f"{self.read_log()}")
         return self.proc.returncode
 
     def request(self, method, target, headers=(), body=None, timeout=30):
