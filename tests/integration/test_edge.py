@@ -376,3 +376,57 @@ def test_bad_config_exits_2(tmp_path):
     r = subprocess.run([meridian_bin(), "edge", "--help"], capture_output=True, text=True,
                        timeout=30)
     assert r.returncode == 0 and "--location" in r.stdout
+
+
+def test_leader_viewer_leaves_waiters_still_served(tmp_path, stop_all):
+    """The first viewer of a cold object hangs up mid-fetch: the fetch goes on
+    filling the cache, and the viewers waiting on it get the object, still
+    with one origin fetch."""
+    blob = os.urandom(100 * 1024)
+
+    def slow(req):
+        time.sleep(1.0)
+        return 200, {"Cache-Control": "max-age=300"}, blob
+
+    origin = Origin(slow)
+    stop_all(origin)
+    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [edge_behavior("o")],
+                sign=False, workers=2)
+    stop_all(edge)
+    import socket
+    s = socket.create_connection(("127.0.0.1", edge.port))
+    s.sendall(b"GET /cold HTTP/1.1\r\nHost: d111.edge.example.test\r\n\r\n")
+    time.sleep(0.2)
+    with concurrent.futures.ThreadPoolExecutor(20) as ex:
+        futs = [ex.submit(edge.request, "GET", "/cold") for _ in range(20)]
+        time.sleep(0.2)
+        s.close()  # the leader's viewer is gone
+        results = [f.result() for f in futs]
+    assert all(st == 200 and body == blob for st, _, body in results)
+    assert origin.count("/cold") == 1
+    st, h, body = edge.request("GET", "/cold")
+    assert (st, h["x-cache"], body) == (200, "Hit from meridian", blob)
+
+
+def test_viewer_leaves_mid_stream(tmp_path, stop_all):
+    """A viewer that hangs up in the middle of a large uncached object: the
+    origin exchange is cancelled and the edge goes on serving."""
+    size = 64 * 1024 * 1024
+    chunk = b"z" * (1 << 20)
+
+    def big(req):
+        return 200, {"Content-Length": str(size)}, (chunk for _ in range(size // len(chunk)))
+
+    origin = Origin(big)
+    stop_all(origin)
+    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [edge_behavior("o")],
+                sign=False, cache={"memory_bytes": "16MiB"}, workers=1)
+    stop_all(edge)
+    c = http.client.HTTPConnection("127.0.0.1", edge.port, timeout=30)
+    c.request("GET", "/big", headers={"Host": "d111.edge.example.test"})
+    r = c.getresponse()
+    assert r.status == 200 and len(r.read(2 << 20)) == 2 << 20
+    c.close()
+    assert edge.logged(lambda e: e["cs-uri-stem"] == "/big" and "error" in e, timeout=10) == 1
+    st, h, _ = edge.request("HEAD", "/big")
+    assert st == 200 and int(h["content-length"]) == size and h["x-cache"] == "Miss from meridian"
