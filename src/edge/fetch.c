@@ -2,6 +2,7 @@
 #include "edge/fetch.h"
 
 #include "base/err.h"
+#include "edge/behavior.h"
 
 static bool name_in(struct iov name, const struct iov *list, size_t n)
 {
@@ -124,4 +125,44 @@ int edge_fetch_xff(struct iov prior, struct iov ip, struct buf *out)
 		return rc ? rc : ERR_TOO_BIG;
 	}
 	return buf_add_iov(out, ip);
+}
+
+static bool qs_listed(const struct edge_behavior *b, struct iov name)
+{
+	for (size_t i = 0; i < b->qs_count; i++)
+		if (iov_eq(name, iov_cstr(b->qs_names[i])))
+			return true;
+	return false;
+}
+
+int edge_fetch_query(const struct edge_behavior *b, struct iov query, struct buf *out)
+{
+	char norm[EDGE_QUERY_MAX * 3];
+	size_t nlen;
+	if (b->qs_mode == EDGE_QS_NONE || query.len == 0)
+		return 0;
+	if (query.len > EDGE_QUERY_MAX)
+		return ERR_EDGE_KEY_TOO_LONG;
+	int rc = edge_path_normalize(query, norm, sizeof(norm), &nlen);
+	if (rc)
+		return rc;
+	struct iov rest = iov_make(norm, nlen);
+	bool first = true;
+	while (rest.base != NULL) {
+		struct iov item, name;
+		rest = iov_split(rest, '&', &item);
+		if (item.len == 0)
+			continue;
+		iov_split(item, '=', &name);
+		bool listed = qs_listed(b, name);
+		if ((b->qs_mode == EDGE_QS_LISTED && !listed) ||
+		    (b->qs_mode == EDGE_QS_ALL_EXCEPT && listed))
+			continue;
+		if (!first && (rc = buf_add(out, "&", 1)))
+			return rc;
+		if ((rc = buf_add_iov(out, item)))
+			return rc;
+		first = false;
+	}
+	return 0;
 }

@@ -12,6 +12,7 @@
 
 #include "base/buf.h"
 #include "base/iov.h"
+#include "edge/behavior-t.h"
 #include "http/parser.h"
 
 /* Cap on a stored header block (what edge_fetch_headers_pack writes). */
@@ -57,5 +58,16 @@ struct iov edge_fetch_client_ip(struct iov peer);
  * empty), ", ", then ip. Writes into out. 0, ERR_TOO_BIG past
  * EDGE_FETCH_XFF_MAX (out then holds just ip), ERR_NOMEM. */
 int edge_fetch_xff(struct iov prior, struct iov ip, struct buf *out);
+
+/*
+ * The query string a cached request sends to the origin: what the cache key
+ * holds, so an origin answer can never vary on a parameter the key lacks.
+ * NONE: nothing; ALL: every parameter; LISTED: only the listed names;
+ * ALL_EXCEPT: all but them. Parameters are normalised as the key's are
+ * (edge_path_normalize) and kept in the viewer's order; names compare
+ * case-sensitively. Appends to out (without '?'). 0, ERR_EDGE_KEY_TOO_LONG
+ * (query over EDGE_QUERY_MAX) or out's errors.
+ */
+int edge_fetch_query(const struct edge_behavior *b, struct iov query, struct buf *out);
 
 #endif

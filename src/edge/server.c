@@ -131,7 +131,7 @@ struct ereq {
 	struct iov method, path, query;
 	struct http_header *fwd;
 	size_t nfwd;
-	struct iov xff;
+	struct iov xff, via;
 	int64_t body_length;
 	/* the target */
 	uint32_t members[EDGE_CONFIG_MEMBERS_MAX];
@@ -731,7 +731,7 @@ static int attempt(struct ereq *q)
 	for (uint32_t i = 0; i < o->nheaders; i++)
 		hs[n++] = (struct http_header){ iov_cstr(o->header[i].name),
 			                        iov_cstr(o->header[i].value) };
-	hs[n++] = (struct http_header){ IOV_LIT("Via"), iov_cstr(s->via) };
+	hs[n++] = (struct http_header){ IOV_LIT("Via"), q->via };
 	hs[n++] = (struct http_header){ IOV_LIT("X-Forwarded-For"), q->xff };
 	hs[n++] = (struct http_header){ IOV_LIT(EDGE_REQUEST_ID_HEADER),
 		                        iov_cstr(q->r ? http_request_id(q->r) : "-") };
@@ -820,8 +820,19 @@ static int prepare(struct ereq *q, const struct http_head *h, struct iov path, s
 	struct arena *a = q->arena;
 	q->method = arena_dup(a, h->method);
 	q->path = arena_dup(a, path);
-	bool send_query = !q->cached || q->b->qs_mode != EDGE_QS_NONE;
-	q->query = send_query && query.len ? arena_dup(a, query) : IOV_NULL;
+	q->query = IOV_NULL;
+	if (!q->cached && query.len) {
+		q->query = arena_dup(a, query);
+	} else if (q->cached && query.len) {
+		struct buf qb;
+		buf_init(&qb, EDGE_QUERY_MAX * 3);
+		int rc = edge_fetch_query(q->b, query, &qb);
+		if (rc == 0 && qb.len)
+			q->query = arena_dup(a, buf_iov(&qb));
+		buf_free(&qb);
+		if (rc)
+			return rc;
+	}
 	q->fwd = arena_alloc(a, (h->nheaders ? h->nheaders : 1) * sizeof(*q->fwd));
 	if (!q->method.base || !q->path.base || !q->fwd)
 		return ERR_NOMEM;
@@ -843,7 +854,12 @@ static int prepare(struct ereq *q, const struct http_head *h, struct iov path, s
 			return ERR_NOMEM;
 		q->fwd[q->nfwd++] = c;
 	}
-	(void)prior_via;
+	if (prior_via.len)
+		q->via = arena_printf(a, IOV_FMT ", %s", IOV_ARG(iov_trim(prior_via)), s->via);
+	else
+		q->via = iov_cstr(s->via);
+	if (!q->via.base)
+		return ERR_NOMEM;
 	struct buf xb;
 	buf_init(&xb, EDGE_FETCH_XFF_MAX + 64);
 	struct iov ip = edge_fetch_client_ip(iov_cstr(http_request_peer(q->r)));
@@ -962,7 +978,10 @@ static void on_request(void *ctx, struct http_request *r)
 	}
 	int rc = prepare(q, h, path, query);
 	if (rc) {
-		respond_error(q, 503, "ServiceUnavailable", "Out of memory.");
+		if (rc == ERR_NOMEM)
+			respond_error(q, 503, "ServiceUnavailable", "Out of memory.");
+		else
+			respond_error(q, 414, "InvalidURI", "The URI is too long.");
 		return;
 	}
 	bool bodiless = q->body_length == 0;

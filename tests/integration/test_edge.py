@@ -430,3 +430,35 @@ def test_viewer_leaves_mid_stream(tmp_path, stop_all):
     assert edge.logged(lambda e: e["cs-uri-stem"] == "/big" and "error" in e, timeout=10) == 1
     st, h, _ = edge.request("HEAD", "/big")
     assert st == 200 and int(h["content-length"]) == size and h["x-cache"] == "Miss from meridian"
+
+
+def test_origin_request_headers_and_query(tmp_path, stop_all):
+    origin = Origin()
+    stop_all(origin)
+    edge = Edge(tmp_path, [{"id": "o", "address": origin.address, "origin_path": "/pre",
+                            "domain_name": "origin.example.test",
+                            "custom_headers": {"X-Origin-Token": "t0k"}}],
+                [edge_behavior("o", cache_key={"query_strings": "[v]", "headers": "[x-device]"})],
+                sign=False)
+    stop_all(edge)
+    st, h, body = edge.request("GET", "/p?z=1&v=2", headers=[
+        ("Via", "1.0 viewer-proxy"), ("X-Forwarded-For", "9.9.9.9"),
+        ("Authorization", "AWS4-HMAC-SHA256 viewer"), ("Range", "bytes=0-1"),
+        ("X-Device", "phone"), ("Cookie", "a=b")])
+    assert st == 200, (st, body)
+    req = origin.last()
+    assert req["path"] == "/pre/p?v=2"  # only what the key holds
+    hs = req["headers"]
+    assert hs["host"] == "origin.example.test"
+    assert hs["via"] == "1.0 viewer-proxy, 1.1 TST1 (meridian)"
+    assert hs["x-forwarded-for"] == "9.9.9.9, 127.0.0.1"
+    assert hs["x-origin-token"] == "t0k" and hs["x-device"] == "phone"
+    assert hs["x-amz-cf-id"] == h["x-amz-cf-id"]
+    for gone in ("authorization", "range", "cookie"):
+        assert gone not in hs, hs
+    # Another z, same v: the same key -> a hit; another device: a miss.
+    assert edge.request("GET", "/p?z=9&v=2", headers=[("X-Device", "phone")])[1]["x-cache"] \
+        == "Hit from meridian"
+    assert edge.request("GET", "/p?v=2", headers=[("X-Device", "tv")])[1]["x-cache"] \
+        == "Miss from meridian"
+    assert origin.count() == 2

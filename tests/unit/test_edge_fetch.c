@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "base/err.h"
+#include "edge/behavior.h"
 #include "edge/fetch.h"
 
 static void forwarded_headers(void **state)
@@ -128,12 +129,47 @@ static void client_ip_and_xff(void **state)
 	buf_free(&b);
 }
 
+static void query_to_origin(const struct edge_behavior *b, const char *in, const char *want)
+{
+	struct buf out;
+	buf_init(&out, 1 << 16);
+	assert_int_equal(edge_fetch_query(b, iov_cstr(in), &out), 0);
+	assert_true(iov_eq(buf_iov(&out), iov_cstr(want)));
+	buf_free(&out);
+}
+
+static void origin_query_is_the_keys(void **state)
+{
+	(void)state;
+	struct edge_behavior b;
+	edge_behavior_init(&b);
+	query_to_origin(&b, "a=1&b=2", ""); /* none */
+	b.qs_mode = EDGE_QS_ALL;
+	query_to_origin(&b, "b=2&a=%7e1&&c", "b=2&a=~1&c"); /* order kept, normalised */
+	b.qs_mode = EDGE_QS_LISTED;
+	b.qs_count = 2;
+	memcpy(b.qs_names[0], "v", 2);
+	memcpy(b.qs_names[1], "size", 5);
+	query_to_origin(&b, "x=1&size=10&v=3&V=4&%73ize=11", "size=10&v=3&size=11");
+	b.qs_mode = EDGE_QS_ALL_EXCEPT;
+	query_to_origin(&b, "x=1&size=10&v=3&V=4", "x=1&V=4");
+	static char longq[EDGE_QUERY_MAX + 2];
+	memset(longq, 'a', sizeof(longq) - 1);
+	struct buf out;
+	buf_init(&out, 1 << 16);
+	assert_int_equal(edge_fetch_query(&b, iov_cstr(longq), &out), ERR_EDGE_KEY_TOO_LONG);
+	buf_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(forwarded_headers),      cmocka_unit_test(kept_headers),
-		cmocka_unit_test(pack_unpack_round_trip), cmocka_unit_test(pack_is_capped),
+		cmocka_unit_test(forwarded_headers),
+		cmocka_unit_test(kept_headers),
+		cmocka_unit_test(pack_unpack_round_trip),
+		cmocka_unit_test(pack_is_capped),
 		cmocka_unit_test(client_ip_and_xff),
+		cmocka_unit_test(origin_query_is_the_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
