@@ -124,8 +124,9 @@ struct ereq {
 	const struct edge_behavior *b;
 	unsigned method_bit;
 	bool cached, is_get, is_head, may_fail_over;
-	char *key;
+	char *key; /* the request arena's on a hit, else owned */
 	size_t keylen;
+	bool key_owned;
 	/* the origin request's parts, owned (the viewer may leave first) */
 	struct arena *arena;
 	struct iov method, path, query;
@@ -174,7 +175,8 @@ static void q_drop(struct ereq *q)
 	if (--q->refs)
 		return;
 	CHECK_MAGIC(q, REQ_MAGIC);
-	free(q->key);
+	if (q->key_owned)
+		free(q->key);
 	free(q->body);
 	buf_free(&q->hdrs);
 	arena_free(q->arena);
@@ -559,33 +561,37 @@ static int up_head(void *arg, const struct http_head *h)
 	                      h->status >= 500 ? "Error from meridian" : "Miss from meridian");
 }
 
+/* Keep n more body bytes for the cache; past the object cap (or out of
+ * memory) the copy is dropped and the answer only streams through. */
+static void buffer_add(struct ereq *q, const char *p, size_t n)
+{
+	if (q->body_len + n + q->hdrs.len + q->keylen > q->el->srv->object_cap) {
+		buffer_stop(q);
+		return;
+	}
+	if (q->body_len + n > q->body_cap) {
+		size_t cap = q->body_cap ? q->body_cap * 2 : 64 * 1024;
+		while (cap < q->body_len + n)
+			cap *= 2;
+		char *nb = realloc(q->body, cap);
+		if (!nb) {
+			buffer_stop(q);
+			return;
+		}
+		q->body = nb;
+		q->body_cap = cap;
+	}
+	memcpy(q->body + q->body_len, p, n);
+	q->body_len += n;
+}
+
 static int up_body(void *arg, const char *p, size_t n)
 {
 	struct ereq *q = arg;
-	struct edge_server *s = q->el->srv;
 	if (q->drop)
 		return 0;
-	if (q->buffering) {
-		if (q->body_len + n + q->hdrs.len + q->keylen > s->object_cap) {
-			buffer_stop(q); /* too big for the cache: stream it only */
-		} else {
-			if (q->body_len + n > q->body_cap) {
-				size_t cap = q->body_cap * 2;
-				while (cap < q->body_len + n)
-					cap *= 2;
-				char *nb = realloc(q->body, cap);
-				if (!nb) {
-					buffer_stop(q);
-					goto forward;
-				}
-				q->body = nb;
-				q->body_cap = cap;
-			}
-			memcpy(q->body + q->body_len, p, n);
-			q->body_len += n;
-		}
-	}
-forward:
+	if (q->buffering)
+		buffer_add(q, p, n);
 	if (!q->r)
 		return q->buffering ? 0 : ERR_NET_CLOSED;
 	struct piece *pc = malloc(sizeof(*pc) + n);
@@ -945,7 +951,8 @@ static void on_request(void *ctx, struct http_request *r)
 	q->may_fail_over = q->method_bit & EDGE_METHODS_GHO;
 	q->cached = (q->b->cached_methods & q->method_bit) != 0;
 	if (q->cached) {
-		char *key = malloc(EDGE_KEY_MAX);
+		/* In the request arena: a hit needs no copy that outlives it. */
+		char *key = arena_alloc(a, EDGE_KEY_MAX);
 		size_t klen = 0;
 		struct edge_key_input in = {
 			.host = iov_cstr(s->cfg->domain),
@@ -957,7 +964,6 @@ static void on_request(void *ctx, struct http_request *r)
 		};
 		int rc = key ? edge_cache_key(q->b, &in, key, EDGE_KEY_MAX, &klen) : ERR_NOMEM;
 		if (rc) {
-			free(key);
 			if (rc == ERR_EDGE_KEY_HEADERS_TOO_LARGE)
 				respond_error(q, 431, "RequestHeaderFieldsTooLarge",
 				              "A header in the cache key is too large.");
@@ -975,6 +981,14 @@ static void on_request(void *ctx, struct http_request *r)
 			edge_cache_entry_release(e);
 			return;
 		}
+		/* A miss: the fetch may outlive the viewer's request (and arena). */
+		q->key = malloc(klen);
+		if (!q->key) {
+			respond_error(q, 503, "ServiceUnavailable", "Out of memory.");
+			return;
+		}
+		memcpy(q->key, key, klen);
+		q->key_owned = true;
 	}
 	int rc = prepare(q, h, path, query);
 	if (rc) {
