@@ -21,6 +21,8 @@ struct cmd {
 	void (*help)(FILE *out);
 };
 
+int cmd_edge(int argc, char **argv);
+void cmd_edge_help(FILE *out);
 int cmd_router(int argc, char **argv);
 void cmd_router_help(FILE *out);
 int cmd_sign(int argc, char **argv);

@@ -4,6 +4,8 @@
 #include "cmd/cmd.h"
 
 static const struct cmd commands[] = {
+	{ "edge", "the caching CDN edge: behaviors, origin groups, SigV4A origin signing", cmd_edge,
+	  cmd_edge_help },
 	{ "router", "route S3 requests to the nearest healthy region (access point)", cmd_router,
 	  cmd_router_help },
 	{ "sign", "sign a request with SigV4 or SigV4A and print what to send", cmd_sign,

@@ -407,6 +407,11 @@ const char *http_request_id(const struct http_request *r)
 	return r->id;
 }
 
+const char *http_request_peer(const struct http_request *r)
+{
+	return r->conn ? r->conn->peer : "?";
+}
+
 struct arena *http_request_arena(struct http_request *r)
 {
 	return r->arena;

@@ -92,6 +92,8 @@ void http_server_stop(struct http_server *s);
 
 const struct http_head *http_request_head(const struct http_request *r);
 const char *http_request_id(const struct http_request *r);
+/* The viewer's address, "ip:port" or "[ipv6]:port" (for logs, X-Forwarded-For). */
+const char *http_request_peer(const struct http_request *r);
 struct arena *http_request_arena(struct http_request *r);
 struct net_loop *http_request_loop(const struct http_request *r);
 /* Handler state carried with the request. */

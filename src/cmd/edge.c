@@ -1,0 +1,161 @@
+/* meridian edge: the caching CDN edge. Main thread. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "base/err.h"
+#include "cmd/cmd.h"
+#include "edge/config.h"
+#include "edge/server.h"
+#include "net/loop.h"
+
+void cmd_edge_help(FILE *out)
+{
+	fputs(
+	    "usage: meridian edge --listen ADDR --config FILE [--location NAME] [--workers N]\n"
+	    "                     [--quiet]\n"
+	    "\n"
+	    "The caching CDN edge (CloudFront-like): answers viewers from its memory\n"
+	    "cache or fetches from the origin or origin group of the first matching\n"
+	    "cache behavior, signing origin requests with SigV4A or SigV4; concurrent\n"
+	    "misses of one object share one origin fetch. See docs/edge.md.\n"
+	    "\n"
+	    "  --listen ADDR    ip:port or [ipv6]:port to listen on\n"
+	    "  --config FILE    the distribution: origins, groups, behaviors (YAML)\n"
+	    "  --location NAME  this edge's name in Via and the access log (default:\n"
+	    "                   the host name)\n"
+	    "  --workers N      event loops (default: one per CPU)\n"
+	    "  --quiet          no access log (one line per request on stderr)\n"
+	    "\n"
+	    "Answers carry X-Cache (Hit/Miss/Error from meridian), Via and " EDGE_REQUEST_ID_HEADER
+	    ";\n"
+	    "hits also Age. SIGTERM or SIGINT: stop accepting, finish in-flight\n"
+	    "requests, exit; a second signal exits at once. A bad config exits 2.\n",
+	    out);
+}
+
+static void edge_drain(void *arg)
+{
+	edge_server_drain(arg);
+}
+
+static bool edge_drained(void *arg)
+{
+	return edge_server_drained(arg);
+}
+
+static const struct cmd_serve_ops edge_serve = {
+	.name = "edge",
+	.drain = edge_drain,
+	.drained = edge_drained,
+};
+
+int cmd_edge(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "location", required_argument, NULL, 'L' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct edge_server_opts o = { .access_log = true };
+	const char *config = NULL;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			o.listen = optarg;
+			break;
+		case 'c':
+			config = optarg;
+			break;
+		case 'L':
+			if (strlen(optarg) > EDGE_LOCATION_MAX || !optarg[0] ||
+			    strpbrk(optarg, " \t\r\n()")) {
+				fprintf(stderr,
+				        "edge: --location wants 1 to %d characters, no blanks "
+				        "or parentheses\n",
+				        EDGE_LOCATION_MAX);
+				return CMD_USAGE;
+			}
+			o.location = optarg;
+			break;
+		case 'w': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (*end || n == 0 || n > 256) {
+				fputs("edge: --workers wants 1 to 256\n", stderr);
+				return CMD_USAGE;
+			}
+			o.workers = (unsigned)n;
+			break;
+		}
+		case 'q':
+			o.access_log = false;
+			break;
+		case 'h':
+			cmd_edge_help(stdout);
+			return CMD_OK;
+		default:
+			cmd_edge_help(stderr);
+			return CMD_USAGE;
+		}
+	}
+	if (optind < argc || !o.listen || !config) {
+		fputs("edge: --listen and --config are required\n", stderr);
+		cmd_edge_help(stderr);
+		return CMD_USAGE;
+	}
+	struct edge_config cfg;
+	char err[EDGE_CONFIG_ERR_LEN] = "";
+	int rc = edge_config_load(config, &cfg, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "edge: %s\n", err[0] ? err : err_text(rc));
+		return CMD_USAGE;
+	}
+	o.cfg = &cfg;
+	signal(SIGPIPE, SIG_IGN);
+	struct rlimit nofile;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
+	struct net_loop *loop;
+	if (net_loop_new(&loop)) {
+		fputs("edge: out of memory\n", stderr);
+		edge_config_free(&cfg);
+		return CMD_FAIL;
+	}
+	struct edge_server *srv = NULL;
+	rc = edge_server_start(&o, &srv, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "edge: %s\n", err[0] ? err : err_text(rc));
+		net_loop_free(loop);
+		edge_config_free(&cfg);
+		return CMD_FAIL;
+	}
+	fprintf(stderr,
+	        "edge: distribution %s, %u origins, %u behaviors, listening on %s (port %d)\n",
+	        cfg.domain, cfg.norigins, cfg.nbehaviors, o.listen, edge_server_port(srv));
+	cmd_serve(loop, &edge_serve, srv);
+	struct edge_server_stats st;
+	edge_server_stats(srv, &st);
+	fprintf(stderr,
+	        "edge: %llu requests, %llu hits, %llu misses, %llu errors, %llu origin fetches, "
+	        "%llu collapsed, %llu failovers\n",
+	        (unsigned long long)st.requests, (unsigned long long)st.hits,
+	        (unsigned long long)st.misses, (unsigned long long)st.errors,
+	        (unsigned long long)st.origin_fetches, (unsigned long long)st.collapsed,
+	        (unsigned long long)st.failovers);
+	edge_server_stop(srv);
+	net_loop_free(loop);
+	edge_config_free(&cfg);
+	fputs("edge: stopped\n", stderr);
+	return CMD_OK;
+}

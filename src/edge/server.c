@@ -1,0 +1,1379 @@
+/*
+ * edge/server: the edge's data plane. See server.h and
+ * docs/internals/edge-server.md.
+ *
+ * One viewer request, one struct ereq:
+ *
+ *   normalise the path, match a behavior, check the method (403 if not
+ *   allowed), default root object for "/"
+ *   -> cached method: build the key; a fresh entry -> answer it (Hit)
+ *   -> GET miss: join the key's flight if one is running (wait for its
+ *      entry), else start one and lead it
+ *   -> fetch: the behavior's origin, or the group's members in order
+ *      (skipping ones that failed recently), signed; the answer streams to
+ *      the viewer while a copy fills a buffer (up to the cache's object cap)
+ *   -> complete and cacheable: put it in the cache, hand it to the waiters
+ *
+ * An ereq is shared by the viewer's request, the exchange and the pieces
+ * queued either way; each holds a reference (loop-thread counts: everything
+ * touching one ereq runs on its loop). q->r goes NULL when the viewer's
+ * request ends. The only cross-thread state is the flight table (one mutex)
+ * and the atomic counters and down marks.
+ */
+#include "edge/server.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth/keycache.h"
+#include "auth/sign.h"
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/check.h"
+#include "base/clock.h"
+#include "base/err.h"
+#include "edge/behavior.h"
+#include "edge/cache.h"
+#include "edge/fetch.h"
+#include "edge/fresh.h"
+#include "edge/sign.h"
+#include "http/client.h"
+#include "http/server.h"
+#include "net/loop.h"
+#include "net/timer.h"
+
+#define EDGE_MAGIC      0x45444745u /* "EDGE" */
+#define REQ_MAGIC       0x45524551u /* "EREQ" */
+#define FWD_HIGH_WATER  (256 * 1024)
+#define EDGE_LOOPS_MAX  256
+#define EDGE_MAX_ORIGIN 512 /* pooled connections per origin and loop */
+#define FLIGHT_BUCKETS  1024
+#define REQ_ARENA_MAX   (256 * 1024)
+#define CREDS_LINE_MAX  1024
+#define EDGE_SHARDS     16
+
+enum result {
+	RES_NONE = 0,
+	RES_HIT,
+	RES_MISS,
+	RES_ERROR,
+};
+
+static const char *const result_names[] = { "-", "Hit", "Miss", "Error" };
+
+struct edge_loop {
+	struct edge_server *srv;
+	unsigned index;
+	struct net_loop *loop;
+	struct http_client **client; /* one per origin */
+};
+
+struct flight;
+
+struct edge_server {
+	uint32_t magic;
+	const struct edge_config *cfg;
+	struct edge_behavior_table *table;
+	struct edge_cache *cache;
+	size_t object_cap; /* bytes of body (and headers) buffered for the cache */
+	struct auth_keycache *keys;
+	char access_key[CREDS_LINE_MAX], secret_key[CREDS_LINE_MAX], token[CREDS_LINE_MAX];
+	struct auth_creds creds;
+	char location[EDGE_LOCATION_MAX + 1];
+	char via[EDGE_LOCATION_MAX + 32];
+	char **origin_addr;           /* connect address per origin */
+	_Atomic uint64_t *down_until; /* per origin, monotonic ms */
+	bool access_log;
+	uint32_t wait_timeout_ms;
+	struct http_server *http;
+	unsigned nloops;
+	struct edge_loop *loops;
+	pthread_mutex_t flights_mu;
+	struct flight *flights[FLIGHT_BUCKETS]; /* under flights_mu */
+	_Atomic uint64_t n_requests, n_hits, n_misses, n_errors, n_fetches, n_collapsed,
+	    n_failovers;
+};
+
+/* A fetch that other requests for the same key wait on. */
+struct flight {
+	struct flight *next; /* bucket chain */
+	uint64_t hash;
+	char *key;
+	size_t keylen;
+	struct ereq *waiters; /* doubly linked through wnext / wprev */
+	unsigned nwaiters;
+};
+
+struct ereq {
+	unsigned magic;
+	struct edge_loop *el;
+	struct http_request *r; /* NULL once the viewer's request is over */
+	unsigned refs;
+	uint64_t start_ns;
+	enum result result;
+	const char *detail; /* x-edge-detailed-result-type */
+	int status;
+	uint64_t bytes_out;
+	/* what the request is */
+	size_t bi; /* behavior index (table and config order) */
+	const struct edge_behavior *b;
+	unsigned method_bit;
+	bool cached, is_get, is_head, may_fail_over;
+	char *key; /* the request arena's on a hit, else owned */
+	size_t keylen;
+	bool key_owned;
+	/* the origin request's parts, owned (the viewer may leave first) */
+	struct arena *arena;
+	struct iov method, path, query;
+	struct http_header *fwd;
+	size_t nfwd;
+	struct iov xff, via;
+	int64_t body_length;
+	/* the target */
+	uint32_t members[EDGE_CONFIG_MEMBERS_MAX];
+	uint32_t nmembers, member; /* member: index into members of this attempt */
+	const struct edge_config_group *group;
+	struct http_exchange *x;
+	unsigned attempts;
+	bool started, drop, retry, upstream_paused, viewer_paused, body_end;
+	/* the copy for the cache */
+	bool buffering;
+	char *body;
+	size_t body_len, body_cap;
+	struct buf hdrs;
+	int up_status;
+	struct edge_fresh_decision dec;
+	int64_t req_time;
+	/* collapsing */
+	struct flight *leading; /* the flight this request fetches for */
+	struct flight *waiting; /* the flight it waits on (under flights_mu) */
+	struct ereq *wnext, *wprev;
+	bool wposted; /* the wake is posted (under flights_mu) */
+	struct edge_cache_entry *wentry;
+	struct net_timer *wtimer;
+};
+
+struct piece {
+	struct ereq *q;
+	char data[];
+};
+
+struct hit_write {
+	struct ereq *q;
+	struct edge_cache_entry *e;
+};
+
+static _Thread_local struct edge_loop *tl_loop;
+
+static void q_drop(struct ereq *q)
+{
+	if (--q->refs)
+		return;
+	CHECK_MAGIC(q, REQ_MAGIC);
+	if (q->key_owned)
+		free(q->key);
+	free(q->body);
+	buf_free(&q->hdrs);
+	arena_free(q->arena);
+	q->magic = 0;
+	free(q);
+}
+
+static void count(_Atomic uint64_t *c)
+{
+	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+static uint64_t mono_ms(void)
+{
+	return clock_mono_ns() / 1000000u;
+}
+
+/* ---- answers of the edge's own ---- */
+
+static int start_response(struct ereq *q, int status, const struct http_header *hs, size_t n,
+                          int64_t length, const char *xcache)
+{
+	struct arena *a = http_request_arena(q->r);
+	struct http_header *out = arena_alloc(a, (n + 3) * sizeof(*out));
+	if (!out)
+		return ERR_NOMEM;
+	memcpy(out, hs, n * sizeof(*out));
+	out[n++] = (struct http_header){ IOV_LIT("X-Cache"), iov_cstr(xcache) };
+	out[n++] = (struct http_header){ IOV_LIT("Via"), iov_cstr(q->el->srv->via) };
+	q->status = status;
+	q->started = true;
+	return http_response_start(q->r, status, out, n, length);
+}
+
+static void respond_error(struct ereq *q, int status, const char *code, const char *message)
+{
+	char body[512];
+	int n = snprintf(body, sizeof(body),
+	                 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code>"
+	                 "<Message>%s</Message><RequestId>%s</RequestId></Error>",
+	                 code, message, http_request_id(q->r));
+	const struct http_header ct = { IOV_LIT("Content-Type"), IOV_LIT("application/xml") };
+	q->result = RES_ERROR;
+	http_response_early(q->r);
+	if (start_response(q, status, &ct, 1, n, "Error from meridian") == 0) {
+		struct iov copy = arena_dup(http_request_arena(q->r), iov_make(body, (size_t)n));
+		if (copy.base && http_response_write(q->r, copy.base, copy.len, NULL, NULL) == 0)
+			q->bytes_out += copy.len;
+	}
+	http_response_end(q->r);
+}
+
+/* ---- hits ---- */
+
+static void hit_written(void *arg, int status)
+{
+	(void)status;
+	struct hit_write *w = arg;
+	edge_cache_entry_release(w->e);
+	q_drop(w->q);
+	free(w);
+}
+
+/* Answer from a cached entry (its reference stays the caller's). */
+static void serve_entry(struct ereq *q, struct edge_cache_entry *e, const char *detail)
+{
+	struct edge_server *s = q->el->srv;
+	struct http_header hs[EDGE_FETCH_NHEADERS_MAX + 1];
+	size_t n = 0;
+	char age[24];
+	if (edge_fetch_headers_unpack(e->headers, hs, EDGE_FETCH_NHEADERS_MAX, &n)) {
+		respond_error(q, 500, "InternalError", "A cached response is damaged.");
+		return;
+	}
+	int64_t a = clock_now() - e->meta.stored;
+	snprintf(age, sizeof(age), "%lld", (long long)(a < 0 ? 0 : a));
+	hs[n++] = (struct http_header){ IOV_LIT("Age"), iov_cstr(age) };
+	q->result = RES_HIT;
+	q->detail = detail;
+	count(&s->n_hits);
+	if (start_response(q, e->meta.status, hs, n, (int64_t)e->body.len, "Hit from meridian")) {
+		http_response_end(q->r);
+		return;
+	}
+	if (!q->is_head && e->body.len) {
+		struct hit_write *w = malloc(sizeof(*w));
+		if (w) {
+			*w = (struct hit_write){ .q = q, .e = edge_cache_entry_ref(e) };
+			q->refs++;
+			if (http_response_write(q->r, e->body.base, e->body.len, hit_written, w)) {
+				q->refs--;
+				edge_cache_entry_release(w->e);
+				free(w);
+			} else {
+				q->bytes_out += e->body.len;
+			}
+		}
+	}
+	http_response_end(q->r);
+}
+
+/* A fresh entry for the key, or NULL. */
+static struct edge_cache_entry *lookup(struct ereq *q)
+{
+	struct edge_cache_entry *e;
+	if (edge_cache_get(q->el->srv->cache, q->key, q->keylen, &e))
+		return NULL;
+	if (!edge_cache_entry_stale(e) && clock_now() - e->meta.stored < e->meta.ttl)
+		return e;
+	/* Expired: RefreshHit (revalidation) is not built; fetch again. */
+	edge_cache_entry_release(e);
+	return NULL;
+}
+
+/* ---- collapsing ---- */
+
+static uint64_t key_hash(const char *k, size_t n)
+{
+	return edge_cache_key_hash64(k, n);
+}
+
+static struct flight **flight_slot(struct edge_server *s, const char *k, size_t n, uint64_t h)
+{
+	struct flight **p = &s->flights[h % FLIGHT_BUCKETS];
+	while (*p && !((*p)->hash == h && (*p)->keylen == n && memcmp((*p)->key, k, n) == 0))
+		p = &(*p)->next;
+	return p;
+}
+
+static void waiter_unlink(struct ereq *q)
+{
+	struct flight *f = q->waiting;
+	if (q->wprev)
+		q->wprev->wnext = q->wnext;
+	else
+		f->waiters = q->wnext;
+	if (q->wnext)
+		q->wnext->wprev = q->wprev;
+	q->wnext = q->wprev = NULL;
+	q->waiting = NULL;
+	f->nwaiters--;
+}
+
+static int fetch_start(struct ereq *q);
+static void fetch_failed(struct ereq *q, int error);
+
+static void waiter_timer_free(struct ereq *q)
+{
+	if (q->wtimer) {
+		net_timer_free(q->wtimer);
+		q->wtimer = NULL;
+	}
+}
+
+/* On the waiter's loop: the flight it waited on is over. */
+static void waiter_wake(void *arg)
+{
+	struct ereq *q = arg;
+	struct edge_cache_entry *e = q->wentry;
+	q->wentry = NULL;
+	waiter_timer_free(q);
+	if (q->r) {
+		if (e) {
+			count(&q->el->srv->n_collapsed);
+			serve_entry(q, e, "Collapsed");
+		} else {
+			int rc = fetch_start(q); /* on its own: the first one was not cacheable */
+			if (rc)
+				fetch_failed(q, rc);
+		}
+	}
+	edge_cache_entry_release(e);
+	q_drop(q); /* the wait's reference */
+}
+
+static void waiter_timeout(void *arg)
+{
+	struct ereq *q = arg;
+	struct edge_server *s = q->el->srv;
+	pthread_mutex_lock(&s->flights_mu);
+	bool mine = q->waiting != NULL;
+	if (mine)
+		waiter_unlink(q);
+	pthread_mutex_unlock(&s->flights_mu);
+	if (!mine)
+		return; /* the wake is on its way */
+	waiter_timer_free(q);
+	if (q->r) {
+		q->detail = "WaitTimeout";
+		int rc = fetch_start(q);
+		if (rc)
+			fetch_failed(q, rc);
+	}
+	q_drop(q);
+}
+
+/*
+ * Join the key's flight, or start one. Returns true when q now waits (it
+ * holds a reference for that); false when q must fetch (as the flight's
+ * leader if q->leading is set).
+ */
+static bool collapse(struct ereq *q)
+{
+	struct edge_server *s = q->el->srv;
+	uint64_t h = key_hash(q->key, q->keylen);
+	struct flight *nf = NULL;
+	pthread_mutex_lock(&s->flights_mu);
+	struct flight **slot = flight_slot(s, q->key, q->keylen, h);
+	struct flight *f = *slot;
+	if (f && f->nwaiters < EDGE_WAITERS_MAX &&
+	    net_timer_new(q->el->loop, waiter_timeout, q, &q->wtimer) == 0) {
+		q->waiting = f;
+		q->wprev = NULL;
+		q->wnext = f->waiters;
+		if (f->waiters)
+			f->waiters->wprev = q;
+		f->waiters = q;
+		f->nwaiters++;
+		q->refs++;
+		pthread_mutex_unlock(&s->flights_mu);
+		net_timer_start(q->wtimer, s->wait_timeout_ms, 0);
+		return true;
+	}
+	if (!f) {
+		nf = calloc(1, sizeof(*nf));
+		char *k = nf ? malloc(q->keylen) : NULL;
+		if (k) {
+			memcpy(k, q->key, q->keylen);
+			*nf = (struct flight){ .hash = h, .key = k, .keylen = q->keylen };
+			*slot = nf;
+			q->leading = nf;
+		} else {
+			free(nf);
+		}
+	}
+	pthread_mutex_unlock(&s->flights_mu);
+	return false;
+}
+
+/* The leader is done: hand e (NULL: nothing cached) to every waiter. */
+static void flight_complete(struct ereq *q, struct edge_cache_entry *e)
+{
+	struct edge_server *s = q->el->srv;
+	struct flight *f = q->leading;
+	if (!f)
+		return;
+	q->leading = NULL;
+	pthread_mutex_lock(&s->flights_mu);
+	struct flight **slot = flight_slot(s, f->key, f->keylen, f->hash);
+	CHECK(*slot == f);
+	*slot = f->next;
+	while (f->waiters) {
+		struct ereq *w = f->waiters;
+		waiter_unlink(w);
+		w->wentry = e ? edge_cache_entry_ref(e) : NULL;
+		w->wposted = true;
+		if (net_loop_post(w->el->loop, waiter_wake, w))
+			fprintf(stderr, "edge: cannot wake a waiting request (out of memory)\n");
+	}
+	pthread_mutex_unlock(&s->flights_mu);
+	free(f->key);
+	free(f);
+}
+
+/* ---- the origin exchange ---- */
+
+static void down_written(void *arg, int status)
+{
+	struct piece *pc = arg;
+	struct ereq *q = pc->q;
+	free(pc);
+	if (status == 0 && q->r && q->x && q->upstream_paused &&
+	    http_response_queued(q->r) < FWD_HIGH_WATER / 2) {
+		q->upstream_paused = false;
+		http_exchange_resume(q->x);
+	}
+	q_drop(q);
+}
+
+static const struct edge_config_origin *cur_origin(const struct ereq *q)
+{
+	return &q->el->srv->cfg->origin[q->members[q->member]];
+}
+
+/* The next member at or after `from` to try: one not marked down, else
+ * `from` itself (every one left is down: try anyway). -1 past the end. */
+static int pick_member(const struct ereq *q, uint32_t from)
+{
+	struct edge_server *s = q->el->srv;
+	uint64_t now = mono_ms();
+	for (uint32_t i = from; i < q->nmembers; i++)
+		if (atomic_load_explicit(&s->down_until[q->members[i]], memory_order_relaxed) <=
+		    now)
+			return (int)i;
+	return from < q->nmembers ? (int)from : -1;
+}
+
+static void mark_down(struct ereq *q)
+{
+	struct edge_server *s = q->el->srv;
+	atomic_store_explicit(&s->down_until[q->members[q->member]], mono_ms() + EDGE_DOWN_MS,
+	                      memory_order_relaxed);
+}
+
+static bool other_member(const struct ereq *q)
+{
+	return q->group && q->may_fail_over && pick_member(q, q->member + 1) >= 0;
+}
+
+static void buffer_stop(struct ereq *q)
+{
+	q->buffering = false;
+	free(q->body);
+	q->body = NULL;
+	q->body_len = q->body_cap = 0;
+}
+
+static int up_head(void *arg, const struct http_head *h)
+{
+	struct ereq *q = arg;
+	struct edge_server *s = q->el->srv;
+	if (q->group && q->may_fail_over &&
+	    edge_config_group_fails_over(q->group, (unsigned)h->status) && other_member(q)) {
+		q->drop = q->retry = true;
+		return 0;
+	}
+	q->up_status = h->status;
+	/* What the cache would do with it. */
+	q->buffering = false;
+	if (q->cached && q->is_get && h->framing != HTTP_BODY_NONE) {
+		const struct edge_config_behavior *cb = &s->cfg->behavior[q->bi];
+		struct edge_fresh_policy p = {
+			.min_ttl = (int64_t)cb->min_ttl_s,
+			.default_ttl = (int64_t)cb->default_ttl_s,
+			.max_ttl = (int64_t)cb->max_ttl_s,
+			.error_min_ttl = s->cfg->cache.error_ttl_ms / 1000,
+			.error_404_ttl = s->cfg->cache.not_found_ttl_ms / 1000,
+		};
+		int64_t now = clock_now();
+		if (edge_fresh_decide(&p, h->status, h->headers, h->nheaders, q->req_time, now,
+		                      &q->dec) == 0 &&
+		    q->dec.store && q->dec.ttl > 0) {
+			buf_reset(&q->hdrs);
+			if (edge_fetch_headers_pack(h->headers, h->nheaders, &q->hdrs) == 0 &&
+			    (h->framing != HTTP_BODY_LENGTH ||
+			     h->content_length + q->hdrs.len + q->keylen <= s->object_cap)) {
+				q->buffering = true;
+				q->body_len = 0;
+				q->body_cap = h->framing == HTTP_BODY_LENGTH
+				                  ? (size_t)h->content_length
+				                  : 64 * 1024;
+				q->body = malloc(q->body_cap ? q->body_cap : 1);
+				if (!q->body)
+					buffer_stop(q);
+			}
+		}
+	}
+	if (!q->r)
+		return q->buffering ? 0 : ERR_NET_CLOSED;
+	struct http_header *out =
+	    arena_alloc(http_request_arena(q->r), (h->nheaders + 1) * sizeof(*out));
+	if (!out)
+		return ERR_NOMEM;
+	size_t n = 0;
+	for (size_t k = 0; k < h->nheaders; k++)
+		if (edge_fetch_keep_header(h->headers[k].name))
+			out[n++] = h->headers[k];
+	int64_t length = h->framing == HTTP_BODY_LENGTH ? (int64_t)h->content_length
+	                 : h->framing == HTTP_BODY_NONE ? 0
+	                                                : -1;
+	if (q->is_head) {
+		length = -1;
+		for (size_t k = 0; k < h->nheaders; k++) {
+			unsigned long long v;
+			if (iov_eq_nocase(h->headers[k].name, IOV_LIT("content-length")) &&
+			    iov_to_u64(h->headers[k].value, INT64_MAX, &v) == 0)
+				length = (int64_t)v;
+		}
+	}
+	q->result = h->status >= 500 ? RES_ERROR : RES_MISS;
+	return start_response(q, h->status, out, n, length,
+	                      h->status >= 500 ? "Error from meridian" : "Miss from meridian");
+}
+
+/* Keep n more body bytes for the cache; past the object cap (or out of
+ * memory) the copy is dropped and the answer only streams through. */
+static void buffer_add(struct ereq *q, const char *p, size_t n)
+{
+	if (q->body_len + n + q->hdrs.len + q->keylen > q->el->srv->object_cap) {
+		buffer_stop(q);
+		return;
+	}
+	if (q->body_len + n > q->body_cap) {
+		size_t cap = q->body_cap ? q->body_cap * 2 : 64 * 1024;
+		while (cap < q->body_len + n)
+			cap *= 2;
+		char *nb = realloc(q->body, cap);
+		if (!nb) {
+			buffer_stop(q);
+			return;
+		}
+		q->body = nb;
+		q->body_cap = cap;
+	}
+	memcpy(q->body + q->body_len, p, n);
+	q->body_len += n;
+}
+
+static int up_body(void *arg, const char *p, size_t n)
+{
+	struct ereq *q = arg;
+	if (q->drop)
+		return 0;
+	if (q->buffering)
+		buffer_add(q, p, n);
+	if (!q->r)
+		return q->buffering ? 0 : ERR_NET_CLOSED;
+	struct piece *pc = malloc(sizeof(*pc) + n);
+	if (!pc)
+		return ERR_NOMEM;
+	pc->q = q;
+	memcpy(pc->data, p, n);
+	int rc = http_response_write(q->r, pc->data, n, down_written, pc);
+	if (rc) {
+		free(pc);
+		return rc;
+	}
+	q->refs++;
+	q->bytes_out += n;
+	if (http_response_queued(q->r) > FWD_HIGH_WATER) {
+		q->upstream_paused = true;
+		return ERR_AGAIN;
+	}
+	return 0;
+}
+
+static int attempt(struct ereq *q);
+
+/* Put the buffered answer in the cache; the new entry (a reference the
+ * caller releases) or NULL. */
+static struct edge_cache_entry *store(struct ereq *q)
+{
+	struct edge_server *s = q->el->srv;
+	if (!q->buffering)
+		return NULL;
+	int64_t now = clock_now();
+	struct edge_cache_meta m = {
+		/* Age counts from when the answer was made, so stored and ttl
+		 * both include the age it arrived with. */
+		.stored = now - q->dec.initial_age,
+		.ttl = q->dec.ttl + q->dec.initial_age,
+		.swr = q->dec.swr,
+		.sie = q->dec.sie,
+		.last_modified = -1,
+		.status = q->up_status,
+	};
+	struct edge_cache_entry *e;
+	if (edge_cache_entry_new(&m, buf_iov(&q->hdrs), iov_make(q->body, q->body_len), &e))
+		return NULL;
+	if (edge_cache_put(s->cache, q->key, q->keylen, e)) {
+		edge_cache_entry_release(e);
+		return NULL;
+	}
+	return e;
+}
+
+/* The viewer gets an error of the edge's own (nothing was sent yet). */
+static void fetch_failed(struct ereq *q, int error)
+{
+	struct edge_server *s = q->el->srv;
+	flight_complete(q, NULL);
+	if (!q->r)
+		return;
+	count(&s->n_errors);
+	if (error == ERR_NET_TIMEOUT)
+		respond_error(q, 504, "GatewayTimeout", "The origin did not answer in time.");
+	else
+		respond_error(q, 502, "BadGateway", "The origin could not be reached.");
+}
+
+static void up_done(void *arg, int error)
+{
+	struct ereq *q = arg;
+	struct edge_server *s = q->el->srv;
+	q->x = NULL;
+	bool retry = q->retry;
+	if (!retry && error && !q->started && q->group && q->may_fail_over &&
+	    (error == ERR_NET_REFUSED || error == ERR_NET_TIMEOUT || error == ERR_NET_RESET ||
+	     error == ERR_NET_CLOSED) &&
+	    other_member(q)) {
+		if (error == ERR_NET_REFUSED || error == ERR_NET_TIMEOUT)
+			mark_down(q);
+		retry = true;
+	}
+	q->drop = q->retry = false;
+	if (retry && (q->r || q->leading)) {
+		int next = pick_member(q, q->member + 1);
+		CHECK(next >= 0);
+		q->member = (uint32_t)next;
+		count(&s->n_failovers);
+		int rc = attempt(q);
+		if (rc == 0) {
+			q_drop(q);
+			return;
+		}
+		error = rc;
+	}
+	if (error == 0) {
+		struct edge_cache_entry *e = store(q);
+		flight_complete(q, e);
+		edge_cache_entry_release(e);
+		if (q->r)
+			http_response_end(q->r);
+	} else if (!q->started) {
+		if ((error == ERR_NET_REFUSED || error == ERR_NET_TIMEOUT) && q->group)
+			mark_down(q);
+		fetch_failed(q, error);
+	} else {
+		flight_complete(q, NULL);
+		if (q->r)
+			http_response_end(q->r); /* cut short: the server closes the connection */
+	}
+	buffer_stop(q);
+	q_drop(q);
+}
+
+static const struct http_exchange_ops up_ops = {
+	.on_head = up_head,
+	.on_body = up_body,
+	.on_done = up_done,
+};
+
+/* Send the request to members[member]. 0 (the exchange holds a reference)
+ * or an error. */
+static int attempt(struct ereq *q)
+{
+	struct edge_server *s = q->el->srv;
+	struct edge_loop *el = q->el;
+	uint32_t oi = q->members[q->member];
+	const struct edge_config_origin *o = cur_origin(q);
+	const struct edge_config_behavior *cb = &s->cfg->behavior[q->bi];
+	struct arena *a = q->arena;
+	/* target: origin_path + path [+ ? query] */
+	struct iov opath = iov_cstr(o->origin_path);
+	struct iov path = arena_printf(a, IOV_FMT IOV_FMT, IOV_ARG(opath), IOV_ARG(q->path));
+	struct iov target =
+	    q->query.len ? arena_printf(a, IOV_FMT "?" IOV_FMT, IOV_ARG(path), IOV_ARG(q->query))
+	                 : path;
+	size_t cap = 1 + q->nfwd + o->nheaders + 4 + AUTH_SIGN_MAX_ADDED;
+	struct http_header *hs = arena_alloc(a, cap * sizeof(*hs));
+	if (!hs || !path.base || !target.base)
+		return ERR_NOMEM;
+	size_t n = 0;
+	struct iov host = iov_cstr(o->domain_name);
+	hs[n++] = (struct http_header){ IOV_LIT("Host"), host };
+	for (size_t i = 0; i < q->nfwd; i++)
+		hs[n++] = q->fwd[i];
+	for (uint32_t i = 0; i < o->nheaders; i++)
+		hs[n++] = (struct http_header){ iov_cstr(o->header[i].name),
+			                        iov_cstr(o->header[i].value) };
+	hs[n++] = (struct http_header){ IOV_LIT("Via"), q->via };
+	hs[n++] = (struct http_header){ IOV_LIT("X-Forwarded-For"), q->xff };
+	hs[n++] = (struct http_header){ IOV_LIT(EDGE_REQUEST_ID_HEADER),
+		                        iov_cstr(q->r ? http_request_id(q->r) : "-") };
+	char clen[24];
+	size_t nsign = n;
+	if (q->body_length > 0) {
+		snprintf(clen, sizeof(clen), "%lld", (long long)q->body_length);
+		hs[nsign++] = (struct http_header){ IOV_LIT("Content-Length"), iov_cstr(clen) };
+	}
+	struct edge_signer signer = {
+		.mode = q->b->sign,
+		.region = iov_cstr(cb->signing_region),
+		.creds = s->creds,
+		.keys = s->keys,
+		.failover_origin = o->failover,
+	};
+	struct edge_sign_request sr = {
+		.method = q->method,
+		.path = path,
+		.query = q->query,
+		.headers = hs,
+		.nheaders = nsign,
+		.has_body = q->body_length != 0,
+	};
+	struct auth_signature sig;
+	bool did = false;
+	auth_signature_init(&sig);
+	int rc = edge_sign(&signer, &sr, clock_now(), &sig, &did);
+	if (rc == 0 && did) {
+		for (size_t i = 0; i < sig.nadded && rc == 0; i++) {
+			struct iov name = arena_dup(a, sig.added[i].name);
+			struct iov value = arena_dup(a, sig.added[i].value);
+			if (!name.base || !value.base)
+				rc = ERR_NOMEM;
+			hs[n++] = (struct http_header){ name, value };
+		}
+	}
+	auth_signature_free(&sig);
+	if (rc)
+		return rc;
+	struct http_exchange_request req = {
+		.origin = s->origin_addr[oi],
+		.method = q->method,
+		.target = target,
+		.host = host,
+		.headers = hs + 1,
+		.nheaders = n - 1,
+		.body_length = q->body_length,
+		.retryable = q->may_fail_over,
+	};
+	q->started = false;
+	rc = http_client_send(el->client[oi], &req, &up_ops, q, &q->x);
+	if (rc)
+		return rc;
+	q->attempts++;
+	q->refs++;
+	count(&s->n_fetches);
+	return 0;
+}
+
+/* Begin fetching for q (the leader, a lone request, or a waiter on its own). */
+static int fetch_start(struct ereq *q)
+{
+	q->result = RES_MISS;
+	count(&q->el->srv->n_misses);
+	q->req_time = clock_now();
+	int m = pick_member(q, 0);
+	if (m < 0)
+		return ERR_INVALID;
+	q->member = (uint32_t)m;
+	if (q->member > 0)
+		count(&q->el->srv->n_failovers);
+	return attempt(q);
+}
+
+/* ---- the viewer's request ---- */
+
+/* Copy what the origin requests need out of the viewer's request. */
+static int prepare(struct ereq *q, const struct http_head *h, struct iov path, struct iov query)
+{
+	struct edge_server *s = q->el->srv;
+	const struct edge_config_behavior *cb = &s->cfg->behavior[q->bi];
+	q->arena = arena_new(REQ_ARENA_MAX);
+	if (!q->arena)
+		return ERR_NOMEM;
+	struct arena *a = q->arena;
+	q->method = arena_dup(a, h->method);
+	q->path = arena_dup(a, path);
+	q->query = IOV_NULL;
+	if (!q->cached && query.len) {
+		q->query = arena_dup(a, query);
+	} else if (q->cached && query.len) {
+		struct buf qb;
+		buf_init(&qb, EDGE_QUERY_MAX * 3);
+		int rc = edge_fetch_query(q->b, query, &qb);
+		if (rc == 0 && qb.len)
+			q->query = arena_dup(a, buf_iov(&qb));
+		buf_free(&qb);
+		if (rc)
+			return rc;
+	}
+	q->fwd = arena_alloc(a, (h->nheaders ? h->nheaders : 1) * sizeof(*q->fwd));
+	if (!q->method.base || !q->path.base || !q->fwd)
+		return ERR_NOMEM;
+	struct iov prior_xff = IOV_NULL;
+	struct iov prior_via = IOV_NULL;
+	for (size_t i = 0; i < h->nheaders; i++) {
+		struct iov name = h->headers[i].name;
+		if (iov_eq_nocase(name, IOV_LIT("x-forwarded-for")))
+			prior_xff = h->headers[i].value;
+		if (iov_eq_nocase(name, IOV_LIT("via")))
+			prior_via = h->headers[i].value;
+		bool keyed = false;
+		for (size_t k = 0; k < cb->nkey_headers && !keyed; k++)
+			keyed = iov_eq_nocase(name, iov_cstr(cb->key_header[k]));
+		if (!edge_fetch_forward_header(name, q->cached, keyed))
+			continue;
+		struct http_header c = { arena_dup(a, name), arena_dup(a, h->headers[i].value) };
+		if (!c.name.base || !c.value.base)
+			return ERR_NOMEM;
+		q->fwd[q->nfwd++] = c;
+	}
+	if (prior_via.len)
+		q->via = arena_printf(a, IOV_FMT ", %s", IOV_ARG(iov_trim(prior_via)), s->via);
+	else
+		q->via = iov_cstr(s->via);
+	if (!q->via.base)
+		return ERR_NOMEM;
+	struct buf xb;
+	buf_init(&xb, EDGE_FETCH_XFF_MAX + 64);
+	struct iov ip = edge_fetch_client_ip(iov_cstr(http_request_peer(q->r)));
+	int rc = edge_fetch_xff(prior_xff, ip, &xb);
+	if (rc && rc != ERR_TOO_BIG) {
+		buf_free(&xb);
+		return rc;
+	}
+	q->xff = arena_dup(a, buf_iov(&xb));
+	buf_free(&xb);
+	if (!q->xff.base)
+		return ERR_NOMEM;
+	q->body_length = h->framing == HTTP_BODY_LENGTH    ? (int64_t)h->content_length
+	                 : h->framing == HTTP_BODY_CHUNKED ? -1
+	                                                   : 0;
+	/* the target's members */
+	if (cb->target_kind == EDGE_CONFIG_TARGET_GROUP) {
+		q->group = &s->cfg->group[cb->target];
+		q->nmembers = q->group->nmembers;
+		memcpy(q->members, q->group->member, q->nmembers * sizeof(q->members[0]));
+	} else {
+		q->nmembers = 1;
+		q->members[0] = cb->target;
+	}
+	return 0;
+}
+
+static size_t behavior_index(const struct edge_server *s, const struct edge_behavior *b)
+{
+	size_t n = edge_behavior_table_count(s->table);
+	for (size_t i = 0; i < n; i++)
+		if (edge_behavior_table_get(s->table, i) == b)
+			return i;
+	return n - 1;
+}
+
+static void on_request(void *ctx, struct http_request *r)
+{
+	struct edge_server *s = ctx;
+	struct edge_loop *el = tl_loop;
+	const struct http_head *h = http_request_head(r);
+	struct ereq *q = calloc(1, sizeof(*q));
+	if (!q) {
+		http_respond(r, 503, "text/plain", IOV_LIT("out of memory\n"));
+		return;
+	}
+	*q = (struct ereq){
+		.magic = REQ_MAGIC, .el = el, .r = r, .refs = 1, .start_ns = clock_mono_ns()
+	};
+	buf_init(&q->hdrs, EDGE_FETCH_HEADERS_MAX);
+	http_request_set_user(r, q);
+	count(&s->n_requests);
+	struct iov raw, query = iov_split(h->target, '?', &raw);
+	if (raw.len == 0 || raw.base[0] != '/' || raw.len > EDGE_PATH_MAX) {
+		respond_error(q, raw.len > EDGE_PATH_MAX ? 414 : 400, "InvalidURI",
+		              "Couldn't parse the specified URI.");
+		return;
+	}
+	struct arena *a = http_request_arena(r);
+	size_t cap = raw.len * 3 + EDGE_ROOT_OBJECT_MAX + 2, plen;
+	char *np = arena_alloc(a, cap);
+	if (!np || edge_path_normalize(raw, np, cap, &plen)) {
+		respond_error(q, 414, "InvalidURI", "The URI is too long.");
+		return;
+	}
+	struct iov path = iov_make(np, plen);
+	q->b = edge_behavior_match(s->table, path);
+	q->bi = behavior_index(s, q->b);
+	if (plen == 1 && q->b->root_object[0]) {
+		size_t rl = strlen(q->b->root_object);
+		memcpy(np + 1, q->b->root_object, rl);
+		path = iov_make(np, rl + 1);
+	}
+	q->method_bit = edge_behavior_method(h->method);
+	if (!q->method_bit || !(q->b->allowed_methods & q->method_bit)) {
+		respond_error(q, 403, "MethodNotAllowed",
+		              "This distribution is not configured to allow the HTTP request "
+		              "method that was used for this request.");
+		return;
+	}
+	q->is_get = q->method_bit == EDGE_METHOD_GET;
+	q->is_head = q->method_bit == EDGE_METHOD_HEAD;
+	q->may_fail_over = q->method_bit & EDGE_METHODS_GHO;
+	q->cached = (q->b->cached_methods & q->method_bit) != 0;
+	if (q->cached) {
+		/* In the request arena: a hit needs no copy that outlives it. */
+		char *key = arena_alloc(a, EDGE_KEY_MAX);
+		size_t klen = 0;
+		struct edge_key_input in = {
+			.host = iov_cstr(s->cfg->domain),
+			.method = h->method,
+			.path = path,
+			.query = query,
+			.headers = h->headers,
+			.nheaders = h->nheaders,
+		};
+		int rc = key ? edge_cache_key(q->b, &in, key, EDGE_KEY_MAX, &klen) : ERR_NOMEM;
+		if (rc) {
+			if (rc == ERR_EDGE_KEY_HEADERS_TOO_LARGE)
+				respond_error(q, 431, "RequestHeaderFieldsTooLarge",
+				              "A header in the cache key is too large.");
+			else if (rc == ERR_NOMEM)
+				respond_error(q, 503, "ServiceUnavailable", "Out of memory.");
+			else
+				respond_error(q, 414, "InvalidURI", "The URI is too long.");
+			return;
+		}
+		q->key = key;
+		q->keylen = klen;
+		struct edge_cache_entry *e = lookup(q);
+		if (e) {
+			serve_entry(q, e, "Hit");
+			edge_cache_entry_release(e);
+			return;
+		}
+		/* A miss: the fetch may outlive the viewer's request (and arena). */
+		q->key = malloc(klen);
+		if (!q->key) {
+			respond_error(q, 503, "ServiceUnavailable", "Out of memory.");
+			return;
+		}
+		memcpy(q->key, key, klen);
+		q->key_owned = true;
+	}
+	int rc = prepare(q, h, path, query);
+	if (rc) {
+		if (rc == ERR_NOMEM)
+			respond_error(q, 503, "ServiceUnavailable", "Out of memory.");
+		else
+			respond_error(q, 414, "InvalidURI", "The URI is too long.");
+		return;
+	}
+	bool bodiless = q->body_length == 0;
+	if (q->cached && q->is_get && bodiless && collapse(q))
+		return;
+	rc = fetch_start(q);
+	if (rc)
+		fetch_failed(q, rc);
+}
+
+static void up_written(void *arg, int status)
+{
+	struct piece *pc = arg;
+	struct ereq *q = pc->q;
+	free(pc);
+	if (status == 0 && q->r && q->x && q->viewer_paused &&
+	    http_exchange_queued(q->x) < FWD_HIGH_WATER / 2) {
+		q->viewer_paused = false;
+		http_request_resume(q->r);
+	}
+	q_drop(q);
+}
+
+static int on_body(void *ctx, struct http_request *r, const char *p, size_t n)
+{
+	(void)ctx;
+	struct ereq *q = http_request_user(r);
+	if (!q || !q->x || q->body_length == 0)
+		return 0;
+	struct piece *pc = malloc(sizeof(*pc) + n);
+	if (!pc)
+		return ERR_NOMEM;
+	pc->q = q;
+	memcpy(pc->data, p, n);
+	int rc = http_exchange_write(q->x, pc->data, n, up_written, pc);
+	if (rc) {
+		free(pc);
+		return rc == ERR_NET_CLOSED ? 0 : rc;
+	}
+	q->refs++;
+	if (http_exchange_queued(q->x) > FWD_HIGH_WATER) {
+		q->viewer_paused = true;
+		return ERR_AGAIN;
+	}
+	return 0;
+}
+
+static void on_body_end(void *ctx, struct http_request *r)
+{
+	(void)ctx;
+	struct ereq *q = http_request_user(r);
+	if (!q)
+		return;
+	q->body_end = true;
+	if (q->x && q->body_length < 0)
+		http_exchange_end(q->x);
+}
+
+static void log_line(struct ereq *q, int error)
+{
+	struct edge_server *s = q->el->srv;
+	if (!s->access_log || !q->r)
+		return;
+	const struct http_head *h = http_request_head(q->r);
+	struct iov stem, query = iov_split(h->target, '?', &stem);
+	uint64_t us = (clock_mono_ns() - q->start_ns) / 1000;
+	time_t t = time(NULL);
+	struct tm tm;
+	char when[32];
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d\t%H:%M:%S", &tm);
+	const char *origin = q->attempts ? s->cfg->origin[q->members[q->member]].id : "-";
+	fprintf(stderr,
+	        "edge\t%s\tx-edge-location=%s\tc-ip=" IOV_FMT "\tcs-method=" IOV_FMT
+	        "\tcs-uri-stem=" IOV_FMT "\tcs-uri-query=" IOV_FMT "\tsc-status=%d\tsc-bytes=%llu"
+	        "\tx-edge-result-type=%s\tx-edge-detailed-result-type=%s\tx-edge-request-id=%s"
+	        "\ttime-taken=%.6f\tx-origin=%s\tx-origin-attempts=%u%s%s\n",
+	        when, s->location, IOV_ARG(edge_fetch_client_ip(iov_cstr(http_request_peer(q->r)))),
+	        IOV_ARG(h->method), IOV_ARG(stem), IOV_ARG(query.len ? query : IOV_LIT("-")),
+	        q->status, (unsigned long long)q->bytes_out, result_names[q->result],
+	        q->detail ? q->detail : result_names[q->result], http_request_id(q->r),
+	        (double)us / 1e6, origin, q->attempts, error ? "\terror=" : "",
+	        error ? err_name(error) : "");
+}
+
+static void on_finish(void *ctx, struct http_request *r, int error)
+{
+	struct edge_server *s = ctx;
+	struct ereq *q = http_request_user(r);
+	if (!q)
+		return;
+	log_line(q, error);
+	http_request_set_user(r, NULL);
+	q->r = NULL;
+	if (q->wtimer) { /* it waits, or its wake is posted */
+		pthread_mutex_lock(&s->flights_mu);
+		bool linked = q->waiting != NULL;
+		if (linked)
+			waiter_unlink(q);
+		pthread_mutex_unlock(&s->flights_mu);
+		if (linked) {
+			waiter_timer_free(q);
+			q_drop(q); /* the wait's reference; no wake will come */
+		}
+	}
+	if (q->x && !q->buffering) {
+		struct http_exchange *x = q->x;
+		q->x = NULL;
+		http_exchange_cancel(x); /* its on_done drops its reference */
+	} else if (q->x && q->upstream_paused) {
+		/* Filling the cache for the waiters: no viewer to pace it now. */
+		q->upstream_paused = false;
+		http_exchange_resume(q->x);
+	}
+	q_drop(q);
+}
+
+static const struct http_handler edge_handler = {
+	.name = "edge",
+	.on_request = on_request,
+	.on_body = on_body,
+	.on_body_end = on_body_end,
+	.on_finish = on_finish,
+};
+
+/* ---- workers ---- */
+
+static int worker_start(void *ctx, struct net_loop *l, unsigned index)
+{
+	struct edge_server *s = ctx;
+	if (index >= s->nloops)
+		return ERR_INVALID;
+	struct edge_loop *el = &s->loops[index];
+	el->srv = s;
+	el->index = index;
+	el->loop = l;
+	el->client = calloc(s->cfg->norigins, sizeof(el->client[0]));
+	if (!el->client)
+		return ERR_NOMEM;
+	for (uint32_t i = 0; i < s->cfg->norigins; i++) {
+		const struct edge_config_origin *o = &s->cfg->origin[i];
+		struct http_client_config cc = {
+			.connect_timeout_ms = o->connect_timeout_ms,
+			.first_byte_timeout_ms = o->read_timeout_ms,
+			.read_timeout_ms = o->read_timeout_ms,
+			.idle_timeout_ms = o->keepalive_timeout_ms,
+			.max_per_origin = EDGE_MAX_ORIGIN,
+		};
+		int rc = http_client_new(l, &cc, &el->client[i]);
+		if (rc)
+			return rc;
+	}
+	tl_loop = el;
+	return 0;
+}
+
+static void worker_stop(void *ctx, struct net_loop *l, unsigned index)
+{
+	struct edge_server *s = ctx;
+	(void)l;
+	struct edge_loop *el = &s->loops[index];
+	for (uint32_t i = 0; el->client && i < s->cfg->norigins; i++) {
+		struct http_client *c = el->client[i];
+		el->client[i] = NULL;
+		http_client_free(c);
+	}
+	tl_loop = NULL;
+}
+
+/* ---- start, stop ---- */
+
+/* The next blank-separated word of *p (advanced past it), or an empty slice. */
+static struct iov next_word(const char **p)
+{
+	const char *s = *p;
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	const char *w = s;
+	while (*s && *s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
+		s++;
+	*p = s;
+	return iov_make(w, (size_t)(s - w));
+}
+
+/* Read "KEY SECRET [TOKEN]" from the first line that is not blank or a
+ * comment. */
+static int read_creds(struct edge_server *s, const char *path, char *err, size_t errcap)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errcap, "cannot read credentials file %s", path);
+		return ERR_IO;
+	}
+	char line[CREDS_LINE_MAX];
+	int rc = ERR_INVALID;
+	while (fgets(line, sizeof(line), f)) {
+		const char *p = line;
+		struct iov k = next_word(&p);
+		if (k.len == 0 || k.base[0] == '#')
+			continue;
+		struct iov sec = next_word(&p);
+		struct iov tok = next_word(&p);
+		if (sec.len == 0)
+			break;
+		memcpy(s->access_key, k.base, k.len);
+		memcpy(s->secret_key, sec.base, sec.len);
+		memcpy(s->token, tok.base, tok.len);
+		rc = 0;
+		break;
+	}
+	explicit_bzero(line, sizeof(line));
+	fclose(f);
+	if (rc)
+		snprintf(err, errcap, "%s: want one line \"ACCESS_KEY_ID SECRET\"", path);
+	return rc;
+}
+
+static void server_free(struct edge_server *s)
+{
+	if (s->origin_addr)
+		for (uint32_t i = 0; i < s->cfg->norigins; i++)
+			free(s->origin_addr[i]);
+	free(s->origin_addr);
+	free((void *)s->down_until);
+	if (s->loops)
+		for (unsigned i = 0; i < s->nloops; i++)
+			free(s->loops[i].client);
+	free(s->loops);
+	edge_cache_free(s->cache);
+	edge_behavior_table_free(s->table);
+	auth_keycache_free(s->keys);
+	explicit_bzero(s->secret_key, sizeof(s->secret_key));
+	s->magic = 0;
+	free(s);
+}
+
+int edge_server_start(const struct edge_server_opts *o, struct edge_server **out, char *err,
+                      size_t errcap)
+{
+	const struct edge_config *cfg = o->cfg;
+	struct edge_server *s = calloc(1, sizeof(*s));
+	if (!s)
+		return ERR_NOMEM;
+	s->magic = EDGE_MAGIC;
+	s->cfg = cfg;
+	s->access_log = o->access_log;
+	s->wait_timeout_ms = o->wait_timeout_ms ? o->wait_timeout_ms : EDGE_WAIT_TIMEOUT;
+	if (o->location && o->location[0])
+		snprintf(s->location, sizeof(s->location), "%s", o->location);
+	else if (gethostname(s->location, sizeof(s->location) - 1))
+		memcpy(s->location, "meridian", 9);
+	snprintf(s->via, sizeof(s->via), "1.1 %s (meridian)", s->location);
+	int rc = 0;
+	if (cfg->signing.source == EDGE_CONFIG_CREDS_FILE) {
+		rc = read_creds(s, cfg->signing.credentials_path, err, errcap);
+	} else if (cfg->signing.source == EDGE_CONFIG_CREDS_ENV) {
+		snprintf(s->access_key, sizeof(s->access_key), "%s", cfg->signing.access_key);
+		snprintf(s->secret_key, sizeof(s->secret_key), "%s", cfg->signing.secret_key);
+		snprintf(s->token, sizeof(s->token), "%s",
+		         cfg->signing.session_token ? cfg->signing.session_token : "");
+	}
+	s->creds = (struct auth_creds){ iov_cstr(s->access_key), iov_cstr(s->secret_key),
+		                        iov_cstr(s->token) };
+	if (rc) {
+		server_free(s);
+		return rc;
+	}
+	unsigned n = o->workers;
+	if (n == 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		n = cpus > 0 ? (unsigned)cpus : 1;
+	}
+	if (n > EDGE_LOOPS_MAX)
+		n = EDGE_LOOPS_MAX;
+	s->nloops = n;
+	s->loops = calloc(n, sizeof(s->loops[0]));
+	s->origin_addr = calloc(cfg->norigins, sizeof(s->origin_addr[0]));
+	s->down_until = calloc(cfg->norigins, sizeof(s->down_until[0]));
+	s->keys = auth_keycache_new(16);
+	if (!s->loops || !s->origin_addr || !s->down_until || !s->keys)
+		rc = ERR_NOMEM;
+	for (uint32_t i = 0; rc == 0 && i < cfg->norigins; i++) {
+		const struct edge_config_origin *og = &cfg->origin[i];
+		char addr[300];
+		if (og->address)
+			snprintf(addr, sizeof(addr), "%s", og->address);
+		else
+			snprintf(addr, sizeof(addr), "%s:%u", og->domain_name, og->port);
+		s->origin_addr[i] = strdup(addr);
+		if (!s->origin_addr[i])
+			rc = ERR_NOMEM;
+	}
+	if (rc == 0)
+		rc = edge_config_behavior_table(cfg, &s->table);
+	/* The object cap is a shard's budget / 8, as the cache's default. */
+	size_t budget = (size_t)cfg->cache.memory_bytes;
+	unsigned shards = EDGE_SHARDS;
+	while (shards > 1 && budget / shards < EDGE_CACHE_SHARD_MIN)
+		shards /= 2;
+	s->object_cap = budget / shards / EDGE_CACHE_OBJECT_DIV;
+	struct edge_cache_config cc = {
+		.budget_bytes = budget,
+		.shards = shards,
+		.max_object_bytes = s->object_cap,
+	};
+	/* Headers and bookkeeping count too: buffer a little below the cap. */
+	if (rc == 0)
+		rc = edge_cache_new(&cc, &s->cache);
+	if (rc) {
+		if (!err[0])
+			snprintf(err, errcap, "cannot set up: %s", err_text(rc));
+		server_free(s);
+		return rc;
+	}
+	s->object_cap -= s->object_cap / 16;
+	pthread_mutex_init(&s->flights_mu, NULL);
+	struct http_server_config hc = {
+		.listen = o->listen,
+		.workers = n,
+		.handler = &edge_handler,
+		.handler_ctx = s,
+		.request_id_header = EDGE_REQUEST_ID_HEADER,
+		.worker_start = worker_start,
+		.worker_stop = worker_stop,
+	};
+	rc = http_server_start(&hc, &s->http);
+	if (rc) {
+		snprintf(err, errcap, "cannot listen on %s: %s", o->listen, err_text(rc));
+		pthread_mutex_destroy(&s->flights_mu);
+		server_free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+int edge_server_port(const struct edge_server *s)
+{
+	return http_server_port(s->http);
+}
+
+void edge_server_drain(struct edge_server *s)
+{
+	http_server_drain(s->http);
+}
+
+bool edge_server_drained(const struct edge_server *s)
+{
+	return http_server_drained(s->http);
+}
+
+void edge_server_stop(struct edge_server *s)
+{
+	if (!s)
+		return;
+	CHECK_MAGIC(s, EDGE_MAGIC);
+	http_server_stop(s->http);
+	/* Loops freed: no request is left, so no flight either. */
+	for (size_t i = 0; i < FLIGHT_BUCKETS; i++)
+		CHECK(s->flights[i] == NULL);
+	pthread_mutex_destroy(&s->flights_mu);
+	server_free(s);
+}
+
+static uint64_t load(_Atomic uint64_t *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+void edge_server_stats(struct edge_server *s, struct edge_server_stats *out)
+{
+	*out = (struct edge_server_stats){
+		.requests = load(&s->n_requests),
+		.hits = load(&s->n_hits),
+		.misses = load(&s->n_misses),
+		.errors = load(&s->n_errors),
+		.origin_fetches = load(&s->n_fetches),
+		.collapsed = load(&s->n_collapsed),
+		.failovers = load(&s->n_failovers),
+	};
+}

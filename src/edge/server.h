@@ -1,0 +1,68 @@
+/*
+ * The edge's data plane (docs/internals/edge-server.md): an HTTP server whose
+ * workers answer viewers from the shared memory cache (edge/cache.h) or fetch
+ * from the origin or origin group of the matching cache behavior
+ * (edge/behavior.h), signing origin requests (edge/sign.h), streaming the
+ * answer to the viewer while filling the cache, collapsing concurrent misses
+ * of one key into one origin fetch across all workers, and failing over
+ * between the members of an origin group.
+ *
+ * One cache and one collapsing table per process; each worker loop has its
+ * own pooled http_client per origin (so each origin's timeouts apply).
+ *
+ * Threads: start/drain/drained/stop/stats on one controlling thread;
+ * everything else runs on the worker loops.
+ */
+#ifndef MERIDIAN_EDGE_SERVER_H
+#define MERIDIAN_EDGE_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "edge/config.h"
+
+/* Response header carrying the request id, also sent to the origin (as
+ * CloudFront's X-Amz-Cf-Id). */
+#define EDGE_REQUEST_ID_HEADER "X-Amz-Cf-Id"
+/* A member of an origin group that refused or timed out is skipped for
+ * this long (unless no other member is left). */
+#define EDGE_DOWN_MS 5000
+/* Collapsing: waiters per key, and how long one waits for the first fetch
+ * before fetching on its own. */
+#define EDGE_WAITERS_MAX  1024
+#define EDGE_WAIT_TIMEOUT 30000 /* ms */
+#define EDGE_LOCATION_MAX 64
+
+struct edge_server;
+
+struct edge_server_opts {
+	const char *listen;            /* ip:port or [ipv6]:port */
+	unsigned workers;              /* 0: one per online CPU */
+	const struct edge_config *cfg; /* borrowed for the server's life */
+	const char *location;          /* x-edge-location and Via; NULL: the host name */
+	bool access_log;               /* one line per request on stderr */
+	uint32_t wait_timeout_ms;      /* collapsing waiter timeout; 0: EDGE_WAIT_TIMEOUT */
+};
+
+/* Counters, summed over the process. */
+struct edge_server_stats {
+	uint64_t requests, hits, misses, errors;
+	uint64_t origin_fetches; /* origin requests sent (attempts) */
+	uint64_t collapsed;      /* requests answered from another request's fetch */
+	uint64_t failovers;      /* origin group moves to the next member */
+};
+
+/* 0, or an error with `err` saying why (credentials file, cache budget,
+ * listen address). */
+int edge_server_start(const struct edge_server_opts *o, struct edge_server **out, char *err,
+                      size_t errcap);
+int edge_server_port(const struct edge_server *s);
+/* Stop accepting; finish in-flight requests (up to the drain deadline). */
+void edge_server_drain(struct edge_server *s);
+bool edge_server_drained(const struct edge_server *s);
+/* Close everything, join the workers, free. NULL is a no-op. */
+void edge_server_stop(struct edge_server *s);
+void edge_server_stats(struct edge_server *s, struct edge_server_stats *out);
+
+#endif
