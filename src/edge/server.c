@@ -697,7 +697,7 @@ static void up_done(void *arg, int error)
 	} else {
 		flight_complete(q, NULL);
 		if (q->r)
-			http_response_end(q->r); /* cut short: the server closes the connection */
+			http_response_abort(q->r); /* cut short: the viewer must see it so */
 	}
 	buffer_stop(q);
 	q_drop(q);
