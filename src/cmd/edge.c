@@ -7,6 +7,7 @@
 
 #include "base/err.h"
 #include "cmd/cmd.h"
+#include "edge/admin.h"
 #include "edge/config.h"
 #include "edge/server.h"
 #include "net/loop.h"
@@ -32,24 +33,48 @@ void cmd_edge_help(FILE *out)
 	    "Answers carry X-Cache (Hit/Miss/Error from meridian), Via and " EDGE_REQUEST_ID_HEADER
 	    ";\n"
 	    "hits also Age. SIGTERM or SIGINT: stop accepting, finish in-flight\n"
-	    "requests, exit; a second signal exits at once. A bad config exits 2.\n",
+	    "requests, exit; a second signal exits at once. A bad config exits 2.\n"
+	    "With admin.listen in the config: CloudFront's invalidation API\n"
+	    "(POST " EDGE_ADMIN_API_PREFIX "ID/invalidation, SigV4 for service\n"
+	    "cloudfront with an admin key) and GET /metrics (Prometheus) there;\n"
+	    "SIGHUP re-reads the admin credentials.\n",
 	    out);
 }
 
+struct edge_main {
+	struct edge_server *srv;
+	struct edge_admin *admin;
+};
+
 static void edge_drain(void *arg)
 {
-	edge_server_drain(arg);
+	struct edge_main *m = arg;
+	edge_server_drain(m->srv);
 }
 
 static bool edge_drained(void *arg)
 {
-	return edge_server_drained(arg);
+	struct edge_main *m = arg;
+	return edge_server_drained(m->srv);
+}
+
+static void edge_reload(void *arg)
+{
+	struct edge_main *m = arg;
+	char err[512];
+	if (!m->admin)
+		return;
+	if (edge_admin_reload(m->admin, err, sizeof(err)))
+		fprintf(stderr, "edge: admin credentials not reloaded: %s\n", err);
+	else
+		fputs("edge: admin credentials reloaded\n", stderr);
 }
 
 static const struct cmd_serve_ops edge_serve = {
 	.name = "edge",
 	.drain = edge_drain,
 	.drained = edge_drained,
+	.reload = edge_reload,
 };
 
 int cmd_edge(int argc, char **argv)
@@ -132,18 +157,25 @@ int cmd_edge(int argc, char **argv)
 		edge_config_free(&cfg);
 		return CMD_FAIL;
 	}
-	struct edge_server *srv = NULL;
-	rc = edge_server_start(&o, &srv, err, sizeof(err));
+	struct edge_main m = { 0 };
+	rc = edge_server_start(&o, &m.srv, err, sizeof(err));
+	if (rc == 0 && cfg.admin_listen)
+		rc = edge_admin_start(&cfg, m.srv, &m.admin, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "edge: %s\n", err[0] ? err : err_text(rc));
+		edge_server_stop(m.srv);
 		net_loop_free(loop);
 		edge_config_free(&cfg);
 		return CMD_FAIL;
 	}
+	struct edge_server *srv = m.srv;
 	fprintf(stderr,
 	        "edge: distribution %s, %u origins, %u behaviors, listening on %s (port %d)\n",
 	        cfg.domain, cfg.norigins, cfg.nbehaviors, o.listen, edge_server_port(srv));
-	cmd_serve(loop, &edge_serve, srv);
+	if (m.admin)
+		fprintf(stderr, "edge: admin on %s (port %d)\n", cfg.admin_listen,
+		        edge_admin_port(m.admin));
+	cmd_serve(loop, &edge_serve, &m);
 	struct edge_server_stats st;
 	edge_server_stats(srv, &st);
 	fprintf(stderr,
@@ -153,6 +185,7 @@ int cmd_edge(int argc, char **argv)
 	        (unsigned long long)st.misses, (unsigned long long)st.errors,
 	        (unsigned long long)st.origin_fetches, (unsigned long long)st.collapsed,
 	        (unsigned long long)st.failovers);
+	edge_admin_stop(m.admin);
 	edge_server_stop(srv);
 	net_loop_free(loop);
 	edge_config_free(&cfg);
