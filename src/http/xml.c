@@ -407,6 +407,21 @@ struct iov http_xml_collapse(struct iov v)
 	return v;
 }
 
+int http_xml_int(struct iov v, int64_t *out)
+{
+	bool neg = false;
+	unsigned long long u;
+	v = http_xml_collapse(v);
+	if (v.len && (v.base[0] == '+' || v.base[0] == '-')) {
+		neg = v.base[0] == '-';
+		v = iov_sub(v, 1, v.len - 1);
+	}
+	if (iov_to_u64(v, neg ? 2147483648ull : 2147483647ull, &u))
+		return ERR_INVALID;
+	*out = neg ? -(int64_t)u : (int64_t)u;
+	return 0;
+}
+
 /* ---- escaping --------------------------------------------------------------------------- */
 
 /* The length of the well-formed UTF-8 sequence at p (1..4, n > 0 bytes

@@ -113,6 +113,10 @@ void http_xml_reader__direct(struct http_xml_reader *r);
  * xs:boolean collapse it (strings do not). */
 struct iov http_xml_collapse(struct iov v);
 
+/* An xs:int: XML whitespace around, an optional sign, decimal digits, within
+ * 32 bits. 0 or ERR_INVALID. */
+int http_xml_int(struct iov v, int64_t *out);
+
 /* What the escaper does with C0 controls other than TAB LF CR. */
 enum http_xml_c0 {
 	HTTP_XML_C0_REFUSE, /* XML 1.0: refused, and so are U+FFFE and U+FFFF */

@@ -153,22 +153,6 @@ static void fail_later(struct s3_xml_reader *r, int err, const char *why)
 
 /* ---- values ----------------------------------------------------------------------------- */
 
-/* An xs:int: optional sign, decimal digits, within 32 bits. */
-static bool parse_int(struct iov v, int64_t *out)
-{
-	bool neg = false;
-	unsigned long long u;
-	v = http_xml_collapse(v);
-	if (v.len && (v.base[0] == '+' || v.base[0] == '-')) {
-		neg = v.base[0] == '-';
-		v = iov_sub(v, 1, v.len - 1);
-	}
-	if (iov_to_u64(v, neg ? 2147483648ull : 2147483647ull, &u))
-		return false;
-	*out = neg ? -(int64_t)u : (int64_t)u;
-	return true;
-}
-
 static bool parse_bool(struct iov v, bool *out)
 {
 	v = http_xml_collapse(v);
@@ -219,7 +203,7 @@ static struct s3_xml_object *cur_object(struct s3_xml_reader *r)
 static int leaf_part_number(struct s3_xml_reader *r, struct iov v)
 {
 	int64_t n;
-	if (!parse_int(v, &n))
+	if (http_xml_int(v, &n) != 0)
 		return ERR_S3_MALFORMED_XML;
 	r->part_number = n;
 	if (n < 1)
