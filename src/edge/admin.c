@@ -99,7 +99,7 @@ static int route(void *ctx, struct http_request *r, struct iov path)
 		return -1;
 	}
 	const struct iov method = http_request_head(r)->method;
-	int op = !inv.base && iov_eq(method, IOV_LIT("POST"))  ? OP_CREATE
+	int op = !inv.base && iov_eq(method, IOV_LIT("POST")) ? OP_CREATE
 	         : inv.base && iov_eq(method, IOV_LIT("GET")) ? OP_GET
 	                                                      : -1;
 	if (op < 0) {
@@ -109,7 +109,8 @@ static int route(void *ctx, struct http_request *r, struct iov path)
 		return -1;
 	}
 	if (!iov_eq(dist, iov_cstr(a->cfg->id))) {
-		respond_error(r, 404, "NoSuchDistribution", "The specified distribution does not exist.");
+		respond_error(r, 404, "NoSuchDistribution",
+		              "The specified distribution does not exist.");
 		return -1;
 	}
 	return op;
@@ -197,7 +198,8 @@ static void answer_inv(struct edge_admin *a, struct http_request *r, const struc
 {
 	struct buf b;
 	buf_init(&b, EDGE_INVALIDATION_XML_MAX + 4096);
-	int rc = edge_invalidation_xml_created(&b, iov_cstr(v->id), iov_cstr(v->created), &v->batch);
+	int rc =
+	    edge_invalidation_xml_created(&b, iov_cstr(v->id), iov_cstr(v->created), &v->batch);
 	if (rc) {
 		buf_free(&b);
 		http_admin_error_code(&admin_ops, r, rc, NULL);
@@ -274,8 +276,8 @@ static void create(struct edge_admin *a, struct http_request *r, struct iov body
 	gmtime_r(&now, &tm);
 	strftime(v->created, sizeof(v->created), "%Y-%m-%dT%H:%M:%S.000Z", &tm);
 	a->next = (a->next + 1) % EDGE_ADMIN_KEEP;
-	fprintf(stderr, "edge admin: invalidation %s: %u path(s), %zu entries marked stale\n", v->id,
-	        v->batch.npaths, marked);
+	fprintf(stderr, "edge admin: invalidation %s: %u path(s), %zu entries marked stale\n",
+	        v->id, v->batch.npaths, marked);
 	answer_inv(a, r, v, 201);
 }
 
@@ -291,7 +293,8 @@ static void serve(void *ctx, struct http_request *r, int op, struct iov body)
 	CHECK(split(path, &dist, &id) == 0 && id.base);
 	const struct inv *v = find_id(a, id);
 	if (!v) {
-		respond_error(r, 404, "NoSuchInvalidation", "The specified invalidation does not exist.");
+		respond_error(r, 404, "NoSuchInvalidation",
+		              "The specified invalidation does not exist.");
 		return;
 	}
 	answer_inv(a, r, v, 200);
@@ -307,8 +310,8 @@ int edge_admin_start(const struct edge_config *cfg, struct edge_server *srv,
 		return ERR_NOMEM;
 	a->cfg = cfg;
 	a->srv = srv;
-	int rc = http_admin_start(cfg->admin_listen, cfg->admin_credentials, &admin_ops, a, &a->http,
-	                          err, errcap);
+	int rc = http_admin_start(cfg->admin_listen, cfg->admin_credentials, &admin_ops, a,
+	                          &a->http, err, errcap);
 	if (rc) {
 		free(a);
 		return rc;

@@ -263,21 +263,19 @@ int edge_invalidation_xml_created(struct buf *out, struct iov id, struct iov cre
 	return rc;
 }
 
-int edge_invalidation_xml_error(struct buf *out, int err, const char *message,
-                                struct iov request_id)
+int edge_invalidation_xml_error_code(struct buf *out, int status, const char *code,
+                                     const char *message, struct iov request_id)
 {
-	CHECK(out && err < 0);
+	CHECK(out && code && message);
 	size_t start = out->len;
-	int status = err_http_status(err);
 	int rc = buf_printf(out,
 	                    HTTP_XML_DECL "<ErrorResponse xmlns=\"" EDGE_INVALIDATION_XML_NS
 	                                  "\"><Error><Type>%s</Type>",
 	                    status >= 500 ? "Receiver" : "Sender");
 	if (rc == 0)
-		rc = http_xml_leaf(out, "Code", iov_cstr(err_s3_code(err)));
+		rc = http_xml_leaf(out, "Code", iov_cstr(code));
 	if (rc == 0)
-		rc = http_xml_leaf(out, "Message",
-		                   iov_cstr(message && message[0] ? message : err_text(err)));
+		rc = http_xml_leaf(out, "Message", iov_cstr(message));
 	if (rc == 0)
 		rc = buf_add_str(out, "</Error>");
 	if (rc == 0)
@@ -287,4 +285,14 @@ int edge_invalidation_xml_error(struct buf *out, int err, const char *message,
 	if (rc)
 		out->len = start;
 	return rc;
+}
+
+int edge_invalidation_xml_error(struct buf *out, int err, const char *message,
+                                struct iov request_id)
+{
+	CHECK(out && err < 0);
+	const char *code = err_s3_code(err);
+	return edge_invalidation_xml_error_code(
+	    out, err_http_status(err), code ? code : "InternalError",
+	    message && message[0] ? message : err_text(err), request_id);
 }

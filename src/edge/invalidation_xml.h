@@ -100,5 +100,8 @@ int edge_invalidation_xml_created(struct buf *out, struct iov id, struct iov cre
  */
 int edge_invalidation_xml_error(struct buf *out, int err, const char *message,
                                 struct iov request_id);
+/* The same body from an HTTP status, a code and a message (not NULL). */
+int edge_invalidation_xml_error_code(struct buf *out, int status, const char *code,
+                                     const char *message, struct iov request_id);
 
 #endif

@@ -1406,8 +1406,7 @@ static bool inv_matches(void *arg, const char *key, size_t keylen)
 	return false;
 }
 
-int edge_server_invalidate(struct edge_server *s, const struct iov *paths, size_t n,
-                           size_t *marked)
+int edge_server_invalidate(struct edge_server *s, const struct iov *paths, size_t n, size_t *marked)
 {
 	CHECK_MAGIC(s, EDGE_MAGIC);
 	struct inv_match m = { calloc(n ? n : 1, sizeof(*m.p)), 0 };
