@@ -41,13 +41,19 @@ struct cmd_serve_ops {
 	const char *name; /* for messages: "store: draining" */
 	void (*drain)(void *srv);
 	bool (*drained)(void *srv);
-	void (*reload)(void *srv); /* SIGHUP; NULL leaves SIGHUP alone */
+	void (*reload)(void *srv); /* SIGHUP (besides an admin listener's reload); may be NULL */
 };
 struct net_loop;
+struct http_admin;
+/* Before a server starts: ignore SIGPIPE (a peer's close is an error
+ * return) and raise the open-files limit to its hard cap. */
+void cmd_serve_prepare(void);
 /* Run `l` until SIGTERM or SIGINT has drained srv (polled every 20 ms); a
- * second signal exits the process at once. Closes its own handles; the
- * caller stops srv and frees l afterwards. */
-void cmd_serve(struct net_loop *l, const struct cmd_serve_ops *ops, void *srv);
+ * second signal exits the process at once. SIGHUP: ops->reload, and the
+ * admin listener's credentials re-read (admin may be NULL). Closes its own
+ * handles; the caller stops srv and frees l afterwards. */
+void cmd_serve(struct net_loop *l, const struct cmd_serve_ops *ops, void *srv,
+               struct http_admin *admin);
 
 /* True when argv holds -h or --help (before a "--"). */
 int cmd_wants_help(int argc, char **argv);

@@ -3,11 +3,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "base/err.h"
 #include "cmd/cmd.h"
 #include "edge/admin.h"
+#include "http/admin.h"
 #include "edge/config.h"
 #include "edge/server.h"
 #include "net/loop.h"
@@ -41,40 +41,20 @@ void cmd_edge_help(FILE *out)
 	    out);
 }
 
-struct edge_main {
-	struct edge_server *srv;
-	struct edge_admin *admin;
-};
-
-static void edge_drain(void *arg)
+static void edge_drain(void *srv)
 {
-	struct edge_main *m = arg;
-	edge_server_drain(m->srv);
+	edge_server_drain(srv);
 }
 
-static bool edge_drained(void *arg)
+static bool edge_drained(void *srv)
 {
-	struct edge_main *m = arg;
-	return edge_server_drained(m->srv);
-}
-
-static void edge_reload(void *arg)
-{
-	struct edge_main *m = arg;
-	char err[512];
-	if (!m->admin)
-		return;
-	if (edge_admin_reload(m->admin, err, sizeof(err)))
-		fprintf(stderr, "edge: admin credentials not reloaded: %s\n", err);
-	else
-		fputs("edge: admin credentials reloaded\n", stderr);
+	return edge_server_drained(srv);
 }
 
 static const struct cmd_serve_ops edge_serve = {
 	.name = "edge",
 	.drain = edge_drain,
 	.drained = edge_drained,
-	.reload = edge_reload,
 };
 
 int cmd_edge(int argc, char **argv)
@@ -145,37 +125,32 @@ int cmd_edge(int argc, char **argv)
 		return CMD_USAGE;
 	}
 	o.cfg = &cfg;
-	signal(SIGPIPE, SIG_IGN);
-	struct rlimit nofile;
-	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
-		nofile.rlim_cur = nofile.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &nofile);
-	}
+	cmd_serve_prepare();
 	struct net_loop *loop;
 	if (net_loop_new(&loop)) {
 		fputs("edge: out of memory\n", stderr);
 		edge_config_free(&cfg);
 		return CMD_FAIL;
 	}
-	struct edge_main m = { 0 };
-	rc = edge_server_start(&o, &m.srv, err, sizeof(err));
+	struct edge_server *srv = NULL;
+	struct http_admin *admin = NULL;
+	rc = edge_server_start(&o, &srv, err, sizeof(err));
 	if (rc == 0 && cfg.admin_listen)
-		rc = edge_admin_start(&cfg, m.srv, &m.admin, err, sizeof(err));
+		rc = edge_admin_start(&cfg, srv, &admin, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "edge: %s\n", err[0] ? err : err_text(rc));
-		edge_server_stop(m.srv);
+		edge_server_stop(srv);
 		net_loop_free(loop);
 		edge_config_free(&cfg);
 		return CMD_FAIL;
 	}
-	struct edge_server *srv = m.srv;
 	fprintf(stderr,
 	        "edge: distribution %s, %u origins, %u behaviors, listening on %s (port %d)\n",
 	        cfg.domain, cfg.norigins, cfg.nbehaviors, o.listen, edge_server_port(srv));
-	if (m.admin)
+	if (admin)
 		fprintf(stderr, "edge: admin on %s (port %d)\n", cfg.admin_listen,
-		        edge_admin_port(m.admin));
-	cmd_serve(loop, &edge_serve, &m);
+		        http_admin_port(admin));
+	cmd_serve(loop, &edge_serve, srv, admin);
 	struct edge_server_stats st;
 	edge_server_stats(srv, &st);
 	fprintf(stderr,
@@ -185,7 +160,7 @@ int cmd_edge(int argc, char **argv)
 	        (unsigned long long)st.misses, (unsigned long long)st.errors,
 	        (unsigned long long)st.origin_fetches, (unsigned long long)st.collapsed,
 	        (unsigned long long)st.failovers);
-	edge_admin_stop(m.admin);
+	http_admin_stop(admin);
 	edge_server_stop(srv);
 	net_loop_free(loop);
 	edge_config_free(&cfg);

@@ -3,11 +3,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "base/err.h"
 #include "cmd/cmd.h"
 #include "net/loop.h"
+#include "http/admin.h"
 #include "router/admin.h"
 #include "router/config.h"
 #include "router/server.h"
@@ -35,40 +35,20 @@ void cmd_router_help(FILE *out)
 	      out);
 }
 
-struct router_main {
-	struct router_server *srv;
-	struct router_admin *admin;
-};
-
-static void router_drain(void *arg)
+static void router_drain(void *srv)
 {
-	struct router_main *m = arg;
-	router_server_drain(m->srv);
+	router_server_drain(srv);
 }
 
-static bool router_drained(void *arg)
+static bool router_drained(void *srv)
 {
-	struct router_main *m = arg;
-	return router_server_drained(m->srv);
-}
-
-static void router_reload(void *arg)
-{
-	struct router_main *m = arg;
-	char err[512];
-	if (!m->admin)
-		return;
-	if (router_admin_reload(m->admin, err, sizeof(err)))
-		fprintf(stderr, "router: admin credentials not reloaded: %s\n", err);
-	else
-		fputs("router: admin credentials reloaded\n", stderr);
+	return router_server_drained(srv);
 }
 
 static const struct cmd_serve_ops router_serve = {
 	.name = "router",
 	.drain = router_drain,
 	.drained = router_drained,
-	.reload = router_reload,
 };
 
 int cmd_router(int argc, char **argv)
@@ -127,38 +107,34 @@ int cmd_router(int argc, char **argv)
 		return CMD_USAGE;
 	}
 	o.cfg = &cfg;
-	signal(SIGPIPE, SIG_IGN);
-	struct rlimit nofile;
-	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
-		nofile.rlim_cur = nofile.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &nofile);
-	}
-	struct router_main m = { 0 };
+	cmd_serve_prepare();
+	struct router_server *srv = NULL;
+	struct http_admin *admin = NULL;
 	struct net_loop *loop;
 	if (net_loop_new(&loop)) {
 		fputs("router: out of memory\n", stderr);
 		router_config_free(&cfg);
 		return CMD_FAIL;
 	}
-	rc = router_server_start(&o, &m.srv, err, sizeof(err));
+	rc = router_server_start(&o, &srv, err, sizeof(err));
 	if (rc == 0 && cfg.admin_listen)
-		rc = router_admin_start(&cfg, m.srv, &m.admin, err, sizeof(err));
+		rc = router_admin_start(&cfg, srv, &admin, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "router: %s\n", err[0] ? err : err_text(rc));
-		router_server_stop(m.srv);
+		router_server_stop(srv);
 		net_loop_free(loop);
 		router_config_free(&cfg);
 		return CMD_FAIL;
 	}
 	fprintf(stderr,
 	        "router: access point %s (alias %s), %u regions, listening on %s (port %d)\n",
-	        cfg.name, cfg.alias, cfg.nregions, o.listen, router_server_port(m.srv));
-	if (m.admin)
+	        cfg.name, cfg.alias, cfg.nregions, o.listen, router_server_port(srv));
+	if (admin)
 		fprintf(stderr, "router: admin on %s (port %d)\n", cfg.admin_listen,
-		        router_admin_port(m.admin));
-	cmd_serve(loop, &router_serve, &m);
-	router_admin_stop(m.admin);
-	router_server_stop(m.srv);
+		        http_admin_port(admin));
+	cmd_serve(loop, &router_serve, srv, admin);
+	http_admin_stop(admin);
+	router_server_stop(srv);
 	net_loop_free(loop);
 	router_config_free(&cfg);
 	fputs("router: stopped\n", stderr);

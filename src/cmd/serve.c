@@ -1,14 +1,17 @@
 /*
  * The main loop of a draining server command (store, router): wait for
  * SIGTERM or SIGINT, drain, and return once every connection has closed;
- * a second signal exits at once. SIGHUP calls the command's reload. Main
+ * a second signal exits at once. SIGHUP calls the command's reload and
+ * re-reads its admin listener's credentials. Main
  * thread only.
  */
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "http/admin.h"
 #include "net/signal.h"
 #include "net/timer.h"
 
@@ -16,6 +19,7 @@ struct serve {
 	struct net_loop *loop;
 	const struct cmd_serve_ops *ops;
 	void *srv;
+	struct http_admin *admin;
 	struct net_timer *poll;
 	int signals;
 };
@@ -44,17 +48,36 @@ static void on_hup(void *arg, int signum)
 {
 	struct serve *m = arg;
 	(void)signum;
-	m->ops->reload(m->srv);
+	if (m->ops->reload)
+		m->ops->reload(m->srv);
+	if (!m->admin)
+		return;
+	char err[512];
+	if (http_admin_reload(m->admin, err, sizeof(err)))
+		fprintf(stderr, "%s: admin credentials not reloaded: %s\n", m->ops->name, err);
+	else
+		fprintf(stderr, "%s: admin credentials reloaded\n", m->ops->name);
 }
 
-void cmd_serve(struct net_loop *l, const struct cmd_serve_ops *ops, void *srv)
+void cmd_serve_prepare(void)
 {
-	struct serve m = { .loop = l, .ops = ops, .srv = srv };
+	signal(SIGPIPE, SIG_IGN);
+	struct rlimit nofile;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
+}
+
+void cmd_serve(struct net_loop *l, const struct cmd_serve_ops *ops, void *srv,
+               struct http_admin *admin)
+{
+	struct serve m = { .loop = l, .ops = ops, .srv = srv, .admin = admin };
 	struct net_signal *s_term = NULL, *s_int = NULL, *s_hup = NULL;
 	net_timer_new(l, poll_drained, &m, &m.poll);
 	net_signal_watch(l, SIGTERM, on_stop_signal, &m, &s_term);
 	net_signal_watch(l, SIGINT, on_stop_signal, &m, &s_int);
-	if (ops->reload)
+	if (ops->reload || admin)
 		net_signal_watch(l, SIGHUP, on_hup, &m, &s_hup);
 	net_loop_run(l);
 	net_timer_free(m.poll);

@@ -31,7 +31,6 @@ struct inv {
 struct edge_admin {
 	const struct edge_config *cfg;
 	struct edge_server *srv;
-	struct http_admin *http;
 	struct inv kept[EDGE_ADMIN_KEEP];
 	unsigned next; /* ring position of the next one */
 };
@@ -57,6 +56,7 @@ static int metrics(void *ctx, struct buf *out)
 
 static int route(void *ctx, struct http_request *r, struct iov path);
 static void serve(void *ctx, struct http_request *r, int op, struct iov body);
+static void admin_free(void *ctx);
 
 static const struct http_admin_ops admin_ops = {
 	.name = "edge-admin",
@@ -66,6 +66,7 @@ static const struct http_admin_ops admin_ops = {
 	.serve = serve,
 	.error = respond_error,
 	.metrics = metrics,
+	.ctx_free = admin_free,
 };
 
 /* ---- paths ---- */
@@ -302,40 +303,22 @@ static void serve(void *ctx, struct http_request *r, int op, struct iov body)
 
 /* ---- the listener ---- */
 
+static void admin_free(void *ctx)
+{
+	struct edge_admin *a = ctx;
+	for (unsigned i = 0; i < EDGE_ADMIN_KEEP; i++)
+		inv_clear(&a->kept[i]);
+	free(a);
+}
+
 int edge_admin_start(const struct edge_config *cfg, struct edge_server *srv,
-                     struct edge_admin **out, char *err, size_t errcap)
+                     struct http_admin **out, char *err, size_t errcap)
 {
 	struct edge_admin *a = calloc(1, sizeof(*a));
 	if (!a)
 		return ERR_NOMEM;
 	a->cfg = cfg;
 	a->srv = srv;
-	int rc = http_admin_start(cfg->admin_listen, cfg->admin_credentials, &admin_ops, a,
-	                          &a->http, err, errcap);
-	if (rc) {
-		free(a);
-		return rc;
-	}
-	*out = a;
-	return 0;
-}
-
-int edge_admin_port(const struct edge_admin *a)
-{
-	return http_admin_port(a->http);
-}
-
-int edge_admin_reload(struct edge_admin *a, char *err, size_t errcap)
-{
-	return http_admin_reload(a->http, err, errcap);
-}
-
-void edge_admin_stop(struct edge_admin *a)
-{
-	if (!a)
-		return;
-	http_admin_stop(a->http);
-	for (unsigned i = 0; i < EDGE_ADMIN_KEEP; i++)
-		inv_clear(&a->kept[i]);
-	free(a);
+	return http_admin_start(cfg->admin_listen, cfg->admin_credentials, &admin_ops, a, out, err,
+	                        errcap);
 }

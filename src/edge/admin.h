@@ -29,16 +29,12 @@
 #define EDGE_ADMIN_API_PREFIX "/2020-05-31/distribution/"
 #define EDGE_ADMIN_KEEP       100 /* invalidations remembered for GetInvalidation */
 
-struct edge_admin;
+struct http_admin;
 
 /* Listen on cfg->admin_listen for `srv` (both borrowed for the admin's
- * life). 0, or an error with `err` saying why. */
+ * life). 0, or an error with `err` saying why. The rest is http/admin.h's:
+ * port, reload (SIGHUP), stop. */
 int edge_admin_start(const struct edge_config *cfg, struct edge_server *srv,
-                     struct edge_admin **out, char *err, size_t errcap);
-int edge_admin_port(const struct edge_admin *a);
-/* Re-read the credentials file; on error the old keys stay and err says why. */
-int edge_admin_reload(struct edge_admin *a, char *err, size_t errcap);
-/* Close the listener, join its thread, free. NULL is a no-op. */
-void edge_admin_stop(struct edge_admin *a);
+                     struct http_admin **out, char *err, size_t errcap);
 
 #endif

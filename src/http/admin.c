@@ -168,8 +168,11 @@ int http_admin_start(const char *listen, const char *credentials, const struct h
                      void *ctx, struct http_admin **out, char *err, size_t errcap)
 {
 	struct http_admin *a = calloc(1, sizeof(*a));
-	if (!a)
+	if (!a) {
+		if (ops->ctx_free)
+			ops->ctx_free(ctx);
 		return ERR_NOMEM;
+	}
 	a->ops = ops;
 	a->ctx = ctx;
 	a->handler = (struct http_handler){
@@ -181,7 +184,7 @@ int http_admin_start(const char *listen, const char *credentials, const struct h
 	};
 	int rc = auth_users_open(credentials, &a->users, err, errcap);
 	if (rc) {
-		free(a);
+		http_admin_stop(a);
 		return rc;
 	}
 	struct http_server_config hc = {
@@ -193,8 +196,7 @@ int http_admin_start(const char *listen, const char *credentials, const struct h
 	rc = http_server_start(&hc, &a->http);
 	if (rc) {
 		snprintf(err, errcap, "admin: cannot listen on %s: %s", listen, err_text(rc));
-		auth_users_free(a->users);
-		free(a);
+		http_admin_stop(a);
 		return rc;
 	}
 	*out = a;
@@ -217,5 +219,7 @@ void http_admin_stop(struct http_admin *a)
 		return;
 	http_server_stop(a->http);
 	auth_users_free(a->users);
+	if (a->ops->ctx_free)
+		a->ops->ctx_free(a->ctx);
 	free(a);
 }

@@ -41,18 +41,22 @@ struct http_admin_ops {
 	void (*error)(struct http_request *r, int status, const char *code, const char *message);
 	/* Append the Prometheus text to out; NULL: no /metrics. */
 	int (*metrics)(void *ctx, struct buf *out);
+	/* Free ctx when the admin stops (or fails to start); NULL: it is not ours. */
+	void (*ctx_free)(void *ctx);
 };
 
 /* Listen on `listen` with the keys of `credentials` (both borrowed for the
- * call); ops and ctx are borrowed for the admin's life. 0, or an error with
- * err saying why (an unreadable credentials file with file:line, a listen
+ * call); ops is borrowed for the admin's life, ctx too (or owned, with
+ * ops->ctx_free: freed by stop, or here on failure). 0, or an error with err
+ * saying why (an unreadable credentials file with file:line, a listen
  * failure). */
 int http_admin_start(const char *listen, const char *credentials, const struct http_admin_ops *ops,
                      void *ctx, struct http_admin **out, char *err, size_t errcap);
 int http_admin_port(const struct http_admin *a);
 /* Re-read the credentials file; on error the old keys stay and err says why. */
 int http_admin_reload(struct http_admin *a, char *err, size_t errcap);
-/* Close the listener and every connection, join its thread, free. NULL: no-op. */
+/* Close the listener and every connection, join its thread, free (ctx
+ * with ops->ctx_free). NULL: no-op. */
 void http_admin_stop(struct http_admin *a);
 
 /* An error answer from an ERR_* code: its HTTP status and S3 code (500

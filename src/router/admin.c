@@ -16,7 +16,6 @@
 struct router_admin {
 	const struct router_config *cfg;
 	struct router_server *srv;
-	struct http_admin *http;
 };
 
 enum admin_op { ADMIN_GET_ROUTES, ADMIN_SUBMIT_ROUTES };
@@ -50,6 +49,7 @@ static const struct http_admin_ops admin_ops = {
 	.serve = serve,
 	.error = respond_error,
 	.metrics = metrics,
+	.ctx_free = free,
 };
 
 static void respond_err(struct http_request *r, int rc, const char *detail)
@@ -205,37 +205,13 @@ static void serve(void *ctx, struct http_request *r, int op, struct iov body)
 }
 
 int router_admin_start(const struct router_config *cfg, struct router_server *srv,
-                       struct router_admin **out, char *err, size_t errcap)
+                       struct http_admin **out, char *err, size_t errcap)
 {
 	struct router_admin *a = calloc(1, sizeof(*a));
 	if (!a)
 		return ERR_NOMEM;
 	a->cfg = cfg;
 	a->srv = srv;
-	int rc = http_admin_start(cfg->admin_listen, cfg->admin_credentials, &admin_ops, a,
-	                          &a->http, err, errcap);
-	if (rc) {
-		free(a);
-		return rc;
-	}
-	*out = a;
-	return 0;
-}
-
-int router_admin_port(const struct router_admin *a)
-{
-	return http_admin_port(a->http);
-}
-
-int router_admin_reload(struct router_admin *a, char *err, size_t errcap)
-{
-	return http_admin_reload(a->http, err, errcap);
-}
-
-void router_admin_stop(struct router_admin *a)
-{
-	if (!a)
-		return;
-	http_admin_stop(a->http);
-	free(a);
+	return http_admin_start(cfg->admin_listen, cfg->admin_credentials, &admin_ops, a, out, err,
+	                        errcap);
 }
