@@ -45,6 +45,24 @@ struct cmd_serve_ops {
 };
 struct net_loop;
 struct http_admin;
+/* The options of a role with a config file (router, edge):
+ * --listen ADDR --config FILE [--workers N] [--quiet] [--help], plus the
+ * role's own long options `extra` (val != 0, not 'l' 'c' 'w' 'q' 'h'),
+ * each handed to on_extra(arg, val, optarg), which returns -1 to go on or
+ * an exit code after its message. */
+struct cmd_role_args {
+	const char *listen, *config;
+	unsigned workers; /* 0: one per CPU */
+	bool quiet;
+};
+struct option;
+/* -1 with *out filled, or the exit code (help printed: CMD_OK; bad usage,
+ * with a message and the help on stderr: CMD_USAGE). */
+int cmd_role_args(int argc, char **argv, const char *name, void (*help)(FILE *out),
+                  const struct option *extra, size_t nextra,
+                  int (*on_extra)(void *arg, int val, const char *optarg), void *arg,
+                  struct cmd_role_args *out);
+
 /* Before a server starts: ignore SIGPIPE (a peer's close is an error
  * return) and raise the open-files limit to its hard cap. */
 void cmd_serve_prepare(void);

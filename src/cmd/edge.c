@@ -57,69 +57,37 @@ static const struct cmd_serve_ops edge_serve = {
 	.drained = edge_drained,
 };
 
-int cmd_edge(int argc, char **argv)
+/* --location NAME */
+static int edge_option(void *arg, int val, const char *optarg)
 {
-	static const struct option opts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "location", required_argument, NULL, 'L' },
-		{ "workers", required_argument, NULL, 'w' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct edge_server_opts o = { .access_log = true };
-	const char *config = NULL;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			o.listen = optarg;
-			break;
-		case 'c':
-			config = optarg;
-			break;
-		case 'L':
-			if (strlen(optarg) > EDGE_LOCATION_MAX || !optarg[0] ||
-			    strpbrk(optarg, " \t\r\n()")) {
-				fprintf(stderr,
-				        "edge: --location wants 1 to %d characters, no blanks "
-				        "or parentheses\n",
-				        EDGE_LOCATION_MAX);
-				return CMD_USAGE;
-			}
-			o.location = optarg;
-			break;
-		case 'w': {
-			char *end;
-			unsigned long n = strtoul(optarg, &end, 10);
-			if (*end || n == 0 || n > 256) {
-				fputs("edge: --workers wants 1 to 256\n", stderr);
-				return CMD_USAGE;
-			}
-			o.workers = (unsigned)n;
-			break;
-		}
-		case 'q':
-			o.access_log = false;
-			break;
-		case 'h':
-			cmd_edge_help(stdout);
-			return CMD_OK;
-		default:
-			cmd_edge_help(stderr);
-			return CMD_USAGE;
-		}
-	}
-	if (optind < argc || !o.listen || !config) {
-		fputs("edge: --listen and --config are required\n", stderr);
-		cmd_edge_help(stderr);
+	struct edge_server_opts *o = arg;
+	(void)val;
+	if (strlen(optarg) > EDGE_LOCATION_MAX || !optarg[0] || strpbrk(optarg, " \t\r\n()")) {
+		fprintf(stderr,
+		        "edge: --location wants 1 to %d characters, no blanks or parentheses\n",
+		        EDGE_LOCATION_MAX);
 		return CMD_USAGE;
 	}
+	o->location = optarg;
+	return -1;
+}
+
+int cmd_edge(int argc, char **argv)
+{
+	static const struct option extra[] = {
+		{ "location", required_argument, NULL, 'L' },
+	};
+	struct edge_server_opts o = { 0 };
+	struct cmd_role_args a;
+	int rc = cmd_role_args(argc, argv, "edge", cmd_edge_help, extra, 1, edge_option, &o, &a);
+	if (rc >= 0)
+		return rc;
+	o.listen = a.listen;
+	o.workers = a.workers;
+	o.access_log = !a.quiet;
 	struct edge_config cfg;
 	char err[EDGE_CONFIG_ERR_LEN] = "";
-	int rc = edge_config_load(config, &cfg, err, sizeof(err));
+	rc = edge_config_load(a.config, &cfg, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "edge: %s\n", err[0] ? err : err_text(rc));
 		return CMD_USAGE;

@@ -1,8 +1,6 @@
 /* meridian router: the multi-region access point. Main thread. */
-#include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "base/err.h"
 #include "cmd/cmd.h"
@@ -53,55 +51,16 @@ static const struct cmd_serve_ops router_serve = {
 
 int cmd_router(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "workers", required_argument, NULL, 'w' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct router_server_opts o = { .access_log = true };
-	const char *config = NULL;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			o.listen = optarg;
-			break;
-		case 'c':
-			config = optarg;
-			break;
-		case 'w': {
-			char *end;
-			unsigned long n = strtoul(optarg, &end, 10);
-			if (*end || n == 0 || n > 256) {
-				fputs("router: --workers wants 1 to 256\n", stderr);
-				return CMD_USAGE;
-			}
-			o.workers = (unsigned)n;
-			break;
-		}
-		case 'q':
-			o.access_log = false;
-			break;
-		case 'h':
-			cmd_router_help(stdout);
-			return CMD_OK;
-		default:
-			cmd_router_help(stderr);
-			return CMD_USAGE;
-		}
-	}
-	if (optind < argc || !o.listen || !config) {
-		fputs("router: --listen and --config are required\n", stderr);
-		cmd_router_help(stderr);
-		return CMD_USAGE;
-	}
+	struct cmd_role_args a;
+	int rc = cmd_role_args(argc, argv, "router", cmd_router_help, NULL, 0, NULL, NULL, &a);
+	if (rc >= 0)
+		return rc;
+	struct router_server_opts o = { .listen = a.listen,
+		                        .workers = a.workers,
+		                        .access_log = !a.quiet };
 	struct router_config cfg;
 	char err[ROUTER_CONFIG_ERR_LEN] = "";
-	int rc = router_config_load(config, &cfg, err, sizeof(err));
+	rc = router_config_load(a.config, &cfg, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "router: %s\n", err[0] ? err : err_text(rc));
 		return CMD_USAGE;
