@@ -55,7 +55,8 @@ struct http_xml_reader {
 
 /* ---- errors ----------------------------------------------------------------------------- */
 
-static int vfail(struct http_xml_reader *r, int err, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static int vfail(struct http_xml_reader *r, int err,
+                                                       const char *fmt, va_list ap)
 {
 	if (r->err)
 		return err;
