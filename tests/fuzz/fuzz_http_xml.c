@@ -108,6 +108,7 @@ static void check_escape(const char *p, size_t n)
 	CHECK(buf_add_str(&b, "<a>") == 0);
 	int rc = http_xml_escape(&b, iov_make(p, n), HTTP_XML_C0_REFUSE);
 	CHECK(rc == 0 || (rc == ERR_INVALID && b.len == 3));
+	b.len = 3;
 	int hex = http_xml_escape(&b, iov_make(p, n), HTTP_XML_C0_HEX);
 	CHECK(rc != 0 || hex == 0); /* HEX refuses less */
 	if (rc == 0) {
