@@ -53,13 +53,13 @@ enum elem {
 	{                                           \
 		name, parent, HTTP_XML_LEAF, 1, cap \
 	}
-#define UNSUPPORTED(parent, name)                 \
-	{                                         \
-		name, parent, HTTP_XML_LEAF, 0, 0 \
+/* S3 defines it, Meridian does not support it: refused when it opens */
+#define UNSUPPORTED(parent, name)     \
+	{                             \
+		name, parent, 0, 0, 0 \
 	}
 
-/* Every document's elements; ids are enum elem. Unsupported ones (S3 defines
- * them, Meridian answers NotImplemented) are refused when they open. */
+/* Every document's elements; ids are enum elem. */
 static const struct http_xml_rule rules[] = {
 	[E_COMPLETE] = { "CompleteMultipartUpload", HTTP_XML_NO_PARENT, 0, 1, 0 },
 	[E_PART] = { "Part", E_COMPLETE, 0, S3_XML_MAX_PARTS, 0 },
