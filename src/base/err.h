@@ -242,9 +242,8 @@
 	  400, "MalformedXML")                                                                     \
 	X(EDGE_INV_INVALID_ARGUMENT, "An argument is invalid.", 400, "InvalidArgument")            \
 	X(EDGE_INV_INCONSISTENT_QUANTITIES,                                                        \
-	  "The value of Quantity and the size of Items don't "                                     \
-	  "match.",                                                                                \
-	  400, "InconsistentQuantities")                                                           \
+	  "The value of Quantity and the size of Items don't match.", 400,                         \
+	  "InconsistentQuantities")                                                                \
 	X(EDGE_INV_BATCH_TOO_LARGE, "Invalidation batch specified is too large.", 413,             \
 	  "BatchTooLarge")                                                                         \
 	X(EDGE_INV_MISSING_BODY, "This operation requires a body.", 400, "MissingBody")

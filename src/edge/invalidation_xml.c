@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/arena.h"
 #include "base/check.h"
 #include "base/err.h"
 #include "http/xml.h"
@@ -35,9 +34,7 @@ static const struct http_xml_rule rules[] = {
 struct edge_invalidation_reader {
 	uint32_t magic;
 	struct http_xml_reader *x;
-	struct arena *strings; /* values kept for the batch */
-	int err;               /* sticky */
-	bool finished;         /* finish returned 0 */
+	bool finished; /* finish returned 0 */
 	int64_t quantity;
 	struct iov *paths;
 	uint32_t npaths, paths_cap;
@@ -45,12 +42,6 @@ struct edge_invalidation_reader {
 };
 
 /* ---- reading ---------------------------------------------------------------------------- */
-
-static int keep(struct edge_invalidation_reader *r, struct iov v, struct iov *out)
-{
-	*out = arena_dup(r->strings, v);
-	return out->base ? 0 : ERR_NOMEM;
-}
 
 static int leaf_path(struct http_xml_reader *x, struct edge_invalidation_reader *r, struct iov v,
                      bool cut)
@@ -66,7 +57,7 @@ static int leaf_path(struct http_xml_reader *x, struct edge_invalidation_reader 
 	if (star && star != v.base + v.len - 1)
 		return http_xml_reader_fail(
 		    x, bad, "path %u has * other than as its last character", (unsigned)i);
-	return keep(r, v, &r->paths[i - 1]);
+	return http_xml_reader_keep(x, v, &r->paths[i - 1]);
 }
 
 static int on_leaf(struct http_xml_reader *x, void *ctx, int id, struct iov v, bool cut)
@@ -85,7 +76,7 @@ static int on_leaf(struct http_xml_reader *x, void *ctx, int id, struct iov v, b
 			return http_xml_reader_fail(x, ERR_EDGE_INV_INVALID_ARGUMENT,
 			                            "CallerReference must be 1 to %u bytes",
 			                            EDGE_INVALIDATION_CALLER_REF_MAX);
-		return keep(r, v, &r->batch.caller_reference);
+		return http_xml_reader_keep(x, v, &r->batch.caller_reference);
 	default:
 		CHECK(!"a leaf without a setter");
 		return ERR_EDGE_INV_MALFORMED_XML;
@@ -146,10 +137,7 @@ int edge_invalidation_reader_new(struct edge_invalidation_reader **out)
 	if (!r)
 		return ERR_NOMEM;
 	r->magic = READER_MAGIC;
-	/* Every kept value is at most its bytes in the body; each costs up to 16
-	 * more of alignment, and the smallest element pair is 13 bytes. */
-	r->strings = arena_new(EDGE_INVALIDATION_XML_MAX * 3);
-	if (!r->strings || http_xml_reader_new(&schema, r, &r->x) != 0) {
+	if (http_xml_reader_new(&schema, r, &r->x) != 0) {
 		edge_invalidation_reader_free(r);
 		return ERR_NOMEM;
 	}
@@ -163,7 +151,6 @@ void edge_invalidation_reader_free(struct edge_invalidation_reader *r)
 		return;
 	CHECK_MAGIC(r, READER_MAGIC);
 	http_xml_reader_free(r->x);
-	arena_free(r->strings);
 	free(r->paths);
 	r->magic = 0;
 	free(r);
@@ -172,32 +159,24 @@ void edge_invalidation_reader_free(struct edge_invalidation_reader *r)
 int edge_invalidation_reader_feed(struct edge_invalidation_reader *r, const char *p, size_t n)
 {
 	CHECK_MAGIC(r, READER_MAGIC);
-	CHECK(!r->finished);
-	if (r->err == 0)
-		r->err = http_xml_reader_feed(r->x, p, n);
-	return r->err;
+	return http_xml_reader_feed(r->x, p, n);
 }
 
 int edge_invalidation_reader_finish(struct edge_invalidation_reader *r)
 {
 	CHECK_MAGIC(r, READER_MAGIC);
-	CHECK(!r->finished);
-	if (r->err)
-		return r->err;
-	r->err = http_xml_reader_finish(r->x);
-	if (r->err == 0 && r->quantity != (int64_t)r->npaths)
-		r->err = http_xml_reader_fail(r->x, ERR_EDGE_INV_INCONSISTENT_QUANTITIES,
-		                              "Quantity is %lld but Items holds %u paths",
-		                              (long long)r->quantity, (unsigned)r->npaths);
-	if (r->err == 0 && r->npaths == 0)
-		r->err = http_xml_reader_fail(r->x, ERR_EDGE_INV_INVALID_ARGUMENT,
-		                              "an invalidation batch needs at least one path");
-	if (r->err)
-		return r->err;
+	int rc = http_xml_reader_finish(r->x);
+	if (rc == 0 && r->quantity != (int64_t)r->npaths)
+		rc = http_xml_reader_fail(r->x, ERR_EDGE_INV_INCONSISTENT_QUANTITIES,
+		                          "Quantity is %lld but Items holds %u paths",
+		                          (long long)r->quantity, (unsigned)r->npaths);
+	else if (rc == 0 && r->npaths == 0)
+		rc = http_xml_reader_fail(r->x, ERR_EDGE_INV_INVALID_ARGUMENT,
+		                          "an invalidation batch needs at least one path");
 	r->batch.paths = r->paths;
 	r->batch.npaths = r->npaths;
-	r->finished = true;
-	return 0;
+	r->finished = rc == 0;
+	return rc;
 }
 
 const char *edge_invalidation_reader_why(const struct edge_invalidation_reader *r)

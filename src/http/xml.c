@@ -51,11 +51,13 @@ struct http_xml_reader {
 	uint32_t count[HTTP_XML_MAX_RULES]; /* of each rule under its current parent */
 	bool cut;                           /* the current leaf's text went over its cap */
 	struct buf text;                    /* the current leaf's text */
+	struct arena *kept;                 /* http_xml_reader_keep; made on first use */
 };
 
 /* ---- errors ----------------------------------------------------------------------------- */
 
-static int vfail(struct http_xml_reader *r, int err, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static int vfail(struct http_xml_reader *r, int err,
+                                                       const char *fmt, va_list ap)
 {
 	if (r->err)
 		return err;
@@ -310,6 +312,7 @@ void http_xml_reader_free(struct http_xml_reader *r)
 		XML_ParserFree(r->parser);
 	buf_free(&r->text);
 	buf_free(&r->pending);
+	arena_free(r->kept);
 	r->magic = 0;
 	free(r);
 }
@@ -338,9 +341,9 @@ static void flush(struct http_xml_reader *r)
 int http_xml_reader_feed(struct http_xml_reader *r, const char *p, size_t n)
 {
 	CHECK_MAGIC(r, READER_MAGIC);
-	CHECK(!r->finished && (p || n == 0));
 	if (r->err)
 		return r->err;
+	CHECK(!r->finished && (p || n == 0));
 	size_t cap = r->s->cap;
 	size_t take = n < cap - r->fed ? n : cap - r->fed;
 	size_t due = r->direct ? 0 : r->parsed / 2 > FEED_MIN ? r->parsed / 2 : FEED_MIN;
@@ -364,10 +367,10 @@ int http_xml_reader_feed(struct http_xml_reader *r, const char *p, size_t n)
 int http_xml_reader_finish(struct http_xml_reader *r)
 {
 	CHECK_MAGIC(r, READER_MAGIC);
-	CHECK(!r->finished);
-	r->finished = true;
 	if (r->err)
 		return r->err;
+	CHECK(!r->finished);
+	r->finished = true;
 	if (r->fed == 0) {
 		if (r->s->err_empty)
 			FAIL(r, r->s->err_empty, "the request body is empty");
@@ -377,6 +380,17 @@ int http_xml_reader_finish(struct http_xml_reader *r)
 	if (r->err == 0)
 		parse(r, NULL, 0, true);
 	return r->err;
+}
+
+int http_xml_reader_keep(struct http_xml_reader *r, struct iov v, struct iov *out)
+{
+	CHECK_MAGIC(r, READER_MAGIC);
+	/* Every kept value is at most its bytes in the body; each costs up to 16
+	 * more of alignment, and the smallest element pair is 7 bytes. */
+	if (!r->kept && !(r->kept = arena_new(r->s->cap * 4)))
+		return ERR_NOMEM;
+	*out = arena_dup(r->kept, v);
+	return out->base ? 0 : ERR_NOMEM;
 }
 
 size_t http_xml_reader_fed(const struct http_xml_reader *r)

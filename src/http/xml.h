@@ -36,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/arena.h"
 #include "base/buf.h"
 #include "base/iov.h"
 
@@ -91,10 +92,16 @@ int http_xml_reader_new(const struct http_xml_schema *s, void *ctx, struct http_
 /* NULL is a no-op. */
 void http_xml_reader_free(struct http_xml_reader *r);
 
-/* Parse the next `n` bytes (borrowed for the call). 0 or the sticky error. */
+/* Parse the next `n` bytes (borrowed for the call). 0 or the sticky error
+ * (which both return, any number of times, once there is one). */
 int http_xml_reader_feed(struct http_xml_reader *r, const char *p, size_t n);
-/* The body is complete. 0 (every callback ran) or the sticky error. Once. */
+/* The body is complete. 0 (every callback ran) or the sticky error. Once if
+ * it succeeds; a user's check after it may still fail the document with
+ * http_xml_reader_fail. */
 int http_xml_reader_finish(struct http_xml_reader *r);
+/* From a callback or after finish: a copy of `v` in storage the reader owns,
+ * valid until http_xml_reader_free (the result's strings). 0 or ERR_NOMEM. */
+int http_xml_reader_keep(struct http_xml_reader *r, struct iov v, struct iov *out);
 /* Bytes fed so far (up to the cap). */
 size_t http_xml_reader_fed(const struct http_xml_reader *r);
 /* The one-line reason for the sticky error; "" when there is none. */

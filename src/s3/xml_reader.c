@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/arena.h"
 #include "base/check.h"
 #include "base/err.h"
 #include "http/xml.h"
@@ -54,13 +53,13 @@ enum elem {
 	{                                           \
 		name, parent, HTTP_XML_LEAF, 1, cap \
 	}
-#define UNSUPPORTED(parent, name)                 \
-	{                                         \
-		name, parent, HTTP_XML_LEAF, 0, 0 \
+/* S3 defines it, Meridian does not support it: refused when it opens */
+#define UNSUPPORTED(parent, name)     \
+	{                             \
+		name, parent, 0, 0, 0 \
 	}
 
-/* Every document's elements; ids are enum elem. Unsupported ones (S3 defines
- * them, Meridian answers NotImplemented) are refused when they open. */
+/* Every document's elements; ids are enum elem. */
 static const struct http_xml_rule rules[] = {
 	[E_COMPLETE] = { "CompleteMultipartUpload", HTTP_XML_NO_PARENT, 0, 1, 0 },
 	[E_PART] = { "Part", E_COMPLETE, 0, S3_XML_MAX_PARTS, 0 },
@@ -121,11 +120,10 @@ struct s3_xml_reader {
 	uint32_t magic;
 	enum s3_xml_doc doc;
 	struct http_xml_reader *x;
-	struct arena *strings; /* values kept for the result */
-	int err;               /* sticky */
-	int later;             /* first error reported at finish, if all else is fine */
-	const char *why;       /* message for later, or NULL */
-	bool finished;         /* finish returned 0 */
+	int err;         /* sticky */
+	int later;       /* first error reported at finish, if all else is fine */
+	const char *why; /* message for later, or NULL */
+	bool finished;   /* finish returned 0 */
 
 	/* CompleteMultipartUpload */
 	struct s3_xml_part *parts;
@@ -163,13 +161,6 @@ static bool parse_bool(struct iov v, bool *out)
 	else
 		return false;
 	return true;
-}
-
-/* Keep a value for the result. 0 or ERR_NOMEM. */
-static int keep(struct s3_xml_reader *r, struct iov v, struct iov *out)
-{
-	*out = arena_dup(r->strings, v);
-	return out->base ? 0 : ERR_NOMEM;
 }
 
 /* Grow an array of `size`-byte items by one (the schema caps the count). */
@@ -216,7 +207,7 @@ static int leaf_part_number(struct s3_xml_reader *r, struct iov v)
 	return 0;
 }
 
-static int leaf_key(struct s3_xml_reader *r, struct iov v, bool cut)
+static int leaf_key(struct http_xml_reader *x, struct s3_xml_reader *r, struct iov v, bool cut)
 {
 	if (cut) {
 		fail_later(r, ERR_S3_KEY_TOO_LONG, NULL);
@@ -225,7 +216,7 @@ static int leaf_key(struct s3_xml_reader *r, struct iov v, bool cut)
 	}
 	if (v.len == 0)
 		return ERR_S3_MALFORMED_XML; /* the schema's minimum length is 1 */
-	return keep(r, v, &cur_object(r)->key);
+	return http_xml_reader_keep(x, v, &cur_object(r)->key);
 }
 
 static int leaf_status(struct s3_xml_reader *r, struct iov v)
@@ -257,24 +248,23 @@ static int leaf_mfa_delete(struct s3_xml_reader *r, struct iov v)
 static int on_leaf(struct http_xml_reader *x, void *ctx, int id, struct iov v, bool cut)
 {
 	struct s3_xml_reader *r = ctx;
-	(void)x;
 	if (id >= E_CK_FIRST && id <= E_CK_LAST)
-		return keep(r, v, &cur_part(r)->checksum[id - E_CK_FIRST]);
+		return http_xml_reader_keep(x, v, &cur_part(r)->checksum[id - E_CK_FIRST]);
 	switch (id) {
 	case E_PART_NUMBER:
 		return leaf_part_number(r, v);
 	case E_PART_ETAG:
-		return keep(r, v, &cur_part(r)->etag);
+		return http_xml_reader_keep(x, v, &cur_part(r)->etag);
 	case E_QUIET:
 		return parse_bool(v, &r->del.quiet) ? 0 : ERR_S3_MALFORMED_XML;
 	case E_KEY:
-		return leaf_key(r, v, cut);
+		return leaf_key(x, r, v, cut);
 	case E_VERSION_ID:
-		return keep(r, v, &cur_object(r)->version_id);
+		return http_xml_reader_keep(x, v, &cur_object(r)->version_id);
 	case E_OBJECT_ETAG:
-		return keep(r, v, &cur_object(r)->etag);
+		return http_xml_reader_keep(x, v, &cur_object(r)->etag);
 	case E_LOCATION_CONSTRAINT:
-		return keep(r, v, &r->create.location);
+		return http_xml_reader_keep(x, v, &r->create.location);
 	case E_STATUS:
 		return leaf_status(r, v);
 	case E_MFA_DELETE:
@@ -340,10 +330,7 @@ int s3_xml_reader_new(enum s3_xml_doc doc, struct s3_xml_reader **out)
 		return ERR_NOMEM;
 	r->magic = READER_MAGIC;
 	r->doc = doc;
-	/* Every kept value is at most the body's size; each costs up to 16 more
-	 * bytes of alignment, and the smallest element pair is 7 bytes. */
-	r->strings = arena_new(schemas[doc].cap * 4);
-	if (!r->strings || http_xml_reader_new(&schemas[doc], r, &r->x) != 0) {
+	if (http_xml_reader_new(&schemas[doc], r, &r->x) != 0) {
 		s3_xml_reader_free(r);
 		return ERR_NOMEM;
 	}
@@ -357,7 +344,6 @@ void s3_xml_reader_free(struct s3_xml_reader *r)
 		return;
 	CHECK_MAGIC(r, READER_MAGIC);
 	http_xml_reader_free(r->x);
-	arena_free(r->strings);
 	free(r->parts);
 	free(r->objects);
 	r->magic = 0;

@@ -309,6 +309,30 @@ static void test_deferred_feed(void **state)
 	http_xml_reader_free(r);
 }
 
+static int keep_leaf(struct http_xml_reader *r, void *ctx, int id, struct iov v, bool cut)
+{
+	struct iov *kept = ctx;
+	(void)cut;
+	return id == E_NOTE ? http_xml_reader_keep(r, v, kept) : 0;
+}
+
+/* Kept values outlive the parse, in the reader's storage, until it is freed. */
+static void test_keep(void **state)
+{
+	(void)state;
+	struct http_xml_schema s = schema;
+	s.open = NULL, s.close = NULL, s.leaf = keep_leaf;
+	struct iov kept = IOV_NULL;
+	struct http_xml_reader *r;
+	assert_int_equal(http_xml_reader_new(&s, &kept, &r), 0);
+	char body[] = "<Library><Note>ab&lt;</Note></Library>";
+	assert_int_equal(http_xml_reader_feed(r, body, strlen(body)), 0);
+	assert_int_equal(http_xml_reader_finish(r), 0);
+	memset(body, 0, sizeof(body));
+	assert_true(iov_eq(kept, IOV_LIT("ab<")));
+	http_xml_reader_free(r);
+}
+
 static void test_int(void **state)
 {
 	(void)state;
@@ -386,7 +410,8 @@ int main(void)
 		cmocka_unit_test(test_refusals),      cmocka_unit_test(test_namespaces),
 		cmocka_unit_test(test_text_caps),     cmocka_unit_test(test_body_cap_and_empty),
 		cmocka_unit_test(test_sticky),        cmocka_unit_test(test_deferred_feed),
-		cmocka_unit_test(test_int),           cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_keep),          cmocka_unit_test(test_int),
+		cmocka_unit_test(test_escape),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
