@@ -248,7 +248,7 @@ static void request_free(struct http_request *r)
  * connections then allocate nothing per request). */
 static void request_recycle(struct http_conn *c, struct http_request *r)
 {
-	if (c->spare || c->state == CONN_CLOSING) {
+	if (c->spare || c->state == CONN_CLOSING || !r->arena) {
 		request_free(r);
 		return;
 	}
@@ -284,9 +284,9 @@ static void request_finish(struct http_conn *c, int error)
 	struct http_request *r = c->req;
 	const struct http_server_config *cfg = &c->w->srv->cfg;
 	c->req = NULL;
+	access_log(c, r, error); /* before on_finish, which may take the arena */
 	if (cfg->handler->on_finish)
 		cfg->handler->on_finish(cfg->handler_ctx, r, error);
-	access_log(c, r, error);
 	request_recycle(c, r);
 }
 
@@ -346,7 +346,11 @@ static int conn_out(struct http_conn *c, const struct out *o, void (*done)(void 
 	             ? net_conn_write(c->nc, o->v, o->n, on_written, wc)
 	             : net_conn_sendfile(c->nc, o->v, o->n, o->fd, o->off, o->len, on_written, wc);
 	if (rc) {
+		/* The connection cannot carry this response any more (a reset the
+		 * loop has not read yet shows here first): close it, so the
+		 * request ends instead of waiting for the drain deadline. */
 		write_ctx_put(c->w, wc);
+		conn_close(c, rc);
 		return rc;
 	}
 	if (c->writes++ == 0)
@@ -410,6 +414,14 @@ const char *http_request_id(const struct http_request *r)
 const char *http_request_peer(const struct http_request *r)
 {
 	return r->conn ? r->conn->peer : "?";
+}
+
+struct arena *http_request_take_arena(struct http_request *r)
+{
+	CHECK_MAGIC(r, REQ_MAGIC);
+	struct arena *a = r->arena;
+	r->arena = NULL;
+	return a;
 }
 
 struct arena *http_request_arena(struct http_request *r)

@@ -95,6 +95,10 @@ const char *http_request_id(const struct http_request *r);
 /* The viewer's address, "ip:port" or "[ipv6]:port" (for logs, X-Forwarded-For). */
 const char *http_request_peer(const struct http_request *r);
 struct arena *http_request_arena(struct http_request *r);
+/* From on_finish only: take the request's arena (the head's copy lives in
+ * it), which then outlives the request until the caller arena_free()s it,
+ * for work still running that reads the head. */
+struct arena *http_request_take_arena(struct http_request *r);
 struct net_loop *http_request_loop(const struct http_request *r);
 /* Handler state carried with the request. */
 void http_request_set_user(struct http_request *r, void *user);

@@ -99,6 +99,7 @@ struct s3_req {
 	struct http_request *r; /* NULL after on_finish */
 	struct net_loop *loop;
 	struct arena *a;
+	struct arena *head_arena; /* the request's, taken when it ended under a job */
 	struct s3_route route;
 	const struct s3_handler *op;
 	struct auth_userdb *users;

@@ -100,6 +100,7 @@ void s3__unref(struct s3_req *q)
 	auth_verified_free(&q->v);
 	auth_userdb_release(q->users);
 	arena_free(q->a);
+	arena_free(q->head_arena);
 	q->magic = 0;
 	free(q);
 }
@@ -683,6 +684,11 @@ static void on_finish(void *ctx, struct http_request *r, int error)
 		return;
 	http_request_set_user(r, NULL);
 	q->r = NULL;
+	/* A metadata job or pool work still running reads the request's head
+	 * (the route's bucket and key are slices of it): keep its memory
+	 * until q goes. */
+	if (q->refs > 1)
+		q->head_arena = http_request_take_arena(r);
 	s3__unref(q);
 }
 
