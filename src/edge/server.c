@@ -39,13 +39,18 @@
 #include "base/err.h"
 #include "edge/behavior.h"
 #include "edge/cache.h"
+#include "edge/dfill.h"
+#include "edge/disk.h"
 #include "edge/fetch.h"
 #include "edge/fresh.h"
+#include "edge/serve.h"
 #include "edge/sign.h"
 #include "http/client.h"
+#include "http/date.h"
 #include "http/server.h"
 #include "net/loop.h"
 #include "net/timer.h"
+#include "net/work.h"
 
 #define EDGE_MAGIC      0x45444745u /* "EDGE" */
 #define REQ_MAGIC       0x45524551u /* "EREQ" */
@@ -62,9 +67,10 @@ enum result {
 	RES_HIT,
 	RES_MISS,
 	RES_ERROR,
+	RES_REFRESH,
 };
 
-static const char *const result_names[] = { "-", "Hit", "Miss", "Error" };
+static const char *const result_names[] = { "-", "Hit", "Miss", "Error", "RefreshHit" };
 
 struct edge_loop {
 	struct edge_server *srv;
@@ -80,7 +86,9 @@ struct edge_server {
 	const struct edge_config *cfg;
 	struct edge_behavior_table *table;
 	struct edge_cache *cache;
-	size_t object_cap; /* bytes of body (and headers) buffered for the cache */
+	size_t object_cap;      /* bytes of body (and headers) buffered for the cache */
+	struct edge_disk *disk; /* NULL: no disk tier */
+	uint64_t disk_cap;      /* largest body streamed into the disk tier */
 	struct auth_keycache *keys;
 	char access_key[CREDS_LINE_MAX], secret_key[CREDS_LINE_MAX], token[CREDS_LINE_MAX];
 	struct auth_creds creds;
@@ -127,6 +135,7 @@ struct ereq {
 	char *key; /* the request arena's on a hit, else owned */
 	size_t keylen;
 	bool key_owned;
+	struct iov vpath, vquery; /* normalised path, query (request arena) */
 	/* the origin request's parts, owned (the viewer may leave first) */
 	struct arena *arena;
 	struct iov method, path, query;
@@ -149,6 +158,19 @@ struct ereq {
 	int up_status;
 	struct edge_fresh_decision dec;
 	int64_t req_time;
+	bool headed; /* the origin's head arrived */
+	/* the viewer's window of the body on a miss (Range) */
+	bool window;
+	uint64_t win_off, win_len, up_off;
+	/* revalidation and stale answers */
+	struct edge_cache_entry *stale; /* the expired entry (a reference), or NULL */
+	enum edge_fresh_state stale_state;
+	bool revalidating; /* the origin request carries its validators */
+	bool bg;           /* the viewer was answered (stale); the fetch is the cache's */
+	bool use_stale;    /* the origin failed: answer the stale entry */
+	bool not_modified; /* the origin said 304 to the validators */
+	struct edge_cache_entry *refreshed; /* the entry the 304 refreshed */
+	struct edge_dfill *df;              /* filling the disk tier as it streams */
 	/* collapsing */
 	struct flight *leading; /* the flight this request fetches for */
 	struct flight *waiting; /* the flight it waits on (under flights_mu) */
@@ -166,6 +188,7 @@ struct piece {
 struct hit_write {
 	struct ereq *q;
 	struct edge_cache_entry *e;
+	struct edge_disk_hit dh; /* a disk hit: its descriptor (fd 0 otherwise) */
 };
 
 static _Thread_local struct edge_loop *tl_loop;
@@ -177,6 +200,10 @@ static void q_drop(struct ereq *q)
 	CHECK_MAGIC(q, REQ_MAGIC);
 	if (q->key_owned)
 		free(q->key);
+	edge_cache_entry_release(q->stale);
+	edge_cache_entry_release(q->refreshed);
+	if (q->df)
+		edge_dfill_end(q->df, false);
 	free(q->body);
 	buf_free(&q->hdrs);
 	arena_free(q->arena);
@@ -231,64 +258,144 @@ static void respond_error(struct ereq *q, int status, const char *code, const ch
 
 /* ---- hits ---- */
 
+/* The viewer to answer: NULL once it left, or once it was answered stale
+ * while the fetch goes on for the cache. */
+static struct http_request *viewer(const struct ereq *q)
+{
+	return q->bg ? NULL : q->r;
+}
+
+/* X-Cache for an answer: CloudFront labels every 4xx / 5xx "Error", cached
+ * or not (REFERENCE.md §3). */
+static const char *xcache(int status, enum result res)
+{
+	if (status >= 400)
+		return "Error from meridian";
+	return res == RES_HIT       ? "Hit from meridian"
+	       : res == RES_REFRESH ? "RefreshHit from meridian"
+	                            : "Miss from meridian";
+}
+
 static void hit_written(void *arg, int status)
 {
 	(void)status;
 	struct hit_write *w = arg;
-	edge_cache_entry_release(w->e);
+	if (w->dh.entry)
+		edge_disk_hit_release(&w->dh);
+	else
+		edge_cache_entry_release(w->e);
 	q_drop(w->q);
 	free(w);
 }
 
-/* Answer from a cached entry (its reference stays the caller's). */
-static void serve_entry(struct ereq *q, struct edge_cache_entry *e, const char *detail)
+/* Whether a header of a stored 200 goes out with a 304 / 412 / 416 (no
+ * body: no Content-* but the range). */
+static bool bodiless_keeps(struct iov name)
+{
+	return !(name.len >= 8 && iov_eq_nocase(iov_make(name.base, 8), IOV_LIT("content-")));
+}
+
+/*
+ * Answer from a cached entry: the viewer's conditionals and Range apply
+ * (edge/serve.h). The body is e's, or for a disk hit (dh non-NULL, which
+ * this then owns) sent with sendfile from its file. e's reference stays the
+ * caller's.
+ */
+static void serve_entry(struct ereq *q, struct edge_cache_entry *e, struct edge_disk_hit *dh,
+                        enum result res, const char *detail)
 {
 	struct edge_server *s = q->el->srv;
-	struct http_header hs[EDGE_FETCH_NHEADERS_MAX + 1];
+	struct http_header hs[EDGE_FETCH_NHEADERS_MAX + 2];
 	size_t n = 0;
 	char age[24];
 	if (edge_fetch_headers_unpack(e->headers, hs, EDGE_FETCH_NHEADERS_MAX, &n)) {
+		if (dh)
+			edge_disk_hit_release(dh);
 		respond_error(q, 500, "InternalError", "A cached response is damaged.");
 		return;
 	}
-	int64_t a = clock_now() - e->meta.stored;
+	const struct http_head *h = http_request_head(q->r);
+	struct edge_serve_viewer v;
+	struct edge_serve_plan plan;
+	uint64_t size = dh ? dh->body_len : e->body.len;
+	int64_t now = clock_now();
+	edge_serve_viewer_parse(h->headers, h->nheaders, &v);
+	edge_serve_plan(&v, &e->meta, size, now, &plan);
+	int64_t length = (int64_t)plan.len;
+	if (plan.status == 304 || plan.status == 412 || plan.status == 416) {
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++)
+			if (bodiless_keeps(hs[i].name))
+				hs[k++] = hs[i];
+		n = k;
+		length = plan.status == 304 ? -1 : 0;
+	}
+	if (plan.content_range)
+		hs[n++] =
+		    (struct http_header){ IOV_LIT("Content-Range"), iov_cstr(plan.range_value) };
+	int64_t a = now - e->meta.stored;
 	snprintf(age, sizeof(age), "%lld", (long long)(a < 0 ? 0 : a));
 	hs[n++] = (struct http_header){ IOV_LIT("Age"), iov_cstr(age) };
-	q->result = RES_HIT;
-	q->detail = detail;
+	q->result = plan.status >= 400 ? RES_ERROR : res;
+	q->detail = detail ? detail : result_names[res];
 	count(&s->n_hits);
-	if (start_response(q, e->meta.status, hs, n, (int64_t)e->body.len, "Hit from meridian")) {
+	if (start_response(q, plan.status, hs, n, length, xcache(plan.status, res))) {
+		if (dh)
+			edge_disk_hit_release(dh);
 		http_response_end(q->r);
 		return;
 	}
-	if (!q->is_head && e->body.len) {
-		struct hit_write *w = malloc(sizeof(*w));
-		if (w) {
-			*w = (struct hit_write){ .q = q, .e = edge_cache_entry_ref(e) };
-			q->refs++;
-			if (http_response_write(q->r, e->body.base, e->body.len, hit_written, w)) {
-				q->refs--;
+	struct hit_write *w = plan.len && !q->is_head ? malloc(sizeof(*w)) : NULL;
+	int rc = ERR_NOMEM;
+	if (w) {
+		*w = (struct hit_write){ .q = q, .e = dh ? NULL : edge_cache_entry_ref(e) };
+		if (dh)
+			w->dh = *dh;
+		q->refs++;
+		rc = dh ? http_response_sendfile(q->r, dh->fd, dh->body_off + plan.off, plan.len,
+		                                 hit_written, w)
+		        : http_response_write(q->r, e->body.base + plan.off, plan.len, hit_written,
+		                              w);
+		if (rc == 0) {
+			q->bytes_out += plan.len;
+		} else {
+			q->refs--;
+			if (!dh)
 				edge_cache_entry_release(w->e);
-				free(w);
-			} else {
-				q->bytes_out += e->body.len;
-			}
+			free(w);
 		}
 	}
+	if (rc && dh)
+		edge_disk_hit_release(dh);
 	http_response_end(q->r);
 }
 
-/* A fresh entry for the key, or NULL. */
-static struct edge_cache_entry *lookup(struct ereq *q)
+/* Where an entry stands at now; an invalidated one is revalidated first
+ * (and still answers if the origin fails within its stale-if-error
+ * window). */
+static enum edge_fresh_state entry_state(const struct edge_cache_entry *e, bool invalidated,
+                                         int64_t now)
+{
+	struct edge_fresh_entry fe = {
+		.stored_at = e->meta.stored,
+		.ttl = e->meta.ttl,
+		.swr = e->meta.swr,
+		.sie = e->meta.sie,
+	};
+	enum edge_fresh_state st = edge_fresh_state(&fe, now, NULL);
+	if (invalidated && st < EDGE_FRESH_STALE_IF_ERROR_ONLY)
+		st = EDGE_FRESH_STALE_IF_ERROR_ONLY;
+	return st;
+}
+
+/* The memory tier's entry for the key (any state), or NULL. */
+static struct edge_cache_entry *lookup(struct ereq *q, enum edge_fresh_state *st)
 {
 	struct edge_cache_entry *e;
 	if (edge_cache_get(q->el->srv->cache, q->key, q->keylen, &e))
 		return NULL;
-	if (!edge_cache_entry_stale(e) && clock_now() - e->meta.stored < e->meta.ttl)
-		return e;
-	/* Expired: RefreshHit (revalidation) is not built; fetch again. */
-	edge_cache_entry_release(e);
-	return NULL;
+	*st = entry_state(e, edge_cache_entry_stale(e), clock_now());
+	return e;
 }
 
 /* ---- collapsing ---- */
@@ -322,6 +429,7 @@ static void waiter_unlink(struct ereq *q)
 
 static int fetch_start(struct ereq *q);
 static void fetch_failed(struct ereq *q, int error);
+static void mark_down(struct ereq *q);
 
 static void waiter_timer_free(struct ereq *q)
 {
@@ -341,7 +449,7 @@ static void waiter_wake(void *arg)
 	if (q->r) {
 		if (e) {
 			count(&q->el->srv->n_collapsed);
-			serve_entry(q, e, "Collapsed");
+			serve_entry(q, e, NULL, RES_HIT, "Collapsed");
 		} else {
 			int rc = fetch_start(q); /* on its own: the first one was not cacheable */
 			if (rc)
@@ -375,10 +483,12 @@ static void waiter_timeout(void *arg)
 
 /*
  * Join the key's flight, or start one. Returns true when q now waits (it
- * holds a reference for that); false when q must fetch (as the flight's
- * leader if q->leading is set).
+ * holds a reference for that), or, with join false, when a flight is
+ * already running (q neither waits nor fetches: a background revalidation
+ * that another request already does); false when q must fetch (as the
+ * flight's leader if q->leading is set).
  */
-static bool collapse(struct ereq *q)
+static bool collapse(struct ereq *q, bool join)
 {
 	struct edge_server *s = q->el->srv;
 	uint64_t h = key_hash(q->key, q->keylen);
@@ -386,6 +496,10 @@ static bool collapse(struct ereq *q)
 	pthread_mutex_lock(&s->flights_mu);
 	struct flight **slot = flight_slot(s, q->key, q->keylen, h);
 	struct flight *f = *slot;
+	if (f && !join) {
+		pthread_mutex_unlock(&s->flights_mu);
+		return true;
+	}
 	if (f && f->nwaiters < EDGE_WAITERS_MAX &&
 	    net_timer_new(q->el->loop, waiter_timeout, q, &q->wtimer) == 0) {
 		q->waiting = f;
@@ -486,6 +600,25 @@ static bool other_member(const struct ereq *q)
 	return q->group && q->may_fail_over && pick_member(q, q->member + 1) >= 0;
 }
 
+/* Every member is marked down (the answer would only be a wait). */
+static bool all_down(const struct ereq *q)
+{
+	struct edge_server *s = q->el->srv;
+	uint64_t now = mono_ms();
+	for (uint32_t i = 0; i < q->nmembers; i++)
+		if (atomic_load_explicit(&s->down_until[q->members[i]], memory_order_relaxed) <=
+		    now)
+			return false;
+	return true;
+}
+
+/* Whether the stale entry may answer when the origin fails. */
+static bool stale_usable(const struct ereq *q)
+{
+	return q->stale && (q->stale_state == EDGE_FRESH_STALE_REVALIDATE ||
+	                    q->stale_state == EDGE_FRESH_STALE_IF_ERROR_ONLY);
+}
+
 static void buffer_stop(struct ereq *q)
 {
 	q->buffering = false;
@@ -494,50 +627,233 @@ static void buffer_stop(struct ereq *q)
 	q->body_len = q->body_cap = 0;
 }
 
+static void policy(const struct ereq *q, struct edge_fresh_policy *p)
+{
+	const struct edge_server *s = q->el->srv;
+	const struct edge_config_behavior *cb = &s->cfg->behavior[q->bi];
+	*p = (struct edge_fresh_policy){
+		.min_ttl = (int64_t)cb->min_ttl_s,
+		.default_ttl = (int64_t)cb->default_ttl_s,
+		.max_ttl = (int64_t)cb->max_ttl_s,
+		.error_min_ttl = s->cfg->cache.error_ttl_ms / 1000,
+		.error_404_ttl = s->cfg->cache.not_found_ttl_ms / 1000,
+	};
+}
+
+/* The meta of an entry made from decision d at now, with the validators of
+ * the header block (ETag slice into it). */
+static void meta_for(const struct edge_fresh_decision *d, int status, struct iov block, int64_t now,
+                     struct edge_cache_meta *m)
+{
+	struct http_header hs[EDGE_FETCH_NHEADERS_MAX];
+	size_t n = 0;
+	/* Age counts from when the answer was made, so stored and ttl both
+	 * include the age it arrived with. */
+	*m = (struct edge_cache_meta){
+		.stored = now - d->initial_age,
+		.ttl = d->ttl + d->initial_age,
+		.swr = d->swr,
+		.sie = d->sie,
+		.last_modified = -1,
+		.status = status,
+	};
+	if (edge_fetch_headers_unpack(block, hs, EDGE_FETCH_NHEADERS_MAX, &n) == 0)
+		edge_serve_validators(hs, n, &m->etag, &m->last_modified);
+}
+
+/* ---- the disk tier (pool jobs) ---- */
+
+struct disk_put {
+	struct edge_disk *disk;
+	struct edge_cache_entry *e;
+	size_t keylen;
+	char key[];
+};
+
+static void disk_put_work(void *arg)
+{
+	struct disk_put *p = arg;
+	(void)edge_disk_put(p->disk, p->key, p->keylen, p->e); /* a cache: best effort */
+}
+
+static void disk_put_done(void *arg, int status)
+{
+	(void)status;
+	struct disk_put *p = arg;
+	edge_cache_entry_release(p->e);
+	free(p);
+}
+
+/* Write an entry just put in memory to the disk tier too, on the pool. */
+static void disk_put(struct ereq *q, struct edge_cache_entry *e)
+{
+	struct edge_server *s = q->el->srv;
+	if (!s->disk)
+		return;
+	struct disk_put *p = malloc(sizeof(*p) + q->keylen);
+	if (!p)
+		return;
+	*p =
+	    (struct disk_put){ .disk = s->disk, .e = edge_cache_entry_ref(e), .keylen = q->keylen };
+	memcpy(p->key, q->key, q->keylen);
+	if (net_work_submit(q->el->loop, disk_put_work, disk_put_done, p)) {
+		edge_cache_entry_release(p->e);
+		free(p);
+	}
+}
+
+/* Put e in the memory tier (and the disk tier). 0 or the cache's error. */
+static int cache_put(struct ereq *q, struct edge_cache_entry *e)
+{
+	int rc = edge_cache_put(q->el->srv->cache, q->key, q->keylen, e);
+	if (rc == 0)
+		disk_put(q, e);
+	return rc;
+}
+
+/* ---- the origin's answer ---- */
+
+/* The entry a 304 refreshes (RFC 9111 §4.3.4): the stored body and status,
+ * the stored headers updated with the 304's, freshness decided again on
+ * them. NULL when that fails (the stale entry is then served as it is). */
+static struct edge_cache_entry *refresh(struct ereq *q, const struct http_head *h, bool *keep)
+{
+	struct edge_cache_entry *old = q->stale, *e = NULL;
+	struct buf merged;
+	struct http_header hs[EDGE_FETCH_NHEADERS_MAX + 2];
+	size_t n = 0;
+	*keep = false;
+	buf_init(&merged, EDGE_FETCH_HEADERS_MAX);
+	int rc = edge_serve_merge_304(old->headers, h->headers, h->nheaders, &merged);
+	if (rc == 0)
+		rc = edge_fetch_headers_unpack(buf_iov(&merged), hs, EDGE_FETCH_NHEADERS_MAX, &n);
+	/* Date and Age are not stored, but the new lifetime counts from them. */
+	for (size_t i = 0; rc == 0 && i < h->nheaders && n < EDGE_FETCH_NHEADERS_MAX + 2; i++)
+		if (iov_eq_nocase(h->headers[i].name, IOV_LIT("date")) ||
+		    iov_eq_nocase(h->headers[i].name, IOV_LIT("age")))
+			hs[n++] = h->headers[i];
+	struct edge_fresh_policy p;
+	struct edge_fresh_decision d;
+	int64_t now = clock_now();
+	policy(q, &p);
+	if (rc == 0)
+		rc = edge_fresh_decide(&p, old->meta.status, hs, n, q->req_time, now, &d);
+	if (rc == 0) {
+		struct edge_cache_meta m;
+		meta_for(&d, old->meta.status, buf_iov(&merged), now, &m);
+		if (!d.store)
+			m.ttl = 0; /* served this once; the next request revalidates */
+		*keep = d.store && d.ttl > 0;
+		if (edge_cache_entry_new(&m, buf_iov(&merged), old->body, &e))
+			e = NULL;
+	}
+	buf_free(&merged);
+	return e;
+}
+
+/* The viewer's part of a 200 of known length (Range, conditionals, as a
+ * hit would get them), decided on the origin's head. Returns the status
+ * and sets the window; 0 for the whole answer. */
+static int miss_plan(struct ereq *q, const struct http_head *h, struct http_header *out, size_t *n,
+                     int64_t *length)
+{
+	struct http_request *r = viewer(q);
+	if (!q->cached || !q->is_get || h->status != 200 || h->framing != HTTP_BODY_LENGTH)
+		return 0;
+	const struct http_head *vh = http_request_head(r);
+	struct edge_serve_viewer v;
+	struct edge_cache_meta m = { .status = 200, .last_modified = -1 };
+	struct edge_serve_plan plan;
+	edge_serve_viewer_parse(vh->headers, vh->nheaders, &v);
+	if (!v.range.base && !v.if_match.base && !v.if_none_match.base &&
+	    !v.if_modified_since.base && !v.if_unmodified_since.base)
+		return 0;
+	edge_serve_validators(h->headers, h->nheaders, &m.etag, &m.last_modified);
+	edge_serve_plan(&v, &m, h->content_length, clock_now(), &plan);
+	if (plan.status == 200)
+		return 0;
+	q->window = true;
+	q->win_off = plan.off;
+	q->win_len = plan.len;
+	*length = plan.status == 304 ? -1 : (int64_t)plan.len;
+	if (plan.status != 206) {
+		size_t k = 0;
+		for (size_t i = 0; i < *n; i++)
+			if (bodiless_keeps(out[i].name))
+				out[k++] = out[i];
+		*n = k;
+	}
+	if (plan.content_range) {
+		struct iov cr = arena_dup(http_request_arena(r), iov_cstr(plan.range_value));
+		if (cr.base)
+			out[(*n)++] = (struct http_header){ IOV_LIT("Content-Range"), cr };
+	}
+	return plan.status;
+}
+
+/* Start the copy for the cache: a buffer for the memory tier, or a disk
+ * fill for an object over the memory cap but within the disk tier's. */
+static void fill_start(struct ereq *q, const struct http_head *h)
+{
+	struct edge_server *s = q->el->srv;
+	struct edge_fresh_policy p;
+	policy(q, &p);
+	int64_t now = clock_now();
+	if (edge_fresh_decide(&p, h->status, h->headers, h->nheaders, q->req_time, now, &q->dec) ||
+	    !q->dec.store || q->dec.ttl <= 0)
+		return;
+	buf_reset(&q->hdrs);
+	if (edge_fetch_headers_pack(h->headers, h->nheaders, &q->hdrs))
+		return;
+	bool known = h->framing == HTTP_BODY_LENGTH;
+	if (!known || h->content_length + q->hdrs.len + q->keylen <= s->object_cap) {
+		q->buffering = true;
+		q->body_len = 0;
+		q->body_cap = known ? (size_t)h->content_length : 64 * 1024;
+		q->body = malloc(q->body_cap ? q->body_cap : 1);
+		if (!q->body)
+			buffer_stop(q);
+	} else if (s->disk && h->content_length <= s->disk_cap) {
+		struct edge_cache_meta m;
+		meta_for(&q->dec, h->status, buf_iov(&q->hdrs), now, &m);
+		if (edge_dfill_new(q->el->loop, s->disk, q->key, q->keylen, &m, buf_iov(&q->hdrs),
+		                   &q->df))
+			q->df = NULL;
+	}
+}
+
 static int up_head(void *arg, const struct http_head *h)
 {
 	struct ereq *q = arg;
-	struct edge_server *s = q->el->srv;
 	if (q->group && q->may_fail_over &&
 	    edge_config_group_fails_over(q->group, (unsigned)h->status) && other_member(q)) {
 		q->drop = q->retry = true;
 		return 0;
 	}
+	q->headed = true;
 	q->up_status = h->status;
-	/* What the cache would do with it. */
-	q->buffering = false;
-	if (q->cached && q->is_get && h->framing != HTTP_BODY_NONE) {
-		const struct edge_config_behavior *cb = &s->cfg->behavior[q->bi];
-		struct edge_fresh_policy p = {
-			.min_ttl = (int64_t)cb->min_ttl_s,
-			.default_ttl = (int64_t)cb->default_ttl_s,
-			.max_ttl = (int64_t)cb->max_ttl_s,
-			.error_min_ttl = s->cfg->cache.error_ttl_ms / 1000,
-			.error_404_ttl = s->cfg->cache.not_found_ttl_ms / 1000,
-		};
-		int64_t now = clock_now();
-		if (edge_fresh_decide(&p, h->status, h->headers, h->nheaders, q->req_time, now,
-		                      &q->dec) == 0 &&
-		    q->dec.store && q->dec.ttl > 0) {
-			buf_reset(&q->hdrs);
-			if (edge_fetch_headers_pack(h->headers, h->nheaders, &q->hdrs) == 0 &&
-			    (h->framing != HTTP_BODY_LENGTH ||
-			     h->content_length + q->hdrs.len + q->keylen <= s->object_cap)) {
-				q->buffering = true;
-				q->body_len = 0;
-				q->body_cap = h->framing == HTTP_BODY_LENGTH
-				                  ? (size_t)h->content_length
-				                  : 64 * 1024;
-				q->body = malloc(q->body_cap ? q->body_cap : 1);
-				if (!q->body)
-					buffer_stop(q);
-			}
-		}
+	if (q->revalidating && h->status == 304) {
+		bool keep;
+		q->refreshed = refresh(q, h, &keep);
+		if (q->refreshed && keep)
+			cache_put(q, q->refreshed);
+		q->not_modified = q->drop = true;
+		return 0;
 	}
-	if (!q->r)
-		return q->buffering ? 0 : ERR_NET_CLOSED;
+	if (stale_usable(q) && edge_fresh_error_allows_stale(h->status)) {
+		q->use_stale = q->drop = true;
+		return 0;
+	}
+	/* What the cache would do with it (GET answers only: they carry the
+	 * body an entry needs). */
+	q->buffering = false;
+	if (q->cached && q->is_get && h->framing != HTTP_BODY_NONE)
+		fill_start(q, h);
+	struct http_request *r = viewer(q);
+	if (!r)
+		return q->buffering || q->df ? 0 : ERR_NET_CLOSED;
 	struct http_header *out =
-	    arena_alloc(http_request_arena(q->r), (h->nheaders + 1) * sizeof(*out));
+	    arena_alloc(http_request_arena(r), (h->nheaders + 2) * sizeof(*out));
 	if (!out)
 		return ERR_NOMEM;
 	size_t n = 0;
@@ -556,9 +872,12 @@ static int up_head(void *arg, const struct http_head *h)
 				length = (int64_t)v;
 		}
 	}
-	q->result = h->status >= 500 ? RES_ERROR : RES_MISS;
-	return start_response(q, h->status, out, n, length,
-	                      h->status >= 500 ? "Error from meridian" : "Miss from meridian");
+	int status = miss_plan(q, h, out, &n, &length);
+	if (status == 0)
+		status = h->status;
+	q->result = status >= 400 ? RES_ERROR : RES_MISS;
+	q->detail = "Miss";
+	return start_response(q, status, out, n, length, xcache(status, RES_MISS));
 }
 
 /* Keep n more body bytes for the cache; past the object cap (or out of
@@ -592,21 +911,36 @@ static int up_body(void *arg, const char *p, size_t n)
 		return 0;
 	if (q->buffering)
 		buffer_add(q, p, n);
-	if (!q->r)
-		return q->buffering ? 0 : ERR_NET_CLOSED;
+	if (q->df && !edge_dfill_add(q->df, p, n)) {
+		edge_dfill_end(q->df, false);
+		q->df = NULL;
+	}
+	struct http_request *r = viewer(q);
+	if (!r)
+		return q->buffering || q->df ? 0 : ERR_NET_CLOSED;
+	if (q->window) { /* only the viewer's range of the body */
+		uint64_t from = q->up_off, to = q->up_off + n;
+		q->up_off = to;
+		uint64_t lo = from > q->win_off ? from : q->win_off;
+		uint64_t hi = to < q->win_off + q->win_len ? to : q->win_off + q->win_len;
+		if (lo >= hi)
+			return 0;
+		p += lo - from;
+		n = (size_t)(hi - lo);
+	}
 	struct piece *pc = malloc(sizeof(*pc) + n);
 	if (!pc)
 		return ERR_NOMEM;
 	pc->q = q;
 	memcpy(pc->data, p, n);
-	int rc = http_response_write(q->r, pc->data, n, down_written, pc);
+	int rc = http_response_write(r, pc->data, n, down_written, pc);
 	if (rc) {
 		free(pc);
 		return rc;
 	}
 	q->refs++;
 	q->bytes_out += n;
-	if (http_response_queued(q->r) > FWD_HIGH_WATER) {
+	if (http_response_queued(r) > FWD_HIGH_WATER) {
 		q->upstream_paused = true;
 		return ERR_AGAIN;
 	}
@@ -619,24 +953,15 @@ static int attempt(struct ereq *q);
  * caller releases) or NULL. */
 static struct edge_cache_entry *store(struct ereq *q)
 {
-	struct edge_server *s = q->el->srv;
 	if (!q->buffering)
 		return NULL;
 	int64_t now = clock_now();
-	struct edge_cache_meta m = {
-		/* Age counts from when the answer was made, so stored and ttl
-		 * both include the age it arrived with. */
-		.stored = now - q->dec.initial_age,
-		.ttl = q->dec.ttl + q->dec.initial_age,
-		.swr = q->dec.swr,
-		.sie = q->dec.sie,
-		.last_modified = -1,
-		.status = q->up_status,
-	};
+	struct edge_cache_meta m;
+	meta_for(&q->dec, q->up_status, buf_iov(&q->hdrs), now, &m);
 	struct edge_cache_entry *e;
 	if (edge_cache_entry_new(&m, buf_iov(&q->hdrs), iov_make(q->body, q->body_len), &e))
 		return NULL;
-	if (edge_cache_put(s->cache, q->key, q->keylen, e)) {
+	if (cache_put(q, e)) {
 		edge_cache_entry_release(e);
 		return NULL;
 	}
@@ -648,7 +973,7 @@ static void fetch_failed(struct ereq *q, int error)
 {
 	struct edge_server *s = q->el->srv;
 	flight_complete(q, NULL);
-	if (!q->r)
+	if (!viewer(q))
 		return;
 	count(&s->n_errors);
 	if (error == ERR_NET_TIMEOUT)
@@ -657,13 +982,58 @@ static void fetch_failed(struct ereq *q, int error)
 		respond_error(q, 502, "BadGateway", "The origin could not be reached.");
 }
 
+/* The origin failed (or is known down): answer the stale entry. */
+static void serve_stale(struct ereq *q, const char *detail)
+{
+	flight_complete(q, q->stale);
+	if (viewer(q))
+		serve_entry(q, q->stale, NULL, RES_HIT, detail);
+}
+
+/* The fetch is over without a retry: answer, cache, wake the waiters. */
+static void up_finish(struct ereq *q, int error)
+{
+	if (q->not_modified) {
+		struct edge_cache_entry *e = q->refreshed ? q->refreshed : q->stale;
+		flight_complete(q, e);
+		if (viewer(q))
+			serve_entry(q, e, NULL, RES_REFRESH, "RefreshHit");
+	} else if (q->use_stale || (error && !q->started && stale_usable(q))) {
+		if (error == ERR_NET_REFUSED || error == ERR_NET_TIMEOUT)
+			mark_down(q);
+		serve_stale(q, "StaleIfError");
+	} else if (error == 0) {
+		struct edge_cache_entry *e = store(q);
+		flight_complete(q, e);
+		edge_cache_entry_release(e);
+		if (q->df) {
+			edge_dfill_end(q->df, true);
+			q->df = NULL;
+		}
+		if (viewer(q))
+			http_response_end(q->r);
+	} else if (!q->started) {
+		if (error == ERR_NET_REFUSED || error == ERR_NET_TIMEOUT)
+			mark_down(q);
+		fetch_failed(q, error);
+	} else {
+		flight_complete(q, NULL);
+		if (viewer(q))
+			http_response_abort(q->r); /* cut short: the viewer must see it so */
+	}
+	if (q->df) { /* not completed: nothing goes to disk */
+		edge_dfill_end(q->df, false);
+		q->df = NULL;
+	}
+}
+
 static void up_done(void *arg, int error)
 {
 	struct ereq *q = arg;
 	struct edge_server *s = q->el->srv;
 	q->x = NULL;
 	bool retry = q->retry;
-	if (!retry && error && !q->started && q->group && q->may_fail_over &&
+	if (!retry && error && !q->started && !q->not_modified && q->group && q->may_fail_over &&
 	    (error == ERR_NET_REFUSED || error == ERR_NET_TIMEOUT || error == ERR_NET_RESET ||
 	     error == ERR_NET_CLOSED) &&
 	    other_member(q)) {
@@ -684,21 +1054,7 @@ static void up_done(void *arg, int error)
 		}
 		error = rc;
 	}
-	if (error == 0) {
-		struct edge_cache_entry *e = store(q);
-		flight_complete(q, e);
-		edge_cache_entry_release(e);
-		if (q->r)
-			http_response_end(q->r);
-	} else if (!q->started) {
-		if ((error == ERR_NET_REFUSED || error == ERR_NET_TIMEOUT) && q->group)
-			mark_down(q);
-		fetch_failed(q, error);
-	} else {
-		flight_complete(q, NULL);
-		if (q->r)
-			http_response_abort(q->r); /* cut short: the viewer must see it so */
-	}
+	up_finish(q, error);
 	buffer_stop(q);
 	q_drop(q);
 }
@@ -725,7 +1081,7 @@ static int attempt(struct ereq *q)
 	struct iov target =
 	    q->query.len ? arena_printf(a, IOV_FMT "?" IOV_FMT, IOV_ARG(path), IOV_ARG(q->query))
 	                 : path;
-	size_t cap = 1 + q->nfwd + o->nheaders + 4 + AUTH_SIGN_MAX_ADDED;
+	size_t cap = 1 + q->nfwd + o->nheaders + 6 + AUTH_SIGN_MAX_ADDED;
 	struct http_header *hs = arena_alloc(a, cap * sizeof(*hs));
 	if (!hs || !path.base || !target.base)
 		return ERR_NOMEM;
@@ -741,6 +1097,14 @@ static int attempt(struct ereq *q)
 	hs[n++] = (struct http_header){ IOV_LIT("X-Forwarded-For"), q->xff };
 	hs[n++] = (struct http_header){ IOV_LIT(EDGE_REQUEST_ID_HEADER),
 		                        iov_cstr(q->r ? http_request_id(q->r) : "-") };
+	/* Revalidation: the stored validators (signed like the rest). */
+	if (q->revalidating && q->stale->meta.etag.len)
+		hs[n++] = (struct http_header){ IOV_LIT("If-None-Match"), q->stale->meta.etag };
+	char ims[HTTP_DATE_LEN + 1];
+	if (q->revalidating && q->stale->meta.last_modified >= 0 &&
+	    http_date_format(q->stale->meta.last_modified, ims) == 0)
+		hs[n++] = (struct http_header){ IOV_LIT("If-Modified-Since"),
+			                        arena_dup(a, iov_cstr(ims)) };
 	char clen[24];
 	size_t nsign = n;
 	if (q->body_length > 0) {
@@ -801,8 +1165,10 @@ static int attempt(struct ereq *q)
 /* Begin fetching for q (the leader, a lone request, or a waiter on its own). */
 static int fetch_start(struct ereq *q)
 {
-	q->result = RES_MISS;
-	count(&q->el->srv->n_misses);
+	if (!q->bg) { /* a background refresh keeps the viewer's Hit */
+		q->result = RES_MISS;
+		count(&q->el->srv->n_misses);
+	}
 	q->req_time = clock_now();
 	int m = pick_member(q, 0);
 	if (m < 0)
@@ -893,6 +1259,144 @@ static int prepare(struct ereq *q, const struct http_head *h, struct iov path, s
 	return 0;
 }
 
+/*
+ * Past the cache lookup: e is the key's entry that is not fresh (a
+ * reference the caller keeps), or NULL. Stale within stale-while-
+ * revalidate: answered at once, refreshed in the background (one fetch per
+ * key). Otherwise a fetch (collapsed for a GET), conditional when e has
+ * validators; within stale-if-error e answers if the origin fails, at once
+ * when every member is known to be down.
+ */
+static void proceed(struct ereq *q, struct edge_cache_entry *e, enum edge_fresh_state st)
+{
+	const struct http_head *h = http_request_head(q->r);
+	int rc = prepare(q, h, q->vpath, q->vquery);
+	if (rc) {
+		if (rc == ERR_NOMEM)
+			respond_error(q, 503, "ServiceUnavailable", "Out of memory.");
+		else
+			respond_error(q, 414, "InvalidURI", "The URI is too long.");
+		return;
+	}
+	bool bodiless = q->body_length == 0;
+	bool collapsible = q->cached && q->is_get && bodiless;
+	if (e && collapsible) {
+		q->stale = edge_cache_entry_ref(e);
+		q->stale_state = st;
+		q->revalidating =
+		    e->meta.status == 200 && (e->meta.etag.len || e->meta.last_modified >= 0);
+		if (st == EDGE_FRESH_STALE_REVALIDATE) {
+			serve_entry(q, e, NULL, RES_HIT, "StaleWhileRevalidate");
+			q->bg = true;
+			if (collapse(q, false))
+				return; /* another request refreshes it */
+			rc = fetch_start(q);
+			if (rc)
+				fetch_failed(q, rc);
+			return;
+		}
+		if (stale_usable(q) && all_down(q)) {
+			serve_entry(q, e, NULL, RES_HIT, "StaleIfError");
+			return;
+		}
+	}
+	if (collapsible && collapse(q, true))
+		return;
+	rc = fetch_start(q);
+	if (rc)
+		fetch_failed(q, rc);
+}
+
+/* A memory miss looks in the disk tier, on the pool. */
+struct disk_look {
+	struct ereq *q;
+	struct edge_disk *disk;
+	size_t object_cap;
+	int rc;
+	struct edge_disk_hit hit;
+	struct edge_cache_entry *full; /* the hit read into memory (small enough) */
+};
+
+static void disk_look_work(void *arg)
+{
+	struct disk_look *l = arg;
+	struct ereq *q = l->q; /* only its owned key, which nothing changes now */
+	l->rc = edge_disk_get(l->disk, q->key, q->keylen, &l->hit);
+	if (l->rc || l->hit.body_len + l->hit.entry->headers.len + q->keylen > l->object_cap)
+		return;
+	size_t len = (size_t)l->hit.body_len;
+	char *body = malloc(len ? len : 1);
+	size_t got = 0;
+	while (body && got < len) {
+		ssize_t r = pread(l->hit.fd, body + got, len - got, (off_t)(l->hit.body_off + got));
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	if (body && got == len &&
+	    edge_cache_entry_new(&l->hit.entry->meta, l->hit.entry->headers, iov_make(body, len),
+	                         &l->full))
+		l->full = NULL;
+	free(body);
+}
+
+static void disk_look_done(void *arg, int status)
+{
+	struct disk_look look = *(struct disk_look *)arg, *l = &look;
+	struct ereq *q = l->q;
+	struct edge_server *s = q->el->srv;
+	bool found = status == 0 && l->rc == 0;
+	free(arg);
+	if (!q->r) {
+		if (found)
+			edge_disk_hit_release(&l->hit);
+		edge_cache_entry_release(l->full);
+		q_drop(q);
+		return;
+	}
+	struct edge_cache_entry *e = NULL;
+	enum edge_fresh_state st = EDGE_FRESH_EXPIRED;
+	if (found && l->full) { /* promoted into memory */
+		e = l->full;
+		if (edge_cache_put(s->cache, q->key, q->keylen, e) == 0 && l->hit.stale)
+			edge_cache_mark_stale(s->cache, q->key, q->keylen);
+		st = entry_state(e, l->hit.stale, clock_now());
+		edge_disk_hit_release(&l->hit);
+	} else if (found) {
+		st = entry_state(l->hit.entry, l->hit.stale, clock_now());
+		if (st == EDGE_FRESH_FRESH) {
+			struct edge_disk_hit h = l->hit;
+			serve_entry(q, h.entry, &h, RES_HIT, "Hit");
+			q_drop(q);
+			return;
+		}
+		edge_disk_hit_release(&l->hit); /* too big to revalidate: fetched again */
+		st = EDGE_FRESH_EXPIRED;
+	}
+	if (e && st == EDGE_FRESH_FRESH)
+		serve_entry(q, e, NULL, RES_HIT, "Hit");
+	else
+		proceed(q, e, st);
+	edge_cache_entry_release(e);
+	q_drop(q);
+}
+
+/* 0: the lookup runs (q holds a reference for it); else look no further. */
+static int disk_lookup(struct ereq *q)
+{
+	struct edge_server *s = q->el->srv;
+	struct disk_look *l = malloc(sizeof(*l));
+	if (!l)
+		return ERR_NOMEM;
+	*l = (struct disk_look){ .q = q, .disk = s->disk, .object_cap = s->object_cap };
+	if (net_work_submit(q->el->loop, disk_look_work, disk_look_done, l)) {
+		free(l);
+		return ERR_NOMEM;
+	}
+	q->refs++;
+	return 0;
+}
+
 static size_t behavior_index(const struct edge_server *s, const struct edge_behavior *b)
 {
 	size_t n = edge_behavior_table_count(s->table);
@@ -950,6 +1454,8 @@ static void on_request(void *ctx, struct http_request *r)
 	q->is_head = q->method_bit == EDGE_METHOD_HEAD;
 	q->may_fail_over = q->method_bit & EDGE_METHODS_GHO;
 	q->cached = (q->b->cached_methods & q->method_bit) != 0;
+	q->vpath = path;
+	q->vquery = query;
 	if (q->cached) {
 		/* In the request arena: a hit needs no copy that outlives it. */
 		char *key = arena_alloc(a, EDGE_KEY_MAX);
@@ -975,35 +1481,30 @@ static void on_request(void *ctx, struct http_request *r)
 		}
 		q->key = key;
 		q->keylen = klen;
-		struct edge_cache_entry *e = lookup(q);
-		if (e) {
-			serve_entry(q, e, "Hit");
+		enum edge_fresh_state st = EDGE_FRESH_EXPIRED;
+		struct edge_cache_entry *e = lookup(q, &st);
+		if (e && st == EDGE_FRESH_FRESH) {
+			serve_entry(q, e, NULL, RES_HIT, "Hit");
 			edge_cache_entry_release(e);
 			return;
 		}
-		/* A miss: the fetch may outlive the viewer's request (and arena). */
+		/* Not fresh: the fetch may outlive the viewer's request (and
+		 * arena), and so may a disk lookup. */
 		q->key = malloc(klen);
 		if (!q->key) {
+			edge_cache_entry_release(e);
 			respond_error(q, 503, "ServiceUnavailable", "Out of memory.");
 			return;
 		}
 		memcpy(q->key, key, klen);
 		q->key_owned = true;
-	}
-	int rc = prepare(q, h, path, query);
-	if (rc) {
-		if (rc == ERR_NOMEM)
-			respond_error(q, 503, "ServiceUnavailable", "Out of memory.");
-		else
-			respond_error(q, 414, "InvalidURI", "The URI is too long.");
+		if (!e && s->disk && disk_lookup(q) == 0)
+			return;
+		proceed(q, e, st);
+		edge_cache_entry_release(e);
 		return;
 	}
-	bool bodiless = q->body_length == 0;
-	if (q->cached && q->is_get && bodiless && collapse(q))
-		return;
-	rc = fetch_start(q);
-	if (rc)
-		fetch_failed(q, rc);
+	proceed(q, NULL, EDGE_FRESH_EXPIRED);
 }
 
 static void up_written(void *arg, int status)
@@ -1101,7 +1602,11 @@ static void on_finish(void *ctx, struct http_request *r, int error)
 			q_drop(q); /* the wait's reference; no wake will come */
 		}
 	}
-	if (q->x && !q->buffering) {
+	/* The fetch goes on without the viewer while it fills a cache tier,
+	 * or, before the origin answered, when others wait on it or it
+	 * refreshes a stale entry. */
+	bool keep = q->buffering || q->df || (!q->headed && (q->leading || q->bg));
+	if (q->x && !keep) {
 		struct http_exchange *x = q->x;
 		q->x = NULL;
 		http_exchange_cancel(x); /* its on_done drops its reference */
@@ -1225,6 +1730,7 @@ static void server_free(struct edge_server *s)
 			free(s->loops[i].client);
 	free(s->loops);
 	edge_cache_free(s->cache);
+	edge_disk_close(s->disk);
 	edge_behavior_table_free(s->table);
 	auth_keycache_free(s->keys);
 	explicit_bzero(s->secret_key, sizeof(s->secret_key));
@@ -1304,6 +1810,17 @@ int edge_server_start(const struct edge_server_opts *o, struct edge_server **out
 	/* Headers and bookkeeping count too: buffer a little below the cap. */
 	if (rc == 0)
 		rc = edge_cache_new(&cc, &s->cache);
+	if (rc == 0 && cfg->cache.disk_path) {
+		struct edge_disk_config dc = {
+			.dir = cfg->cache.disk_path,
+			.budget_bytes = cfg->cache.disk_bytes,
+		};
+		s->disk_cap = cfg->cache.disk_bytes / EDGE_DISK_OBJECT_DIV;
+		rc = edge_disk_open(&dc, &s->disk);
+		if (rc)
+			snprintf(err, errcap, "cannot open the disk cache %s: %s", dc.dir,
+			         err_text(rc));
+	}
 	if (rc) {
 		if (!err[0])
 			snprintf(err, errcap, "cannot set up: %s", err_text(rc));
