@@ -22,6 +22,8 @@
  */
 #include "edge/server.h"
 
+#include "edge/edge-int.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -52,148 +54,11 @@
 #include "net/timer.h"
 #include "net/work.h"
 
-#define EDGE_MAGIC      0x45444745u /* "EDGE" */
-#define REQ_MAGIC       0x45524551u /* "EREQ" */
-#define FWD_HIGH_WATER  (256 * 1024)
-#define EDGE_LOOPS_MAX  256
-#define EDGE_MAX_ORIGIN 512 /* pooled connections per origin and loop */
-#define FLIGHT_BUCKETS  1024
-#define REQ_ARENA_MAX   (256 * 1024)
-#define CREDS_LINE_MAX  1024
-#define EDGE_SHARDS     16
-
-enum result {
-	RES_NONE = 0,
-	RES_HIT,
-	RES_MISS,
-	RES_ERROR,
-	RES_REFRESH,
-};
-
-static const char *const result_names[] = { "-", "Hit", "Miss", "Error", "RefreshHit" };
-
-struct edge_loop {
-	struct edge_server *srv;
-	unsigned index;
-	struct net_loop *loop;
-	struct http_client **client; /* one per origin */
-};
-
-struct flight;
-
-struct edge_server {
-	uint32_t magic;
-	const struct edge_config *cfg;
-	struct edge_behavior_table *table;
-	struct edge_cache *cache;
-	size_t object_cap;      /* bytes of body (and headers) buffered for the cache */
-	struct edge_disk *disk; /* NULL: no disk tier */
-	uint64_t disk_cap;      /* largest body streamed into the disk tier */
-	struct auth_keycache *keys;
-	char access_key[CREDS_LINE_MAX], secret_key[CREDS_LINE_MAX], token[CREDS_LINE_MAX];
-	struct auth_creds creds;
-	char location[EDGE_LOCATION_MAX + 1];
-	char via[EDGE_LOCATION_MAX + 32];
-	char **origin_addr;           /* connect address per origin */
-	_Atomic uint64_t *down_until; /* per origin, monotonic ms */
-	bool access_log;
-	uint32_t wait_timeout_ms;
-	struct http_server *http;
-	unsigned nloops;
-	struct edge_loop *loops;
-	pthread_mutex_t flights_mu;
-	struct flight *flights[FLIGHT_BUCKETS]; /* under flights_mu */
-	_Atomic uint64_t n_requests, n_hits, n_misses, n_errors, n_fetches, n_collapsed,
-	    n_failovers;
-};
-
-/* A fetch that other requests for the same key wait on. */
-struct flight {
-	struct flight *next; /* bucket chain */
-	uint64_t hash;
-	char *key;
-	size_t keylen;
-	struct ereq *waiters; /* doubly linked through wnext / wprev */
-	unsigned nwaiters;
-};
-
-struct ereq {
-	unsigned magic;
-	struct edge_loop *el;
-	struct http_request *r; /* NULL once the viewer's request is over */
-	unsigned refs;
-	uint64_t start_ns;
-	enum result result;
-	const char *detail; /* x-edge-detailed-result-type */
-	int status;
-	uint64_t bytes_out;
-	/* what the request is */
-	size_t bi; /* behavior index (table and config order) */
-	const struct edge_behavior *b;
-	unsigned method_bit;
-	bool cached, is_get, is_head, may_fail_over;
-	char *key; /* the request arena's on a hit, else owned */
-	size_t keylen;
-	bool key_owned;
-	struct iov vpath, vquery; /* normalised path, query (request arena) */
-	/* the origin request's parts, owned (the viewer may leave first) */
-	struct arena *arena;
-	struct iov method, path, query;
-	struct http_header *fwd;
-	size_t nfwd;
-	struct iov xff, via;
-	int64_t body_length;
-	/* the target */
-	uint32_t members[EDGE_CONFIG_MEMBERS_MAX];
-	uint32_t nmembers, member; /* member: index into members of this attempt */
-	const struct edge_config_group *group;
-	struct http_exchange *x;
-	unsigned attempts;
-	bool started, drop, retry, upstream_paused, viewer_paused, body_end;
-	/* the copy for the cache */
-	bool buffering;
-	char *body;
-	size_t body_len, body_cap;
-	struct buf hdrs;
-	int up_status;
-	struct edge_fresh_decision dec;
-	int64_t req_time;
-	bool headed; /* the origin's head arrived */
-	/* the viewer's window of the body on a miss (Range) */
-	bool window;
-	uint64_t win_off, win_len, up_off;
-	/* revalidation and stale answers */
-	struct edge_cache_entry *stale; /* the expired entry (a reference), or NULL */
-	enum edge_fresh_state stale_state;
-	bool revalidating; /* the origin request carries its validators */
-	bool bg;           /* the viewer was answered (stale); the fetch is the cache's */
-	bool use_stale;    /* the origin failed: answer the stale entry */
-	bool not_modified; /* the origin said 304 to the validators */
-	struct edge_cache_entry *refreshed; /* the entry the 304 refreshed */
-	struct edge_dfill *df;              /* filling the disk tier as it streams */
-	/* collapsing */
-	struct flight *leading; /* the flight this request fetches for */
-	struct flight *waiting; /* the flight it waits on (under flights_mu) */
-	struct ereq *wnext, *wprev;
-	bool wposted; /* the wake is posted (under flights_mu) */
-	struct edge_cache_entry *wentry;
-	struct net_timer *wtimer;
-};
-
-struct piece {
-	struct ereq *q;
-	char data[];
-};
-
-struct hit_write {
-	struct ereq *q;
-	struct edge_cache_entry *e;
-	struct edge_disk_hit dh; /* a disk hit: its descriptor (fd 0 otherwise) */
-};
+const char *const edge__result_names[] = { "-", "Hit", "Miss", "Error", "RefreshHit" };
 
 static _Thread_local struct edge_loop *tl_loop;
 
-static void q_drop(struct ereq *q)
+void edge__q_drop(struct ereq *q)
 {
 	if (--q->refs)
 		return;
@@ -211,7 +76,7 @@ static void q_drop(struct ereq *q)
 	free(q);
 }
 
-static void count(_Atomic uint64_t *c)
+void edge__count(_Atomic uint64_t *c)
 {
 	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
 }
@@ -223,8 +88,8 @@ static uint64_t mono_ms(void)
 
 /* ---- answers of the edge's own ---- */
 
-static int start_response(struct ereq *q, int status, const struct http_header *hs, size_t n,
-                          int64_t length, const char *xcache)
+int edge__start_response(struct ereq *q, int status, const struct http_header *hs, size_t n,
+                         int64_t length, const char *xcache)
 {
 	struct arena *a = http_request_arena(q->r);
 	struct http_header *out = arena_alloc(a, (n + 3) * sizeof(*out));
@@ -238,7 +103,7 @@ static int start_response(struct ereq *q, int status, const struct http_header *
 	return http_response_start(q->r, status, out, n, length);
 }
 
-static void respond_error(struct ereq *q, int status, const char *code, const char *message)
+void edge__respond_error(struct ereq *q, int status, const char *code, const char *message)
 {
 	char body[512];
 	int n = snprintf(body, sizeof(body),
@@ -248,311 +113,12 @@ static void respond_error(struct ereq *q, int status, const char *code, const ch
 	const struct http_header ct = { IOV_LIT("Content-Type"), IOV_LIT("application/xml") };
 	q->result = RES_ERROR;
 	http_response_early(q->r);
-	if (start_response(q, status, &ct, 1, n, "Error from meridian") == 0) {
+	if (edge__start_response(q, status, &ct, 1, n, "Error from meridian") == 0) {
 		struct iov copy = arena_dup(http_request_arena(q->r), iov_make(body, (size_t)n));
 		if (copy.base && http_response_write(q->r, copy.base, copy.len, NULL, NULL) == 0)
 			q->bytes_out += copy.len;
 	}
 	http_response_end(q->r);
-}
-
-/* ---- hits ---- */
-
-/* The viewer to answer: NULL once it left, or once it was answered stale
- * while the fetch goes on for the cache. */
-static struct http_request *viewer(const struct ereq *q)
-{
-	return q->bg ? NULL : q->r;
-}
-
-/* X-Cache for an answer: CloudFront labels every 4xx / 5xx "Error", cached
- * or not (REFERENCE.md §3). */
-static const char *xcache(int status, enum result res)
-{
-	if (status >= 400)
-		return "Error from meridian";
-	return res == RES_HIT       ? "Hit from meridian"
-	       : res == RES_REFRESH ? "RefreshHit from meridian"
-	                            : "Miss from meridian";
-}
-
-static void hit_written(void *arg, int status)
-{
-	(void)status;
-	struct hit_write *w = arg;
-	if (w->dh.entry)
-		edge_disk_hit_release(&w->dh);
-	else
-		edge_cache_entry_release(w->e);
-	q_drop(w->q);
-	free(w);
-}
-
-/* Whether a header of a stored 200 goes out with a 304 / 412 / 416 (no
- * body: no Content-* but the range). */
-static bool bodiless_keeps(struct iov name)
-{
-	return !(name.len >= 8 && iov_eq_nocase(iov_make(name.base, 8), IOV_LIT("content-")));
-}
-
-/*
- * Answer from a cached entry: the viewer's conditionals and Range apply
- * (edge/serve.h). The body is e's, or for a disk hit (dh non-NULL, which
- * this then owns) sent with sendfile from its file. e's reference stays the
- * caller's.
- */
-static void serve_entry(struct ereq *q, struct edge_cache_entry *e, struct edge_disk_hit *dh,
-                        enum result res, const char *detail)
-{
-	struct edge_server *s = q->el->srv;
-	struct http_header hs[EDGE_FETCH_NHEADERS_MAX + 2];
-	size_t n = 0;
-	char age[24];
-	if (edge_fetch_headers_unpack(e->headers, hs, EDGE_FETCH_NHEADERS_MAX, &n)) {
-		if (dh)
-			edge_disk_hit_release(dh);
-		respond_error(q, 500, "InternalError", "A cached response is damaged.");
-		return;
-	}
-	const struct http_head *h = http_request_head(q->r);
-	struct edge_serve_viewer v;
-	struct edge_serve_plan plan;
-	uint64_t size = dh ? dh->body_len : e->body.len;
-	int64_t now = clock_now();
-	edge_serve_viewer_parse(h->headers, h->nheaders, &v);
-	edge_serve_plan(&v, &e->meta, size, now, &plan);
-	int64_t length = (int64_t)plan.len;
-	if (plan.status == 304 || plan.status == 412 || plan.status == 416) {
-		size_t k = 0;
-		for (size_t i = 0; i < n; i++)
-			if (bodiless_keeps(hs[i].name))
-				hs[k++] = hs[i];
-		n = k;
-		length = plan.status == 304 ? -1 : 0;
-	}
-	if (plan.content_range)
-		hs[n++] =
-		    (struct http_header){ IOV_LIT("Content-Range"), iov_cstr(plan.range_value) };
-	int64_t a = now - e->meta.stored;
-	snprintf(age, sizeof(age), "%lld", (long long)(a < 0 ? 0 : a));
-	hs[n++] = (struct http_header){ IOV_LIT("Age"), iov_cstr(age) };
-	q->result = plan.status >= 400 ? RES_ERROR : res;
-	q->detail = detail ? detail : result_names[res];
-	count(&s->n_hits);
-	if (start_response(q, plan.status, hs, n, length, xcache(plan.status, res))) {
-		if (dh)
-			edge_disk_hit_release(dh);
-		http_response_end(q->r);
-		return;
-	}
-	struct hit_write *w = plan.len && !q->is_head ? malloc(sizeof(*w)) : NULL;
-	int rc = ERR_NOMEM;
-	if (w) {
-		*w = (struct hit_write){ .q = q, .e = dh ? NULL : edge_cache_entry_ref(e) };
-		if (dh)
-			w->dh = *dh;
-		q->refs++;
-		rc = dh ? http_response_sendfile(q->r, dh->fd, dh->body_off + plan.off, plan.len,
-		                                 hit_written, w)
-		        : http_response_write(q->r, e->body.base + plan.off, plan.len, hit_written,
-		                              w);
-		if (rc == 0) {
-			q->bytes_out += plan.len;
-		} else {
-			q->refs--;
-			if (!dh)
-				edge_cache_entry_release(w->e);
-			free(w);
-		}
-	}
-	if (rc && dh)
-		edge_disk_hit_release(dh);
-	http_response_end(q->r);
-}
-
-/* Where an entry stands at now; an invalidated one is revalidated first
- * (and still answers if the origin fails within its stale-if-error
- * window). */
-static enum edge_fresh_state entry_state(const struct edge_cache_entry *e, bool invalidated,
-                                         int64_t now)
-{
-	struct edge_fresh_entry fe = {
-		.stored_at = e->meta.stored,
-		.ttl = e->meta.ttl,
-		.swr = e->meta.swr,
-		.sie = e->meta.sie,
-	};
-	enum edge_fresh_state st = edge_fresh_state(&fe, now, NULL);
-	if (invalidated && st < EDGE_FRESH_STALE_IF_ERROR_ONLY)
-		st = EDGE_FRESH_STALE_IF_ERROR_ONLY;
-	return st;
-}
-
-/* The memory tier's entry for the key (any state), or NULL. */
-static struct edge_cache_entry *lookup(struct ereq *q, enum edge_fresh_state *st)
-{
-	struct edge_cache_entry *e;
-	if (edge_cache_get(q->el->srv->cache, q->key, q->keylen, &e))
-		return NULL;
-	*st = entry_state(e, edge_cache_entry_stale(e), clock_now());
-	return e;
-}
-
-/* ---- collapsing ---- */
-
-static uint64_t key_hash(const char *k, size_t n)
-{
-	return edge_cache_key_hash64(k, n);
-}
-
-static struct flight **flight_slot(struct edge_server *s, const char *k, size_t n, uint64_t h)
-{
-	struct flight **p = &s->flights[h % FLIGHT_BUCKETS];
-	while (*p && !((*p)->hash == h && (*p)->keylen == n && memcmp((*p)->key, k, n) == 0))
-		p = &(*p)->next;
-	return p;
-}
-
-static void waiter_unlink(struct ereq *q)
-{
-	struct flight *f = q->waiting;
-	if (q->wprev)
-		q->wprev->wnext = q->wnext;
-	else
-		f->waiters = q->wnext;
-	if (q->wnext)
-		q->wnext->wprev = q->wprev;
-	q->wnext = q->wprev = NULL;
-	q->waiting = NULL;
-	f->nwaiters--;
-}
-
-static int fetch_start(struct ereq *q);
-static void fetch_failed(struct ereq *q, int error);
-static void mark_down(struct ereq *q);
-
-static void waiter_timer_free(struct ereq *q)
-{
-	if (q->wtimer) {
-		net_timer_free(q->wtimer);
-		q->wtimer = NULL;
-	}
-}
-
-/* On the waiter's loop: the flight it waited on is over. */
-static void waiter_wake(void *arg)
-{
-	struct ereq *q = arg;
-	struct edge_cache_entry *e = q->wentry;
-	q->wentry = NULL;
-	waiter_timer_free(q);
-	if (q->r) {
-		if (e) {
-			count(&q->el->srv->n_collapsed);
-			serve_entry(q, e, NULL, RES_HIT, "Collapsed");
-		} else {
-			int rc = fetch_start(q); /* on its own: the first one was not cacheable */
-			if (rc)
-				fetch_failed(q, rc);
-		}
-	}
-	edge_cache_entry_release(e);
-	q_drop(q); /* the wait's reference */
-}
-
-static void waiter_timeout(void *arg)
-{
-	struct ereq *q = arg;
-	struct edge_server *s = q->el->srv;
-	pthread_mutex_lock(&s->flights_mu);
-	bool mine = q->waiting != NULL;
-	if (mine)
-		waiter_unlink(q);
-	pthread_mutex_unlock(&s->flights_mu);
-	if (!mine)
-		return; /* the wake is on its way */
-	waiter_timer_free(q);
-	if (q->r) {
-		q->detail = "WaitTimeout";
-		int rc = fetch_start(q);
-		if (rc)
-			fetch_failed(q, rc);
-	}
-	q_drop(q);
-}
-
-/*
- * Join the key's flight, or start one. Returns true when q now waits (it
- * holds a reference for that), or, with join false, when a flight is
- * already running (q neither waits nor fetches: a background revalidation
- * that another request already does); false when q must fetch (as the
- * flight's leader if q->leading is set).
- */
-static bool collapse(struct ereq *q, bool join)
-{
-	struct edge_server *s = q->el->srv;
-	uint64_t h = key_hash(q->key, q->keylen);
-	struct flight *nf = NULL;
-	pthread_mutex_lock(&s->flights_mu);
-	struct flight **slot = flight_slot(s, q->key, q->keylen, h);
-	struct flight *f = *slot;
-	if (f && !join) {
-		pthread_mutex_unlock(&s->flights_mu);
-		return true;
-	}
-	if (f && f->nwaiters < EDGE_WAITERS_MAX &&
-	    net_timer_new(q->el->loop, waiter_timeout, q, &q->wtimer) == 0) {
-		q->waiting = f;
-		q->wprev = NULL;
-		q->wnext = f->waiters;
-		if (f->waiters)
-			f->waiters->wprev = q;
-		f->waiters = q;
-		f->nwaiters++;
-		q->refs++;
-		pthread_mutex_unlock(&s->flights_mu);
-		net_timer_start(q->wtimer, s->wait_timeout_ms, 0);
-		return true;
-	}
-	if (!f) {
-		nf = calloc(1, sizeof(*nf));
-		char *k = nf ? malloc(q->keylen) : NULL;
-		if (k) {
-			memcpy(k, q->key, q->keylen);
-			*nf = (struct flight){ .hash = h, .key = k, .keylen = q->keylen };
-			*slot = nf;
-			q->leading = nf;
-		} else {
-			free(nf);
-		}
-	}
-	pthread_mutex_unlock(&s->flights_mu);
-	return false;
-}
-
-/* The leader is done: hand e (NULL: nothing cached) to every waiter. */
-static void flight_complete(struct ereq *q, struct edge_cache_entry *e)
-{
-	struct edge_server *s = q->el->srv;
-	struct flight *f = q->leading;
-	if (!f)
-		return;
-	q->leading = NULL;
-	pthread_mutex_lock(&s->flights_mu);
-	struct flight **slot = flight_slot(s, f->key, f->keylen, f->hash);
-	CHECK(*slot == f);
-	*slot = f->next;
-	while (f->waiters) {
-		struct ereq *w = f->waiters;
-		waiter_unlink(w);
-		w->wentry = e ? edge_cache_entry_ref(e) : NULL;
-		w->wposted = true;
-		if (net_loop_post(w->el->loop, waiter_wake, w))
-			fprintf(stderr, "edge: cannot wake a waiting request (out of memory)\n");
-	}
-	pthread_mutex_unlock(&s->flights_mu);
-	free(f->key);
-	free(f);
 }
 
 /* ---- the origin exchange ---- */
@@ -567,7 +133,7 @@ static void down_written(void *arg, int status)
 		q->upstream_paused = false;
 		http_exchange_resume(q->x);
 	}
-	q_drop(q);
+	edge__q_drop(q);
 }
 
 static const struct edge_config_origin *cur_origin(const struct ereq *q)
@@ -661,56 +227,6 @@ static void meta_for(const struct edge_fresh_decision *d, int status, struct iov
 		edge_serve_validators(hs, n, &m->etag, &m->last_modified);
 }
 
-/* ---- the disk tier (pool jobs) ---- */
-
-struct disk_put {
-	struct edge_disk *disk;
-	struct edge_cache_entry *e;
-	size_t keylen;
-	char key[];
-};
-
-static void disk_put_work(void *arg)
-{
-	struct disk_put *p = arg;
-	(void)edge_disk_put(p->disk, p->key, p->keylen, p->e); /* a cache: best effort */
-}
-
-static void disk_put_done(void *arg, int status)
-{
-	(void)status;
-	struct disk_put *p = arg;
-	edge_cache_entry_release(p->e);
-	free(p);
-}
-
-/* Write an entry just put in memory to the disk tier too, on the pool. */
-static void disk_put(struct ereq *q, struct edge_cache_entry *e)
-{
-	struct edge_server *s = q->el->srv;
-	if (!s->disk)
-		return;
-	struct disk_put *p = malloc(sizeof(*p) + q->keylen);
-	if (!p)
-		return;
-	*p =
-	    (struct disk_put){ .disk = s->disk, .e = edge_cache_entry_ref(e), .keylen = q->keylen };
-	memcpy(p->key, q->key, q->keylen);
-	if (net_work_submit(q->el->loop, disk_put_work, disk_put_done, p)) {
-		edge_cache_entry_release(p->e);
-		free(p);
-	}
-}
-
-/* Put e in the memory tier (and the disk tier). 0 or the cache's error. */
-static int cache_put(struct ereq *q, struct edge_cache_entry *e)
-{
-	int rc = edge_cache_put(q->el->srv->cache, q->key, q->keylen, e);
-	if (rc == 0)
-		disk_put(q, e);
-	return rc;
-}
-
 /* ---- the origin's answer ---- */
 
 /* The entry a 304 refreshes (RFC 9111 §4.3.4): the stored body and status,
@@ -757,7 +273,7 @@ static struct edge_cache_entry *refresh(struct ereq *q, const struct http_head *
 static int miss_plan(struct ereq *q, const struct http_head *h, struct http_header *out, size_t *n,
                      int64_t *length)
 {
-	struct http_request *r = viewer(q);
+	struct http_request *r = edge__viewer(q);
 	if (!q->cached || !q->is_get || h->status != 200 || h->framing != HTTP_BODY_LENGTH)
 		return 0;
 	const struct http_head *vh = http_request_head(r);
@@ -779,7 +295,7 @@ static int miss_plan(struct ereq *q, const struct http_head *h, struct http_head
 	if (plan.status != 206) {
 		size_t k = 0;
 		for (size_t i = 0; i < *n; i++)
-			if (bodiless_keeps(out[i].name))
+			if (edge__bodiless_keeps(out[i].name))
 				out[k++] = out[i];
 		*n = k;
 	}
@@ -836,7 +352,7 @@ static int up_head(void *arg, const struct http_head *h)
 		bool keep;
 		q->refreshed = refresh(q, h, &keep);
 		if (q->refreshed && keep)
-			cache_put(q, q->refreshed);
+			edge__cache_put(q, q->refreshed);
 		q->not_modified = q->drop = true;
 		return 0;
 	}
@@ -849,7 +365,7 @@ static int up_head(void *arg, const struct http_head *h)
 	q->buffering = false;
 	if (q->cached && q->is_get && h->framing != HTTP_BODY_NONE)
 		fill_start(q, h);
-	struct http_request *r = viewer(q);
+	struct http_request *r = edge__viewer(q);
 	if (!r)
 		return q->buffering || q->df ? 0 : ERR_NET_CLOSED;
 	struct http_header *out =
@@ -877,7 +393,7 @@ static int up_head(void *arg, const struct http_head *h)
 		status = h->status;
 	q->result = status >= 400 ? RES_ERROR : RES_MISS;
 	q->detail = "Miss";
-	return start_response(q, status, out, n, length, xcache(status, RES_MISS));
+	return edge__start_response(q, status, out, n, length, edge__xcache(status, RES_MISS));
 }
 
 /* Keep n more body bytes for the cache; past the object cap (or out of
@@ -915,7 +431,7 @@ static int up_body(void *arg, const char *p, size_t n)
 		edge_dfill_end(q->df, false);
 		q->df = NULL;
 	}
-	struct http_request *r = viewer(q);
+	struct http_request *r = edge__viewer(q);
 	if (!r)
 		return q->buffering || q->df ? 0 : ERR_NET_CLOSED;
 	if (q->window) { /* only the viewer's range of the body */
@@ -961,7 +477,7 @@ static struct edge_cache_entry *store(struct ereq *q)
 	struct edge_cache_entry *e;
 	if (edge_cache_entry_new(&m, buf_iov(&q->hdrs), iov_make(q->body, q->body_len), &e))
 		return NULL;
-	if (cache_put(q, e)) {
+	if (edge__cache_put(q, e)) {
 		edge_cache_entry_release(e);
 		return NULL;
 	}
@@ -969,25 +485,25 @@ static struct edge_cache_entry *store(struct ereq *q)
 }
 
 /* The viewer gets an error of the edge's own (nothing was sent yet). */
-static void fetch_failed(struct ereq *q, int error)
+void edge__fetch_failed(struct ereq *q, int error)
 {
 	struct edge_server *s = q->el->srv;
-	flight_complete(q, NULL);
-	if (!viewer(q))
+	edge__flight_complete(q, NULL);
+	if (!edge__viewer(q))
 		return;
-	count(&s->n_errors);
+	edge__count(&s->n_errors);
 	if (error == ERR_NET_TIMEOUT)
-		respond_error(q, 504, "GatewayTimeout", "The origin did not answer in time.");
+		edge__respond_error(q, 504, "GatewayTimeout", "The origin did not answer in time.");
 	else
-		respond_error(q, 502, "BadGateway", "The origin could not be reached.");
+		edge__respond_error(q, 502, "BadGateway", "The origin could not be reached.");
 }
 
 /* The origin failed (or is known down): answer the stale entry. */
 static void serve_stale(struct ereq *q, const char *detail)
 {
-	flight_complete(q, q->stale);
-	if (viewer(q))
-		serve_entry(q, q->stale, NULL, RES_HIT, detail);
+	edge__flight_complete(q, q->stale);
+	if (edge__viewer(q))
+		edge__serve_entry(q, q->stale, NULL, RES_HIT, detail);
 }
 
 /* The fetch is over without a retry: answer, cache, wake the waiters. */
@@ -995,30 +511,30 @@ static void up_finish(struct ereq *q, int error)
 {
 	if (q->not_modified) {
 		struct edge_cache_entry *e = q->refreshed ? q->refreshed : q->stale;
-		flight_complete(q, e);
-		if (viewer(q))
-			serve_entry(q, e, NULL, RES_REFRESH, "RefreshHit");
+		edge__flight_complete(q, e);
+		if (edge__viewer(q))
+			edge__serve_entry(q, e, NULL, RES_REFRESH, "RefreshHit");
 	} else if (q->use_stale || (error && !q->started && stale_usable(q))) {
 		if (error == ERR_NET_REFUSED || error == ERR_NET_TIMEOUT)
 			mark_down(q);
 		serve_stale(q, "StaleIfError");
 	} else if (error == 0) {
 		struct edge_cache_entry *e = store(q);
-		flight_complete(q, e);
+		edge__flight_complete(q, e);
 		edge_cache_entry_release(e);
 		if (q->df) {
 			edge_dfill_end(q->df, true);
 			q->df = NULL;
 		}
-		if (viewer(q))
+		if (edge__viewer(q))
 			http_response_end(q->r);
 	} else if (!q->started) {
 		if (error == ERR_NET_REFUSED || error == ERR_NET_TIMEOUT)
 			mark_down(q);
-		fetch_failed(q, error);
+		edge__fetch_failed(q, error);
 	} else {
-		flight_complete(q, NULL);
-		if (viewer(q))
+		edge__flight_complete(q, NULL);
+		if (edge__viewer(q))
 			http_response_abort(q->r); /* cut short: the viewer must see it so */
 	}
 	if (q->df) { /* not completed: nothing goes to disk */
@@ -1046,17 +562,17 @@ static void up_done(void *arg, int error)
 		int next = pick_member(q, q->member + 1);
 		CHECK(next >= 0);
 		q->member = (uint32_t)next;
-		count(&s->n_failovers);
+		edge__count(&s->n_failovers);
 		int rc = attempt(q);
 		if (rc == 0) {
-			q_drop(q);
+			edge__q_drop(q);
 			return;
 		}
 		error = rc;
 	}
 	up_finish(q, error);
 	buffer_stop(q);
-	q_drop(q);
+	edge__q_drop(q);
 }
 
 static const struct http_exchange_ops up_ops = {
@@ -1158,16 +674,16 @@ static int attempt(struct ereq *q)
 		return rc;
 	q->attempts++;
 	q->refs++;
-	count(&s->n_fetches);
+	edge__count(&s->n_fetches);
 	return 0;
 }
 
 /* Begin fetching for q (the leader, a lone request, or a waiter on its own). */
-static int fetch_start(struct ereq *q)
+int edge__fetch_start(struct ereq *q)
 {
 	if (!q->bg) { /* a background refresh keeps the viewer's Hit */
 		q->result = RES_MISS;
-		count(&q->el->srv->n_misses);
+		edge__count(&q->el->srv->n_misses);
 	}
 	q->req_time = clock_now();
 	int m = pick_member(q, 0);
@@ -1175,7 +691,7 @@ static int fetch_start(struct ereq *q)
 		return ERR_INVALID;
 	q->member = (uint32_t)m;
 	if (q->member > 0)
-		count(&q->el->srv->n_failovers);
+		edge__count(&q->el->srv->n_failovers);
 	return attempt(q);
 }
 
@@ -1267,15 +783,15 @@ static int prepare(struct ereq *q, const struct http_head *h, struct iov path, s
  * validators; within stale-if-error e answers if the origin fails, at once
  * when every member is known to be down.
  */
-static void proceed(struct ereq *q, struct edge_cache_entry *e, enum edge_fresh_state st)
+void edge__proceed(struct ereq *q, struct edge_cache_entry *e, enum edge_fresh_state st)
 {
 	const struct http_head *h = http_request_head(q->r);
 	int rc = prepare(q, h, q->vpath, q->vquery);
 	if (rc) {
 		if (rc == ERR_NOMEM)
-			respond_error(q, 503, "ServiceUnavailable", "Out of memory.");
+			edge__respond_error(q, 503, "ServiceUnavailable", "Out of memory.");
 		else
-			respond_error(q, 414, "InvalidURI", "The URI is too long.");
+			edge__respond_error(q, 414, "InvalidURI", "The URI is too long.");
 		return;
 	}
 	bool bodiless = q->body_length == 0;
@@ -1286,115 +802,25 @@ static void proceed(struct ereq *q, struct edge_cache_entry *e, enum edge_fresh_
 		q->revalidating =
 		    e->meta.status == 200 && (e->meta.etag.len || e->meta.last_modified >= 0);
 		if (st == EDGE_FRESH_STALE_REVALIDATE) {
-			serve_entry(q, e, NULL, RES_HIT, "StaleWhileRevalidate");
+			edge__serve_entry(q, e, NULL, RES_HIT, "StaleWhileRevalidate");
 			q->bg = true;
-			if (collapse(q, false))
+			if (edge__collapse(q, false))
 				return; /* another request refreshes it */
-			rc = fetch_start(q);
+			rc = edge__fetch_start(q);
 			if (rc)
-				fetch_failed(q, rc);
+				edge__fetch_failed(q, rc);
 			return;
 		}
 		if (stale_usable(q) && all_down(q)) {
-			serve_entry(q, e, NULL, RES_HIT, "StaleIfError");
+			edge__serve_entry(q, e, NULL, RES_HIT, "StaleIfError");
 			return;
 		}
 	}
-	if (collapsible && collapse(q, true))
+	if (collapsible && edge__collapse(q, true))
 		return;
-	rc = fetch_start(q);
+	rc = edge__fetch_start(q);
 	if (rc)
-		fetch_failed(q, rc);
-}
-
-/* A memory miss looks in the disk tier, on the pool. */
-struct disk_look {
-	struct ereq *q;
-	struct edge_disk *disk;
-	size_t object_cap;
-	int rc;
-	struct edge_disk_hit hit;
-	struct edge_cache_entry *full; /* the hit read into memory (small enough) */
-};
-
-static void disk_look_work(void *arg)
-{
-	struct disk_look *l = arg;
-	struct ereq *q = l->q; /* only its owned key, which nothing changes now */
-	l->rc = edge_disk_get(l->disk, q->key, q->keylen, &l->hit);
-	if (l->rc || l->hit.body_len + l->hit.entry->headers.len + q->keylen > l->object_cap)
-		return;
-	size_t len = (size_t)l->hit.body_len;
-	char *body = malloc(len ? len : 1);
-	size_t got = 0;
-	while (body && got < len) {
-		ssize_t r = pread(l->hit.fd, body + got, len - got, (off_t)(l->hit.body_off + got));
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	if (body && got == len &&
-	    edge_cache_entry_new(&l->hit.entry->meta, l->hit.entry->headers, iov_make(body, len),
-	                         &l->full))
-		l->full = NULL;
-	free(body);
-}
-
-static void disk_look_done(void *arg, int status)
-{
-	struct disk_look look = *(struct disk_look *)arg, *l = &look;
-	struct ereq *q = l->q;
-	struct edge_server *s = q->el->srv;
-	bool found = status == 0 && l->rc == 0;
-	free(arg);
-	if (!q->r) {
-		if (found)
-			edge_disk_hit_release(&l->hit);
-		edge_cache_entry_release(l->full);
-		q_drop(q);
-		return;
-	}
-	struct edge_cache_entry *e = NULL;
-	enum edge_fresh_state st = EDGE_FRESH_EXPIRED;
-	if (found && l->full) { /* promoted into memory */
-		e = l->full;
-		if (edge_cache_put(s->cache, q->key, q->keylen, e) == 0 && l->hit.stale)
-			edge_cache_mark_stale(s->cache, q->key, q->keylen);
-		st = entry_state(e, l->hit.stale, clock_now());
-		edge_disk_hit_release(&l->hit);
-	} else if (found) {
-		st = entry_state(l->hit.entry, l->hit.stale, clock_now());
-		if (st == EDGE_FRESH_FRESH) {
-			struct edge_disk_hit h = l->hit;
-			serve_entry(q, h.entry, &h, RES_HIT, "Hit");
-			q_drop(q);
-			return;
-		}
-		edge_disk_hit_release(&l->hit); /* too big to revalidate: fetched again */
-		st = EDGE_FRESH_EXPIRED;
-	}
-	if (e && st == EDGE_FRESH_FRESH)
-		serve_entry(q, e, NULL, RES_HIT, "Hit");
-	else
-		proceed(q, e, st);
-	edge_cache_entry_release(e);
-	q_drop(q);
-}
-
-/* 0: the lookup runs (q holds a reference for it); else look no further. */
-static int disk_lookup(struct ereq *q)
-{
-	struct edge_server *s = q->el->srv;
-	struct disk_look *l = malloc(sizeof(*l));
-	if (!l)
-		return ERR_NOMEM;
-	*l = (struct disk_look){ .q = q, .disk = s->disk, .object_cap = s->object_cap };
-	if (net_work_submit(q->el->loop, disk_look_work, disk_look_done, l)) {
-		free(l);
-		return ERR_NOMEM;
-	}
-	q->refs++;
-	return 0;
+		edge__fetch_failed(q, rc);
 }
 
 static size_t behavior_index(const struct edge_server *s, const struct edge_behavior *b)
@@ -1421,18 +847,18 @@ static void on_request(void *ctx, struct http_request *r)
 	};
 	buf_init(&q->hdrs, EDGE_FETCH_HEADERS_MAX);
 	http_request_set_user(r, q);
-	count(&s->n_requests);
+	edge__count(&s->n_requests);
 	struct iov raw, query = iov_split(h->target, '?', &raw);
 	if (raw.len == 0 || raw.base[0] != '/' || raw.len > EDGE_PATH_MAX) {
-		respond_error(q, raw.len > EDGE_PATH_MAX ? 414 : 400, "InvalidURI",
-		              "Couldn't parse the specified URI.");
+		edge__respond_error(q, raw.len > EDGE_PATH_MAX ? 414 : 400, "InvalidURI",
+		                    "Couldn't parse the specified URI.");
 		return;
 	}
 	struct arena *a = http_request_arena(r);
 	size_t cap = raw.len * 3 + EDGE_ROOT_OBJECT_MAX + 2, plen;
 	char *np = arena_alloc(a, cap);
 	if (!np || edge_path_normalize(raw, np, cap, &plen)) {
-		respond_error(q, 414, "InvalidURI", "The URI is too long.");
+		edge__respond_error(q, 414, "InvalidURI", "The URI is too long.");
 		return;
 	}
 	struct iov path = iov_make(np, plen);
@@ -1445,9 +871,9 @@ static void on_request(void *ctx, struct http_request *r)
 	}
 	q->method_bit = edge_behavior_method(h->method);
 	if (!q->method_bit || !(q->b->allowed_methods & q->method_bit)) {
-		respond_error(q, 403, "MethodNotAllowed",
-		              "This distribution is not configured to allow the HTTP request "
-		              "method that was used for this request.");
+		edge__respond_error(q, 403, "MethodNotAllowed",
+		                    "This distribution is not configured to allow the HTTP request "
+		                    "method that was used for this request.");
 		return;
 	}
 	q->is_get = q->method_bit == EDGE_METHOD_GET;
@@ -1471,20 +897,20 @@ static void on_request(void *ctx, struct http_request *r)
 		int rc = key ? edge_cache_key(q->b, &in, key, EDGE_KEY_MAX, &klen) : ERR_NOMEM;
 		if (rc) {
 			if (rc == ERR_EDGE_KEY_HEADERS_TOO_LARGE)
-				respond_error(q, 431, "RequestHeaderFieldsTooLarge",
-				              "A header in the cache key is too large.");
+				edge__respond_error(q, 431, "RequestHeaderFieldsTooLarge",
+				                    "A header in the cache key is too large.");
 			else if (rc == ERR_NOMEM)
-				respond_error(q, 503, "ServiceUnavailable", "Out of memory.");
+				edge__respond_error(q, 503, "ServiceUnavailable", "Out of memory.");
 			else
-				respond_error(q, 414, "InvalidURI", "The URI is too long.");
+				edge__respond_error(q, 414, "InvalidURI", "The URI is too long.");
 			return;
 		}
 		q->key = key;
 		q->keylen = klen;
 		enum edge_fresh_state st = EDGE_FRESH_EXPIRED;
-		struct edge_cache_entry *e = lookup(q, &st);
+		struct edge_cache_entry *e = edge__lookup(q, &st);
 		if (e && st == EDGE_FRESH_FRESH) {
-			serve_entry(q, e, NULL, RES_HIT, "Hit");
+			edge__serve_entry(q, e, NULL, RES_HIT, "Hit");
 			edge_cache_entry_release(e);
 			return;
 		}
@@ -1493,18 +919,18 @@ static void on_request(void *ctx, struct http_request *r)
 		q->key = malloc(klen);
 		if (!q->key) {
 			edge_cache_entry_release(e);
-			respond_error(q, 503, "ServiceUnavailable", "Out of memory.");
+			edge__respond_error(q, 503, "ServiceUnavailable", "Out of memory.");
 			return;
 		}
 		memcpy(q->key, key, klen);
 		q->key_owned = true;
-		if (!e && s->disk && disk_lookup(q) == 0)
+		if (!e && s->disk && edge__disk_lookup(q) == 0)
 			return;
-		proceed(q, e, st);
+		edge__proceed(q, e, st);
 		edge_cache_entry_release(e);
 		return;
 	}
-	proceed(q, NULL, EDGE_FRESH_EXPIRED);
+	edge__proceed(q, NULL, EDGE_FRESH_EXPIRED);
 }
 
 static void up_written(void *arg, int status)
@@ -1517,7 +943,7 @@ static void up_written(void *arg, int status)
 		q->viewer_paused = false;
 		http_request_resume(q->r);
 	}
-	q_drop(q);
+	edge__q_drop(q);
 }
 
 static int on_body(void *ctx, struct http_request *r, const char *p, size_t n)
@@ -1576,8 +1002,8 @@ static void log_line(struct ereq *q, int error)
 	        "\ttime-taken=%.6f\tx-origin=%s\tx-origin-attempts=%u%s%s\n",
 	        when, s->location, IOV_ARG(edge_fetch_client_ip(iov_cstr(http_request_peer(q->r)))),
 	        IOV_ARG(h->method), IOV_ARG(stem), IOV_ARG(query.len ? query : IOV_LIT("-")),
-	        q->status, (unsigned long long)q->bytes_out, result_names[q->result],
-	        q->detail ? q->detail : result_names[q->result], http_request_id(q->r),
+	        q->status, (unsigned long long)q->bytes_out, edge__result_names[q->result],
+	        q->detail ? q->detail : edge__result_names[q->result], http_request_id(q->r),
 	        (double)us / 1e6, origin, q->attempts, error ? "\terror=" : "",
 	        error ? err_name(error) : "");
 }
@@ -1595,11 +1021,11 @@ static void on_finish(void *ctx, struct http_request *r, int error)
 		pthread_mutex_lock(&s->flights_mu);
 		bool linked = q->waiting != NULL;
 		if (linked)
-			waiter_unlink(q);
+			edge__waiter_unlink(q);
 		pthread_mutex_unlock(&s->flights_mu);
 		if (linked) {
-			waiter_timer_free(q);
-			q_drop(q); /* the wait's reference; no wake will come */
+			edge__waiter_timer_free(q);
+			edge__q_drop(q); /* the wait's reference; no wake will come */
 		}
 	}
 	/* The fetch goes on without the viewer while it fills a cache tier,
@@ -1615,7 +1041,7 @@ static void on_finish(void *ctx, struct http_request *r, int error)
 		q->upstream_paused = false;
 		http_exchange_resume(q->x);
 	}
-	q_drop(q);
+	edge__q_drop(q);
 }
 
 static const struct http_handler edge_handler = {
