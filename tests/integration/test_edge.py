@@ -689,6 +689,11 @@ def test_stale_if_error_refused(tmp_path, stop_all):
     # No stale-if-error directive: CloudFront still serves the stored copy (sie = max TTL).
     st, h, body = edge.request("GET", "/k")
     assert (st, body, h["x-cache"]) == (200, b"kept", "Hit from meridian")
+    # The refusal marked the origin down: the next one is answered stale without trying.
+    st, h, body = edge.request("GET", "/k")
+    assert (st, body) == (200, b"kept")
+    assert edge.logged(lambda e: e["cs-uri-stem"] == "/k" and e["x-origin-attempts"] == "0"
+                       and e["x-edge-detailed-result-type"] == "StaleIfError") == 1
     st, h, _ = edge.request("GET", "/never-cached")
     assert (st, h["x-cache"]) == (502, "Error from meridian")
 
@@ -751,3 +756,31 @@ def test_disk_tier_survives_restart(tmp_path, stop_all):
     st, h, _ = again.request("GET", "/small", headers=[("If-None-Match", '"d"')])
     assert st == 304
     assert origin.count() == 2  # no origin fetch after the restart
+
+
+def test_disk_fill_needs_a_complete_response(tmp_path, stop_all):
+    """An object streamed into the disk tier is published only if the
+    origin's answer completed: a cut answer leaves nothing on disk."""
+    part = os.urandom(1024 * 1024)
+
+    def handler(req):
+        # announces 3 MiB, sends 1 MiB, then stalls past the read timeout
+        return 200, {"Content-Length": str(3 * len(part)), "Cache-Control": "max-age=300"}, \
+            iter([part])
+
+    origin = Origin(handler)
+    stop_all(origin)
+    edge = Edge(tmp_path, [{"id": "o", "address": origin.address, "read_timeout": "500ms"}],
+                [edge_behavior("o")], sign=False,
+                cache={"memory_bytes": "1MiB", "disk_path": "dcache", "disk_bytes": "64MiB"})
+    stop_all(edge)
+    c = http.client.HTTPConnection("127.0.0.1", edge.port, timeout=10)
+    c.request("GET", "/cut", headers={"Host": "d111.edge.example.test"})
+    r = c.getresponse()
+    assert r.status == 200
+    with pytest.raises(http.client.IncompleteRead):
+        r.read()
+    c.close()
+    time.sleep(0.5)
+    assert list((tmp_path / "dcache" / "objects").glob("*/*")) == []
+    assert list((tmp_path / "dcache" / "tmp").iterdir()) == []  # the temp file is gone too
