@@ -1,24 +1,33 @@
 /*
  * edge/server: the edge's data plane. See server.h and
- * docs/internals/edge-server.md.
+ * docs/internals/edge-server.md; hit.c has the answers from the cache tiers
+ * and the flight table, edge-int.h the structs both share.
  *
  * One viewer request, one struct ereq:
  *
  *   normalise the path, match a behavior, check the method (403 if not
  *   allowed), default root object for "/"
- *   -> cached method: build the key; a fresh entry -> answer it (Hit)
+ *   -> cached method: build the key; a fresh entry in memory -> answer it
+ *      (Hit); no entry -> look in the disk tier on the pool
+ *   -> an entry not fresh: within stale-while-revalidate answer it and
+ *      refresh in the background; within stale-if-error with the origin
+ *      known down answer it; else revalidate with its validators
  *   -> GET miss: join the key's flight if one is running (wait for its
  *      entry), else start one and lead it
  *   -> fetch: the behavior's origin, or the group's members in order
  *      (skipping ones that failed recently), signed; the answer streams to
- *      the viewer while a copy fills a buffer (up to the cache's object cap)
- *   -> complete and cacheable: put it in the cache, hand it to the waiters
+ *      the viewer while a copy fills a buffer (or the disk tier)
+ *   -> 304: refresh the entry (RefreshHit); 5xx / unreachable with a stale
+ *      entry in its window: answer it; complete and cacheable: cache it;
+ *      hand the entry to the waiters
  *
- * An ereq is shared by the viewer's request, the exchange and the pieces
- * queued either way; each holds a reference (loop-thread counts: everything
- * touching one ereq runs on its loop). q->r goes NULL when the viewer's
- * request ends. The only cross-thread state is the flight table (one mutex)
- * and the atomic counters and down marks.
+ * An ereq is shared by the viewer's request, the exchange, the pieces
+ * queued either way and pool jobs; each holds a reference (loop-thread
+ * counts: everything touching one ereq runs on its loop, pool jobs touch
+ * only what nothing changes meanwhile). q->r goes NULL when the viewer's
+ * request ends. The only cross-thread state is the flight table (one
+ * mutex), the cache tiers (their own locks) and the atomic counters and
+ * down marks.
  */
 #include "edge/server.h"
 
