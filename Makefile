@@ -44,6 +44,7 @@ bench: build
 	@./bench/sign
 	@./bench/store
 	@./bench/router
+	@./bench/edge
 
 clean:
 	rm -rf build build-asan build-fuzz

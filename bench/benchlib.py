@@ -1,11 +1,13 @@
-"""Shared pieces of the Python benches (bench/store, bench/router).
+"""Shared pieces of the Python benches (bench/store, bench/router, bench/edge).
 
 Starting `meridian store` pinned to the server CPU, presigning URLs with
 botocore (SigV4, or SigV4A with awscrt), running wrk with a Lua script that
 cycles through a file of request targets, parsing wrk's output, reading
-per-process CPU time from /proc, and stopping only the processes a bench
-started, by PID. No state of its own: every function is called from the
-bench's main thread.
+per-process CPU time from /proc, installing a missing peer with apt-get,
+a small counting origin (`python3 bench/benchlib.py origin ...`, see
+origin_main), and stopping only the processes a bench started, by PID or by
+the process group of a child started in its own session. No state of its
+own: every function is called from the bench's main thread.
 """
 import os
 import re
@@ -17,6 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -43,19 +46,28 @@ end
 """
 
 
-def preflight(name, tools):
-    """Exit unless the tools, the binary and two CPUs are there; drop proxy
-    settings; move this script to CLIENT_CPU."""
+def preflight(name, tools, need_meridian=True):
+    """Exit unless the tools, the binary (when need_meridian) and two CPUs
+    are there; drop proxy settings; move this script to CLIENT_CPU."""
     for tool in tools:
         if not shutil.which(tool):
             sys.exit(f"{name}: {tool} not found (scripts/install-deps.sh installs it)")
-    if not os.access(MERIDIAN, os.X_OK):
+    if need_meridian and not os.access(MERIDIAN, os.X_OK):
         sys.exit(f"{name}: build first (make)")
     if os.cpu_count() < 2:
         sys.exit(f"{name}: needs two CPUs (servers on {SERVER_CPU}, clients on {CLIENT_CPU})")
     for k in ("http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY"):
         os.environ.pop(k, None)
     os.sched_setaffinity(0, {CLIENT_CPU})  # this script's own clients
+
+
+def write_targets(path, targets):
+    """The file of request targets (path and query) that WRK_LUA cycles
+    through, one a line."""
+    with open(path, "w") as f:
+        for t in targets:
+            f.write(t + "\n")
+    return path
 
 
 def write_lua(tmp):
@@ -117,6 +129,17 @@ def children(pid):
         return []
 
 
+def descendants(pid):
+    """pid's children, their children, ... (bounded: a process tree of a
+    server is a handful of processes)."""
+    out, todo = [], [pid]
+    while todo and len(out) < 1000:
+        kids = children(todo.pop())
+        out += kids
+        todo += kids
+    return out
+
+
 def stop(p):
     if p and p.poll() is None:
         p.send_signal(signal.SIGTERM)
@@ -125,6 +148,51 @@ def stop(p):
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
+
+
+def stop_group(p):
+    """Stop p (started with start_new_session=True, so its group id is its
+    pid) and then whatever of its own process group is left (a server's
+    workers or child processes)."""
+    if not p:
+        return
+    stop(p)
+    try:
+        os.killpg(p.pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        return
+    for _ in range(100):
+        try:
+            os.killpg(p.pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.05)
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def ensure_tool(tool, package, who):
+    """True when tool is on PATH, installing package with apt-get first when
+    it is missing and this runs as root; otherwise prints why who is skipped
+    and returns False."""
+    if shutil.which(tool) or os.path.exists(os.path.join("/usr/sbin", tool)):
+        return True
+    if os.geteuid() != 0:
+        print(f"{who}: {tool} missing and not root to install {package}, skipped", flush=True)
+        return False
+    print(f"{who}: installing {package} (apt-get)", flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    install = ["apt-get", "install", "-y", "-q", package]
+    r = subprocess.run(install, env=env, capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:  # an old or missing package list: update once, then again
+        subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, timeout=600)
+        r = subprocess.run(install, env=env, capture_output=True, text=True, timeout=600)
+    if shutil.which(tool) or os.path.exists(os.path.join("/usr/sbin", tool)):
+        return True
+    print(f"{who}: apt-get install {package} failed, skipped: {r.stderr[-500:]}", flush=True)
+    return False
 
 
 def status_kib(pid, field):
@@ -299,3 +367,134 @@ def check_refused(url, what, code=403):
             return
         raise RuntimeError(f"{what}: {url} answered {e.code}, not {code}")
     raise RuntimeError(f"{what}: {url} was served, not refused with {code}")
+
+
+# ---- a small origin for the caches (bench/edge) ----
+#
+# `python3 bench/benchlib.py origin PORT DELAY_MS` serves GET and HEAD of
+# /<anything>/<name>-<size> (size in bytes) with origin_body(path, size),
+# Cache-Control: public, max-age=3600, an ETag and a Last-Modified; paths
+# under /cold/ are answered only after DELAY_MS, so concurrent misses
+# overlap. It counts the requests for each path: GET /-/count?path=P
+# answers the count for P (0 if never asked), /-/health answers 200. One
+# thread per connection (ThreadingHTTPServer), HTTP/1.1 keep-alive.
+
+ORIGIN_MAX_SIZE = 64 * MIB
+
+
+def origin_body(path, size):
+    """The deterministic bytes the origin serves at path: the bench checks
+    what a cache answers against them."""
+    import random
+
+    return random.Random(path).randbytes(size)
+
+
+def origin_size(path):
+    """The size named by path's last "-<size>", or None."""
+    m = re.fullmatch(r"/[A-Za-z0-9_./-]*-(\d{1,9})", path)
+    if not m or int(m.group(1)) > ORIGIN_MAX_SIZE:
+        return None
+    return int(m.group(1))
+
+
+def origin_main(port, delay_ms):
+    import http.server
+    import threading
+    import urllib.parse
+    import zlib
+
+    counts, lock, bodies = {}, threading.Lock(), {}
+    started = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def answer(self, code, body, head=False, extra=()):
+            self.send_response(code)
+            self.send_header("Content-Length", str(len(body)))
+            for k, v in extra:
+                self.send_header(k, v)
+            self.end_headers()
+            if not head:
+                self.wfile.write(body)
+
+        def serve(self, head):
+            url = urllib.parse.urlsplit(self.path)
+            if url.path == "/-/health":
+                return self.answer(200, b"ok\n", head)
+            if url.path == "/-/count":
+                want = urllib.parse.parse_qs(url.query).get("path", [""])[0]
+                with lock:
+                    n = counts.get(want, 0)
+                return self.answer(200, f"{n}\n".encode(), head)
+            with lock:
+                counts[url.path] = counts.get(url.path, 0) + 1
+            size = origin_size(url.path)
+            if size is None:
+                return self.answer(404, b"no such object\n", head)
+            if url.path.startswith("/cold/"):
+                time.sleep(delay_ms / 1e3)
+            with lock:
+                body = bodies.get(url.path)
+            if body is None:
+                body = origin_body(url.path, size)
+                with lock:
+                    if len(bodies) < 64:
+                        bodies[url.path] = body
+            etag = f'"{zlib.crc32(url.path.encode()):08x}-{size}"'
+            self.answer(200, body, head, (("Content-Type", "application/octet-stream"),
+                                          ("Cache-Control", "public, max-age=3600"),
+                                          ("ETag", etag), ("Last-Modified", started)))
+
+        def do_GET(self):
+            self.serve(False)
+
+        def do_HEAD(self):
+            self.serve(True)
+
+    class Server(http.server.ThreadingHTTPServer):
+        daemon_threads = True
+        request_queue_size = 1024
+
+    Server(("127.0.0.1", port), Handler).serve_forever()
+
+
+class OriginProc:
+    """The origin above, as a child process pinned to `cpu`."""
+
+    def __init__(self, cpu, delay_ms):
+        self.port = free_port()
+        self.cpu, self.delay_ms = cpu, delay_ms
+        self.proc = None
+
+    @property
+    def endpoint(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["taskset", "-c", str(self.cpu), sys.executable, os.path.abspath(__file__), "origin",
+             str(self.port), str(self.delay_ms)], start_new_session=True)
+        wait_healthy(self.proc, self.endpoint + "/-/health", "origin", lambda: "")
+        return self
+
+    def count(self, path):
+        """How many requests the origin got for path."""
+        q = urllib.parse.quote(path, safe="")
+        with urllib.request.urlopen(f"{self.endpoint}/-/count?path={q}", timeout=10) as r:
+            return int(r.read())
+
+    def stop(self):
+        stop_group(self.proc)
+        self.proc = None
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "origin":
+        origin_main(int(sys.argv[2]), int(sys.argv[3]))
+    else:
+        sys.exit("usage: benchlib.py origin PORT DELAY_MS")

@@ -234,7 +234,19 @@
 	X(EDGE_BEHAVIOR_FULL, "too many cache behaviors", 0, NULL)                                 \
 	X(EDGE_KEY_METHOD, "responses to this method are not cached", 0, NULL)                     \
 	X(EDGE_KEY_TOO_LONG, "the URL is too long for a cache key", 414, NULL)                     \
-	X(EDGE_KEY_HEADERS_TOO_LARGE, "a header in the cache key is too large", 431, NULL)
+	X(EDGE_KEY_HEADERS_TOO_LARGE, "a header in the cache key is too large", 431, NULL)         \
+	/* edge/invalidation_xml.c: CloudFront CreateInvalidation bodies (CloudFront's codes) */   \
+	X(EDGE_INV_MALFORMED_XML,                                                                  \
+	  "The XML document you provided was not well-formed or did not validate against our "     \
+	  "published schema.",                                                                     \
+	  400, "MalformedXML")                                                                     \
+	X(EDGE_INV_INVALID_ARGUMENT, "An argument is invalid.", 400, "InvalidArgument")            \
+	X(EDGE_INV_INCONSISTENT_QUANTITIES,                                                        \
+	  "The value of Quantity and the size of Items don't match.", 400,                         \
+	  "InconsistentQuantities")                                                                \
+	X(EDGE_INV_BATCH_TOO_LARGE, "Invalidation batch specified is too large.", 413,             \
+	  "BatchTooLarge")                                                                         \
+	X(EDGE_INV_MISSING_BODY, "This operation requires a body.", 400, "MissingBody")
 
 enum err {
 	ERR_OK = 0,

@@ -41,13 +41,37 @@ struct cmd_serve_ops {
 	const char *name; /* for messages: "store: draining" */
 	void (*drain)(void *srv);
 	bool (*drained)(void *srv);
-	void (*reload)(void *srv); /* SIGHUP; NULL leaves SIGHUP alone */
+	void (*reload)(void *srv); /* SIGHUP (besides an admin listener's reload); may be NULL */
 };
 struct net_loop;
+struct http_admin;
+/* The options of a role with a config file (router, edge):
+ * --listen ADDR --config FILE [--workers N] [--quiet] [--help], plus the
+ * role's own long options `extra` (val != 0, not 'l' 'c' 'w' 'q' 'h'),
+ * each handed to on_extra(arg, val, optarg), which returns -1 to go on or
+ * an exit code after its message. */
+struct cmd_role_args {
+	const char *listen, *config;
+	unsigned workers; /* 0: one per CPU */
+	bool quiet;
+};
+struct option;
+/* -1 with *out filled, or the exit code (help printed: CMD_OK; bad usage,
+ * with a message and the help on stderr: CMD_USAGE). */
+int cmd_role_args(int argc, char **argv, const char *name, void (*help)(FILE *out),
+                  const struct option *extra, size_t nextra,
+                  int (*on_extra)(void *arg, int val, const char *optarg), void *arg,
+                  struct cmd_role_args *out);
+
+/* Before a server starts: ignore SIGPIPE (a peer's close is an error
+ * return) and raise the open-files limit to its hard cap. */
+void cmd_serve_prepare(void);
 /* Run `l` until SIGTERM or SIGINT has drained srv (polled every 20 ms); a
- * second signal exits the process at once. Closes its own handles; the
- * caller stops srv and frees l afterwards. */
-void cmd_serve(struct net_loop *l, const struct cmd_serve_ops *ops, void *srv);
+ * second signal exits the process at once. SIGHUP: ops->reload, and the
+ * admin listener's credentials re-read (admin may be NULL). Closes its own
+ * handles; the caller stops srv and frees l afterwards. */
+void cmd_serve(struct net_loop *l, const struct cmd_serve_ops *ops, void *srv,
+               struct http_admin *admin);
 
 /* True when argv holds -h or --help (before a "--"). */
 int cmd_wants_help(int argc, char **argv);

@@ -3,10 +3,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "base/err.h"
 #include "cmd/cmd.h"
+#include "edge/admin.h"
+#include "http/admin.h"
 #include "edge/config.h"
 #include "edge/server.h"
 #include "net/loop.h"
@@ -32,18 +33,22 @@ void cmd_edge_help(FILE *out)
 	    "Answers carry X-Cache (Hit/Miss/Error from meridian), Via and " EDGE_REQUEST_ID_HEADER
 	    ";\n"
 	    "hits also Age. SIGTERM or SIGINT: stop accepting, finish in-flight\n"
-	    "requests, exit; a second signal exits at once. A bad config exits 2.\n",
+	    "requests, exit; a second signal exits at once. A bad config exits 2.\n"
+	    "With admin.listen in the config: CloudFront's invalidation API\n"
+	    "(POST " EDGE_ADMIN_API_PREFIX "ID/invalidation, SigV4 for service\n"
+	    "cloudfront with an admin key) and GET /metrics (Prometheus) there;\n"
+	    "SIGHUP re-reads the admin credentials.\n",
 	    out);
 }
 
-static void edge_drain(void *arg)
+static void edge_drain(void *srv)
 {
-	edge_server_drain(arg);
+	edge_server_drain(srv);
 }
 
-static bool edge_drained(void *arg)
+static bool edge_drained(void *srv)
 {
-	return edge_server_drained(arg);
+	return edge_server_drained(srv);
 }
 
 static const struct cmd_serve_ops edge_serve = {
@@ -52,80 +57,43 @@ static const struct cmd_serve_ops edge_serve = {
 	.drained = edge_drained,
 };
 
-int cmd_edge(int argc, char **argv)
+/* --location NAME */
+static int edge_option(void *arg, int val, const char *optarg)
 {
-	static const struct option opts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "location", required_argument, NULL, 'L' },
-		{ "workers", required_argument, NULL, 'w' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct edge_server_opts o = { .access_log = true };
-	const char *config = NULL;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			o.listen = optarg;
-			break;
-		case 'c':
-			config = optarg;
-			break;
-		case 'L':
-			if (strlen(optarg) > EDGE_LOCATION_MAX || !optarg[0] ||
-			    strpbrk(optarg, " \t\r\n()")) {
-				fprintf(stderr,
-				        "edge: --location wants 1 to %d characters, no blanks "
-				        "or parentheses\n",
-				        EDGE_LOCATION_MAX);
-				return CMD_USAGE;
-			}
-			o.location = optarg;
-			break;
-		case 'w': {
-			char *end;
-			unsigned long n = strtoul(optarg, &end, 10);
-			if (*end || n == 0 || n > 256) {
-				fputs("edge: --workers wants 1 to 256\n", stderr);
-				return CMD_USAGE;
-			}
-			o.workers = (unsigned)n;
-			break;
-		}
-		case 'q':
-			o.access_log = false;
-			break;
-		case 'h':
-			cmd_edge_help(stdout);
-			return CMD_OK;
-		default:
-			cmd_edge_help(stderr);
-			return CMD_USAGE;
-		}
-	}
-	if (optind < argc || !o.listen || !config) {
-		fputs("edge: --listen and --config are required\n", stderr);
-		cmd_edge_help(stderr);
+	struct edge_server_opts *o = arg;
+	(void)val;
+	if (strlen(optarg) > EDGE_LOCATION_MAX || !optarg[0] || strpbrk(optarg, " \t\r\n()")) {
+		fprintf(stderr,
+		        "edge: --location wants 1 to %d characters, no blanks or parentheses\n",
+		        EDGE_LOCATION_MAX);
 		return CMD_USAGE;
 	}
+	o->location = optarg;
+	return -1;
+}
+
+int cmd_edge(int argc, char **argv)
+{
+	static const struct option extra[] = {
+		{ "location", required_argument, NULL, 'L' },
+	};
+	struct edge_server_opts o = { 0 };
+	struct cmd_role_args a;
+	int rc = cmd_role_args(argc, argv, "edge", cmd_edge_help, extra, 1, edge_option, &o, &a);
+	if (rc >= 0)
+		return rc;
+	o.listen = a.listen;
+	o.workers = a.workers;
+	o.access_log = !a.quiet;
 	struct edge_config cfg;
 	char err[EDGE_CONFIG_ERR_LEN] = "";
-	int rc = edge_config_load(config, &cfg, err, sizeof(err));
+	rc = edge_config_load(a.config, &cfg, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "edge: %s\n", err[0] ? err : err_text(rc));
 		return CMD_USAGE;
 	}
 	o.cfg = &cfg;
-	signal(SIGPIPE, SIG_IGN);
-	struct rlimit nofile;
-	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
-		nofile.rlim_cur = nofile.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &nofile);
-	}
+	cmd_serve_prepare();
 	struct net_loop *loop;
 	if (net_loop_new(&loop)) {
 		fputs("edge: out of memory\n", stderr);
@@ -133,9 +101,13 @@ int cmd_edge(int argc, char **argv)
 		return CMD_FAIL;
 	}
 	struct edge_server *srv = NULL;
+	struct http_admin *admin = NULL;
 	rc = edge_server_start(&o, &srv, err, sizeof(err));
+	if (rc == 0 && cfg.admin_listen)
+		rc = edge_admin_start(&cfg, srv, &admin, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "edge: %s\n", err[0] ? err : err_text(rc));
+		edge_server_stop(srv);
 		net_loop_free(loop);
 		edge_config_free(&cfg);
 		return CMD_FAIL;
@@ -143,7 +115,10 @@ int cmd_edge(int argc, char **argv)
 	fprintf(stderr,
 	        "edge: distribution %s, %u origins, %u behaviors, listening on %s (port %d)\n",
 	        cfg.domain, cfg.norigins, cfg.nbehaviors, o.listen, edge_server_port(srv));
-	cmd_serve(loop, &edge_serve, srv);
+	if (admin)
+		fprintf(stderr, "edge: admin on %s (port %d)\n", cfg.admin_listen,
+		        http_admin_port(admin));
+	cmd_serve(loop, &edge_serve, srv, admin);
 	struct edge_server_stats st;
 	edge_server_stats(srv, &st);
 	fprintf(stderr,
@@ -153,6 +128,7 @@ int cmd_edge(int argc, char **argv)
 	        (unsigned long long)st.misses, (unsigned long long)st.errors,
 	        (unsigned long long)st.origin_fetches, (unsigned long long)st.collapsed,
 	        (unsigned long long)st.failovers);
+	http_admin_stop(admin);
 	edge_server_stop(srv);
 	net_loop_free(loop);
 	edge_config_free(&cfg);

@@ -1,13 +1,11 @@
 /* meridian router: the multi-region access point. Main thread. */
-#include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/resource.h>
 
 #include "base/err.h"
 #include "cmd/cmd.h"
 #include "net/loop.h"
+#include "http/admin.h"
 #include "router/admin.h"
 #include "router/config.h"
 #include "router/server.h"
@@ -35,130 +33,67 @@ void cmd_router_help(FILE *out)
 	      out);
 }
 
-struct router_main {
-	struct router_server *srv;
-	struct router_admin *admin;
-};
-
-static void router_drain(void *arg)
+static void router_drain(void *srv)
 {
-	struct router_main *m = arg;
-	router_server_drain(m->srv);
+	router_server_drain(srv);
 }
 
-static bool router_drained(void *arg)
+static bool router_drained(void *srv)
 {
-	struct router_main *m = arg;
-	return router_server_drained(m->srv);
-}
-
-static void router_reload(void *arg)
-{
-	struct router_main *m = arg;
-	char err[512];
-	if (!m->admin)
-		return;
-	if (router_admin_reload(m->admin, err, sizeof(err)))
-		fprintf(stderr, "router: admin credentials not reloaded: %s\n", err);
-	else
-		fputs("router: admin credentials reloaded\n", stderr);
+	return router_server_drained(srv);
 }
 
 static const struct cmd_serve_ops router_serve = {
 	.name = "router",
 	.drain = router_drain,
 	.drained = router_drained,
-	.reload = router_reload,
 };
 
 int cmd_router(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "workers", required_argument, NULL, 'w' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct router_server_opts o = { .access_log = true };
-	const char *config = NULL;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			o.listen = optarg;
-			break;
-		case 'c':
-			config = optarg;
-			break;
-		case 'w': {
-			char *end;
-			unsigned long n = strtoul(optarg, &end, 10);
-			if (*end || n == 0 || n > 256) {
-				fputs("router: --workers wants 1 to 256\n", stderr);
-				return CMD_USAGE;
-			}
-			o.workers = (unsigned)n;
-			break;
-		}
-		case 'q':
-			o.access_log = false;
-			break;
-		case 'h':
-			cmd_router_help(stdout);
-			return CMD_OK;
-		default:
-			cmd_router_help(stderr);
-			return CMD_USAGE;
-		}
-	}
-	if (optind < argc || !o.listen || !config) {
-		fputs("router: --listen and --config are required\n", stderr);
-		cmd_router_help(stderr);
-		return CMD_USAGE;
-	}
+	struct cmd_role_args a;
+	int rc = cmd_role_args(argc, argv, "router", cmd_router_help, NULL, 0, NULL, NULL, &a);
+	if (rc >= 0)
+		return rc;
+	struct router_server_opts o = { .listen = a.listen,
+		                        .workers = a.workers,
+		                        .access_log = !a.quiet };
 	struct router_config cfg;
 	char err[ROUTER_CONFIG_ERR_LEN] = "";
-	int rc = router_config_load(config, &cfg, err, sizeof(err));
+	rc = router_config_load(a.config, &cfg, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "router: %s\n", err[0] ? err : err_text(rc));
 		return CMD_USAGE;
 	}
 	o.cfg = &cfg;
-	signal(SIGPIPE, SIG_IGN);
-	struct rlimit nofile;
-	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
-		nofile.rlim_cur = nofile.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &nofile);
-	}
-	struct router_main m = { 0 };
+	cmd_serve_prepare();
+	struct router_server *srv = NULL;
+	struct http_admin *admin = NULL;
 	struct net_loop *loop;
 	if (net_loop_new(&loop)) {
 		fputs("router: out of memory\n", stderr);
 		router_config_free(&cfg);
 		return CMD_FAIL;
 	}
-	rc = router_server_start(&o, &m.srv, err, sizeof(err));
+	rc = router_server_start(&o, &srv, err, sizeof(err));
 	if (rc == 0 && cfg.admin_listen)
-		rc = router_admin_start(&cfg, m.srv, &m.admin, err, sizeof(err));
+		rc = router_admin_start(&cfg, srv, &admin, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "router: %s\n", err[0] ? err : err_text(rc));
-		router_server_stop(m.srv);
+		router_server_stop(srv);
 		net_loop_free(loop);
 		router_config_free(&cfg);
 		return CMD_FAIL;
 	}
 	fprintf(stderr,
 	        "router: access point %s (alias %s), %u regions, listening on %s (port %d)\n",
-	        cfg.name, cfg.alias, cfg.nregions, o.listen, router_server_port(m.srv));
-	if (m.admin)
+	        cfg.name, cfg.alias, cfg.nregions, o.listen, router_server_port(srv));
+	if (admin)
 		fprintf(stderr, "router: admin on %s (port %d)\n", cfg.admin_listen,
-		        router_admin_port(m.admin));
-	cmd_serve(loop, &router_serve, &m);
-	router_admin_stop(m.admin);
-	router_server_stop(m.srv);
+		        http_admin_port(admin));
+	cmd_serve(loop, &router_serve, srv, admin);
+	http_admin_stop(admin);
+	router_server_stop(srv);
 	net_loop_free(loop);
 	router_config_free(&cfg);
 	fputs("router: stopped\n", stderr);

@@ -1,14 +1,20 @@
 /*
  * The main loop of a draining server command (store, router): wait for
  * SIGTERM or SIGINT, drain, and return once every connection has closed;
- * a second signal exits at once. SIGHUP calls the command's reload. Main
+ * a second signal exits at once. SIGHUP calls the command's reload and
+ * re-reads its admin listener's credentials. Main
  * thread only.
  */
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "http/admin.h"
 #include "net/signal.h"
 #include "net/timer.h"
 
@@ -16,6 +22,7 @@ struct serve {
 	struct net_loop *loop;
 	const struct cmd_serve_ops *ops;
 	void *srv;
+	struct http_admin *admin;
 	struct net_timer *poll;
 	int signals;
 };
@@ -44,17 +51,103 @@ static void on_hup(void *arg, int signum)
 {
 	struct serve *m = arg;
 	(void)signum;
-	m->ops->reload(m->srv);
+	if (m->ops->reload)
+		m->ops->reload(m->srv);
+	if (!m->admin)
+		return;
+	char err[512];
+	if (http_admin_reload(m->admin, err, sizeof(err)))
+		fprintf(stderr, "%s: admin credentials not reloaded: %s\n", m->ops->name, err);
+	else
+		fprintf(stderr, "%s: admin credentials reloaded\n", m->ops->name);
 }
 
-void cmd_serve(struct net_loop *l, const struct cmd_serve_ops *ops, void *srv)
+#define ROLE_OPTS_MAX 16
+
+int cmd_role_args(int argc, char **argv, const char *name, void (*help)(FILE *out),
+                  const struct option *extra, size_t nextra,
+                  int (*on_extra)(void *arg, int val, const char *optarg), void *arg,
+                  struct cmd_role_args *out)
 {
-	struct serve m = { .loop = l, .ops = ops, .srv = srv };
+	static const struct option common[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+	};
+	size_t nc = sizeof(common) / sizeof(common[0]);
+	struct option opts[ROLE_OPTS_MAX + 1];
+	if (nc + nextra > ROLE_OPTS_MAX)
+		abort(); /* a programming error: the table is static */
+	memcpy(opts, common, sizeof(common));
+	if (nextra)
+		memcpy(opts + nc, extra, nextra * sizeof(*extra));
+	memset(&opts[nc + nextra], 0, sizeof(opts[0]));
+	*out = (struct cmd_role_args){ 0 };
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			out->listen = optarg;
+			break;
+		case 'c':
+			out->config = optarg;
+			break;
+		case 'w': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (*end || n == 0 || n > 256) {
+				fprintf(stderr, "%s: --workers wants 1 to 256\n", name);
+				return CMD_USAGE;
+			}
+			out->workers = (unsigned)n;
+			break;
+		}
+		case 'q':
+			out->quiet = true;
+			break;
+		case 'h':
+			help(stdout);
+			return CMD_OK;
+		case '?':
+			help(stderr);
+			return CMD_USAGE;
+		default: {
+			int rc = on_extra(arg, c, optarg);
+			if (rc >= 0)
+				return rc;
+		}
+		}
+	}
+	if (optind < argc || !out->listen || !out->config) {
+		fprintf(stderr, "%s: --listen and --config are required\n", name);
+		help(stderr);
+		return CMD_USAGE;
+	}
+	return -1;
+}
+
+void cmd_serve_prepare(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	struct rlimit nofile;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
+}
+
+void cmd_serve(struct net_loop *l, const struct cmd_serve_ops *ops, void *srv,
+               struct http_admin *admin)
+{
+	struct serve m = { .loop = l, .ops = ops, .srv = srv, .admin = admin };
 	struct net_signal *s_term = NULL, *s_int = NULL, *s_hup = NULL;
 	net_timer_new(l, poll_drained, &m, &m.poll);
 	net_signal_watch(l, SIGTERM, on_stop_signal, &m, &s_term);
 	net_signal_watch(l, SIGINT, on_stop_signal, &m, &s_int);
-	if (ops->reload)
+	if (ops->reload || admin)
 		net_signal_watch(l, SIGHUP, on_hup, &m, &s_hup);
 	net_loop_run(l);
 	net_timer_free(m.poll);

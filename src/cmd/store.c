@@ -3,7 +3,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -184,14 +183,7 @@ int cmd_store(int argc, char **argv)
 	/* Disk work runs on libuv's pool: size it before the first loop. */
 	if (!getenv("UV_THREADPOOL_SIZE"))
 		setenv("UV_THREADPOOL_SIZE", "8", 1);
-	signal(SIGPIPE, SIG_IGN);
-	/* Connections and cached object files: raise the soft descriptor limit
-	 * to the hard one, as servers do. */
-	struct rlimit nofile;
-	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
-		nofile.rlim_cur = nofile.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &nofile);
-	}
+	cmd_serve_prepare(); /* connections and cached object files need descriptors */
 
 	struct net_loop *loop;
 	struct s3_server *srv;
@@ -208,7 +200,7 @@ int cmd_store(int argc, char **argv)
 	}
 	fprintf(stderr, "store: region %s, data %s, listening on %s (port %d)\n", cfg.region,
 	        cfg.data_dir, cfg.listen, s3_server_port(srv));
-	cmd_serve(loop, &store_serve, srv);
+	cmd_serve(loop, &store_serve, srv, NULL);
 	s3_server_stop(srv);
 	net_loop_free(loop);
 	fputs("store: stopped\n", stderr);

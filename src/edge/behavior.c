@@ -13,6 +13,10 @@
 #include "base/err.h"
 #include "http/parser.h"
 
+/* The first line of every key: a new key format gets a new version, so
+ * stored entries of the old one are never mistaken for it. */
+#define KEY_VERSION "K1\n"
+
 #define TABLE_MAGIC 0x45424854u /* "EBHT" */
 
 struct edge_behavior_table {
@@ -583,7 +587,7 @@ int edge_cache_key(const struct edge_behavior *b, const struct edge_key_input *i
 	if (in->host.len > EDGE_HOST_MAX || in->path.len > EDGE_PATH_MAX)
 		return ERR_EDGE_KEY_TOO_LONG;
 
-	kw_raw(&k, "K1\n", 3);
+	kw_raw(&k, KEY_VERSION, sizeof(KEY_VERSION) - 1);
 	iov_copy_lower(buf, in->host);
 	kw_field(&k, "host", buf, in->host.len);
 	kw_field(&k, "m", mclass, strlen(mclass));
@@ -619,6 +623,40 @@ int edge_cache_key(const struct edge_behavior *b, const struct edge_key_input *i
 		return ERR_EDGE_KEY_TOO_LONG;
 	*len = k.len;
 	return 0;
+}
+
+/* Read one "tag N:value\n" field of a key at *at. */
+static int key_field_read(struct iov key, size_t *at, const char *tag, struct iov *value)
+{
+	size_t tl = strlen(tag), i = *at;
+	if (key.len - i < tl + 1 || memcmp(key.base + i, tag, tl) != 0 || key.base[i + tl] != ' ')
+		return ERR_INVALID;
+	i += tl + 1;
+	size_t n = 0, digits = 0;
+	while (i < key.len && key.base[i] >= '0' && key.base[i] <= '9' && digits < 12) {
+		n = n * 10 + (size_t)(key.base[i++] - '0');
+		digits++;
+	}
+	if (digits == 0 || i >= key.len || key.base[i] != ':' || key.len - i - 1 < n + 1 ||
+	    key.base[i + 1 + n] != '\n')
+		return ERR_INVALID;
+	*value = iov_make(key.base + i + 1, n);
+	*at = i + 1 + n + 1;
+	return 0;
+}
+
+int edge_cache_key_path(const char *key, size_t len, struct iov *path)
+{
+	struct iov k = iov_make(key, len), host, method;
+	size_t at = sizeof(KEY_VERSION) - 1;
+	if (!iov_starts(k, IOV_LIT(KEY_VERSION)))
+		return ERR_INVALID;
+	int rc = key_field_read(k, &at, "host", &host);
+	if (rc == 0)
+		rc = key_field_read(k, &at, "m", &method);
+	if (rc == 0)
+		rc = key_field_read(k, &at, "p", path);
+	return rc;
 }
 
 void edge_cache_key_hash(const char *key, size_t len, uint8_t out[SHA256_LEN])

@@ -106,6 +106,10 @@ int edge_path_normalize(struct iov in, char *out, size_t cap, size_t *len);
 int edge_cache_key(const struct edge_behavior *b, const struct edge_key_input *in, char *out,
                    size_t cap, size_t *len);
 
+/* The normalised path field of a key edge_cache_key built (a slice of
+ * key). 0, or ERR_INVALID for bytes that are not such a key. Pure. */
+int edge_cache_key_path(const char *key, size_t len, struct iov *path);
+
 /* SHA-256 of a key, for the storage index, and its first 8 bytes as a
  * big-endian integer for in-memory hash tables. */
 void edge_cache_key_hash(const char *key, size_t len, uint8_t out[SHA256_LEN]);

@@ -575,8 +575,20 @@ int edge_cache_mark_stale(struct edge_cache *c, const char *key, size_t keylen)
 int edge_cache_mark_stale_prefix(struct edge_cache *c, const char *prefix, size_t len,
                                  size_t *marked)
 {
-	CHECK_MAGIC(c, CACHE_MAGIC);
 	CHECK(prefix != NULL || len == 0);
+	struct iov p = iov_make(prefix, len);
+	return edge_cache_mark_stale_if(c, edge_key_has_prefix, &p, marked);
+}
+
+bool edge_key_has_prefix(void *arg, const char *key, size_t keylen)
+{
+	const struct iov *p = arg;
+	return keylen >= p->len && (p->len == 0 || memcmp(key, p->base, p->len) == 0);
+}
+
+int edge_cache_mark_stale_if(struct edge_cache *c, edge_key_pred match, void *arg, size_t *marked)
+{
+	CHECK_MAGIC(c, CACHE_MAGIC);
 	size_t total = 0;
 	for (unsigned i = 0; i < c->nshards; i++) {
 		struct shard *s = &c->shards[i];
@@ -589,8 +601,7 @@ int edge_cache_mark_stale_prefix(struct edge_cache *c, const char *prefix, size_
 				end = s->mask + 1;
 			for (; b < end; b++) {
 				for (struct node *n = s->buckets[b]; n != NULL; n = n->hnext) {
-					if (n->keylen < len ||
-					    (len && memcmp(n->key, prefix, len) != 0))
+					if (!match(arg, n->key, n->keylen))
 						continue;
 					if (!atomic_exchange_explicit(&n->entry->stale, true,
 					                              memory_order_acq_rel))

@@ -80,6 +80,15 @@ int edge_cache_mark_stale(struct edge_cache *c, const char *key, size_t keylen);
 int edge_cache_mark_stale_prefix(struct edge_cache *c, const char *prefix, size_t len,
                                  size_t *marked);
 
+/* Whether a key is one to act on; called under a shard lock (must not call
+ * back into the cache). */
+typedef bool (*edge_key_pred)(void *arg, const char *key, size_t keylen);
+/* The predicate of edge_cache_mark_stale_prefix: arg is a struct iov *. */
+bool edge_key_has_prefix(void *arg, const char *key, size_t keylen);
+/* Mark every entry whose key match() accepts stale, walking as
+ * edge_cache_mark_stale_prefix does. *marked (may be NULL) counts the
+ * entries this call turned stale. Returns 0. */
+int edge_cache_mark_stale_if(struct edge_cache *c, edge_key_pred match, void *arg, size_t *marked);
 /* Counters summed over the shards (each read under its lock). */
 void edge_cache_stats(struct edge_cache *c, struct edge_cache_stats *out);
 

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,7 @@
 static const char *const top_keys[] = {
 	"distribution", "origins", "origin_groups", "behaviors", "signing", "cache", "admin",
 };
-static const char *const dist_keys[] = { "domain", "default_root_object" };
+static const char *const dist_keys[] = { "domain", "default_root_object", "id" };
 static const char *const origin_keys[] = {
 	"id",
 	"domain_name",
@@ -257,6 +258,16 @@ static bool valid_object(struct iov v)
 	return true;
 }
 
+static bool valid_dist_id(struct iov v)
+{
+	if (v.len == 0 || v.len > EDGE_CONFIG_ID_MAX)
+		return false;
+	for (size_t i = 0; i < v.len; i++)
+		if (!isalnum((unsigned char)v.base[i]))
+			return false;
+	return true;
+}
+
 static int read_distribution(struct parse *ps, const struct yaml_tree_node *root)
 {
 	struct edge_config *c = ps->c;
@@ -264,9 +275,10 @@ static int read_distribution(struct parse *ps, const struct yaml_tree_node *root
 	    config_schema_section(&ps->s, root, "distribution", CONFIG_REQUIRED, YAML_TREE_MAP);
 	if (!m || config_schema_keys(&ps->s, m, dist_keys, N_ELEMS(dist_keys)))
 		return ps->s.rc;
-	const struct yaml_tree_node *kd = NULL, *kr = NULL;
-	struct iov domain, root_object;
+	const struct yaml_tree_node *kd = NULL, *kr = NULL, *ki = NULL;
+	struct iov domain, root_object, id;
 	config_schema_cstr(&ps->s, m, "domain", CONFIG_REQUIRED, &domain, &kd);
+	config_schema_cstr(&ps->s, m, "id", CONFIG_OPTIONAL, &id, &ki);
 	if (config_schema_cstr(&ps->s, m, "default_root_object", CONFIG_OPTIONAL, &root_object,
 	                       &kr))
 		return ps->s.rc;
@@ -281,7 +293,17 @@ static int read_distribution(struct parse *ps, const struct yaml_tree_node *root
 		    "default_root_object: \"%.*s\" is not an object name (1-255 "
 		    "URL path characters, no leading '/', no '*')",
 		    config_schema_quote_len(root_object), root_object.base);
-	if (config_schema_dup2(&ps->s, IOV_NULL, domain, &c->domain))
+	if (id.base && !valid_dist_id(id))
+		return config_schema_fail(&ps->s, ki,
+		                          "id: \"%.*s\" is not a distribution id (1-%d letters "
+		                          "and digits)",
+		                          config_schema_quote_len(id), id.base, EDGE_CONFIG_ID_MAX);
+	if (!id.base) { /* the domain's first label, as CloudFront's d1234.cloudfront.net */
+		const char *dot = memchr(domain.base, '.', domain.len);
+		id = iov_make(domain.base, dot ? (size_t)(dot - domain.base) : domain.len);
+	}
+	if (config_schema_dup2(&ps->s, IOV_NULL, domain, &c->domain) ||
+	    config_schema_dup2(&ps->s, IOV_NULL, id, &c->id))
 		return ps->s.rc;
 	if (root_object.base &&
 	    config_schema_dup2(&ps->s, IOV_NULL, root_object, &c->default_root_object))
@@ -1250,6 +1272,7 @@ void edge_config_free(struct edge_config *c)
 		return;
 	free(c->domain);
 	free(c->default_root_object);
+	free(c->id);
 	for (uint32_t i = 0; c->origin && i < c->norigins; i++) {
 		struct edge_config_origin *o = &c->origin[i];
 		free(o->id);

@@ -8,6 +8,9 @@
  *   distribution:
  *     domain: d111.edge.example.test     # required; in every cache key
  *     default_root_object: index.html    # optional; no leading '/'
+ *     id: E2QWRUHAPOMQZL                 # optional: the invalidation API's distribution
+ *                                        # id (letters, digits); default: the domain's
+ *                                        # first label
  *   origins:                             # 1..EDGE_CONFIG_ORIGINS_MAX
  *     - id: mrap                         # unique among origins and groups
  *       domain_name: x.mrap.accesspoint.s3-global.example.test  # sent as Host
@@ -236,6 +239,7 @@ struct edge_config_cache {
 
 struct edge_config {
 	char *domain;
+	char *id;                  /* distribution.id, else the domain's first label */
 	char *default_root_object; /* NULL when absent */
 	uint32_t norigins;
 	struct edge_config_origin *origin;

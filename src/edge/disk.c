@@ -757,12 +757,18 @@ int edge_disk_mark_stale(struct edge_disk *d, const char *key, size_t keylen)
 
 int edge_disk_mark_stale_prefix(struct edge_disk *d, const char *prefix, size_t len, size_t *marked)
 {
+	struct iov p = iov_make(prefix, len);
+	return edge_disk_mark_stale_if(d, edge_key_has_prefix, &p, marked);
+}
+
+int edge_disk_mark_stale_if(struct edge_disk *d, edge_key_pred match, void *arg, size_t *marked)
+{
 	CHECK_MAGIC(d, DISK_MAGIC);
 	size_t m = 0;
 	pthread_mutex_lock(&d->mu);
 	for (size_t i = 0; i < d->nbuckets; i++) {
 		for (struct node *n = d->table[i]; n; n = n->hnext) {
-			if (!n->stale && n->keylen >= len && memcmp(n->key, prefix, len) == 0) {
+			if (!n->stale && match(arg, n->key, n->keylen)) {
 				mark(d, n);
 				m++;
 			}

@@ -38,6 +38,7 @@
 #include <stdint.h>
 
 #include "edge/cache-t.h"
+#include "edge/cache.h"
 
 #define EDGE_DISK_BLOCK       4096u        /* an entry is charged whole blocks */
 #define EDGE_DISK_HEADER_LEN  96u          /* the fixed part of a file */
@@ -118,6 +119,10 @@ int edge_disk_mark_stale(struct edge_disk *d, const char *key, size_t keylen);
  * *marked (may be NULL) counts those this call turned stale. 0. */
 int edge_disk_mark_stale_prefix(struct edge_disk *d, const char *prefix, size_t len,
                                 size_t *marked);
+
+/* Mark every entry whose key match() accepts stale (edge/cache.h's
+ * predicate, called under the index lock). */
+int edge_disk_mark_stale_if(struct edge_disk *d, edge_key_pred match, void *arg, size_t *marked);
 
 void edge_disk_stats(struct edge_disk *d, struct edge_disk_stats *out);
 

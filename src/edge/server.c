@@ -1329,3 +1329,111 @@ void edge_server_stats(struct edge_server *s, struct edge_server_stats *out)
 		.failovers = load(&s->n_failovers),
 	};
 }
+
+/* ---- invalidation and metrics (edge/admin.c) ---- */
+
+/* One invalidation path, normalised as cache keys are: exact, or a prefix
+ * when it ended with '*'. */
+struct inv_pattern {
+	struct iov path;
+	bool prefix;
+};
+
+struct inv_match {
+	struct inv_pattern *p;
+	size_t n;
+};
+
+static bool inv_matches(void *arg, const char *key, size_t keylen)
+{
+	const struct inv_match *m = arg;
+	struct iov path;
+	if (edge_cache_key_path(key, keylen, &path))
+		return false;
+	for (size_t i = 0; i < m->n; i++) {
+		const struct inv_pattern *p = &m->p[i];
+		if (p->prefix ? iov_starts(path, p->path) : iov_eq(path, p->path))
+			return true;
+	}
+	return false;
+}
+
+int edge_server_invalidate(struct edge_server *s, const struct iov *paths, size_t n, size_t *marked)
+{
+	CHECK_MAGIC(s, EDGE_MAGIC);
+	struct inv_match m = { calloc(n ? n : 1, sizeof(*m.p)), 0 };
+	char *mem = NULL;
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += paths[i].len * 3 + 1; /* edge_path_normalize's bound */
+	mem = malloc(total ? total : 1);
+	if (!m.p || !mem) {
+		free(m.p);
+		free(mem);
+		return ERR_NOMEM;
+	}
+	char *at = mem;
+	for (size_t i = 0; i < n; i++) {
+		struct iov raw = paths[i];
+		bool prefix = raw.len && raw.base[raw.len - 1] == '*';
+		if (prefix)
+			raw.len--;
+		size_t len;
+		if (edge_path_normalize(raw, at, paths[i].len * 3 + 1, &len))
+			continue; /* cannot be in any key */
+		m.p[m.n++] = (struct inv_pattern){ iov_make(at, len), prefix };
+		at += len;
+	}
+	size_t count = 0;
+	int rc = edge_cache_mark_stale_if(s->cache, inv_matches, &m, &count);
+	free(m.p);
+	free(mem);
+	if (marked)
+		*marked = count;
+	return rc;
+}
+
+int edge_server_metrics(struct edge_server *s, struct buf *out)
+{
+	CHECK_MAGIC(s, EDGE_MAGIC);
+	struct edge_server_stats st;
+	struct edge_cache_stats cs;
+	edge_server_stats(s, &st);
+	edge_cache_stats(s->cache, &cs);
+	uint64_t looked = st.hits + st.misses;
+	int rc = buf_printf(
+	    out,
+	    "# HELP meridian_edge_requests_total Viewer requests by result.\n"
+	    "# TYPE meridian_edge_requests_total counter\n"
+	    "meridian_edge_requests_total{result=\"hit\"} %llu\n"
+	    "meridian_edge_requests_total{result=\"miss\"} %llu\n"
+	    "meridian_edge_requests_total{result=\"error\"} %llu\n"
+	    "# HELP meridian_edge_cache_hit_ratio Hits over hits and misses since start.\n"
+	    "# TYPE meridian_edge_cache_hit_ratio gauge\n"
+	    "meridian_edge_cache_hit_ratio %.6f\n"
+	    "# HELP meridian_edge_origin_fetches_total Requests sent to origins.\n"
+	    "# TYPE meridian_edge_origin_fetches_total counter\n"
+	    "meridian_edge_origin_fetches_total %llu\n"
+	    "# HELP meridian_edge_collapsed_total Requests answered by another request's fetch.\n"
+	    "# TYPE meridian_edge_collapsed_total counter\n"
+	    "meridian_edge_collapsed_total %llu\n"
+	    "# HELP meridian_edge_failovers_total Origin group moves to the next member.\n"
+	    "# TYPE meridian_edge_failovers_total counter\n"
+	    "meridian_edge_failovers_total %llu\n"
+	    "# HELP meridian_edge_cache_bytes Bytes charged to a cache tier, and its budget.\n"
+	    "# TYPE meridian_edge_cache_bytes gauge\n"
+	    "meridian_edge_cache_bytes{tier=\"memory\"} %zu\n"
+	    "meridian_edge_cache_budget_bytes{tier=\"memory\"} %zu\n"
+	    "# HELP meridian_edge_cache_entries Entries held by a cache tier.\n"
+	    "# TYPE meridian_edge_cache_entries gauge\n"
+	    "meridian_edge_cache_entries{tier=\"memory\"} %zu\n"
+	    "# HELP meridian_edge_cache_evictions_total Entries evicted from a cache tier.\n"
+	    "# TYPE meridian_edge_cache_evictions_total counter\n"
+	    "meridian_edge_cache_evictions_total{tier=\"memory\"} %llu\n",
+	    (unsigned long long)st.hits, (unsigned long long)st.misses,
+	    (unsigned long long)st.errors, looked ? (double)st.hits / (double)looked : 0.0,
+	    (unsigned long long)st.origin_fetches, (unsigned long long)st.collapsed,
+	    (unsigned long long)st.failovers, cs.used_bytes, cs.budget_bytes, cs.entries,
+	    (unsigned long long)cs.evictions);
+	return rc;
+}

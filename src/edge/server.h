@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/iov.h"
 #include "edge/config.h"
 
 /* Response header carrying the request id, also sent to the origin (as
@@ -66,5 +67,15 @@ bool edge_server_drained(const struct edge_server *s);
 /* Close everything, join the workers, free. NULL is a no-op. */
 void edge_server_stop(struct edge_server *s);
 void edge_server_stats(struct edge_server *s, struct edge_server_stats *out);
+
+struct buf;
+/* Mark stale every cached entry whose path matches one of `paths` (as
+ * CloudFront invalidation paths: exact, or a prefix when ending in '*';
+ * every query string and header variant of a path matches). *marked (may
+ * be NULL) counts entries turned stale. Any thread. 0 or ERR_NOMEM. */
+int edge_server_invalidate(struct edge_server *s, const struct iov *paths, size_t n,
+                           size_t *marked);
+/* Append the Prometheus text of the counters. Any thread. 0 or buf's error. */
+int edge_server_metrics(struct edge_server *s, struct buf *out);
 
 #endif

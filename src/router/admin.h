@@ -28,17 +28,13 @@
 #define ROUTER_ADMIN_VERSION_HEADER "x-meridian-routes-version"
 #define ROUTER_ADMIN_API_PREFIX     "/v20180820/mrap/instances/"
 
-struct router_admin;
+struct http_admin;
 
 /* Listen on cfg->admin_listen for `srv` (both borrowed for the admin's
  * life). 0, or an error with `err` saying why (unreadable credentials with
- * file:line, a listen failure). */
+ * file:line, a listen failure). The rest is http/admin.h's: port, reload
+ * (SIGHUP), stop. */
 int router_admin_start(const struct router_config *cfg, struct router_server *srv,
-                       struct router_admin **out, char *err, size_t errcap);
-int router_admin_port(const struct router_admin *a);
-/* Re-read the credentials file; on error the old keys stay and `err` says why. */
-int router_admin_reload(struct router_admin *a, char *err, size_t errcap);
-/* Close the listener and every connection, join its thread, free. NULL: no-op. */
-void router_admin_stop(struct router_admin *a);
+                       struct http_admin **out, char *err, size_t errcap);
 
 #endif

@@ -7,7 +7,7 @@
 
 #include "base/check.h"
 #include "base/err.h"
-#include "s3/utf8.h"
+#include "http/xml.h"
 
 void s3_xml_writer_init(struct s3_xml_writer *w, struct buf *out)
 {
@@ -15,62 +15,9 @@ void s3_xml_writer_init(struct s3_xml_writer *w, struct buf *out)
 	*w = (struct s3_xml_writer){ .out = out };
 }
 
-/* The escape for one ASCII byte, or NULL if it is copied as is. */
-static const char *ascii_escape(unsigned char c, char tmp[8])
-{
-	switch (c) {
-	case '&':
-		return "&amp;";
-	case '<':
-		return "&lt;";
-	case '>':
-		return "&gt;";
-	case '"':
-		return "&quot;";
-	case '\'':
-		return "&apos;";
-	case '\t':
-		return "&#9;";
-	case '\n':
-		return "&#10;";
-	case '\r':
-		return "&#13;";
-	default:
-		break;
-	}
-	if (c >= 0x20)
-		return NULL;
-	snprintf(tmp, 8, "&#x%x;", c);
-	return tmp;
-}
-
 int s3_xml_escape(struct buf *out, struct iov text)
 {
-	const unsigned char *p = (const unsigned char *)text.base;
-	size_t start = out->len, i = 0, run = 0;
-	int rc = 0;
-	char tmp[8];
-
-	while (rc == 0 && i < text.len) {
-		const char *esc = NULL;
-		size_t k = 1;
-		if (p[i] < 0x80)
-			esc = ascii_escape(p[i], tmp);
-		else if ((k = s3_utf8_seq(p + i, text.len - i)) == 0)
-			rc = ERR_INVALID;
-		if (rc == 0 && esc) {
-			rc = buf_add(out, text.base + run, i - run);
-			if (rc == 0)
-				rc = buf_add_str(out, esc);
-			run = i + 1;
-		}
-		i += k;
-	}
-	if (rc == 0)
-		rc = buf_add(out, text.base + run, text.len - run);
-	if (rc)
-		out->len = start;
-	return rc;
+	return http_xml_escape(out, text, HTTP_XML_C0_HEX);
 }
 
 /* Common entry: stop on a sticky error, remember where to roll back to. */

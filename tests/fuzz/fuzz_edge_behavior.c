@@ -136,6 +136,11 @@ static void check_key(uint8_t flags, const struct iov *f, const struct http_head
 	if (rc != 0)
 		return;
 	CHECK(edge_cache_key_hash64(k1, l1) == edge_cache_key_hash64(k2, l2));
+	/* Every key's path field reads back, inside the key, and is the
+	 * never empty (the key holds "/" for an empty path). */
+	struct iov kp;
+	CHECK(edge_cache_key_path(k1, l1, &kp) == 0);
+	CHECK(kp.base > k1 && kp.base + kp.len < k1 + l1 && kp.len >= 1);
 
 	if (iov_eq(in.method, IOV_LIT("GET")) || iov_eq(in.method, IOV_LIT("HEAD"))) {
 		in.method = iov_eq(in.method, IOV_LIT("GET")) ? IOV_LIT("HEAD") : IOV_LIT("GET");
@@ -190,6 +195,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
+	struct iov kp; /* any bytes as a stored key: a field inside them, or refused */
+	if (edge_cache_key_path((const char *)data, size, &kp) == 0)
+		CHECK(kp.base >= (const char *)data &&
+		      kp.base + kp.len < (const char *)data + size);
 	uint8_t flags = data[0];
 	const char *p = (const char *)data + 1, *end = (const char *)data + size;
 	for (; nf < NF; nf++) {

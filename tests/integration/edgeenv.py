@@ -86,7 +86,7 @@ def edge_yaml(domain, origins, behaviors, groups=(), signing=None, cache=None, r
 class Edge:
     def __init__(self, tmp, origins, behaviors, groups=(), domain="d111.edge.example.test",
                  creds=EDGE_CREDS, cache=None, root=None, workers=2, location="TST1",
-                 sign=True, extra_env=None):
+                 sign=True, extra_env=None, admins=None):
         self.tmp = pathlib.Path(tmp)
         self.tmp.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -97,7 +97,16 @@ class Edge:
             os.chmod(cf, 0o600)
             signing = {"credentials": "edge-credentials"}
         self.config = self.tmp / f"edge-{self.port}.yaml"
-        self.config.write_text(edge_yaml(domain, origins, behaviors, groups, signing, cache, root))
+        text = edge_yaml(domain, origins, behaviors, groups, signing, cache, root)
+        self.admin_port = None
+        if admins:  # [(key, secret, name)]: an admin listener with these keys
+            self.admin_port = free_port()
+            af = self.tmp / "admin-credentials"
+            af.write_text("".join(f"{k} {s} {n}\n" for k, s, n in admins))
+            os.chmod(af, 0o600)
+            text += (f"admin:\n  listen: \"127.0.0.1:{self.admin_port}\"\n"
+                     "  credentials: admin-credentials\n")
+        self.config.write_text(text)
         self.logpath = self.tmp / f"edge-{self.port}.log"
         self.log = open(self.logpath, "ab")
         self.workers, self.location = workers, location

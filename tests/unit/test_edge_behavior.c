@@ -507,6 +507,21 @@ static void key_format(void **state)
 	assert_true(edge_cache_key_hash64(key_a, n) == v);
 	edge_cache_key_hash(key_a, n - 1, h2);
 	assert_memory_not_equal(h1, h2, SHA256_LEN);
+
+	/* the path field reads back (invalidation matches on it) */
+	struct iov path;
+	assert_int_equal(edge_cache_key_path(key_a, n, &path), 0);
+	assert_true(iov_eq(path, IOV_LIT("/content/stories/example-story.html")));
+	r.path = "/a%7e%2fb";
+	r.query = "x=1";
+	assert_int_equal(key(&b, &r, key_a, &n), 0);
+	assert_int_equal(edge_cache_key_path(key_a, n, &path), 0);
+	assert_true(iov_eq(path, IOV_LIT("/a~%2Fb")));
+	for (size_t cut = 0; cut < n; cut++) /* any truncation short of the path's end */
+		if (cut < (size_t)(path.base - key_a) + path.len + 1)
+			assert_int_equal(edge_cache_key_path(key_a, cut, &path), ERR_INVALID);
+	assert_int_equal(edge_cache_key_path("K2\nhost 1:a\nm 3:GET\np 1:/\n", 26, &path),
+	                 ERR_INVALID);
 }
 
 static void key_default_cloudfront(void **state)

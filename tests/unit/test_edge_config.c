@@ -62,6 +62,7 @@ static const char full_text[] =
     "distribution:\n"
     "  domain: d111.edge.example.test\n"
     "  default_root_object: index.html\n"
+    "  id: E2QWRUHAPOMQZL\n"
     "origins:\n"
     "  - id: mrap\n"
     "    domain_name: mfzwi23gnjvgw.mrap.accesspoint.s3-global.example.test\n"
@@ -132,6 +133,7 @@ static void test_full_file(void **state)
 	parse_ok("/srv/edge/edge.yaml", text, &c);
 	assert_string_equal(c.domain, "d111.edge.example.test");
 	assert_string_equal(c.default_root_object, "index.html");
+	assert_string_equal(c.id, "E2QWRUHAPOMQZL");
 
 	assert_int_equal(c.norigins, 3);
 	const struct edge_config_origin *o = &c.origin[0];
@@ -244,6 +246,7 @@ static void test_defaults(void **state)
 	struct edge_config c;
 	parse_ok("e.yaml", D O B, &c);
 	assert_string_equal(c.domain, "d.example.test");
+	assert_string_equal(c.id, "d"); /* the domain's first label */
 	assert_null(c.default_root_object);
 	assert_int_equal(c.norigins, 1);
 	const struct edge_config_origin *o = &c.origin[0];
@@ -801,6 +804,8 @@ static void test_distribution(void **state)
 	        "path characters, no leading '/', no '*')");
 	refused("distribution:\n  domain: d.test\n  default_root_object: \"\"\n" O B,
 	        "e.yaml:3:3: default_root_object: must not be empty");
+	refused("distribution:\n  domain: d.test\n  id: E2-QW\n" O B,
+	        "e.yaml:3:3: id: \"E2-QW\" is not a distribution id (1-128 letters and digits)");
 }
 
 static void test_load(void **state)

@@ -1,0 +1,67 @@
+/*
+ * A signed control listener, shared by the router's control API and the
+ * edge's invalidation API (docs/internals/http-admin.md): one HTTP server
+ * with a worker thread of its own, an admin credentials file (auth/users.h
+ * format, re-read on demand), bodies buffered up to a cap, every API call
+ * SigV4-verified (any region, the given service, the body's hash signed:
+ * never UNSIGNED-PAYLOAD), and an unsigned GET /metrics.
+ *
+ * The user supplies what differs: which paths are calls (route), what a
+ * verified call does (serve), how an error body looks (error), and the
+ * metrics text. route and serve run on the listener's thread, one request
+ * at a time per connection.
+ *
+ * Threads: start/stop/reload on the controlling thread.
+ */
+#ifndef MERIDIAN_HTTP_ADMIN_H
+#define MERIDIAN_HTTP_ADMIN_H
+
+#include <stddef.h>
+
+#include "base/buf.h"
+#include "base/iov.h"
+#include "http/server.h"
+
+#define HTTP_ADMIN_METRICS_PATH "/metrics"
+#define HTTP_ADMIN_METRICS_MAX  (16u << 20)
+
+struct http_admin;
+
+struct http_admin_ops {
+	const char *name;    /* the handler's name in logs */
+	const char *service; /* the SigV4 service calls are signed for ("s3") */
+	size_t body_max;     /* a call's body cap (bigger: 400 MaxMessageLengthExceeded) */
+	/* Decide what a request is: an operation number >= 0 (its body is read,
+	 * the signature checked, then serve runs), or -1 after answering it here
+	 * (404, 405, ...). path is the target without its query. */
+	int (*route)(void *ctx, struct http_request *r, struct iov path);
+	/* Answer a verified call; body (whole, borrowed for the call) may be empty. */
+	void (*serve)(void *ctx, struct http_request *r, int op, struct iov body);
+	/* Answer with an error body in the API's own shape. */
+	void (*error)(struct http_request *r, int status, const char *code, const char *message);
+	/* Append the Prometheus text to out; NULL: no /metrics. */
+	int (*metrics)(void *ctx, struct buf *out);
+	/* Free ctx when the admin stops (or fails to start); NULL: it is not ours. */
+	void (*ctx_free)(void *ctx);
+};
+
+/* Listen on `listen` with the keys of `credentials` (both borrowed for the
+ * call); ops is borrowed for the admin's life, ctx too (or owned, with
+ * ops->ctx_free: freed by stop, or here on failure). 0, or an error with err
+ * saying why (an unreadable credentials file with file:line, a listen
+ * failure). */
+int http_admin_start(const char *listen, const char *credentials, const struct http_admin_ops *ops,
+                     void *ctx, struct http_admin **out, char *err, size_t errcap);
+int http_admin_port(const struct http_admin *a);
+/* Re-read the credentials file; on error the old keys stay and err says why. */
+int http_admin_reload(struct http_admin *a, char *err, size_t errcap);
+/* Close the listener and every connection, join its thread, free (ctx
+ * with ops->ctx_free). NULL: no-op. */
+void http_admin_stop(struct http_admin *a);
+
+/* An error answer from an ERR_* code: its HTTP status and S3 code (500
+ * InternalError when it has none), detail or the code's text as message. */
+void http_admin_error_code(const struct http_admin_ops *ops, struct http_request *r, int rc,
+                           const char *detail);
+
+#endif
