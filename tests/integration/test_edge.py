@@ -698,6 +698,29 @@ def test_stale_if_error_refused(tmp_path, stop_all):
     assert (st, h["x-cache"]) == (502, "Error from meridian")
 
 
+def test_stale_at_once_when_every_member_is_down(tmp_path, stop_all):
+    primary = Origin(lambda req: (200, {"Cache-Control": "max-age=1", "Connection": "close"},
+                                  b"from primary"), name="primary")
+    edge = Edge(tmp_path, [{"id": "primary", "address": primary.address},
+                           {"id": "backup", "address": refused_address()}],
+                [edge_behavior("both")],
+                groups=[{"id": "both", "members": ["primary", "backup"]}], sign=False)
+    stop_all(edge)
+    assert edge.request("GET", "/g")[2] == b"from primary"
+    primary.stop()
+    time.sleep(1.3)
+    # both members refuse: each is marked down, and the stale copy answers
+    st, h, body = edge.request("GET", "/g")
+    assert (st, body, h["x-cache"]) == (200, b"from primary", "Hit from meridian")
+    assert edge.logged(lambda e: e["x-origin-attempts"] == "2"
+                       and e["x-edge-detailed-result-type"] == "StaleIfError") == 1
+    # now the whole group is known down: stale at once, no attempt at all
+    st, h, body = edge.request("GET", "/g")
+    assert (st, body) == (200, b"from primary")
+    assert edge.logged(lambda e: e["x-origin-attempts"] == "0"
+                       and e["x-edge-detailed-result-type"] == "StaleIfError") == 1
+
+
 # ---- (k) HEAD misses, the disk tier ----
 
 def test_cold_head_does_not_poison(tmp_path, stop_all):
