@@ -1,26 +1,37 @@
 /*
  * edge/server: the edge's data plane. See server.h and
- * docs/internals/edge-server.md.
+ * docs/internals/edge-server.md; hit.c has the answers from the cache tiers
+ * and the flight table, edge-int.h the structs both share.
  *
  * One viewer request, one struct ereq:
  *
  *   normalise the path, match a behavior, check the method (403 if not
  *   allowed), default root object for "/"
- *   -> cached method: build the key; a fresh entry -> answer it (Hit)
+ *   -> cached method: build the key; a fresh entry in memory -> answer it
+ *      (Hit); no entry -> look in the disk tier on the pool
+ *   -> an entry not fresh: within stale-while-revalidate answer it and
+ *      refresh in the background; within stale-if-error with the origin
+ *      known down answer it; else revalidate with its validators
  *   -> GET miss: join the key's flight if one is running (wait for its
  *      entry), else start one and lead it
  *   -> fetch: the behavior's origin, or the group's members in order
  *      (skipping ones that failed recently), signed; the answer streams to
- *      the viewer while a copy fills a buffer (up to the cache's object cap)
- *   -> complete and cacheable: put it in the cache, hand it to the waiters
+ *      the viewer while a copy fills a buffer (or the disk tier)
+ *   -> 304: refresh the entry (RefreshHit); 5xx / unreachable with a stale
+ *      entry in its window: answer it; complete and cacheable: cache it;
+ *      hand the entry to the waiters
  *
- * An ereq is shared by the viewer's request, the exchange and the pieces
- * queued either way; each holds a reference (loop-thread counts: everything
- * touching one ereq runs on its loop). q->r goes NULL when the viewer's
- * request ends. The only cross-thread state is the flight table (one mutex)
- * and the atomic counters and down marks.
+ * An ereq is shared by the viewer's request, the exchange, the pieces
+ * queued either way and pool jobs; each holds a reference (loop-thread
+ * counts: everything touching one ereq runs on its loop, pool jobs touch
+ * only what nothing changes meanwhile). q->r goes NULL when the viewer's
+ * request ends. The only cross-thread state is the flight table (one
+ * mutex), the cache tiers (their own locks) and the atomic counters and
+ * down marks.
  */
 #include "edge/server.h"
+
+#include "edge/edge-int.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -39,144 +50,34 @@
 #include "base/err.h"
 #include "edge/behavior.h"
 #include "edge/cache.h"
+#include "edge/dfill.h"
+#include "edge/disk.h"
 #include "edge/fetch.h"
 #include "edge/fresh.h"
+#include "edge/serve.h"
 #include "edge/sign.h"
 #include "http/client.h"
+#include "http/date.h"
 #include "http/server.h"
 #include "net/loop.h"
 #include "net/timer.h"
+#include "net/work.h"
 
-#define EDGE_MAGIC      0x45444745u /* "EDGE" */
-#define REQ_MAGIC       0x45524551u /* "EREQ" */
-#define FWD_HIGH_WATER  (256 * 1024)
-#define EDGE_LOOPS_MAX  256
-#define EDGE_MAX_ORIGIN 512 /* pooled connections per origin and loop */
-#define FLIGHT_BUCKETS  1024
-#define REQ_ARENA_MAX   (256 * 1024)
-#define CREDS_LINE_MAX  1024
-#define EDGE_SHARDS     16
-
-enum result {
-	RES_NONE = 0,
-	RES_HIT,
-	RES_MISS,
-	RES_ERROR,
-};
-
-static const char *const result_names[] = { "-", "Hit", "Miss", "Error" };
-
-struct edge_loop {
-	struct edge_server *srv;
-	unsigned index;
-	struct net_loop *loop;
-	struct http_client **client; /* one per origin */
-};
-
-struct flight;
-
-struct edge_server {
-	uint32_t magic;
-	const struct edge_config *cfg;
-	struct edge_behavior_table *table;
-	struct edge_cache *cache;
-	size_t object_cap; /* bytes of body (and headers) buffered for the cache */
-	struct auth_keycache *keys;
-	char access_key[CREDS_LINE_MAX], secret_key[CREDS_LINE_MAX], token[CREDS_LINE_MAX];
-	struct auth_creds creds;
-	char location[EDGE_LOCATION_MAX + 1];
-	char via[EDGE_LOCATION_MAX + 32];
-	char **origin_addr;           /* connect address per origin */
-	_Atomic uint64_t *down_until; /* per origin, monotonic ms */
-	bool access_log;
-	uint32_t wait_timeout_ms;
-	struct http_server *http;
-	unsigned nloops;
-	struct edge_loop *loops;
-	pthread_mutex_t flights_mu;
-	struct flight *flights[FLIGHT_BUCKETS]; /* under flights_mu */
-	_Atomic uint64_t n_requests, n_hits, n_misses, n_errors, n_fetches, n_collapsed,
-	    n_failovers;
-};
-
-/* A fetch that other requests for the same key wait on. */
-struct flight {
-	struct flight *next; /* bucket chain */
-	uint64_t hash;
-	char *key;
-	size_t keylen;
-	struct ereq *waiters; /* doubly linked through wnext / wprev */
-	unsigned nwaiters;
-};
-
-struct ereq {
-	unsigned magic;
-	struct edge_loop *el;
-	struct http_request *r; /* NULL once the viewer's request is over */
-	unsigned refs;
-	uint64_t start_ns;
-	enum result result;
-	const char *detail; /* x-edge-detailed-result-type */
-	int status;
-	uint64_t bytes_out;
-	/* what the request is */
-	size_t bi; /* behavior index (table and config order) */
-	const struct edge_behavior *b;
-	unsigned method_bit;
-	bool cached, is_get, is_head, may_fail_over;
-	char *key; /* the request arena's on a hit, else owned */
-	size_t keylen;
-	bool key_owned;
-	/* the origin request's parts, owned (the viewer may leave first) */
-	struct arena *arena;
-	struct iov method, path, query;
-	struct http_header *fwd;
-	size_t nfwd;
-	struct iov xff, via;
-	int64_t body_length;
-	/* the target */
-	uint32_t members[EDGE_CONFIG_MEMBERS_MAX];
-	uint32_t nmembers, member; /* member: index into members of this attempt */
-	const struct edge_config_group *group;
-	struct http_exchange *x;
-	unsigned attempts;
-	bool started, drop, retry, upstream_paused, viewer_paused, body_end;
-	/* the copy for the cache */
-	bool buffering;
-	char *body;
-	size_t body_len, body_cap;
-	struct buf hdrs;
-	int up_status;
-	struct edge_fresh_decision dec;
-	int64_t req_time;
-	/* collapsing */
-	struct flight *leading; /* the flight this request fetches for */
-	struct flight *waiting; /* the flight it waits on (under flights_mu) */
-	struct ereq *wnext, *wprev;
-	bool wposted; /* the wake is posted (under flights_mu) */
-	struct edge_cache_entry *wentry;
-	struct net_timer *wtimer;
-};
-
-struct piece {
-	struct ereq *q;
-	char data[];
-};
-
-struct hit_write {
-	struct ereq *q;
-	struct edge_cache_entry *e;
-};
+const char *const edge__result_names[] = { "-", "Hit", "Miss", "Error", "RefreshHit" };
 
 static _Thread_local struct edge_loop *tl_loop;
 
-static void q_drop(struct ereq *q)
+void edge__q_drop(struct ereq *q)
 {
 	if (--q->refs)
 		return;
 	CHECK_MAGIC(q, REQ_MAGIC);
 	if (q->key_owned)
 		free(q->key);
+	edge_cache_entry_release(q->stale);
+	edge_cache_entry_release(q->refreshed);
+	if (q->df)
+		edge_dfill_end(q->df, false);
 	free(q->body);
 	buf_free(&q->hdrs);
 	arena_free(q->arena);
@@ -184,7 +85,7 @@ static void q_drop(struct ereq *q)
 	free(q);
 }
 
-static void count(_Atomic uint64_t *c)
+void edge__count(_Atomic uint64_t *c)
 {
 	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
 }
@@ -196,8 +97,8 @@ static uint64_t mono_ms(void)
 
 /* ---- answers of the edge's own ---- */
 
-static int start_response(struct ereq *q, int status, const struct http_header *hs, size_t n,
-                          int64_t length, const char *xcache)
+int edge__start_response(struct ereq *q, int status, const struct http_header *hs, size_t n,
+                         int64_t length, const char *xcache)
 {
 	struct arena *a = http_request_arena(q->r);
 	struct http_header *out = arena_alloc(a, (n + 3) * sizeof(*out));
@@ -211,7 +112,7 @@ static int start_response(struct ereq *q, int status, const struct http_header *
 	return http_response_start(q->r, status, out, n, length);
 }
 
-static void respond_error(struct ereq *q, int status, const char *code, const char *message)
+void edge__respond_error(struct ereq *q, int status, const char *code, const char *message)
 {
 	char body[512];
 	int n = snprintf(body, sizeof(body),
@@ -221,224 +122,12 @@ static void respond_error(struct ereq *q, int status, const char *code, const ch
 	const struct http_header ct = { IOV_LIT("Content-Type"), IOV_LIT("application/xml") };
 	q->result = RES_ERROR;
 	http_response_early(q->r);
-	if (start_response(q, status, &ct, 1, n, "Error from meridian") == 0) {
+	if (edge__start_response(q, status, &ct, 1, n, "Error from meridian") == 0) {
 		struct iov copy = arena_dup(http_request_arena(q->r), iov_make(body, (size_t)n));
 		if (copy.base && http_response_write(q->r, copy.base, copy.len, NULL, NULL) == 0)
 			q->bytes_out += copy.len;
 	}
 	http_response_end(q->r);
-}
-
-/* ---- hits ---- */
-
-static void hit_written(void *arg, int status)
-{
-	(void)status;
-	struct hit_write *w = arg;
-	edge_cache_entry_release(w->e);
-	q_drop(w->q);
-	free(w);
-}
-
-/* Answer from a cached entry (its reference stays the caller's). */
-static void serve_entry(struct ereq *q, struct edge_cache_entry *e, const char *detail)
-{
-	struct edge_server *s = q->el->srv;
-	struct http_header hs[EDGE_FETCH_NHEADERS_MAX + 1];
-	size_t n = 0;
-	char age[24];
-	if (edge_fetch_headers_unpack(e->headers, hs, EDGE_FETCH_NHEADERS_MAX, &n)) {
-		respond_error(q, 500, "InternalError", "A cached response is damaged.");
-		return;
-	}
-	int64_t a = clock_now() - e->meta.stored;
-	snprintf(age, sizeof(age), "%lld", (long long)(a < 0 ? 0 : a));
-	hs[n++] = (struct http_header){ IOV_LIT("Age"), iov_cstr(age) };
-	q->result = RES_HIT;
-	q->detail = detail;
-	count(&s->n_hits);
-	if (start_response(q, e->meta.status, hs, n, (int64_t)e->body.len, "Hit from meridian")) {
-		http_response_end(q->r);
-		return;
-	}
-	if (!q->is_head && e->body.len) {
-		struct hit_write *w = malloc(sizeof(*w));
-		if (w) {
-			*w = (struct hit_write){ .q = q, .e = edge_cache_entry_ref(e) };
-			q->refs++;
-			if (http_response_write(q->r, e->body.base, e->body.len, hit_written, w)) {
-				q->refs--;
-				edge_cache_entry_release(w->e);
-				free(w);
-			} else {
-				q->bytes_out += e->body.len;
-			}
-		}
-	}
-	http_response_end(q->r);
-}
-
-/* A fresh entry for the key, or NULL. */
-static struct edge_cache_entry *lookup(struct ereq *q)
-{
-	struct edge_cache_entry *e;
-	if (edge_cache_get(q->el->srv->cache, q->key, q->keylen, &e))
-		return NULL;
-	if (!edge_cache_entry_stale(e) && clock_now() - e->meta.stored < e->meta.ttl)
-		return e;
-	/* Expired: RefreshHit (revalidation) is not built; fetch again. */
-	edge_cache_entry_release(e);
-	return NULL;
-}
-
-/* ---- collapsing ---- */
-
-static uint64_t key_hash(const char *k, size_t n)
-{
-	return edge_cache_key_hash64(k, n);
-}
-
-static struct flight **flight_slot(struct edge_server *s, const char *k, size_t n, uint64_t h)
-{
-	struct flight **p = &s->flights[h % FLIGHT_BUCKETS];
-	while (*p && !((*p)->hash == h && (*p)->keylen == n && memcmp((*p)->key, k, n) == 0))
-		p = &(*p)->next;
-	return p;
-}
-
-static void waiter_unlink(struct ereq *q)
-{
-	struct flight *f = q->waiting;
-	if (q->wprev)
-		q->wprev->wnext = q->wnext;
-	else
-		f->waiters = q->wnext;
-	if (q->wnext)
-		q->wnext->wprev = q->wprev;
-	q->wnext = q->wprev = NULL;
-	q->waiting = NULL;
-	f->nwaiters--;
-}
-
-static int fetch_start(struct ereq *q);
-static void fetch_failed(struct ereq *q, int error);
-
-static void waiter_timer_free(struct ereq *q)
-{
-	if (q->wtimer) {
-		net_timer_free(q->wtimer);
-		q->wtimer = NULL;
-	}
-}
-
-/* On the waiter's loop: the flight it waited on is over. */
-static void waiter_wake(void *arg)
-{
-	struct ereq *q = arg;
-	struct edge_cache_entry *e = q->wentry;
-	q->wentry = NULL;
-	waiter_timer_free(q);
-	if (q->r) {
-		if (e) {
-			count(&q->el->srv->n_collapsed);
-			serve_entry(q, e, "Collapsed");
-		} else {
-			int rc = fetch_start(q); /* on its own: the first one was not cacheable */
-			if (rc)
-				fetch_failed(q, rc);
-		}
-	}
-	edge_cache_entry_release(e);
-	q_drop(q); /* the wait's reference */
-}
-
-static void waiter_timeout(void *arg)
-{
-	struct ereq *q = arg;
-	struct edge_server *s = q->el->srv;
-	pthread_mutex_lock(&s->flights_mu);
-	bool mine = q->waiting != NULL;
-	if (mine)
-		waiter_unlink(q);
-	pthread_mutex_unlock(&s->flights_mu);
-	if (!mine)
-		return; /* the wake is on its way */
-	waiter_timer_free(q);
-	if (q->r) {
-		q->detail = "WaitTimeout";
-		int rc = fetch_start(q);
-		if (rc)
-			fetch_failed(q, rc);
-	}
-	q_drop(q);
-}
-
-/*
- * Join the key's flight, or start one. Returns true when q now waits (it
- * holds a reference for that); false when q must fetch (as the flight's
- * leader if q->leading is set).
- */
-static bool collapse(struct ereq *q)
-{
-	struct edge_server *s = q->el->srv;
-	uint64_t h = key_hash(q->key, q->keylen);
-	struct flight *nf = NULL;
-	pthread_mutex_lock(&s->flights_mu);
-	struct flight **slot = flight_slot(s, q->key, q->keylen, h);
-	struct flight *f = *slot;
-	if (f && f->nwaiters < EDGE_WAITERS_MAX &&
-	    net_timer_new(q->el->loop, waiter_timeout, q, &q->wtimer) == 0) {
-		q->waiting = f;
-		q->wprev = NULL;
-		q->wnext = f->waiters;
-		if (f->waiters)
-			f->waiters->wprev = q;
-		f->waiters = q;
-		f->nwaiters++;
-		q->refs++;
-		pthread_mutex_unlock(&s->flights_mu);
-		net_timer_start(q->wtimer, s->wait_timeout_ms, 0);
-		return true;
-	}
-	if (!f) {
-		nf = calloc(1, sizeof(*nf));
-		char *k = nf ? malloc(q->keylen) : NULL;
-		if (k) {
-			memcpy(k, q->key, q->keylen);
-			*nf = (struct flight){ .hash = h, .key = k, .keylen = q->keylen };
-			*slot = nf;
-			q->leading = nf;
-		} else {
-			free(nf);
-		}
-	}
-	pthread_mutex_unlock(&s->flights_mu);
-	return false;
-}
-
-/* The leader is done: hand e (NULL: nothing cached) to every waiter. */
-static void flight_complete(struct ereq *q, struct edge_cache_entry *e)
-{
-	struct edge_server *s = q->el->srv;
-	struct flight *f = q->leading;
-	if (!f)
-		return;
-	q->leading = NULL;
-	pthread_mutex_lock(&s->flights_mu);
-	struct flight **slot = flight_slot(s, f->key, f->keylen, f->hash);
-	CHECK(*slot == f);
-	*slot = f->next;
-	while (f->waiters) {
-		struct ereq *w = f->waiters;
-		waiter_unlink(w);
-		w->wentry = e ? edge_cache_entry_ref(e) : NULL;
-		w->wposted = true;
-		if (net_loop_post(w->el->loop, waiter_wake, w))
-			fprintf(stderr, "edge: cannot wake a waiting request (out of memory)\n");
-	}
-	pthread_mutex_unlock(&s->flights_mu);
-	free(f->key);
-	free(f);
 }
 
 /* ---- the origin exchange ---- */
@@ -453,7 +142,7 @@ static void down_written(void *arg, int status)
 		q->upstream_paused = false;
 		http_exchange_resume(q->x);
 	}
-	q_drop(q);
+	edge__q_drop(q);
 }
 
 static const struct edge_config_origin *cur_origin(const struct ereq *q)
@@ -486,6 +175,25 @@ static bool other_member(const struct ereq *q)
 	return q->group && q->may_fail_over && pick_member(q, q->member + 1) >= 0;
 }
 
+/* Every member is marked down (the answer would only be a wait). */
+static bool all_down(const struct ereq *q)
+{
+	struct edge_server *s = q->el->srv;
+	uint64_t now = mono_ms();
+	for (uint32_t i = 0; i < q->nmembers; i++)
+		if (atomic_load_explicit(&s->down_until[q->members[i]], memory_order_relaxed) <=
+		    now)
+			return false;
+	return true;
+}
+
+/* Whether the stale entry may answer when the origin fails. */
+static bool stale_usable(const struct ereq *q)
+{
+	return q->stale && (q->stale_state == EDGE_FRESH_STALE_REVALIDATE ||
+	                    q->stale_state == EDGE_FRESH_STALE_IF_ERROR_ONLY);
+}
+
 static void buffer_stop(struct ereq *q)
 {
 	q->buffering = false;
@@ -494,50 +202,183 @@ static void buffer_stop(struct ereq *q)
 	q->body_len = q->body_cap = 0;
 }
 
+static void policy(const struct ereq *q, struct edge_fresh_policy *p)
+{
+	const struct edge_server *s = q->el->srv;
+	const struct edge_config_behavior *cb = &s->cfg->behavior[q->bi];
+	*p = (struct edge_fresh_policy){
+		.min_ttl = (int64_t)cb->min_ttl_s,
+		.default_ttl = (int64_t)cb->default_ttl_s,
+		.max_ttl = (int64_t)cb->max_ttl_s,
+		.error_min_ttl = s->cfg->cache.error_ttl_ms / 1000,
+		.error_404_ttl = s->cfg->cache.not_found_ttl_ms / 1000,
+	};
+}
+
+/* The meta of an entry made from decision d at now, with the validators of
+ * the header block (ETag slice into it). */
+static void meta_for(const struct edge_fresh_decision *d, int status, struct iov block, int64_t now,
+                     struct edge_cache_meta *m)
+{
+	struct http_header hs[EDGE_FETCH_NHEADERS_MAX];
+	size_t n = 0;
+	/* Age counts from when the answer was made, so stored and ttl both
+	 * include the age it arrived with. */
+	*m = (struct edge_cache_meta){
+		.stored = now - d->initial_age,
+		.ttl = d->ttl + d->initial_age,
+		.swr = d->swr,
+		.sie = d->sie,
+		.last_modified = -1,
+		.status = status,
+	};
+	if (edge_fetch_headers_unpack(block, hs, EDGE_FETCH_NHEADERS_MAX, &n) == 0)
+		edge_serve_validators(hs, n, &m->etag, &m->last_modified);
+}
+
+/* ---- the origin's answer ---- */
+
+/* The entry a 304 refreshes (RFC 9111 §4.3.4): the stored body and status,
+ * the stored headers updated with the 304's, freshness decided again on
+ * them. NULL when that fails (the stale entry is then served as it is). */
+static struct edge_cache_entry *refresh(struct ereq *q, const struct http_head *h, bool *keep)
+{
+	struct edge_cache_entry *old = q->stale, *e = NULL;
+	struct buf merged;
+	struct http_header hs[EDGE_FETCH_NHEADERS_MAX + 2];
+	size_t n = 0;
+	*keep = false;
+	buf_init(&merged, EDGE_FETCH_HEADERS_MAX);
+	int rc = edge_serve_merge_304(old->headers, h->headers, h->nheaders, &merged);
+	if (rc == 0)
+		rc = edge_fetch_headers_unpack(buf_iov(&merged), hs, EDGE_FETCH_NHEADERS_MAX, &n);
+	/* Date and Age are not stored, but the new lifetime counts from them. */
+	for (size_t i = 0; rc == 0 && i < h->nheaders && n < EDGE_FETCH_NHEADERS_MAX + 2; i++)
+		if (iov_eq_nocase(h->headers[i].name, IOV_LIT("date")) ||
+		    iov_eq_nocase(h->headers[i].name, IOV_LIT("age")))
+			hs[n++] = h->headers[i];
+	struct edge_fresh_policy p;
+	struct edge_fresh_decision d;
+	int64_t now = clock_now();
+	policy(q, &p);
+	if (rc == 0)
+		rc = edge_fresh_decide(&p, old->meta.status, hs, n, q->req_time, now, &d);
+	if (rc == 0) {
+		struct edge_cache_meta m;
+		meta_for(&d, old->meta.status, buf_iov(&merged), now, &m);
+		if (!d.store)
+			m.ttl = 0; /* served this once; the next request revalidates */
+		*keep = d.store && d.ttl > 0;
+		if (edge_cache_entry_new(&m, buf_iov(&merged), old->body, &e))
+			e = NULL;
+	}
+	buf_free(&merged);
+	return e;
+}
+
+/* The viewer's part of a 200 of known length (Range, conditionals, as a
+ * hit would get them), decided on the origin's head. Returns the status
+ * and sets the window; 0 for the whole answer. */
+static int miss_plan(struct ereq *q, const struct http_head *h, struct http_header *out, size_t *n,
+                     int64_t *length)
+{
+	struct http_request *r = edge__viewer(q);
+	if (!q->cached || !q->is_get || h->status != 200 || h->framing != HTTP_BODY_LENGTH)
+		return 0;
+	const struct http_head *vh = http_request_head(r);
+	struct edge_serve_viewer v;
+	struct edge_cache_meta m = { .status = 200, .last_modified = -1 };
+	struct edge_serve_plan plan;
+	edge_serve_viewer_parse(vh->headers, vh->nheaders, &v);
+	if (!v.range.base && !v.if_match.base && !v.if_none_match.base &&
+	    !v.if_modified_since.base && !v.if_unmodified_since.base)
+		return 0;
+	edge_serve_validators(h->headers, h->nheaders, &m.etag, &m.last_modified);
+	edge_serve_plan(&v, &m, h->content_length, clock_now(), &plan);
+	if (plan.status == 200)
+		return 0;
+	q->window = true;
+	q->win_off = plan.off;
+	q->win_len = plan.len;
+	*length = plan.status == 304 ? -1 : (int64_t)plan.len;
+	if (plan.status != 206) {
+		size_t k = 0;
+		for (size_t i = 0; i < *n; i++)
+			if (edge__bodiless_keeps(out[i].name))
+				out[k++] = out[i];
+		*n = k;
+	}
+	if (plan.content_range) {
+		struct iov cr = arena_dup(http_request_arena(r), iov_cstr(plan.range_value));
+		if (cr.base)
+			out[(*n)++] = (struct http_header){ IOV_LIT("Content-Range"), cr };
+	}
+	return plan.status;
+}
+
+/* Start the copy for the cache: a buffer for the memory tier, or a disk
+ * fill for an object over the memory cap but within the disk tier's. */
+static void fill_start(struct ereq *q, const struct http_head *h)
+{
+	struct edge_server *s = q->el->srv;
+	struct edge_fresh_policy p;
+	policy(q, &p);
+	int64_t now = clock_now();
+	if (edge_fresh_decide(&p, h->status, h->headers, h->nheaders, q->req_time, now, &q->dec) ||
+	    !q->dec.store || q->dec.ttl <= 0)
+		return;
+	buf_reset(&q->hdrs);
+	if (edge_fetch_headers_pack(h->headers, h->nheaders, &q->hdrs))
+		return;
+	bool known = h->framing == HTTP_BODY_LENGTH;
+	if (!known || h->content_length + q->hdrs.len + q->keylen <= s->object_cap) {
+		q->buffering = true;
+		q->body_len = 0;
+		q->body_cap = known ? (size_t)h->content_length : 64 * 1024;
+		q->body = malloc(q->body_cap ? q->body_cap : 1);
+		if (!q->body)
+			buffer_stop(q);
+	} else if (s->disk && h->content_length <= s->disk_cap) {
+		struct edge_cache_meta m;
+		meta_for(&q->dec, h->status, buf_iov(&q->hdrs), now, &m);
+		if (edge_dfill_new(q->el->loop, s->disk, q->key, q->keylen, &m, buf_iov(&q->hdrs),
+		                   &q->df))
+			q->df = NULL;
+	}
+}
+
 static int up_head(void *arg, const struct http_head *h)
 {
 	struct ereq *q = arg;
-	struct edge_server *s = q->el->srv;
 	if (q->group && q->may_fail_over &&
 	    edge_config_group_fails_over(q->group, (unsigned)h->status) && other_member(q)) {
 		q->drop = q->retry = true;
 		return 0;
 	}
+	q->headed = true;
 	q->up_status = h->status;
-	/* What the cache would do with it. */
-	q->buffering = false;
-	if (q->cached && q->is_get && h->framing != HTTP_BODY_NONE) {
-		const struct edge_config_behavior *cb = &s->cfg->behavior[q->bi];
-		struct edge_fresh_policy p = {
-			.min_ttl = (int64_t)cb->min_ttl_s,
-			.default_ttl = (int64_t)cb->default_ttl_s,
-			.max_ttl = (int64_t)cb->max_ttl_s,
-			.error_min_ttl = s->cfg->cache.error_ttl_ms / 1000,
-			.error_404_ttl = s->cfg->cache.not_found_ttl_ms / 1000,
-		};
-		int64_t now = clock_now();
-		if (edge_fresh_decide(&p, h->status, h->headers, h->nheaders, q->req_time, now,
-		                      &q->dec) == 0 &&
-		    q->dec.store && q->dec.ttl > 0) {
-			buf_reset(&q->hdrs);
-			if (edge_fetch_headers_pack(h->headers, h->nheaders, &q->hdrs) == 0 &&
-			    (h->framing != HTTP_BODY_LENGTH ||
-			     h->content_length + q->hdrs.len + q->keylen <= s->object_cap)) {
-				q->buffering = true;
-				q->body_len = 0;
-				q->body_cap = h->framing == HTTP_BODY_LENGTH
-				                  ? (size_t)h->content_length
-				                  : 64 * 1024;
-				q->body = malloc(q->body_cap ? q->body_cap : 1);
-				if (!q->body)
-					buffer_stop(q);
-			}
-		}
+	if (q->revalidating && h->status == 304) {
+		bool keep;
+		q->refreshed = refresh(q, h, &keep);
+		if (q->refreshed && keep)
+			edge__cache_put(q, q->refreshed);
+		q->not_modified = q->drop = true;
+		return 0;
 	}
-	if (!q->r)
-		return q->buffering ? 0 : ERR_NET_CLOSED;
+	if (stale_usable(q) && edge_fresh_error_allows_stale(h->status)) {
+		q->use_stale = q->drop = true;
+		return 0;
+	}
+	/* What the cache would do with it (GET answers only: they carry the
+	 * body an entry needs). */
+	q->buffering = false;
+	if (q->cached && q->is_get && h->framing != HTTP_BODY_NONE)
+		fill_start(q, h);
+	struct http_request *r = edge__viewer(q);
+	if (!r)
+		return q->buffering || q->df ? 0 : ERR_NET_CLOSED;
 	struct http_header *out =
-	    arena_alloc(http_request_arena(q->r), (h->nheaders + 1) * sizeof(*out));
+	    arena_alloc(http_request_arena(r), (h->nheaders + 2) * sizeof(*out));
 	if (!out)
 		return ERR_NOMEM;
 	size_t n = 0;
@@ -556,9 +397,12 @@ static int up_head(void *arg, const struct http_head *h)
 				length = (int64_t)v;
 		}
 	}
-	q->result = h->status >= 500 ? RES_ERROR : RES_MISS;
-	return start_response(q, h->status, out, n, length,
-	                      h->status >= 500 ? "Error from meridian" : "Miss from meridian");
+	int status = miss_plan(q, h, out, &n, &length);
+	if (status == 0)
+		status = h->status;
+	q->result = status >= 400 ? RES_ERROR : RES_MISS;
+	q->detail = "Miss";
+	return edge__start_response(q, status, out, n, length, edge__xcache(status, RES_MISS));
 }
 
 /* Keep n more body bytes for the cache; past the object cap (or out of
@@ -592,21 +436,36 @@ static int up_body(void *arg, const char *p, size_t n)
 		return 0;
 	if (q->buffering)
 		buffer_add(q, p, n);
-	if (!q->r)
-		return q->buffering ? 0 : ERR_NET_CLOSED;
+	if (q->df && !edge_dfill_add(q->df, p, n)) {
+		edge_dfill_end(q->df, false);
+		q->df = NULL;
+	}
+	struct http_request *r = edge__viewer(q);
+	if (!r)
+		return q->buffering || q->df ? 0 : ERR_NET_CLOSED;
+	if (q->window) { /* only the viewer's range of the body */
+		uint64_t from = q->up_off, to = q->up_off + n;
+		q->up_off = to;
+		uint64_t lo = from > q->win_off ? from : q->win_off;
+		uint64_t hi = to < q->win_off + q->win_len ? to : q->win_off + q->win_len;
+		if (lo >= hi)
+			return 0;
+		p += lo - from;
+		n = (size_t)(hi - lo);
+	}
 	struct piece *pc = malloc(sizeof(*pc) + n);
 	if (!pc)
 		return ERR_NOMEM;
 	pc->q = q;
 	memcpy(pc->data, p, n);
-	int rc = http_response_write(q->r, pc->data, n, down_written, pc);
+	int rc = http_response_write(r, pc->data, n, down_written, pc);
 	if (rc) {
 		free(pc);
 		return rc;
 	}
 	q->refs++;
 	q->bytes_out += n;
-	if (http_response_queued(q->r) > FWD_HIGH_WATER) {
+	if (http_response_queued(r) > FWD_HIGH_WATER) {
 		q->upstream_paused = true;
 		return ERR_AGAIN;
 	}
@@ -619,24 +478,15 @@ static int attempt(struct ereq *q);
  * caller releases) or NULL. */
 static struct edge_cache_entry *store(struct ereq *q)
 {
-	struct edge_server *s = q->el->srv;
 	if (!q->buffering)
 		return NULL;
 	int64_t now = clock_now();
-	struct edge_cache_meta m = {
-		/* Age counts from when the answer was made, so stored and ttl
-		 * both include the age it arrived with. */
-		.stored = now - q->dec.initial_age,
-		.ttl = q->dec.ttl + q->dec.initial_age,
-		.swr = q->dec.swr,
-		.sie = q->dec.sie,
-		.last_modified = -1,
-		.status = q->up_status,
-	};
+	struct edge_cache_meta m;
+	meta_for(&q->dec, q->up_status, buf_iov(&q->hdrs), now, &m);
 	struct edge_cache_entry *e;
 	if (edge_cache_entry_new(&m, buf_iov(&q->hdrs), iov_make(q->body, q->body_len), &e))
 		return NULL;
-	if (edge_cache_put(s->cache, q->key, q->keylen, e)) {
+	if (edge__cache_put(q, e)) {
 		edge_cache_entry_release(e);
 		return NULL;
 	}
@@ -644,17 +494,62 @@ static struct edge_cache_entry *store(struct ereq *q)
 }
 
 /* The viewer gets an error of the edge's own (nothing was sent yet). */
-static void fetch_failed(struct ereq *q, int error)
+void edge__fetch_failed(struct ereq *q, int error)
 {
 	struct edge_server *s = q->el->srv;
-	flight_complete(q, NULL);
-	if (!q->r)
+	edge__flight_complete(q, NULL);
+	if (!edge__viewer(q))
 		return;
-	count(&s->n_errors);
+	edge__count(&s->n_errors);
 	if (error == ERR_NET_TIMEOUT)
-		respond_error(q, 504, "GatewayTimeout", "The origin did not answer in time.");
+		edge__respond_error(q, 504, "GatewayTimeout", "The origin did not answer in time.");
 	else
-		respond_error(q, 502, "BadGateway", "The origin could not be reached.");
+		edge__respond_error(q, 502, "BadGateway", "The origin could not be reached.");
+}
+
+/* The origin failed (or is known down): answer the stale entry. */
+static void serve_stale(struct ereq *q, const char *detail)
+{
+	edge__flight_complete(q, q->stale);
+	if (edge__viewer(q))
+		edge__serve_entry(q, q->stale, NULL, RES_HIT, detail);
+}
+
+/* The fetch is over without a retry: answer, cache, wake the waiters. */
+static void up_finish(struct ereq *q, int error)
+{
+	if (q->not_modified) {
+		struct edge_cache_entry *e = q->refreshed ? q->refreshed : q->stale;
+		edge__flight_complete(q, e);
+		if (edge__viewer(q))
+			edge__serve_entry(q, e, NULL, RES_REFRESH, "RefreshHit");
+	} else if (q->use_stale || (error && !q->started && stale_usable(q))) {
+		if (error == ERR_NET_REFUSED || error == ERR_NET_TIMEOUT)
+			mark_down(q);
+		serve_stale(q, "StaleIfError");
+	} else if (error == 0) {
+		struct edge_cache_entry *e = store(q);
+		edge__flight_complete(q, e);
+		edge_cache_entry_release(e);
+		if (q->df) {
+			edge_dfill_end(q->df, true);
+			q->df = NULL;
+		}
+		if (edge__viewer(q))
+			http_response_end(q->r);
+	} else if (!q->started) {
+		if (error == ERR_NET_REFUSED || error == ERR_NET_TIMEOUT)
+			mark_down(q);
+		edge__fetch_failed(q, error);
+	} else {
+		edge__flight_complete(q, NULL);
+		if (edge__viewer(q))
+			http_response_abort(q->r); /* cut short: the viewer must see it so */
+	}
+	if (q->df) { /* not completed: nothing goes to disk */
+		edge_dfill_end(q->df, false);
+		q->df = NULL;
+	}
 }
 
 static void up_done(void *arg, int error)
@@ -663,7 +558,7 @@ static void up_done(void *arg, int error)
 	struct edge_server *s = q->el->srv;
 	q->x = NULL;
 	bool retry = q->retry;
-	if (!retry && error && !q->started && q->group && q->may_fail_over &&
+	if (!retry && error && !q->started && !q->not_modified && q->group && q->may_fail_over &&
 	    (error == ERR_NET_REFUSED || error == ERR_NET_TIMEOUT || error == ERR_NET_RESET ||
 	     error == ERR_NET_CLOSED) &&
 	    other_member(q)) {
@@ -676,31 +571,17 @@ static void up_done(void *arg, int error)
 		int next = pick_member(q, q->member + 1);
 		CHECK(next >= 0);
 		q->member = (uint32_t)next;
-		count(&s->n_failovers);
+		edge__count(&s->n_failovers);
 		int rc = attempt(q);
 		if (rc == 0) {
-			q_drop(q);
+			edge__q_drop(q);
 			return;
 		}
 		error = rc;
 	}
-	if (error == 0) {
-		struct edge_cache_entry *e = store(q);
-		flight_complete(q, e);
-		edge_cache_entry_release(e);
-		if (q->r)
-			http_response_end(q->r);
-	} else if (!q->started) {
-		if ((error == ERR_NET_REFUSED || error == ERR_NET_TIMEOUT) && q->group)
-			mark_down(q);
-		fetch_failed(q, error);
-	} else {
-		flight_complete(q, NULL);
-		if (q->r)
-			http_response_abort(q->r); /* cut short: the viewer must see it so */
-	}
+	up_finish(q, error);
 	buffer_stop(q);
-	q_drop(q);
+	edge__q_drop(q);
 }
 
 static const struct http_exchange_ops up_ops = {
@@ -725,7 +606,7 @@ static int attempt(struct ereq *q)
 	struct iov target =
 	    q->query.len ? arena_printf(a, IOV_FMT "?" IOV_FMT, IOV_ARG(path), IOV_ARG(q->query))
 	                 : path;
-	size_t cap = 1 + q->nfwd + o->nheaders + 4 + AUTH_SIGN_MAX_ADDED;
+	size_t cap = 1 + q->nfwd + o->nheaders + 6 + AUTH_SIGN_MAX_ADDED;
 	struct http_header *hs = arena_alloc(a, cap * sizeof(*hs));
 	if (!hs || !path.base || !target.base)
 		return ERR_NOMEM;
@@ -741,6 +622,14 @@ static int attempt(struct ereq *q)
 	hs[n++] = (struct http_header){ IOV_LIT("X-Forwarded-For"), q->xff };
 	hs[n++] = (struct http_header){ IOV_LIT(EDGE_REQUEST_ID_HEADER),
 		                        iov_cstr(q->r ? http_request_id(q->r) : "-") };
+	/* Revalidation: the stored validators (signed like the rest). */
+	if (q->revalidating && q->stale->meta.etag.len)
+		hs[n++] = (struct http_header){ IOV_LIT("If-None-Match"), q->stale->meta.etag };
+	char ims[HTTP_DATE_LEN + 1];
+	if (q->revalidating && q->stale->meta.last_modified >= 0 &&
+	    http_date_format(q->stale->meta.last_modified, ims) == 0)
+		hs[n++] = (struct http_header){ IOV_LIT("If-Modified-Since"),
+			                        arena_dup(a, iov_cstr(ims)) };
 	char clen[24];
 	size_t nsign = n;
 	if (q->body_length > 0) {
@@ -794,22 +683,24 @@ static int attempt(struct ereq *q)
 		return rc;
 	q->attempts++;
 	q->refs++;
-	count(&s->n_fetches);
+	edge__count(&s->n_fetches);
 	return 0;
 }
 
 /* Begin fetching for q (the leader, a lone request, or a waiter on its own). */
-static int fetch_start(struct ereq *q)
+int edge__fetch_start(struct ereq *q)
 {
-	q->result = RES_MISS;
-	count(&q->el->srv->n_misses);
+	if (!q->bg) { /* a background refresh keeps the viewer's Hit */
+		q->result = RES_MISS;
+		edge__count(&q->el->srv->n_misses);
+	}
 	q->req_time = clock_now();
 	int m = pick_member(q, 0);
 	if (m < 0)
 		return ERR_INVALID;
 	q->member = (uint32_t)m;
 	if (q->member > 0)
-		count(&q->el->srv->n_failovers);
+		edge__count(&q->el->srv->n_failovers);
 	return attempt(q);
 }
 
@@ -893,6 +784,54 @@ static int prepare(struct ereq *q, const struct http_head *h, struct iov path, s
 	return 0;
 }
 
+/*
+ * Past the cache lookup: e is the key's entry that is not fresh (a
+ * reference the caller keeps), or NULL. Stale within stale-while-
+ * revalidate: answered at once, refreshed in the background (one fetch per
+ * key). Otherwise a fetch (collapsed for a GET), conditional when e has
+ * validators; within stale-if-error e answers if the origin fails, at once
+ * when every member is known to be down.
+ */
+void edge__proceed(struct ereq *q, struct edge_cache_entry *e, enum edge_fresh_state st)
+{
+	const struct http_head *h = http_request_head(q->r);
+	int rc = prepare(q, h, q->vpath, q->vquery);
+	if (rc) {
+		if (rc == ERR_NOMEM)
+			edge__respond_error(q, 503, "ServiceUnavailable", "Out of memory.");
+		else
+			edge__respond_error(q, 414, "InvalidURI", "The URI is too long.");
+		return;
+	}
+	bool bodiless = q->body_length == 0;
+	bool collapsible = q->cached && q->is_get && bodiless;
+	if (e && collapsible) {
+		q->stale = edge_cache_entry_ref(e);
+		q->stale_state = st;
+		q->revalidating =
+		    e->meta.status == 200 && (e->meta.etag.len || e->meta.last_modified >= 0);
+		if (st == EDGE_FRESH_STALE_REVALIDATE) {
+			edge__serve_entry(q, e, NULL, RES_HIT, "StaleWhileRevalidate");
+			q->bg = true;
+			if (edge__collapse(q, false))
+				return; /* another request refreshes it */
+			rc = edge__fetch_start(q);
+			if (rc)
+				edge__fetch_failed(q, rc);
+			return;
+		}
+		if (stale_usable(q) && all_down(q)) {
+			edge__serve_entry(q, e, NULL, RES_HIT, "StaleIfError");
+			return;
+		}
+	}
+	if (collapsible && edge__collapse(q, true))
+		return;
+	rc = edge__fetch_start(q);
+	if (rc)
+		edge__fetch_failed(q, rc);
+}
+
 static size_t behavior_index(const struct edge_server *s, const struct edge_behavior *b)
 {
 	size_t n = edge_behavior_table_count(s->table);
@@ -917,18 +856,18 @@ static void on_request(void *ctx, struct http_request *r)
 	};
 	buf_init(&q->hdrs, EDGE_FETCH_HEADERS_MAX);
 	http_request_set_user(r, q);
-	count(&s->n_requests);
+	edge__count(&s->n_requests);
 	struct iov raw, query = iov_split(h->target, '?', &raw);
 	if (raw.len == 0 || raw.base[0] != '/' || raw.len > EDGE_PATH_MAX) {
-		respond_error(q, raw.len > EDGE_PATH_MAX ? 414 : 400, "InvalidURI",
-		              "Couldn't parse the specified URI.");
+		edge__respond_error(q, raw.len > EDGE_PATH_MAX ? 414 : 400, "InvalidURI",
+		                    "Couldn't parse the specified URI.");
 		return;
 	}
 	struct arena *a = http_request_arena(r);
 	size_t cap = raw.len * 3 + EDGE_ROOT_OBJECT_MAX + 2, plen;
 	char *np = arena_alloc(a, cap);
 	if (!np || edge_path_normalize(raw, np, cap, &plen)) {
-		respond_error(q, 414, "InvalidURI", "The URI is too long.");
+		edge__respond_error(q, 414, "InvalidURI", "The URI is too long.");
 		return;
 	}
 	struct iov path = iov_make(np, plen);
@@ -941,15 +880,17 @@ static void on_request(void *ctx, struct http_request *r)
 	}
 	q->method_bit = edge_behavior_method(h->method);
 	if (!q->method_bit || !(q->b->allowed_methods & q->method_bit)) {
-		respond_error(q, 403, "MethodNotAllowed",
-		              "This distribution is not configured to allow the HTTP request "
-		              "method that was used for this request.");
+		edge__respond_error(q, 403, "MethodNotAllowed",
+		                    "This distribution is not configured to allow the HTTP request "
+		                    "method that was used for this request.");
 		return;
 	}
 	q->is_get = q->method_bit == EDGE_METHOD_GET;
 	q->is_head = q->method_bit == EDGE_METHOD_HEAD;
 	q->may_fail_over = q->method_bit & EDGE_METHODS_GHO;
 	q->cached = (q->b->cached_methods & q->method_bit) != 0;
+	q->vpath = path;
+	q->vquery = query;
 	if (q->cached) {
 		/* In the request arena: a hit needs no copy that outlives it. */
 		char *key = arena_alloc(a, EDGE_KEY_MAX);
@@ -965,45 +906,40 @@ static void on_request(void *ctx, struct http_request *r)
 		int rc = key ? edge_cache_key(q->b, &in, key, EDGE_KEY_MAX, &klen) : ERR_NOMEM;
 		if (rc) {
 			if (rc == ERR_EDGE_KEY_HEADERS_TOO_LARGE)
-				respond_error(q, 431, "RequestHeaderFieldsTooLarge",
-				              "A header in the cache key is too large.");
+				edge__respond_error(q, 431, "RequestHeaderFieldsTooLarge",
+				                    "A header in the cache key is too large.");
 			else if (rc == ERR_NOMEM)
-				respond_error(q, 503, "ServiceUnavailable", "Out of memory.");
+				edge__respond_error(q, 503, "ServiceUnavailable", "Out of memory.");
 			else
-				respond_error(q, 414, "InvalidURI", "The URI is too long.");
+				edge__respond_error(q, 414, "InvalidURI", "The URI is too long.");
 			return;
 		}
 		q->key = key;
 		q->keylen = klen;
-		struct edge_cache_entry *e = lookup(q);
-		if (e) {
-			serve_entry(q, e, "Hit");
+		enum edge_fresh_state st = EDGE_FRESH_EXPIRED;
+		struct edge_cache_entry *e = edge__lookup(q, &st);
+		if (e && st == EDGE_FRESH_FRESH) {
+			edge__serve_entry(q, e, NULL, RES_HIT, "Hit");
 			edge_cache_entry_release(e);
 			return;
 		}
-		/* A miss: the fetch may outlive the viewer's request (and arena). */
+		/* Not fresh: the fetch may outlive the viewer's request (and
+		 * arena), and so may a disk lookup. */
 		q->key = malloc(klen);
 		if (!q->key) {
-			respond_error(q, 503, "ServiceUnavailable", "Out of memory.");
+			edge_cache_entry_release(e);
+			edge__respond_error(q, 503, "ServiceUnavailable", "Out of memory.");
 			return;
 		}
 		memcpy(q->key, key, klen);
 		q->key_owned = true;
-	}
-	int rc = prepare(q, h, path, query);
-	if (rc) {
-		if (rc == ERR_NOMEM)
-			respond_error(q, 503, "ServiceUnavailable", "Out of memory.");
-		else
-			respond_error(q, 414, "InvalidURI", "The URI is too long.");
+		if (!e && s->disk && edge__disk_lookup(q) == 0)
+			return;
+		edge__proceed(q, e, st);
+		edge_cache_entry_release(e);
 		return;
 	}
-	bool bodiless = q->body_length == 0;
-	if (q->cached && q->is_get && bodiless && collapse(q))
-		return;
-	rc = fetch_start(q);
-	if (rc)
-		fetch_failed(q, rc);
+	edge__proceed(q, NULL, EDGE_FRESH_EXPIRED);
 }
 
 static void up_written(void *arg, int status)
@@ -1016,7 +952,7 @@ static void up_written(void *arg, int status)
 		q->viewer_paused = false;
 		http_request_resume(q->r);
 	}
-	q_drop(q);
+	edge__q_drop(q);
 }
 
 static int on_body(void *ctx, struct http_request *r, const char *p, size_t n)
@@ -1075,8 +1011,8 @@ static void log_line(struct ereq *q, int error)
 	        "\ttime-taken=%.6f\tx-origin=%s\tx-origin-attempts=%u%s%s\n",
 	        when, s->location, IOV_ARG(edge_fetch_client_ip(iov_cstr(http_request_peer(q->r)))),
 	        IOV_ARG(h->method), IOV_ARG(stem), IOV_ARG(query.len ? query : IOV_LIT("-")),
-	        q->status, (unsigned long long)q->bytes_out, result_names[q->result],
-	        q->detail ? q->detail : result_names[q->result], http_request_id(q->r),
+	        q->status, (unsigned long long)q->bytes_out, edge__result_names[q->result],
+	        q->detail ? q->detail : edge__result_names[q->result], http_request_id(q->r),
 	        (double)us / 1e6, origin, q->attempts, error ? "\terror=" : "",
 	        error ? err_name(error) : "");
 }
@@ -1094,14 +1030,18 @@ static void on_finish(void *ctx, struct http_request *r, int error)
 		pthread_mutex_lock(&s->flights_mu);
 		bool linked = q->waiting != NULL;
 		if (linked)
-			waiter_unlink(q);
+			edge__waiter_unlink(q);
 		pthread_mutex_unlock(&s->flights_mu);
 		if (linked) {
-			waiter_timer_free(q);
-			q_drop(q); /* the wait's reference; no wake will come */
+			edge__waiter_timer_free(q);
+			edge__q_drop(q); /* the wait's reference; no wake will come */
 		}
 	}
-	if (q->x && !q->buffering) {
+	/* The fetch goes on without the viewer while it fills a cache tier,
+	 * or, before the origin answered, when others wait on it or it
+	 * refreshes a stale entry. */
+	bool keep = q->buffering || q->df || (!q->headed && (q->leading || q->bg));
+	if (q->x && !keep) {
 		struct http_exchange *x = q->x;
 		q->x = NULL;
 		http_exchange_cancel(x); /* its on_done drops its reference */
@@ -1110,7 +1050,7 @@ static void on_finish(void *ctx, struct http_request *r, int error)
 		q->upstream_paused = false;
 		http_exchange_resume(q->x);
 	}
-	q_drop(q);
+	edge__q_drop(q);
 }
 
 static const struct http_handler edge_handler = {
@@ -1225,6 +1165,7 @@ static void server_free(struct edge_server *s)
 			free(s->loops[i].client);
 	free(s->loops);
 	edge_cache_free(s->cache);
+	edge_disk_close(s->disk);
 	edge_behavior_table_free(s->table);
 	auth_keycache_free(s->keys);
 	explicit_bzero(s->secret_key, sizeof(s->secret_key));
@@ -1304,6 +1245,17 @@ int edge_server_start(const struct edge_server_opts *o, struct edge_server **out
 	/* Headers and bookkeeping count too: buffer a little below the cap. */
 	if (rc == 0)
 		rc = edge_cache_new(&cc, &s->cache);
+	if (rc == 0 && cfg->cache.disk_path) {
+		struct edge_disk_config dc = {
+			.dir = cfg->cache.disk_path,
+			.budget_bytes = cfg->cache.disk_bytes,
+		};
+		s->disk_cap = cfg->cache.disk_bytes / EDGE_DISK_OBJECT_DIV;
+		rc = edge_disk_open(&dc, &s->disk);
+		if (rc)
+			snprintf(err, errcap, "cannot open the disk cache %s: %s", dc.dir,
+			         err_text(rc));
+	}
 	if (rc) {
 		if (!err[0])
 			snprintf(err, errcap, "cannot set up: %s", err_text(rc));

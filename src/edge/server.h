@@ -1,6 +1,8 @@
 /*
  * The edge's data plane (docs/internals/edge-server.md): an HTTP server whose
- * workers answer viewers from the shared memory cache (edge/cache.h) or fetch
+ * workers answer viewers from the shared cache tiers (edge/cache.h in memory,
+ * edge/disk.h on disk when configured; revalidation, conditionals, Range,
+ * stale-while-revalidate and stale-if-error) or fetch
  * from the origin or origin group of the matching cache behavior
  * (edge/behavior.h), signing origin requests (edge/sign.h), streaming the
  * answer to the viewer while filling the cache, collapsing concurrent misses

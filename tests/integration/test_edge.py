@@ -297,14 +297,18 @@ def test_404_cached_briefly(tmp_path, stop_all):
     edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [edge_behavior("o")],
                 sign=False, cache={"not_found_ttl": "1s"})
     stop_all(edge)
+    # CloudFront labels every 4xx/5xx "Error", cached or not; the log tells them apart.
     st, h, _ = edge.request("GET", "/missing")
-    assert (st, h["x-cache"]) == (404, "Miss from meridian")
+    assert (st, h["x-cache"]) == (404, "Error from meridian")
     st, h, _ = edge.request("GET", "/missing")
-    assert (st, h["x-cache"]) == (404, "Hit from meridian")
+    assert (st, h["x-cache"]) == (404, "Error from meridian")
+    assert "age" in h  # answered from the cache
     assert origin.count() == 1
+    assert edge.logged(lambda e: e["x-edge-result-type"] == "Error"
+                       and e["x-edge-detailed-result-type"] == "Hit") == 1
     time.sleep(1.3)
     st, h, _ = edge.request("GET", "/missing")
-    assert (st, h["x-cache"]) == (404, "Miss from meridian")
+    assert (st, h["x-cache"]) == (404, "Error from meridian")
     assert origin.count() == 2
 
 
@@ -445,7 +449,7 @@ def test_origin_request_headers_and_query(tmp_path, stop_all):
         ("Via", "1.0 viewer-proxy"), ("X-Forwarded-For", "9.9.9.9"),
         ("Authorization", "AWS4-HMAC-SHA256 viewer"), ("Range", "bytes=0-1"),
         ("X-Device", "phone"), ("Cookie", "a=b")])
-    assert st == 200, (st, body)
+    assert (st, body) == (206, b"or"), (st, body)  # the viewer's range of the whole object
     req = origin.last()
     assert req["path"] == "/pre/p?v=2"  # only what the key holds
     hs = req["headers"]
@@ -462,3 +466,344 @@ def test_origin_request_headers_and_query(tmp_path, stop_all):
     assert edge.request("GET", "/p?v=2", headers=[("X-Device", "tv")])[1]["x-cache"] \
         == "Miss from meridian"
     assert origin.count() == 2
+
+
+# ---- (j) revalidation, viewer conditionals and Range, stale answers ----
+
+LM = "Wed, 21 Oct 2026 07:28:00 GMT"
+
+
+def test_revalidation_304_is_refreshhit(tmp_path, stop_all):
+    """An expired entry is revalidated with its validators, signed; a 304
+    refreshes it (RefreshHit, headers merged), a 200 replaces it (Miss)."""
+    state = {"mode": "v1"}
+
+    def handler(req):
+        p = req["path"]
+        if p == "/e.txt":
+            if req["headers"].get("if-none-match") == '"v1"':
+                return 304, {"ETag": '"v1"', "Cache-Control": "max-age=60", "X-Rev": "2"}, b""
+            return 200, {"ETag": '"v1"', "Cache-Control": "max-age=1", "X-Rev": "1"}, b"etag body"
+        if req["headers"].get("if-modified-since") == LM and state["mode"] == "v1":
+            return 304, {"Cache-Control": "max-age=1"}, b""
+        return 200, {"Last-Modified": LM, "Cache-Control": "max-age=1"}, \
+            f"lm {state['mode']}".encode()
+
+    origin = Origin(handler)
+    stop_all(origin)
+    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}],
+                [edge_behavior("o", signing="sigv4a")])
+    stop_all(edge)
+    st, h, body = edge.request("GET", "/e.txt")
+    assert (st, h["x-cache"], body, h["x-rev"]) == (200, "Miss from meridian", b"etag body", "1")
+    assert "if-none-match" not in origin.last()["headers"]
+    time.sleep(1.3)
+    st, h, body = edge.request("GET", "/e.txt")
+    assert (st, body) == (200, b"etag body"), (st, body, edge.read_log())
+    assert h["x-cache"] == "RefreshHit from meridian"
+    assert h["x-rev"] == "2"  # the 304's headers replace the stored ones
+    assert h["etag"] == '"v1"'
+    req = origin.last()
+    assert req["headers"]["if-none-match"] == '"v1"'
+    auth = req["headers"]["authorization"]
+    assert parse_auth(auth) == "AWS4-ECDSA-P256-SHA256" and "if-none-match" in auth
+    assert origin.count("/e.txt") == 2
+    # The 304 made it fresh for 60 s: a plain hit now.
+    st, h, body = edge.request("GET", "/e.txt")
+    assert (h["x-cache"], body, h["x-rev"]) == ("Hit from meridian", b"etag body", "2")
+    assert origin.count("/e.txt") == 2
+    assert edge.logged(lambda e: e["x-edge-result-type"] == "RefreshHit") == 1
+
+    # Last-Modified only: If-Modified-Since; a 304, then a 200 replaces it.
+    assert edge.request("GET", "/lm.txt")[2] == b"lm v1"
+    time.sleep(1.3)
+    st, h, body = edge.request("GET", "/lm.txt")
+    assert (h["x-cache"], body) == ("RefreshHit from meridian", b"lm v1")
+    assert origin.last()["headers"]["if-modified-since"] == LM
+    state["mode"] = "v2"
+    time.sleep(1.3)
+    st, h, body = edge.request("GET", "/lm.txt")
+    assert (st, h["x-cache"], body) == (200, "Miss from meridian", b"lm v2")
+    st, h, body = edge.request("GET", "/lm.txt")
+    assert (h["x-cache"], body) == ("Hit from meridian", b"lm v2")
+    assert origin.count("/lm.txt") == 3
+
+
+def test_revalidations_collapse(tmp_path, stop_all):
+    def handler(req):
+        if req["headers"].get("if-none-match"):
+            time.sleep(0.8)
+            return 304, {"ETag": '"x"', "Cache-Control": "max-age=60"}, b""
+        return 200, {"ETag": '"x"', "Cache-Control": "max-age=1"}, b"x" * 5000
+
+    origin = Origin(handler)
+    stop_all(origin)
+    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [edge_behavior("o")],
+                sign=False)
+    stop_all(edge)
+    edge.request("GET", "/c")
+    time.sleep(1.3)
+    with concurrent.futures.ThreadPoolExecutor(20) as ex:
+        results = list(ex.map(lambda _: edge.request("GET", "/c"), range(20)))
+    assert all(st == 200 and body == b"x" * 5000 for st, _, body in results)
+    assert origin.count("/c") == 2  # one fill, one revalidation for all 20
+    assert sum(h["x-cache"] == "RefreshHit from meridian" for _, h, _ in results) >= 1
+
+
+def test_viewer_conditionals_and_range(tmp_path, stop_all):
+    blob = bytes(range(256)) * 4  # 1024 bytes
+
+    origin = Origin(lambda req: (200, {"ETag": '"b1"', "Last-Modified": LM,
+                                       "Cache-Control": "max-age=60"}, blob))
+    stop_all(origin)
+    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [edge_behavior("o")],
+                sign=False)
+    stop_all(edge)
+    assert edge.request("GET", "/r")[2] == blob
+    # conditionals answered from the cache
+    st, h, body = edge.request("GET", "/r", headers=[("If-None-Match", '"b1"')])
+    assert (st, body, h["x-cache"], h["etag"]) == (304, b"", "Hit from meridian", '"b1"')
+    st, _, body = edge.request("GET", "/r", headers=[("If-None-Match", '"other"')])
+    assert (st, body) == (200, blob)
+    st, _, _ = edge.request("GET", "/r", headers=[("If-Modified-Since", LM)])
+    assert st == 304
+    st, _, body = edge.request("GET", "/r", headers=[("If-Modified-Since",
+                                                      "Tue, 20 Oct 2026 07:28:00 GMT")])
+    assert (st, body) == (200, blob)
+    st, h, _ = edge.request("GET", "/r", headers=[("If-Match", '"nope"')])
+    assert (st, h["x-cache"]) == (412, "Error from meridian")
+    # a single range
+    st, h, body = edge.request("GET", "/r", headers=[("Range", "bytes=10-19")])
+    assert (st, body, h["content-range"]) == (206, blob[10:20], "bytes 10-19/1024")
+    assert h["x-cache"] == "Hit from meridian"
+    st, h, body = edge.request("GET", "/r", headers=[("Range", "bytes=-4")])
+    assert (st, body) == (206, blob[-4:])
+    st, h, body = edge.request("GET", "/r", headers=[("Range", "bytes=5000-")])
+    assert (st, h["content-range"], h["x-cache"]) == (416, "bytes */1024", "Error from meridian")
+    # several ranges: the whole object
+    st, h, body = edge.request("GET", "/r", headers=[("Range", "bytes=0-1,5-6")])
+    assert (st, body) == (200, blob) and "content-range" not in h
+    # If-Range naming another version: the whole object
+    st, _, body = edge.request("GET", "/r", headers=[("Range", "bytes=0-1"),
+                                                      ("If-Range", '"old"')])
+    assert (st, body) == (200, blob)
+    assert origin.count() == 1
+
+    # A range on a miss: the whole object is fetched (and cached), the range answered.
+    st, h, body = edge.request("GET", "/m", headers=[("Range", "bytes=100-199")])
+    assert (st, body, h["x-cache"]) == (206, blob[100:200], "Miss from meridian")
+    assert h["content-range"] == "bytes 100-199/1024"
+    assert "range" not in origin.last()["headers"]
+    st, h, body = edge.request("GET", "/m")
+    assert (st, body, h["x-cache"]) == (200, blob, "Hit from meridian")
+    # a conditional on a miss
+    st, h, body = edge.request("GET", "/n", headers=[("If-None-Match", '"b1"')])
+    assert (st, body, h["x-cache"]) == (304, b"", "Miss from meridian")
+    assert edge.request("GET", "/n")[1]["x-cache"] == "Hit from meridian"
+    assert origin.count() == 3
+
+
+def test_stale_while_revalidate(tmp_path, stop_all):
+    n = {"v": 0}
+
+    def handler(req):
+        n["v"] += 1
+        if n["v"] > 1:
+            time.sleep(0.8)  # the refresh is slow: the viewer must not wait for it
+        # max-age 2: the refresh's 0.8 s counts against it (initial age)
+        return 200, {"Cache-Control": "max-age=2, stale-while-revalidate=30"}, \
+            f"v{n['v']}".encode()
+
+    origin = Origin(handler)
+    stop_all(origin)
+    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [edge_behavior("o")],
+                sign=False)
+    stop_all(edge)
+    assert edge.request("GET", "/s")[2] == b"v1"
+    time.sleep(2.3)
+    t0 = time.monotonic()
+    st, h, body = edge.request("GET", "/s")
+    assert time.monotonic() - t0 < 0.5
+    assert (st, body, h["x-cache"]) == (200, b"v1", "Hit from meridian")
+    assert int(h["age"]) >= 1 and "warning" not in h
+    for _ in range(5):
+        assert edge.request("GET", "/s")[2] == b"v1"
+    end = time.monotonic() + 5
+    while edge.request("GET", "/s")[2] != b"v2":
+        assert time.monotonic() < end, "the background refresh did not land"
+        time.sleep(0.1)
+    assert origin.count() == 2  # one background fetch for all of them
+    assert edge.logged(lambda e: e["x-edge-detailed-result-type"] == "StaleWhileRevalidate",
+                       at_least=6) >= 6
+
+
+def test_stale_if_error(tmp_path, stop_all):
+    mode = {"m": "ok"}
+
+    def handler(req):
+        if mode["m"] == "500":
+            return 500, {}, b"boom"
+        if mode["m"] == "slow":
+            time.sleep(2)
+        cc = "max-age=1, stale-if-error=60" if req["path"] != "/nosie" else \
+            "max-age=1, stale-if-error=0"
+        return 200, {"Cache-Control": cc}, b"good " + req["path"].encode()
+
+    origin = Origin(handler)
+    stop_all(origin)
+    edge = Edge(tmp_path, [{"id": "o", "address": origin.address, "read_timeout": "500ms",
+                            "connection_attempts": 1}],
+                [edge_behavior("o")], sign=False)
+    stop_all(edge)
+    for p in ("/a", "/nosie"):
+        assert edge.request("GET", p)[2] == b"good " + p.encode()
+    time.sleep(1.3)
+    mode["m"] = "500"
+    st, h, body = edge.request("GET", "/a")
+    assert (st, body, h["x-cache"]) == (200, b"good /a", "Hit from meridian")
+    st, h, _ = edge.request("GET", "/nosie")  # stale-if-error=0: the error goes through
+    assert (st, h["x-cache"]) == (500, "Error from meridian")
+    # a timeout: stale after the read timeout, and then the origin is known down
+    mode["m"] = "slow"
+    t0 = time.monotonic()
+    st, h, body = edge.request("GET", "/a")
+    assert (st, body) == (200, b"good /a") and time.monotonic() - t0 >= 0.4
+    before = origin.count()
+    t0 = time.monotonic()
+    st, h, body = edge.request("GET", "/a")
+    assert (st, body) == (200, b"good /a")
+    assert time.monotonic() - t0 < 0.3 and origin.count() == before  # no wait, no fetch
+    assert edge.logged(lambda e: e["x-edge-detailed-result-type"] == "StaleIfError",
+                       at_least=3) >= 3
+
+
+def test_stale_if_error_refused(tmp_path, stop_all):
+    origin = Origin(lambda req: (200, {"Cache-Control": "max-age=1", "Connection": "close"},
+                                 b"kept"))
+    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [edge_behavior("o")],
+                sign=False)
+    stop_all(edge)
+    assert edge.request("GET", "/k")[2] == b"kept"
+    origin.stop()  # connections now refused
+    time.sleep(1.3)
+    # No stale-if-error directive: CloudFront still serves the stored copy (sie = max TTL).
+    st, h, body = edge.request("GET", "/k")
+    assert (st, body, h["x-cache"]) == (200, b"kept", "Hit from meridian")
+    # The refusal marked the origin down: the next one is answered stale without trying.
+    st, h, body = edge.request("GET", "/k")
+    assert (st, body) == (200, b"kept")
+    assert edge.logged(lambda e: e["cs-uri-stem"] == "/k" and e["x-origin-attempts"] == "0"
+                       and e["x-edge-detailed-result-type"] == "StaleIfError") == 1
+    st, h, _ = edge.request("GET", "/never-cached")
+    assert (st, h["x-cache"]) == (502, "Error from meridian")
+
+
+def test_stale_at_once_when_every_member_is_down(tmp_path, stop_all):
+    primary = Origin(lambda req: (200, {"Cache-Control": "max-age=1", "Connection": "close"},
+                                  b"from primary"), name="primary")
+    edge = Edge(tmp_path, [{"id": "primary", "address": primary.address},
+                           {"id": "backup", "address": refused_address()}],
+                [edge_behavior("both")],
+                groups=[{"id": "both", "members": ["primary", "backup"]}], sign=False)
+    stop_all(edge)
+    assert edge.request("GET", "/g")[2] == b"from primary"
+    primary.stop()
+    time.sleep(1.3)
+    # both members refuse: each is marked down, and the stale copy answers
+    st, h, body = edge.request("GET", "/g")
+    assert (st, body, h["x-cache"]) == (200, b"from primary", "Hit from meridian")
+    assert edge.logged(lambda e: e["x-origin-attempts"] == "2"
+                       and e["x-edge-detailed-result-type"] == "StaleIfError") == 1
+    # now the whole group is known down: stale at once, no attempt at all
+    st, h, body = edge.request("GET", "/g")
+    assert (st, body) == (200, b"from primary")
+    assert edge.logged(lambda e: e["x-origin-attempts"] == "0"
+                       and e["x-edge-detailed-result-type"] == "StaleIfError") == 1
+
+
+# ---- (k) HEAD misses, the disk tier ----
+
+def test_cold_head_does_not_poison(tmp_path, stop_all):
+    origin = Origin()
+    stop_all(origin)
+    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [edge_behavior("o")],
+                sign=False)
+    stop_all(edge)
+    st, h, body = edge.request("HEAD", "/h")
+    assert (st, body, h["x-cache"]) == (200, b"", "Miss from meridian")
+    assert int(h["content-length"]) == len(b"origin /h")
+    assert origin.last()["method"] == "HEAD"
+    st, h, body = edge.request("GET", "/h")
+    assert (st, body, h["x-cache"]) == (200, b"origin /h", "Miss from meridian")
+    st, h, body = edge.request("HEAD", "/h")
+    assert (st, body, h["x-cache"]) == (200, b"", "Hit from meridian")
+    assert int(h["content-length"]) == len(b"origin /h")
+    st, h, body = edge.request("GET", "/h")
+    assert (body, h["x-cache"]) == (b"origin /h", "Hit from meridian")
+    assert origin.count() == 2
+
+
+def test_disk_tier_survives_restart(tmp_path, stop_all):
+    small = os.urandom(3000)
+    big = os.urandom(3 * 1024 * 1024)  # over the memory tier's object cap, within the disk's
+
+    def handler(req):
+        body = big if req["path"] == "/big" else small
+        return 200, {"Cache-Control": "max-age=300", "ETag": '"d"'}, body
+
+    origin = Origin(handler)
+    stop_all(origin)
+    cache = {"memory_bytes": "1MiB", "disk_path": "dcache", "disk_bytes": "64MiB"}
+    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [edge_behavior("o")],
+                sign=False, cache=cache)
+    assert edge.request("GET", "/small")[2] == small
+    st, h, body = edge.request("GET", "/big")
+    assert (st, body, h["x-cache"]) == (200, big, "Miss from meridian")
+    # the disk writes run on the pool: wait until both files are there
+    end = time.monotonic() + 10
+    while len(list((tmp_path / "dcache" / "objects").glob("*/*"))) < 2:
+        assert time.monotonic() < end, "the disk tier was not filled"
+        time.sleep(0.05)
+    edge.stop()
+    assert origin.count() == 2
+
+    again = Edge(tmp_path, [{"id": "o", "address": origin.address}], [edge_behavior("o")],
+                 sign=False, cache=cache)
+    stop_all(again)
+    st, h, body = again.request("GET", "/big")
+    assert (st, body, h["x-cache"]) == (200, big, "Hit from meridian")
+    st, h, body = again.request("GET", "/big", headers=[("Range", "bytes=1000-1999")])
+    assert (st, body) == (206, big[1000:2000])
+    st, h, body = again.request("GET", "/small")
+    assert (st, body, h["x-cache"]) == (200, small, "Hit from meridian")
+    st, h, _ = again.request("GET", "/small", headers=[("If-None-Match", '"d"')])
+    assert st == 304
+    assert origin.count() == 2  # no origin fetch after the restart
+
+
+def test_disk_fill_needs_a_complete_response(tmp_path, stop_all):
+    """An object streamed into the disk tier is published only if the
+    origin's answer completed: a cut answer leaves nothing on disk."""
+    part = os.urandom(1024 * 1024)
+
+    def handler(req):
+        # announces 3 MiB, sends 1 MiB, then stalls past the read timeout
+        return 200, {"Content-Length": str(3 * len(part)), "Cache-Control": "max-age=300"}, \
+            iter([part])
+
+    origin = Origin(handler)
+    stop_all(origin)
+    edge = Edge(tmp_path, [{"id": "o", "address": origin.address, "read_timeout": "500ms"}],
+                [edge_behavior("o")], sign=False,
+                cache={"memory_bytes": "1MiB", "disk_path": "dcache", "disk_bytes": "64MiB"})
+    stop_all(edge)
+    c = http.client.HTTPConnection("127.0.0.1", edge.port, timeout=10)
+    c.request("GET", "/cut", headers={"Host": "d111.edge.example.test"})
+    r = c.getresponse()
+    assert r.status == 200
+    with pytest.raises(http.client.IncompleteRead):
+        r.read()
+    c.close()
+    time.sleep(0.5)
+    assert list((tmp_path / "dcache" / "objects").glob("*/*")) == []
+    assert list((tmp_path / "dcache" / "tmp").iterdir()) == []  # the temp file is gone too

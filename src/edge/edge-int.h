@@ -1,0 +1,218 @@
+/*
+ * Internal to the edge's data plane (server.c and hit.c): the server, loop,
+ * flight and request structs, and the helpers the two files share. server.c
+ * has the viewer's request and the origin exchange; hit.c answers from the
+ * cache tiers (memory, and disk through pool jobs) and keeps the table of
+ * in-flight fetches that collapses misses. See docs/internals/edge-server.md.
+ *
+ * Threads: an ereq belongs to its loop (plain reference counts); the flight
+ * table is under flights_mu; counters and down marks are atomics.
+ */
+#ifndef MERIDIAN_EDGE_EDGE_INT_H
+#define MERIDIAN_EDGE_EDGE_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "auth/keycache.h"
+#include "auth/sign.h"
+#include "base/arena.h"
+#include "base/buf.h"
+#include "edge/behavior.h"
+#include "edge/cache.h"
+#include "edge/config.h"
+#include "edge/dfill.h"
+#include "edge/disk.h"
+#include "edge/fresh.h"
+#include "edge/server.h"
+#include "http/client.h"
+#include "http/server.h"
+#include "net/loop.h"
+#include "net/timer.h"
+
+#define EDGE_MAGIC      0x45444745u /* "EDGE" */
+#define REQ_MAGIC       0x45524551u /* "EREQ" */
+#define FWD_HIGH_WATER  (256 * 1024)
+#define EDGE_LOOPS_MAX  256
+#define EDGE_MAX_ORIGIN 512 /* pooled connections per origin and loop */
+#define FLIGHT_BUCKETS  1024
+#define REQ_ARENA_MAX   (256 * 1024)
+#define CREDS_LINE_MAX  1024
+#define EDGE_SHARDS     16
+
+enum result {
+	RES_NONE = 0,
+	RES_HIT,
+	RES_MISS,
+	RES_ERROR,
+	RES_REFRESH,
+};
+
+extern const char *const edge__result_names[];
+
+struct edge_loop {
+	struct edge_server *srv;
+	unsigned index;
+	struct net_loop *loop;
+	struct http_client **client; /* one per origin */
+};
+
+struct flight;
+
+struct edge_server {
+	uint32_t magic;
+	const struct edge_config *cfg;
+	struct edge_behavior_table *table;
+	struct edge_cache *cache;
+	size_t object_cap;      /* bytes of body (and headers) buffered for the cache */
+	struct edge_disk *disk; /* NULL: no disk tier */
+	uint64_t disk_cap;      /* largest body streamed into the disk tier */
+	struct auth_keycache *keys;
+	char access_key[CREDS_LINE_MAX], secret_key[CREDS_LINE_MAX], token[CREDS_LINE_MAX];
+	struct auth_creds creds;
+	char location[EDGE_LOCATION_MAX + 1];
+	char via[EDGE_LOCATION_MAX + 32];
+	char **origin_addr;           /* connect address per origin */
+	_Atomic uint64_t *down_until; /* per origin, monotonic ms */
+	bool access_log;
+	uint32_t wait_timeout_ms;
+	struct http_server *http;
+	unsigned nloops;
+	struct edge_loop *loops;
+	pthread_mutex_t flights_mu;
+	struct flight *flights[FLIGHT_BUCKETS]; /* under flights_mu */
+	_Atomic uint64_t n_requests, n_hits, n_misses, n_errors, n_fetches, n_collapsed,
+	    n_failovers;
+};
+
+/* A fetch that other requests for the same key wait on. */
+struct flight {
+	struct flight *next; /* bucket chain */
+	uint64_t hash;
+	char *key;
+	size_t keylen;
+	struct ereq *waiters; /* doubly linked through wnext / wprev */
+	unsigned nwaiters;
+};
+
+struct ereq {
+	unsigned magic;
+	struct edge_loop *el;
+	struct http_request *r; /* NULL once the viewer's request is over */
+	unsigned refs;
+	uint64_t start_ns;
+	enum result result;
+	const char *detail; /* x-edge-detailed-result-type */
+	int status;
+	uint64_t bytes_out;
+	/* what the request is */
+	size_t bi; /* behavior index (table and config order) */
+	const struct edge_behavior *b;
+	unsigned method_bit;
+	bool cached, is_get, is_head, may_fail_over;
+	char *key; /* the request arena's on a hit, else owned */
+	size_t keylen;
+	bool key_owned;
+	struct iov vpath, vquery; /* normalised path, query (request arena) */
+	/* the origin request's parts, owned (the viewer may leave first) */
+	struct arena *arena;
+	struct iov method, path, query;
+	struct http_header *fwd;
+	size_t nfwd;
+	struct iov xff, via;
+	int64_t body_length;
+	/* the target */
+	uint32_t members[EDGE_CONFIG_MEMBERS_MAX];
+	uint32_t nmembers, member; /* member: index into members of this attempt */
+	const struct edge_config_group *group;
+	struct http_exchange *x;
+	unsigned attempts;
+	bool started, drop, retry, upstream_paused, viewer_paused, body_end;
+	/* the copy for the cache */
+	bool buffering;
+	char *body;
+	size_t body_len, body_cap;
+	struct buf hdrs;
+	int up_status;
+	struct edge_fresh_decision dec;
+	int64_t req_time;
+	bool headed; /* the origin's head arrived */
+	/* the viewer's window of the body on a miss (Range) */
+	bool window;
+	uint64_t win_off, win_len, up_off;
+	/* revalidation and stale answers */
+	struct edge_cache_entry *stale; /* the expired entry (a reference), or NULL */
+	enum edge_fresh_state stale_state;
+	bool revalidating; /* the origin request carries its validators */
+	bool bg;           /* the viewer was answered (stale); the fetch is the cache's */
+	bool use_stale;    /* the origin failed: answer the stale entry */
+	bool not_modified; /* the origin said 304 to the validators */
+	struct edge_cache_entry *refreshed; /* the entry the 304 refreshed */
+	struct edge_dfill *df;              /* filling the disk tier as it streams */
+	/* collapsing */
+	struct flight *leading; /* the flight this request fetches for */
+	struct flight *waiting; /* the flight it waits on (under flights_mu) */
+	struct ereq *wnext, *wprev;
+	bool wposted; /* the wake is posted (under flights_mu) */
+	struct edge_cache_entry *wentry;
+	struct net_timer *wtimer;
+};
+
+struct piece {
+	struct ereq *q;
+	char data[];
+};
+
+struct hit_write {
+	struct ereq *q;
+	struct edge_cache_entry *e;
+	struct edge_disk_hit dh; /* a disk hit: its descriptor (fd 0 otherwise) */
+};
+
+/* ---- server.c ---- */
+
+/* Drop one reference; the last frees q. */
+void edge__q_drop(struct ereq *q);
+void edge__count(_Atomic uint64_t *c);
+/* The viewer's head with X-Cache and Via added; length -1: chunked. */
+int edge__start_response(struct ereq *q, int status, const struct http_header *hs, size_t n,
+                         int64_t length, const char *xcache);
+/* A whole XML error answer of the edge's own. */
+void edge__respond_error(struct ereq *q, int status, const char *code, const char *message);
+/* Begin fetching for q; an error means nothing was sent (fetch_failed). */
+int edge__fetch_start(struct ereq *q);
+/* The viewer gets a 502 / 504 of the edge's own; waiters are released. */
+void edge__fetch_failed(struct ereq *q, int error);
+/* Past the cache lookup with a not fresh entry e (or NULL): see server.c. */
+void edge__proceed(struct ereq *q, struct edge_cache_entry *e, enum edge_fresh_state st);
+
+/* ---- hit.c ---- */
+
+/* The viewer to answer: NULL once it left, or once it was answered stale
+ * while the fetch goes on for the cache. */
+struct http_request *edge__viewer(const struct ereq *q);
+/* The X-Cache value of an answer (status >= 400: Error). */
+const char *edge__xcache(int status, enum result res);
+/* Whether a stored header goes out with a bodiless 304 / 412 / 416. */
+bool edge__bodiless_keeps(struct iov name);
+/* Answer from e (or a disk hit dh, then owned): conditionals, Range, Age. */
+void edge__serve_entry(struct ereq *q, struct edge_cache_entry *e, struct edge_disk_hit *dh,
+                       enum result res, const char *detail);
+enum edge_fresh_state edge__entry_state(const struct edge_cache_entry *e, bool invalidated,
+                                        int64_t now);
+/* The memory tier's entry for q's key (any state, *st says which), or NULL. */
+struct edge_cache_entry *edge__lookup(struct ereq *q, enum edge_fresh_state *st);
+/* Put e in the memory tier, and the disk tier on the pool. */
+int edge__cache_put(struct ereq *q, struct edge_cache_entry *e);
+/* Look q's (owned) key up in the disk tier on the pool, then serve or
+ * proceed. 0 (q holds a reference for it) or ERR_NOMEM. */
+int edge__disk_lookup(struct ereq *q);
+/* Collapsing: wait on the key's flight, or lead one (see hit.c). */
+bool edge__collapse(struct ereq *q, bool join);
+void edge__flight_complete(struct ereq *q, struct edge_cache_entry *e);
+void edge__waiter_unlink(struct ereq *q);
+void edge__waiter_timer_free(struct ereq *q);
+
+#endif
