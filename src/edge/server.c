@@ -1384,8 +1384,13 @@ int edge_server_invalidate(struct edge_server *s, const struct iov *paths, size_
 		m.p[m.n++] = (struct inv_pattern){ iov_make(at, len), prefix };
 		at += len;
 	}
-	size_t count = 0;
+	size_t count = 0, on_disk = 0;
 	int rc = edge_cache_mark_stale_if(s->cache, inv_matches, &m, &count);
+	/* The disk tier too (its marks are written into its files, so a purge
+	 * outlives a restart); this blocks, on the admin's thread. */
+	if (rc == 0 && s->disk)
+		rc = edge_disk_mark_stale_if(s->disk, inv_matches, &m, &on_disk);
+	count += on_disk;
 	free(m.p);
 	free(mem);
 	if (marked)

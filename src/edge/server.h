@@ -69,10 +69,12 @@ void edge_server_stop(struct edge_server *s);
 void edge_server_stats(struct edge_server *s, struct edge_server_stats *out);
 
 struct buf;
-/* Mark stale every cached entry whose path matches one of `paths` (as
- * CloudFront invalidation paths: exact, or a prefix when ending in '*';
- * every query string and header variant of a path matches). *marked (may
- * be NULL) counts entries turned stale. Any thread. 0 or ERR_NOMEM. */
+/* Mark stale every cached entry, in both tiers, whose path matches one of
+ * `paths` (as CloudFront invalidation paths: exact, or a prefix when ending
+ * in '*'; every query string and header variant of a path matches).
+ * *marked (may be NULL) counts entries turned stale (an object in both
+ * tiers counts twice). Blocks on the disk tier: not on a worker loop.
+ * 0 or ERR_NOMEM. */
 int edge_server_invalidate(struct edge_server *s, const struct iov *paths, size_t n,
                            size_t *marked);
 /* Append the Prometheus text of the counters. Any thread. 0 or buf's error. */

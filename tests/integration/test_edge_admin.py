@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 
 import boto3
@@ -208,3 +209,39 @@ def test_metrics(site):
     assert 0 < value("meridian_edge_cache_hit_ratio") <= 1
     assert value('meridian_edge_cache_entries{tier="memory"}') >= 2
     assert value('meridian_edge_cache_bytes{tier="memory"}') > 0
+
+
+def test_invalidation_reaches_the_disk_tier_and_outlives_a_restart(tmp_path):
+    """An object on disk only (too big for the memory tier) is purged too, and
+    the mark is in its file: after a restart the edge still does not serve it
+    as a plain hit but asks the origin first."""
+    big = os.urandom(3 * 1024 * 1024)  # over the 1 MiB memory tier's object cap
+    origin = Origin(handler=lambda req: (200, {"Cache-Control": "max-age=3600",
+                                               "ETag": '"big"'}, big))
+    cache = {"memory_bytes": "1MiB", "disk_path": "dcache", "disk_bytes": "64MiB"}
+    kw = dict(sign=False, admins=[ADMIN], cache=cache)
+    behaviors = [{"path_pattern": "*", "target": "o", "signing": "none"}]
+    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], behaviors, **kw)
+    try:
+        assert edge.request("GET", "/big")[2] == big
+        end = time.monotonic() + 10
+        while not list((tmp_path / "dcache" / "objects").glob("*/*")):
+            assert time.monotonic() < end, "the disk tier was not filled"
+            time.sleep(0.05)
+        st, h, body = edge.request("GET", "/big")
+        assert (st, body, h["x-cache"]) == (200, big, "Hit from meridian")
+        r = cloudfront(edge).create_invalidation(DistributionId=DIST,
+                                                 InvalidationBatch=batch(["/big"], "disk-1"))
+        assert r["ResponseMetadata"]["HTTPStatusCode"] == 201
+    finally:
+        edge.stop()
+    fetched = origin.count("/big")
+    again = Edge(tmp_path, [{"id": "o", "address": origin.address}], behaviors, **kw)
+    try:
+        st, h, body = again.request("GET", "/big")
+        assert st == 200 and body == big
+        assert h["x-cache"] != "Hit from meridian", h
+        assert origin.count("/big") == fetched + 1  # asked the origin (a revalidation or a fetch)
+    finally:
+        again.stop()
+        origin.stop()
