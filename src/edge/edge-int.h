@@ -61,6 +61,10 @@ struct edge_loop {
 
 struct flight;
 
+/* Origin latency histogram bounds, seconds. */
+#define EDGE_ORIGIN_LE      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
+#define EDGE_ORIGIN_BUCKETS 13
+
 struct edge_server {
 	uint32_t magic;
 	const struct edge_config *cfg;
@@ -85,6 +89,9 @@ struct edge_server {
 	struct flight *flights[FLIGHT_BUCKETS]; /* under flights_mu */
 	_Atomic uint64_t n_requests, n_hits, n_misses, n_errors, n_fetches, n_collapsed,
 	    n_failovers;
+	/* Origin latency: request sent to response head, a Prometheus
+	 * histogram (EDGE_ORIGIN_LE bounds, then +Inf) and its sum. */
+	_Atomic uint64_t origin_hist[EDGE_ORIGIN_BUCKETS + 1], origin_sum_us;
 };
 
 /* A fetch that other requests for the same key wait on. */
@@ -103,6 +110,7 @@ struct ereq {
 	struct http_request *r; /* NULL once the viewer's request is over */
 	unsigned refs;
 	uint64_t start_ns;
+	uint64_t sent_ns; /* this origin attempt went out */
 	enum result result;
 	const char *detail; /* x-edge-detailed-result-type */
 	int status;

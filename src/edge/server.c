@@ -347,9 +347,18 @@ static void fill_start(struct ereq *q, const struct http_head *h)
 	}
 }
 
+static const double origin_le[] = { EDGE_ORIGIN_LE };
+
 static int up_head(void *arg, const struct http_head *h)
 {
 	struct ereq *q = arg;
+	struct edge_server *s = q->el->srv;
+	uint64_t us = (clock_mono_ns() - q->sent_ns) / 1000;
+	size_t b = 0;
+	while (b < EDGE_ORIGIN_BUCKETS && (double)us / 1e6 > origin_le[b])
+		b++;
+	atomic_fetch_add_explicit(&s->origin_hist[b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->origin_sum_us, us, memory_order_relaxed);
 	if (q->group && q->may_fail_over &&
 	    edge_config_group_fails_over(q->group, (unsigned)h->status) && other_member(q)) {
 		q->drop = q->retry = true;
@@ -678,6 +687,7 @@ static int attempt(struct ereq *q)
 		.retryable = q->may_fail_over,
 	};
 	q->started = false;
+	q->sent_ns = clock_mono_ns();
 	rc = http_client_send(el->client[oi], &req, &up_ops, q, &q->x);
 	if (rc)
 		return rc;
@@ -1440,5 +1450,25 @@ int edge_server_metrics(struct edge_server *s, struct buf *out)
 	    (unsigned long long)st.origin_fetches, (unsigned long long)st.collapsed,
 	    (unsigned long long)st.failovers, cs.used_bytes, cs.budget_bytes, cs.entries,
 	    (unsigned long long)cs.evictions);
+	if (rc == 0)
+		rc = buf_printf(
+		    out, "# HELP meridian_edge_origin_seconds Origin request sent to response "
+		         "head.\n# TYPE meridian_edge_origin_seconds histogram\n");
+	uint64_t cum = 0;
+	for (size_t b = 0; rc == 0 && b <= EDGE_ORIGIN_BUCKETS; b++) {
+		cum += load(&s->origin_hist[b]);
+		if (b < EDGE_ORIGIN_BUCKETS)
+			rc =
+			    buf_printf(out, "meridian_edge_origin_seconds_bucket{le=\"%g\"} %llu\n",
+			               origin_le[b], (unsigned long long)cum);
+		else
+			rc = buf_printf(out,
+			                "meridian_edge_origin_seconds_bucket{le=\"+Inf\"} %llu\n"
+			                "meridian_edge_origin_seconds_sum %.6f\n"
+			                "meridian_edge_origin_seconds_count %llu\n",
+			                (unsigned long long)cum,
+			                (double)load(&s->origin_sum_us) / 1e6,
+			                (unsigned long long)cum);
+	}
 	return rc;
 }

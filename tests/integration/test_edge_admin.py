@@ -209,6 +209,13 @@ def test_metrics(site):
     assert 0 < value("meridian_edge_cache_hit_ratio") <= 1
     assert value('meridian_edge_cache_entries{tier="memory"}') >= 2
     assert value('meridian_edge_cache_bytes{tier="memory"}') > 0
+    # origin latency: every fetch counted once, buckets cumulative, a plausible sum
+    n = value("meridian_edge_origin_seconds_count")
+    assert n == value("meridian_edge_origin_fetches_total") >= 2
+    assert value('meridian_edge_origin_seconds_bucket{le="+Inf"}') == n
+    assert value('meridian_edge_origin_seconds_bucket{le="0.001"}') <= \
+        value('meridian_edge_origin_seconds_bucket{le="10"}') == n
+    assert 0 < value("meridian_edge_origin_seconds_sum") < 10 * n
 
 
 def test_invalidation_reaches_the_disk_tier_and_outlives_a_restart(tmp_path):
