@@ -48,7 +48,7 @@ struct http_admin;
 /* The options of a role with a config file (router, edge):
  * --listen ADDR --config FILE [--workers N] [--quiet] [--help], plus the
  * role's own long options `extra` (val != 0, not 'l' 'c' 'w' 'q' 'h'),
- * each handed to on_extra(arg, val, optarg), which returns -1 to go on or
+ * each handed to on_extra(arg, val, value), which returns -1 to go on or
  * an exit code after its message. */
 struct cmd_role_args {
 	const char *listen, *config;
@@ -60,7 +60,7 @@ struct option;
  * with a message and the help on stderr: CMD_USAGE). */
 int cmd_role_args(int argc, char **argv, const char *name, void (*help)(FILE *out),
                   const struct option *extra, size_t nextra,
-                  int (*on_extra)(void *arg, int val, const char *optarg), void *arg,
+                  int (*on_extra)(void *arg, int val, const char *value), void *arg,
                   struct cmd_role_args *out);
 
 /* Before a server starts: ignore SIGPIPE (a peer's close is an error

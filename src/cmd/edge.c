@@ -58,17 +58,17 @@ static const struct cmd_serve_ops edge_serve = {
 };
 
 /* --location NAME */
-static int edge_option(void *arg, int val, const char *optarg)
+static int edge_option(void *arg, int val, const char *value)
 {
 	struct edge_server_opts *o = arg;
 	(void)val;
-	if (strlen(optarg) > EDGE_LOCATION_MAX || !optarg[0] || strpbrk(optarg, " \t\r\n()")) {
+	if (strlen(value) > EDGE_LOCATION_MAX || !value[0] || strpbrk(value, " \t\r\n()")) {
 		fprintf(stderr,
 		        "edge: --location wants 1 to %d characters, no blanks or parentheses\n",
 		        EDGE_LOCATION_MAX);
 		return CMD_USAGE;
 	}
-	o->location = optarg;
+	o->location = value;
 	return -1;
 }
 

@@ -66,7 +66,7 @@ static void on_hup(void *arg, int signum)
 
 int cmd_role_args(int argc, char **argv, const char *name, void (*help)(FILE *out),
                   const struct option *extra, size_t nextra,
-                  int (*on_extra)(void *arg, int val, const char *optarg), void *arg,
+                  int (*on_extra)(void *arg, int val, const char *value), void *arg,
                   struct cmd_role_args *out)
 {
 	static const struct option common[] = {
