@@ -76,13 +76,8 @@ int buf_add_char_slow(struct buf *b, char c)
 
 int buf_add_u64(struct buf *b, unsigned long long v)
 {
-	char tmp[20];
-	size_t n = 0;
-	do {
-		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	return buf_add(b, tmp + sizeof(tmp) - n, n);
+	char tmp[IOV_U64_DIGITS];
+	return buf_add(b, tmp, iov_fmt_u64(v, tmp));
 }
 
 int buf_add_iovs(struct buf *b, const struct iov *v, size_t n)

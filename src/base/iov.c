@@ -1,6 +1,8 @@
 /* Slice helpers. Pure; any thread. */
 #include "base/iov.h"
 
+#include <string.h>
+
 #include "base/err.h"
 
 static inline unsigned char lower(unsigned char c)
@@ -73,4 +75,16 @@ int iov_to_u64(struct iov a, unsigned long long max, unsigned long long *out)
 	}
 	*out = v;
 	return 0;
+}
+
+size_t iov_fmt_u64(unsigned long long v, char out[IOV_U64_DIGITS])
+{
+	char tmp[IOV_U64_DIGITS];
+	size_t n = 0;
+	do {
+		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	memcpy(out, tmp + sizeof(tmp) - n, n);
+	return n;
 }

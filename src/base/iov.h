@@ -64,5 +64,8 @@ struct iov iov_trim(struct iov a);
 /* Parse an unsigned decimal with no sign, no spaces, at most `max`.
  * Returns 0 or ERR_INVALID. */
 int iov_to_u64(struct iov a, unsigned long long max, unsigned long long *out);
+/* v in decimal into out (no NUL); returns the digit count (1..20). */
+#define IOV_U64_DIGITS 20
+size_t iov_fmt_u64(unsigned long long v, char out[IOV_U64_DIGITS]);
 
 #endif

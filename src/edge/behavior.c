@@ -378,16 +378,11 @@ static void kw_raw(struct kw *k, const char *p, size_t n)
 
 static void kw_head(struct kw *k, const char *tag, size_t n)
 {
-	char num[24];
-	size_t d = 0;
+	char num[IOV_U64_DIGITS];
 
 	kw_raw(k, tag, strlen(tag));
 	kw_raw(k, " ", 1);
-	do {
-		num[sizeof(num) - 1 - d++] = (char)('0' + n % 10);
-		n /= 10;
-	} while (n > 0);
-	kw_raw(k, num + sizeof(num) - d, d);
+	kw_raw(k, num, iov_fmt_u64(n, num));
 	kw_raw(k, ":", 1);
 }
 

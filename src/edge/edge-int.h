@@ -57,6 +57,10 @@ struct edge_loop {
 	unsigned index;
 	struct net_loop *loop;
 	struct http_client **client; /* one per origin */
+	/* Where a cache key is built before its exact length is copied into
+	 * the request arena (a whole EDGE_KEY_MAX there would cost every
+	 * request a second arena block). Loop thread only. */
+	char keybuf[EDGE_KEY_MAX];
 };
 
 struct flight;

@@ -68,7 +68,7 @@ void edge__serve_entry(struct ereq *q, struct edge_cache_entry *e, struct edge_d
 	struct edge_server *s = q->el->srv;
 	struct http_header hs[EDGE_FETCH_NHEADERS_MAX + 2];
 	size_t n = 0;
-	char age[24];
+	char age[IOV_U64_DIGITS];
 	if (edge_fetch_headers_unpack(e->headers, hs, EDGE_FETCH_NHEADERS_MAX, &n)) {
 		if (dh)
 			edge_disk_hit_release(dh);
@@ -95,8 +95,8 @@ void edge__serve_entry(struct ereq *q, struct edge_cache_entry *e, struct edge_d
 		hs[n++] =
 		    (struct http_header){ IOV_LIT("Content-Range"), iov_cstr(plan.range_value) };
 	int64_t a = now - e->meta.stored;
-	snprintf(age, sizeof(age), "%lld", (long long)(a < 0 ? 0 : a));
-	hs[n++] = (struct http_header){ IOV_LIT("Age"), iov_cstr(age) };
+	hs[n++] = (struct http_header){ IOV_LIT("Age"),
+		                        iov_make(age, iov_fmt_u64(a < 0 ? 0 : (uint64_t)a, age)) };
 	q->result = plan.status >= 400 ? RES_ERROR : res;
 	q->detail = detail ? detail : edge__result_names[res];
 	edge__count(&s->n_hits);

@@ -902,8 +902,9 @@ static void on_request(void *ctx, struct http_request *r)
 	q->vpath = path;
 	q->vquery = query;
 	if (q->cached) {
-		/* In the request arena: a hit needs no copy that outlives it. */
-		char *key = arena_alloc(a, EDGE_KEY_MAX);
+		/* Built in the loop's buffer, kept in the request arena: a hit
+		 * needs no copy that outlives the request. */
+		char *key = q->el->keybuf;
 		size_t klen = 0;
 		struct edge_key_input in = {
 			.host = iov_cstr(s->cfg->domain),
@@ -913,7 +914,14 @@ static void on_request(void *ctx, struct http_request *r)
 			.headers = h->headers,
 			.nheaders = h->nheaders,
 		};
-		int rc = key ? edge_cache_key(q->b, &in, key, EDGE_KEY_MAX, &klen) : ERR_NOMEM;
+		int rc = edge_cache_key(q->b, &in, key, EDGE_KEY_MAX, &klen);
+		if (rc == 0) {
+			key = arena_alloc(a, klen);
+			if (key)
+				memcpy(key, q->el->keybuf, klen);
+			else
+				rc = ERR_NOMEM;
+		}
 		if (rc) {
 			if (rc == ERR_EDGE_KEY_HEADERS_TOO_LARGE)
 				edge__respond_error(q, 431, "RequestHeaderFieldsTooLarge",
