@@ -60,8 +60,8 @@ static const char *const bucket_keys[] = {
 static const char *const credentials_keys[] = { "AccessKeyId", "SecretAccessKey" };
 static const char *const access_point_keys[] = { "Name", "Alias", "Regions" };
 static const char *const distribution_keys[] = {
-	"Locations",    "DefaultRootObject", "SigningCredentials", "FailoverHeader",
-	"MemoryBytes",  "Origins",           "OriginGroups",       "Behaviors",
+	"Locations",   "DefaultRootObject", "SigningCredentials", "FailoverHeader",
+	"MemoryBytes", "Origins",           "OriginGroups",       "Behaviors",
 };
 static const char *const latency_keys[] = { "Links" };
 
@@ -320,7 +320,8 @@ static void bad_attr(struct parse *ps, node_t *at, int r, struct iov attr)
 	char list[128] = "none";
 	size_t n = 0;
 	for (size_t i = 0; i < N_ELEMS(t->attrs) && t->attrs[i].name; i++) {
-		int k = snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", t->attrs[i].name);
+		int k =
+		    snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", t->attrs[i].name);
 		if (k > 0 && (size_t)k < sizeof(list) - n)
 			n += (size_t)k;
 	}
@@ -420,7 +421,8 @@ static bool sub_parts(struct parse *ps, node_t *v, node_t **tmpl, node_t **vars,
 		return true;
 	}
 	if (yaml_tree_kind(v) == YAML_TREE_SEQ && yaml_tree_len(v) == 2 &&
-	    is_scalar(yaml_tree_item(v, 0)) && yaml_tree_kind(yaml_tree_item(v, 1)) == YAML_TREE_MAP) {
+	    is_scalar(yaml_tree_item(v, 0)) &&
+	    yaml_tree_kind(yaml_tree_item(v, 1)) == YAML_TREE_MAP) {
 		*tmpl = yaml_tree_item(v, 0);
 		*vars = yaml_tree_item(v, 1);
 		return true;
@@ -965,8 +967,8 @@ static int get_ref(struct parse *ps, node_t *map, node_t *owner, const char *key
 }
 
 /* A sequence value (untagged) with 1..max items; NULL when absent. */
-static node_t *get_seq(struct parse *ps, node_t *map, node_t *owner, const char *key,
-                       bool required, size_t max)
+static node_t *get_seq(struct parse *ps, node_t *map, node_t *owner, const char *key, bool required,
+                       size_t max)
 {
 	node_t *k = NULL, *v = prop(ps, map, owner, key, required, &k);
 	if (!v)
@@ -988,7 +990,8 @@ static node_t *item_map(struct parse *ps, node_t *seq, size_t i, const char *key
 {
 	node_t *it = yaml_tree_item(seq, i);
 	if (yaml_tree_kind(it) != YAML_TREE_MAP || yaml_tree_tag(it) != YAML_TREE_TAG_NONE) {
-		errf(ps, it, "%s[%zu]: expected a map, got %s", key, i, config_schema_kind_name(it));
+		errf(ps, it, "%s[%zu]: expected a map, got %s", key, i,
+		     config_schema_kind_name(it));
 		return NULL;
 	}
 	check_keys(ps, it, known, n);
@@ -1074,8 +1077,7 @@ static bool valid_bucket_name(const char *s)
 		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
 			return false;
 	}
-	return s[0] != '-' && s[0] != '.' && s[n - 1] != '-' && s[n - 1] != '.' &&
-	       !strstr(s, "..");
+	return s[0] != '-' && s[0] != '.' && s[n - 1] != '-' && s[n - 1] != '.' && !strstr(s, "..");
 }
 
 static const char *const rule_keys[] = { "Destination", "Prefix", "Status" };
@@ -1084,8 +1086,8 @@ static const char *const object_keys[] = { "Key", "Body", "File" };
 static int read_rules(struct parse *ps, uint32_t r, struct deploy_stack_bucket *b)
 {
 	node_t *m = RES(ps, r)->props;
-	node_t *seq = get_seq(ps, m, RES(ps, r)->key, "ReplicationRules", false,
-	                      DEPLOY_STACK_ITEMS_MAX);
+	node_t *seq =
+	    get_seq(ps, m, RES(ps, r)->key, "ReplicationRules", false, DEPLOY_STACK_ITEMS_MAX);
 	if (!seq)
 		return 0;
 	b->rule = alloc_array(ps, yaml_tree_len(seq), sizeof(b->rule[0]));
@@ -1094,14 +1096,16 @@ static int read_rules(struct parse *ps, uint32_t r, struct deploy_stack_bucket *
 	static const char *const status[] = { "Disabled", "Enabled" };
 	int rc = 0;
 	for (size_t i = 0; i < yaml_tree_len(seq); i++) {
-		node_t *it = item_map(ps, seq, i, "ReplicationRules", rule_keys, N_ELEMS(rule_keys));
+		node_t *it =
+		    item_map(ps, seq, i, "ReplicationRules", rule_keys, N_ELEMS(rule_keys));
 		if (!it) {
 			rc = ERR_CONFIG_SCHEMA;
 			continue;
 		}
 		struct deploy_stack_rule *u = &b->rule[b->nrules++];
 		int st = 1;
-		rc |= get_ref(ps, it, it, "Destination", true, DEPLOY_STACK_BUCKET, &u->destination);
+		rc |=
+		    get_ref(ps, it, it, "Destination", true, DEPLOY_STACK_BUCKET, &u->destination);
 		rc |= get_str(ps, it, it, "Prefix", false, &u->prefix);
 		rc |= get_enum(ps, it, it, "Status", status, 2, false, &st);
 		u->enabled = st == 1;
@@ -1198,8 +1202,9 @@ static void read_credentials(struct parse *ps, uint32_t r)
 	int rc = get_str(ps, m, o, "AccessKeyId", false, &c->access_key);
 	rc |= get_str(ps, m, o, "SecretAccessKey", false, &c->secret_key);
 	if (rc == 0 && !c->access_key != !c->secret_key)
-		rc = errf(ps, m, "give both AccessKeyId and SecretAccessKey, or neither (then "
-		                 "they are generated)");
+		rc = errf(ps, m,
+		          "give both AccessKeyId and SecretAccessKey, or neither (then "
+		          "they are generated)");
 	RES(ps, r)->bad = rc != 0;
 	RES(ps, r)->read = rc == 0;
 }
@@ -1230,7 +1235,8 @@ static void read_access_point(struct parse *ps, uint32_t r)
 	static const char *const dials[] = { "passive", "active" };
 	bool any_active = false;
 	for (size_t i = 0; i < yaml_tree_len(seq); i++) {
-		node_t *it = item_map(ps, seq, i, "Regions", ap_region_keys, N_ELEMS(ap_region_keys));
+		node_t *it =
+		    item_map(ps, seq, i, "Regions", ap_region_keys, N_ELEMS(ap_region_keys));
 		if (!it) {
 			rc = ERR_CONFIG_SCHEMA;
 			continue;
@@ -1264,8 +1270,8 @@ static void read_access_point(struct parse *ps, uint32_t r)
 static void read_latency(struct parse *ps, uint32_t r)
 {
 	static const char *const link_keys[] = { "Between", "DelayMs", "JitterMs" };
-	node_t *seq = get_seq(ps, RES(ps, r)->props, RES(ps, r)->key, "Links", true,
-	                      DEPLOY_STACK_ITEMS_MAX);
+	node_t *seq =
+	    get_seq(ps, RES(ps, r)->props, RES(ps, r)->key, "Links", true, DEPLOY_STACK_ITEMS_MAX);
 	int rc = seq ? 0 : ERR_CONFIG_SCHEMA;
 	struct deploy_stack *st = ps->st;
 	for (size_t i = 0; seq && i < yaml_tree_len(seq); i++) {
@@ -1310,8 +1316,8 @@ static void read_latency(struct parse *ps, uint32_t r)
 			return;
 		}
 		st->link = nl;
-		st->link[st->nlinks++] = (struct deploy_stack_link){ a, b, (uint32_t)delay,
-			                                             (uint32_t)jitter };
+		st->link[st->nlinks++] =
+		    (struct deploy_stack_link){ a, b, (uint32_t)delay, (uint32_t)jitter };
 	}
 	RES(ps, r)->bad = rc != 0;
 	RES(ps, r)->read = rc == 0;
@@ -1326,16 +1332,15 @@ static void free_strs(char **v, uint32_t n)
 	free(v);
 }
 
-
 static const char *const origin_keys[] = {
-	"Id",          "AccessPoint",    "Bucket",         "NearestBucket",      "DomainName",
-	"OriginPath",  "CustomHeaders",  "ConnectTimeout", "ReadTimeout",        "ConnectionAttempts",
+	"Id",         "AccessPoint",   "Bucket",         "NearestBucket", "DomainName",
+	"OriginPath", "CustomHeaders", "ConnectTimeout", "ReadTimeout",   "ConnectionAttempts",
 };
 static const char *const group_keys[] = { "Id", "Members", "FailoverStatuses" };
 static const char *const behavior_keys[] = {
-	"PathPattern", "TargetOriginId", "AllowedMethods", "CachedMethods", "MinTTL",
-	"DefaultTTL",  "MaxTTL",         "QueryStrings",   "CacheKeyHeaders", "Signing",
-	"SigningRegion", "Compress",
+	"PathPattern",     "TargetOriginId", "AllowedMethods", "CachedMethods",
+	"MinTTL",          "DefaultTTL",     "MaxTTL",         "QueryStrings",
+	"CacheKeyHeaders", "Signing",        "SigningRegion",  "Compress",
 };
 
 static int get_duration(struct parse *ps, node_t *map, const char *key, uint64_t lo, uint64_t hi,
@@ -1380,8 +1385,8 @@ static int get_strs(struct parse *ps, node_t *map, const char *key, char ***out,
 			continue;
 		}
 		if (v.deferred || v.len == 0) {
-			rc = errf(ps, it, "%s[%zu]: must be a non-empty value known before start", key,
-			          i);
+			rc = errf(ps, it, "%s[%zu]: must be a non-empty value known before start",
+			          key, i);
 			free(v.s);
 			continue;
 		}
@@ -1430,7 +1435,8 @@ static int read_origin(struct parse *ps, node_t *it, struct deploy_stack_origin 
 	if (prop(ps, it, it, "AccessPoint", false, &k)) {
 		kinds++;
 		o->kind = DEPLOY_STACK_ORIGIN_ACCESS_POINT;
-		rc |= get_ref(ps, it, it, "AccessPoint", true, DEPLOY_STACK_ACCESS_POINT, &o->target);
+		rc |=
+		    get_ref(ps, it, it, "AccessPoint", true, DEPLOY_STACK_ACCESS_POINT, &o->target);
 	}
 	if (prop(ps, it, it, "Bucket", false, &k)) {
 		kinds++;
@@ -1445,8 +1451,9 @@ static int read_origin(struct parse *ps, node_t *it, struct deploy_stack_origin 
 		rc |= near ? 0 : ERR_CONFIG_SCHEMA;
 	}
 	if (kinds != 1)
-		rc = errf(ps, it, "an origin needs exactly one of AccessPoint, Bucket and "
-		                  "NearestBucket");
+		rc = errf(ps, it,
+		          "an origin needs exactly one of AccessPoint, Bucket and "
+		          "NearestBucket");
 	if (near && kinds == 1) {
 		o->candidate = alloc_array(ps, yaml_tree_len(near), sizeof(uint32_t));
 		if (!o->candidate)
@@ -1497,8 +1504,8 @@ static int find_target(const struct deploy_stack_distribution *d, const char *id
 	return ERR_NOT_FOUND;
 }
 
-static void unknown_target(struct parse *ps, const struct deploy_stack_distribution *d,
-                           node_t *at, const char *key, const char *id, bool groups)
+static void unknown_target(struct parse *ps, const struct deploy_stack_distribution *d, node_t *at,
+                           const char *key, const char *id, bool groups)
 {
 	const char *known[2 * DEPLOY_STACK_ITEMS_MAX];
 	size_t n = 0;
@@ -1693,10 +1700,12 @@ static int read_dist_lists(struct parse *ps, uint32_t r, struct deploy_stack_dis
 		bool g;
 		uint32_t j;
 		if (x->id && find_target(d, x->id, &g, &j) == 0 && j != d->norigins - 1)
-			rc = errf(ps, config_schema_key(it, "Id"), "duplicate origin id \"%s\"", x->id);
+			rc = errf(ps, config_schema_key(it, "Id"), "duplicate origin id \"%s\"",
+			          x->id);
 	}
 	for (size_t i = 0; groups && i < yaml_tree_len(groups); i++) {
-		node_t *it = item_map(ps, groups, i, "OriginGroups", group_keys, N_ELEMS(group_keys));
+		node_t *it =
+		    item_map(ps, groups, i, "OriginGroups", group_keys, N_ELEMS(group_keys));
 		if (!it) {
 			rc = ERR_CONFIG_SCHEMA;
 			continue;
@@ -1706,11 +1715,12 @@ static int read_dist_lists(struct parse *ps, uint32_t r, struct deploy_stack_dis
 		bool g;
 		uint32_t j;
 		if (x->id && find_target(d, x->id, &g, &j) == 0 && (!g || j != d->ngroups - 1))
-			rc = errf(ps, config_schema_key(it, "Id"), "duplicate origin id \"%s\"", x->id);
+			rc = errf(ps, config_schema_key(it, "Id"), "duplicate origin id \"%s\"",
+			          x->id);
 	}
 	for (size_t i = 0; i < yaml_tree_len(behaviors); i++) {
-		node_t *it = item_map(ps, behaviors, i, "Behaviors", behavior_keys,
-		                      N_ELEMS(behavior_keys));
+		node_t *it =
+		    item_map(ps, behaviors, i, "Behaviors", behavior_keys, N_ELEMS(behavior_keys));
 		if (!it) {
 			rc = ERR_CONFIG_SCHEMA;
 			continue;
@@ -1720,8 +1730,8 @@ static int read_dist_lists(struct parse *ps, uint32_t r, struct deploy_stack_dis
 		if (b->signing != EDGE_CONFIG_SIGN_NONE && d->credentials == DEPLOY_STACK_NONE)
 			rc = errf(ps, it, "Signing: needs the distribution's SigningCredentials");
 	}
-	if (rc == 0 && (d->nbehaviors == 0 ||
-	                strcmp(d->behavior[d->nbehaviors - 1].path_pattern, "*") != 0))
+	if (rc == 0 &&
+	    (d->nbehaviors == 0 || strcmp(d->behavior[d->nbehaviors - 1].path_pattern, "*") != 0))
 		rc = errf(ps, config_schema_key(m, "Behaviors"),
 		          "Behaviors: the last one must have PathPattern \"*\"");
 	return rc;
@@ -1794,7 +1804,8 @@ static void nearest_buckets(struct parse *ps)
 				uint32_t best = o->candidate[0], bd = UINT32_MAX;
 				for (uint32_t c = 0; c < o->ncandidates; c++) {
 					uint32_t s = st->bucket[o->candidate[c]].store;
-					uint32_t dd = distance(st, d->location[l], st->store[s].location);
+					uint32_t dd =
+					    distance(st, d->location[l], st->store[s].location);
 					if (dd < bd || c == 0) {
 						best = o->candidate[c];
 						bd = dd;
@@ -1824,8 +1835,8 @@ static bool valid_number(const char *s)
 	return digits && s[i] == '\0';
 }
 
-static void read_param(struct parse *ps, node_t *k, node_t *v, const struct deploy_stack_override *ov,
-                       size_t nov)
+static void read_param(struct parse *ps, node_t *k, node_t *v,
+                       const struct deploy_stack_override *ov, size_t nov)
 {
 	struct deploy_stack_param *p = &ps->st->param[ps->st->nparams];
 	p->name = dup_iov(ps, yaml_tree_scalar(k));
@@ -1935,7 +1946,8 @@ static void list_resources(struct parse *ps, node_t *root)
 		r->id = yaml_tree_scalar(r->key);
 		r->type = -1;
 		if (find_param(ps, r->id) >= 0)
-			errf(ps, r->key, "duplicate name \"%.*s\": a parameter has it too", Q(r->id));
+			errf(ps, r->key, "duplicate name \"%.*s\": a parameter has it too",
+			     Q(r->id));
 		if (yaml_tree_kind(v) != YAML_TREE_MAP || yaml_tree_tag(v) != YAML_TREE_TAG_NONE) {
 			errf(ps, r->key, "%.*s: expected a map, got %s", Q(r->id),
 			     config_schema_kind_name(v));
@@ -1950,11 +1962,13 @@ static void list_resources(struct parse *ps, node_t *root)
 					r->type = t;
 			if (r->type < 0) {
 				struct iov tv = iov_cstr(type);
-				const char *hint = config_schema_suggest(tv, tnames, N_ELEMS(tnames));
+				const char *hint =
+				    config_schema_suggest(tv, tnames, N_ELEMS(tnames));
 				node_t *tk = config_schema_key(v, "Type");
 				if (hint)
-					errf(ps, tk, "Type: unknown resource type \"%s\"; did you "
-					             "mean \"%s\"?",
+					errf(ps, tk,
+					     "Type: unknown resource type \"%s\"; did you "
+					     "mean \"%s\"?",
 					     type, hint);
 				else
 					errf(ps, tk, "Type: unknown resource type \"%s\"", type);
@@ -2001,8 +2015,9 @@ static int alloc_plan(struct parse *ps)
 	st->nresources = ps->nres;
 	for (uint32_t i = 0; i < ps->nres; i++) {
 		st->resource[i].logical_id = dup_iov(ps, ps->res[i].id);
-		st->resource[i].type = ps->res[i].type < 0 ? DEPLOY_STACK_NTYPES
-		                                           : (enum deploy_stack_type)ps->res[i].type;
+		st->resource[i].type = ps->res[i].type < 0
+		                           ? DEPLOY_STACK_NTYPES
+		                           : (enum deploy_stack_type)ps->res[i].type;
 		st->resource[i].index = ps->res[i].index;
 		ps->names[ps->nnames++] = st->resource[i].logical_id;
 		if (ps->res[i].type < 0 || !st->resource[i].logical_id)
@@ -2054,7 +2069,8 @@ static void read_outputs(struct parse *ps, node_t *root)
 		node_t *ok = yaml_tree_key(m, i), *ov = yaml_tree_value(m, i);
 		struct deploy_stack_output *o = &st->output[st->noutputs++];
 		o->name = dup_iov(ps, yaml_tree_scalar(ok));
-		if (yaml_tree_kind(ov) != YAML_TREE_MAP || yaml_tree_tag(ov) != YAML_TREE_TAG_NONE) {
+		if (yaml_tree_kind(ov) != YAML_TREE_MAP ||
+		    yaml_tree_tag(ov) != YAML_TREE_TAG_NONE) {
 			errf(ps, ok, "%.*s: expected a map, got %s", Q(yaml_tree_scalar(ok)),
 			     config_schema_kind_name(ov));
 			continue;
@@ -2069,8 +2085,10 @@ static void read_outputs(struct parse *ps, node_t *root)
 		if (vv && eval(ps, vv, &v) == 0) {
 			o->value = v.s;
 			o->deferred = v.deferred;
-		} else if (vv && intrinsic_of(vv, &(node_t *){ NULL }) == I_NONE && !is_scalar(vv)) {
-			errf(ps, vk, "Value: expected a string, got %s", config_schema_kind_name(vv));
+		} else if (vv && intrinsic_of(vv, &(node_t *){ NULL }) == I_NONE &&
+		           !is_scalar(vv)) {
+			errf(ps, vk, "Value: expected a string, got %s",
+			     config_schema_kind_name(vv));
 		}
 	}
 }

@@ -36,9 +36,9 @@
 #define DEPLOY_STACK_DIAG_MAX   64  /* messages kept; more are counted in `dropped` */
 #define DEPLOY_STACK_DIAG_LEN   512 /* bytes of one message, NUL included */
 #define DEPLOY_STACK_PARAMS_MAX 64
-#define DEPLOY_STACK_RES_MAX    256 /* resources in one stack */
-#define DEPLOY_STACK_ITEMS_MAX  64  /* items of one list property */
-#define DEPLOY_STACK_VALUE_MAX  4096 /* bytes of one expanded string */
+#define DEPLOY_STACK_RES_MAX    256        /* resources in one stack */
+#define DEPLOY_STACK_ITEMS_MAX  64         /* items of one list property */
+#define DEPLOY_STACK_VALUE_MAX  4096       /* bytes of one expanded string */
 #define DEPLOY_STACK_NONE       UINT32_MAX /* an absent optional index */
 
 /* Default domain of an access point's Host: <alias>.<this>. */
@@ -183,7 +183,7 @@ struct deploy_stack_group {
 struct deploy_stack_behavior {
 	char *path_pattern;
 	bool target_group;
-	uint32_t target; /* origin or group index */
+	uint32_t target;                          /* origin or group index */
 	uint32_t allowed_methods, cached_methods; /* EDGE_CONFIG_* bits */
 	uint64_t min_ttl_s, default_ttl_s, max_ttl_s;
 	enum edge_config_query query_strings;
@@ -215,7 +215,7 @@ struct deploy_stack_distribution {
 };
 
 struct deploy_stack_link {
-	uint32_t a, b; /* locations, a != b; symmetric */
+	uint32_t a, b;                /* locations, a != b; symmetric */
 	uint32_t delay_ms, jitter_ms; /* one way */
 };
 
