@@ -408,6 +408,9 @@ static bool sub_next(struct iov *rest, struct sub_piece *p)
 
 static void walk(struct parse *ps, uint32_t from, node_t *n, bool weak);
 
+enum intrinsic { I_NONE, I_REF, I_GETATT, I_SUB, I_BAD };
+static enum intrinsic intrinsic_of(node_t *n, node_t **arg);
+
 /* The template and variables of a !Sub value (scalar, or [template, map]).
  * False after an error about the shape. */
 static bool sub_parts(struct parse *ps, node_t *v, node_t **tmpl, node_t **vars, bool report)
@@ -442,9 +445,14 @@ static void walk_sub(struct parse *ps, uint32_t from, node_t *v, bool weak)
 	struct sub_var vars[DEPLOY_STACK_ITEMS_MAX];
 	size_t nvars = 0;
 	for (size_t i = 0; vm && i < yaml_tree_len(vm) && nvars < N_ELEMS(vars); i++) {
+		node_t *x = yaml_tree_value(vm, i), *a;
 		vars[nvars].name = yaml_tree_scalar(yaml_tree_key(vm, i));
-		vars[nvars++].value = yaml_tree_value(vm, i);
-		walk(ps, from, yaml_tree_value(vm, i), weak);
+		vars[nvars++].value = x;
+		if (intrinsic_of(x, &a) == I_NONE && !is_scalar(x))
+			errf(ps, x, "!Sub: %.*s: expected a string, got %s",
+			     Q(yaml_tree_scalar(yaml_tree_key(vm, i))), config_schema_kind_name(x));
+		else
+			walk(ps, from, x, weak);
 	}
 	struct iov rest = yaml_tree_scalar(tmpl);
 	while (rest.len) {
@@ -478,8 +486,6 @@ static bool getatt_parts(node_t *v, struct iov *name, struct iov *attr)
 	}
 	return false;
 }
-
-enum intrinsic { I_NONE, I_REF, I_GETATT, I_SUB, I_BAD };
 
 /* What intrinsic `n` is, and its argument node (the node itself for the
  * short forms). */
@@ -669,8 +675,24 @@ static const char *attr_text(struct parse *ps, uint32_t r, struct iov a, char *t
 
 /* Append the value of Name or Name.Attr to `b`. 0, or an error that the
  * walk has reported already (or NOMEM). */
+/* Append literal text; in a deferred template each "${" becomes "${!" so
+ * that deploy_stack_expand gives it back unchanged. */
+static void sb_lit(struct sb *b, const char *s, size_t n, bool escape)
+{
+	for (size_t i = 0; i < n; i++) {
+		sb_add(b, s + i, 1);
+		if (escape && s[i] == '$' && i + 1 < n && s[i + 1] == '{') {
+			sb_add(b, "{!", 2);
+			i++;
+		}
+	}
+}
+
+/* Append the value of Name or Name.Attr to `b` (literal text escaped when
+ * `escape`). 0, 1 when the value is deferred, or an error that is
+ * reported already (or NOMEM). */
 static int eval_name(struct parse *ps, struct iov name, struct iov attr, bool has_attr,
-                     const struct sub_var *vars, size_t nvars, struct sb *b)
+                     const struct sub_var *vars, size_t nvars, bool escape, struct sb *b)
 {
 	if (!has_attr)
 		for (size_t i = 0; i < nvars; i++)
@@ -679,20 +701,19 @@ static int eval_name(struct parse *ps, struct iov name, struct iov attr, bool ha
 				int rc = eval(ps, vars[i].value, &v);
 				if (rc)
 					return rc;
-				if (v.deferred) {
-					free(v.s);
-					return ERR_CONFIG_SCHEMA; /* reported by the caller */
-				}
-				sb_add(b, v.s, v.len);
+				if (v.deferred)
+					sb_add(b, v.s, v.len);
+				else
+					sb_lit(b, v.s, v.len, escape);
 				free(v.s);
-				return 0;
+				return v.deferred ? 1 : 0;
 			}
 	int p = find_param(ps, name);
 	if (p >= 0 && !has_attr) {
 		const char *s = ps->st->param[p].value;
 		if (!s)
 			return ERR_CONFIG_SCHEMA;
-		sb_add(b, s, strlen(s));
+		sb_lit(b, s, strlen(s), escape);
 		return 0;
 	}
 	int r = find_res(ps, name);
@@ -700,13 +721,13 @@ static int eval_name(struct parse *ps, struct iov name, struct iov attr, bool ha
 		return ERR_CONFIG_SCHEMA;
 	if (!has_attr) {
 		const char *s = ref_text(ps, (uint32_t)r);
-		sb_add(b, s, strlen(s));
+		sb_lit(b, s, strlen(s), escape);
 		return 0;
 	}
 	char tmp[512];
 	const char *s = attr_text(ps, (uint32_t)r, attr, tmp, sizeof(tmp));
 	if (s) {
-		sb_add(b, s, strlen(s));
+		sb_lit(b, s, strlen(s), escape);
 		return 0;
 	}
 	if (find_attr(ps->res[r].type, attr) < 0)
@@ -766,7 +787,8 @@ static int eval_sub(struct parse *ps, node_t *a, struct val *out)
 			} else if (!p.ref) {
 				sb_add(b, p.text.base, p.text.len);
 			} else {
-				rc = eval_name(ps, p.name, p.attr, p.has_attr, vars, nvars, b);
+				rc = eval_name(ps, p.name, p.attr, p.has_attr, vars, nvars,
+				               deferred, b);
 				if (rc == 1)
 					deferred = true;
 			}
@@ -815,7 +837,7 @@ static int eval(struct parse *ps, node_t *n, struct val *out)
 		return nomem(ps);
 	b->n = 0;
 	b->over = false;
-	rc = eval_name(ps, name, attr, has_attr, NULL, 0, b);
+	rc = eval_name(ps, name, attr, has_attr, NULL, 0, false, b);
 	if (rc >= 0)
 		rc = finish(ps, n, b, rc == 1, out);
 	free(b);
@@ -2278,6 +2300,34 @@ void deploy_stack_free(struct deploy_stack *st)
 	free(st);
 }
 
+/* Every name the readers promise is set (a resource refused without a
+ * message would leave one NULL). */
+static bool plan_complete(const struct deploy_stack *st)
+{
+	for (uint32_t i = 0; i < st->nresources; i++)
+		if (st->resource[i].type == DEPLOY_STACK_NTYPES)
+			return false;
+	for (uint32_t i = 0; i < st->nlocations; i++)
+		if (!st->location[i].name)
+			return false;
+	for (uint32_t i = 0; i < st->nstores; i++)
+		if (!st->store[i].region)
+			return false;
+	for (uint32_t i = 0; i < st->nbuckets; i++)
+		if (!st->bucket[i].name)
+			return false;
+	for (uint32_t i = 0; i < st->naccess_points; i++)
+		if (!st->access_point[i].host)
+			return false;
+	for (uint32_t i = 0; i < st->ndistributions; i++)
+		if (!st->distribution[i].nbehaviors || !st->distribution[i].nlocations)
+			return false;
+	for (uint32_t i = 0; i < st->noutputs; i++)
+		if (!st->output[i].value)
+			return false;
+	return true;
+}
+
 static int run(const struct yaml_tree *t, const struct deploy_stack_override *ov, size_t nov,
                struct deploy_stack **out, struct deploy_stack_diag *diag)
 {
@@ -2298,6 +2348,15 @@ static int run(const struct yaml_tree *t, const struct deploy_stack_override *ov
 	free(ps);
 	if (rc == 0 && diag->n + diag->dropped > 0)
 		rc = ERR_CONFIG_SCHEMA;
+	if (rc == 0 && !plan_complete(st)) {
+		/* A refusal without a message is a bug here; never hand out a
+		 * plan with holes. */
+		diag->n = 1;
+		diag->msg[0].line = 0;
+		snprintf(diag->msg[0].text, sizeof(diag->msg[0].text),
+		         "%s: " DEPLOY_STACK_INCOMPLETE, st->path ? st->path : "?");
+		rc = ERR_CONFIG_SCHEMA;
+	}
 	sort_diag(diag);
 	if (rc) {
 		deploy_stack_free(st);

@@ -40,6 +40,9 @@
 #define DEPLOY_STACK_ITEMS_MAX  64         /* items of one list property */
 #define DEPLOY_STACK_VALUE_MAX  4096       /* bytes of one expanded string */
 #define DEPLOY_STACK_NONE       UINT32_MAX /* an absent optional index */
+/* The message of a refusal that found no error to name (a bug; the fuzzer
+ * watches for it). */
+#define DEPLOY_STACK_INCOMPLETE "a resource was refused without a message (a bug)"
 
 /* Default domain of an access point's Host: <alias>.<this>. */
 #define DEPLOY_STACK_MRAP_DOMAIN "accesspoint.s3-global.meridian.test"
