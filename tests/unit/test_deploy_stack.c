@@ -568,6 +568,70 @@ static void test_distribution_errors(void **state)
 	deploy_stack_free(st);
 }
 
+static void test_deferred_values(void **state)
+{
+	(void)state;
+	/* A runtime attribute where a value must be known before start. */
+	refused("Resources:\n" LOC STORE "  B:\n    Type: Meridian::Bucket\n    Properties:\n"
+	        "      Store: !Ref S\n      BucketName: !GetAtt S.Endpoint\n",
+	        "dir/s.yaml:15:7: BucketName: \"${S.Endpoint}\" is only known once the stack "
+	        "runs; use it in Outputs");
+	/* A !Sub variable that is not a string. */
+	refused("Resources:\n" LOC "Outputs:\n  O: {Value: !Sub [\"${A}\", {A: {b: c}}]}\n",
+	        "dir/s.yaml:8:32: !Sub: A: expected a string, got a map");
+	/* Literal "${" from a parameter survives a deferred template. */
+	struct deploy_stack *st =
+	    parse("Parameters:\n  P: {Type: String, Default: \"${x}\"}\n"
+	          "Resources:\n" LOC "Outputs:\n"
+	          "  O: {Value: !Sub \"${P} ${L.EdgeUrl}\"}\n"
+	          "  Q: {Value: !Sub [\"${V}\", {V: !GetAtt L.RouterUrl}]}\n");
+	assert_string_equal(st->output[0].value, "${!x} ${L.EdgeUrl}");
+	struct table t = { 0, 0 };
+	char out[128];
+	size_t len;
+	assert_int_equal(
+	    deploy_stack_expand(st, st->output[0].value, lookup, &t, out, sizeof(out), &len), 0);
+	assert_string_equal(out, "${x} http://127.0.0.1:9301");
+	assert_true(st->output[1].deferred);
+	assert_string_equal(st->output[1].value, "${L.RouterUrl}");
+	deploy_stack_free(st);
+}
+
+/* NearestBucket follows the latency matrix, not the file order. */
+static void test_nearest_bucket(void **state)
+{
+	(void)state;
+	const char *text =
+	    "Resources:\n"
+	    "  A: {Type: Meridian::Location, Properties: {Name: a, Region: r-a}}\n"
+	    "  B: {Type: Meridian::Location, Properties: {Name: b, Region: r-b}}\n"
+	    "  C: {Type: Meridian::Location, Properties: {Name: c}}\n"
+	    "  SA: {Type: Meridian::Store, Properties: {Location: !Ref A}}\n"
+	    "  SB: {Type: Meridian::Store, Properties: {Location: !Ref B}}\n"
+	    "  BA: {Type: Meridian::Bucket, Properties: {Store: !Ref SA, BucketName: b-a}}\n"
+	    "  BB: {Type: Meridian::Bucket, Properties: {Store: !Ref SB, BucketName: b-b}}\n"
+	    "  D:\n    Type: Meridian::Distribution\n    Properties:\n"
+	    "      Locations: [!Ref C, !Ref A, !Ref B]\n"
+	    "      Origins: [{Id: n, NearestBucket: [!Ref BA, !Ref BB]}]\n"
+	    "      Behaviors: [{PathPattern: \"*\", TargetOriginId: n}]\n"
+	    "  M:\n    Type: Meridian::LatencyMatrix\n    Properties:\n      Links:\n"
+	    "        - {Between: [!Ref C, !Ref A], DelayMs: 80}\n"
+	    "        - {Between: [!Ref B, !Ref C], DelayMs: 20, JitterMs: 1}\n"
+	    "        - {Between: [!Ref A, !Ref B], DelayMs: 50}\n";
+	struct deploy_stack *st = parse(text);
+	const struct deploy_stack_origin *o = &st->distribution[0].origin[0];
+	assert_int_equal(o->ncandidates, 2);
+	assert_int_equal(o->nearest[0], 1); /* c: b is 20 ms away, a 80 */
+	assert_int_equal(o->nearest[1], 0); /* a: its own */
+	assert_int_equal(o->nearest[2], 1); /* b: its own */
+	assert_int_equal(st->nlinks, 3);
+	deploy_stack_free(st);
+	refused("Resources:\n"
+	        "  A: {Type: Meridian::Location, Properties: {Name: a}}\n"
+	        "  S: {Type: Meridian::Store, Properties: {Location: !Ref A}}\n",
+	        "dir/s.yaml:3:43: Location: a has no Region; a store needs one");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -587,6 +651,8 @@ int main(void)
 		cmocka_unit_test(test_cycles),
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_distribution_errors),
+		cmocka_unit_test(test_deferred_values),
+		cmocka_unit_test(test_nearest_bucket),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
