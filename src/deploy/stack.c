@@ -212,6 +212,20 @@ static int errf(struct parse *ps, node_t *at, const char *fmt, ...)
 	return ERR_CONFIG_SCHEMA;
 }
 
+/* A message formatted already ("file:line:col: ..."), at mark `m`. */
+static void add_text(struct parse *ps, struct yaml_tree_mark m, const char *text)
+{
+	struct deploy_stack_diag *d = ps->diag;
+	if (d->n == DEPLOY_STACK_DIAG_MAX) {
+		d->dropped++;
+		return;
+	}
+	snprintf(d->msg[d->n].text, DEPLOY_STACK_DIAG_LEN, "%s", text);
+	d->msg[d->n].line = m.line;
+	d->msg[d->n].col = m.col;
+	d->n++;
+}
+
 static int nomem(struct parse *ps)
 {
 	ps->nomem = true;
@@ -259,21 +273,16 @@ static node_t *long_form(node_t *n, const char *name)
 	return yaml_tree_value(n, 0);
 }
 
+/* Every unknown key of `map`, each an error (config_schema's message). */
 static void check_keys(struct parse *ps, node_t *map, const char *const *known, size_t n)
 {
 	for (size_t i = 0; i < yaml_tree_len(map); i++) {
+		char err[DEPLOY_STACK_DIAG_LEN];
+		struct config_schema s;
+		config_schema_init(&s, ps->t, err, sizeof(err));
 		node_t *k = yaml_tree_key(map, i);
-		struct iov name = yaml_tree_scalar(k);
-		size_t j = 0;
-		while (j < n && !iov_eq(name, iov_cstr(known[j])))
-			j++;
-		if (j < n)
-			continue;
-		const char *hint = config_schema_suggest(name, known, n);
-		if (hint)
-			errf(ps, k, "unknown key \"%.*s\"; did you mean \"%s\"?", Q(name), hint);
-		else
-			errf(ps, k, "unknown key \"%.*s\"", Q(name));
+		if (config_schema_check_key(&s, k, known, n))
+			add_text(ps, yaml_tree_mark(k), err);
 	}
 }
 
@@ -2381,6 +2390,20 @@ static void diag_one(struct deploy_stack_diag *diag, const char *err)
 	}
 }
 
+/* The plan from a tree that yaml_tree_parse/load returned with `rc`. */
+static int from_tree(int rc, struct yaml_tree *t, const char *err,
+                     const struct deploy_stack_override *ov, size_t nov, struct deploy_stack **out,
+                     struct deploy_stack_diag *diag)
+{
+	if (rc) {
+		diag_one(diag, err);
+		return rc;
+	}
+	rc = run(t, ov, nov, out, diag);
+	yaml_tree_free(t);
+	return rc;
+}
+
 int deploy_stack_parse(const char *path, const char *p, size_t n,
                        const struct deploy_stack_override *ov, size_t nov,
                        struct deploy_stack **out, struct deploy_stack_diag *diag)
@@ -2390,13 +2413,7 @@ int deploy_stack_parse(const char *path, const char *p, size_t n,
 	struct yaml_tree *t = NULL;
 	char err[YAML_TREE_ERR_LEN];
 	int rc = yaml_tree_parse(path, p, n, &t, err, sizeof(err));
-	if (rc) {
-		diag_one(diag, err);
-		return rc;
-	}
-	rc = run(t, ov, nov, out, diag);
-	yaml_tree_free(t);
-	return rc;
+	return from_tree(rc, t, err, ov, nov, out, diag);
 }
 
 int deploy_stack_load(const char *path, const struct deploy_stack_override *ov, size_t nov,
@@ -2407,13 +2424,7 @@ int deploy_stack_load(const char *path, const struct deploy_stack_override *ov, 
 	struct yaml_tree *t = NULL;
 	char err[YAML_TREE_ERR_LEN];
 	int rc = yaml_tree_load(path, &t, err, sizeof(err));
-	if (rc) {
-		diag_one(diag, err);
-		return rc;
-	}
-	rc = run(t, ov, nov, out, diag);
-	yaml_tree_free(t);
-	return rc;
+	return from_tree(rc, t, err, ov, nov, out, diag);
 }
 
 const struct deploy_stack_resource *deploy_stack_find(const struct deploy_stack *st,

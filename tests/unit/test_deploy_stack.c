@@ -186,6 +186,18 @@ static void test_default_matches_example(void **state)
 	fclose(f);
 	assert_int_equal(n, strlen(deploy_stack_default_yaml));
 	assert_memory_equal(buf, deploy_stack_default_yaml, n);
+
+	/* And it loads from the file, relative paths anchored there. */
+	struct deploy_stack *st = NULL;
+	assert_int_equal(deploy_stack_load(path, NULL, 0, &st, &diag), 0);
+	assert_int_equal(st->nbuckets, 2);
+	assert_string_equal(st->path, path);
+	deploy_stack_free(st);
+	assert_int_equal(deploy_stack_load("/nonexistent/s.yaml", NULL, 0, &st, &diag), ERR_IO);
+	assert_null(st);
+	assert_int_equal(diag.n, 1);
+	assert_string_equal(diag.msg[0].text,
+	                    "/nonexistent/s.yaml: cannot open: No such file or directory");
 }
 
 static void test_parameter_override(void **state)
