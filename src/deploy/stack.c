@@ -121,6 +121,7 @@ static const char *const output_keys[] = { "Value", "Description" };
 struct res {
 	struct iov id;
 	node_t *key;   /* the logical id, for marks */
+	node_t *map;   /* the resource's own map, or NULL */
 	node_t *props; /* the Properties map, or NULL */
 	int type;      /* -1: unknown */
 	uint32_t index;
@@ -1866,6 +1867,47 @@ static bool valid_number(const char *s)
 	return digits && s[i] == '\0';
 }
 
+/* An optional plain string (no intrinsics), copied into *out. */
+static void get_plain(struct parse *ps, node_t *map, const char *key, char **out)
+{
+	char err[DEPLOY_STACK_DIAG_LEN];
+	struct config_schema s;
+	struct iov v = IOV_NULL;
+	node_t *k = NULL;
+	config_schema_init(&s, ps->t, err, sizeof(err));
+	if (config_schema_cstr(&s, map, key, CONFIG_OPTIONAL, &v, &k)) {
+		node_t *at =
+		    yaml_tree_get(map, iov_cstr(key), NULL) ? config_schema_key(map, key) : map;
+		add_text(ps, yaml_tree_mark(at), err);
+		return;
+	}
+	if (v.base)
+		*out = dup_iov(ps, v);
+}
+
+/* DependsOn: a logical id or a list of them; orders like a reference. */
+static void depends_on(struct parse *ps, uint32_t r)
+{
+	node_t *k = NULL;
+	node_t *res = ps->res[r].map;
+	node_t *v = res ? prop(ps, res, res, "DependsOn", false, &k) : NULL;
+	if (!v)
+		return;
+	bool seq = yaml_tree_kind(v) == YAML_TREE_SEQ;
+	size_t n = seq ? yaml_tree_len(v) : 1;
+	for (size_t i = 0; i < n; i++) {
+		node_t *it = seq ? yaml_tree_item(v, i) : v;
+		if (!is_scalar(it) || yaml_tree_tag(it) != YAML_TREE_TAG_NONE) {
+			errf(ps, it, "DependsOn: expected a logical id or a list of them");
+			continue;
+		}
+		int d = find_res(ps, yaml_tree_scalar(it));
+		if (d < 0)
+			dangling(ps, it, yaml_tree_scalar(it));
+		depend(ps, r, d, false);
+	}
+}
+
 static void read_param(struct parse *ps, node_t *k, node_t *v,
                        const struct deploy_stack_override *ov, size_t nov)
 {
@@ -1890,7 +1932,7 @@ static void read_param(struct parse *ps, node_t *k, node_t *v,
 		     is_scalar(dv) ? "a tagged value" : config_schema_kind_name(dv));
 	else if (dv)
 		p->value = dup_iov(ps, yaml_tree_scalar(dv));
-	get_str(ps, v, k, "Description", false, &desc);
+	get_plain(ps, v, "Description", &desc);
 	free(desc);
 	node_t *at = dk ? dk : k;
 	for (size_t i = 0; i < nov; i++)
@@ -1985,6 +2027,7 @@ static void list_resources(struct parse *ps, node_t *root)
 			r->bad = true;
 			continue;
 		}
+		r->map = v;
 		check_keys(ps, v, resource_keys, N_ELEMS(resource_keys));
 		char *type = NULL;
 		if (get_str(ps, v, r->key, "Type", true, &type) == 0) {
@@ -2149,7 +2192,7 @@ static int parse_tree(struct parse *ps, const struct deploy_stack_override *ov, 
 		return errf(ps, root, "expected a map with Resources, got %s",
 		            config_schema_kind_name(root));
 	check_keys(ps, root, top_keys, N_ELEMS(top_keys));
-	get_str(ps, root, root, "Description", false, &ps->st->description);
+	get_plain(ps, root, "Description", &ps->st->description);
 	read_params(ps, root, ov, nov);
 	list_resources(ps, root);
 	if (ps->nomem || alloc_plan(ps))
@@ -2157,6 +2200,8 @@ static int parse_tree(struct parse *ps, const struct deploy_stack_override *ov, 
 	for (uint32_t r = 0; r < ps->nres; r++)
 		if (ps->res[r].props && ps->res[r].type >= 0)
 			walk(ps, r, ps->res[r].props, false);
+	for (uint32_t r = 0; r < ps->nres; r++)
+		depends_on(ps, r);
 	uint32_t *order = alloc_array(ps, ps->nres, sizeof(uint32_t));
 	if (!order)
 		return ERR_NOMEM;

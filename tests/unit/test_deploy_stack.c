@@ -420,6 +420,8 @@ static void test_wrong_types(void **state)
 	refused("Resources:\n" LOC STORE "  B:\n    Type: Meridian::Bucket\n    Properties:\n"
 	        "      Store: S\n      BucketName: b-1\n",
 	        "dir/s.yaml:14:7: Store: expected !Ref to a Meridian::Store");
+	refused("Description: !Ref X\nResources:\n" LOC,
+	        "dir/s.yaml:1:1: Description: expected a string, not a !Ref value");
 	refused("Resources:\n" LOC "Outputs:\n  O: {Value: !Join [\"\", [a]]}\n",
 	        "dir/s.yaml:8:14: !Join is not supported (use !Ref, !GetAtt or !Sub)");
 }
@@ -498,6 +500,13 @@ static void test_cycles(void **state)
 	        "  B:\n    Type: Meridian::Location\n    Properties:\n      Name: !Sub \"${A}x\"\n"
 	        "  C:\n    Type: Meridian::Location\n    Properties:\n      Name: !GetAtt B.Name\n",
 	        "dir/s.yaml:2:3: reference cycle: A -> C -> B -> A");
+	refused("Resources:\n"
+	        "  A: {Type: Meridian::Credentials, DependsOn: B}\n"
+	        "  B: {Type: Meridian::Credentials, DependsOn: [A]}\n",
+	        "dir/s.yaml:2:3: reference cycle: A -> B -> A");
+	refused("Resources:\n  A: {Type: Meridian::Credentials, DependsOn: [Bee]}\n"
+	        "  B: {Type: Meridian::Credentials}\n",
+	        "dir/s.yaml:2:48: unknown reference \"Bee\"; did you mean \"B\"?");
 	/* Replication both ways is not a cycle (Destination does not order). */
 	struct deploy_stack *st =
 	    parse("Resources:\n" LOC STORE "  B:\n    Type: Meridian::Bucket\n    Properties:\n"
