@@ -105,6 +105,11 @@ static void read_location(struct deploy__parse *ps, uint32_t r)
 	deploy__check_unique(ps, r, "location name", l->name, location_name);
 }
 
+static const char *store_region(const struct deploy_stack *st, uint32_t i)
+{
+	return st->store[i].region;
+}
+
 static void read_store(struct deploy__parse *ps, uint32_t r)
 {
 	struct deploy_stack_store *s = &ps->st->store[DEPLOY__RES(ps, r)->index];
@@ -127,6 +132,8 @@ static void read_store(struct deploy__parse *ps, uint32_t r)
 	s->port = (uint16_t)port;
 	DEPLOY__RES(ps, r)->bad = rc != 0;
 	DEPLOY__RES(ps, r)->read = rc == 0;
+	if (rc == 0) /* a region is one store: the router names regions */
+		deploy__check_unique(ps, r, "store region", s->region, store_region);
 }
 
 static const char *bucket_name(const struct deploy_stack *st, uint32_t i)
@@ -323,6 +330,13 @@ static void read_access_point(struct deploy__parse *ps, uint32_t r)
 		rc |= deploy__get_enum(ps, it, it, "Dial", dials, 2, false, &dial);
 		g->active = dial == 1;
 		any_active |= g->active;
+		for (uint32_t j = 0; rc == 0 && j + 1 < a->nregions; j++) {
+			const struct deploy_stack *st = ps->st;
+			const char *here = st->store[st->bucket[g->bucket].store].region;
+			if (strcmp(st->store[st->bucket[a->region[j].bucket].store].region, here) ==
+			    0)
+				rc = deploy__errf(ps, it, "Regions: two buckets in %s", here);
+		}
 	}
 	if (rc == 0 && !any_active)
 		rc = deploy__errf(ps, config_schema_key(m, "Regions"),

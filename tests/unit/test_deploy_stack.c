@@ -489,6 +489,35 @@ static void test_duplicates(void **state)
 	        "dir/s.yaml:16:3: duplicate bucket name \"same\" (also B at 11:3)");
 }
 
+/* Two stores in one region, two access point regions in one region, and
+ * more errors than the list keeps. */
+static void test_one_per_region(void **state)
+{
+	(void)state;
+	refused("Resources:\n" LOC STORE "  T:\n    Type: Meridian::Store\n    Properties:\n"
+	        "      Location: !Ref L\n",
+	        "dir/s.yaml:11:3: duplicate store region \"r-1\" (also S at 7:3)");
+	refused("Resources:\n" LOC STORE
+	        "  B: {Type: Meridian::Bucket, Properties: {Store: !Ref S, BucketName: b-1}}\n"
+	        "  C: {Type: Meridian::Bucket, Properties: {Store: !Ref S, BucketName: c-1}}\n"
+	        "  A:\n    Type: Meridian::AccessPoint\n    Properties:\n      Name: a\n"
+	        "      Regions: [{Bucket: !Ref B}, {Bucket: !Ref C}]\n",
+	        "dir/s.yaml:17:35: Regions: two buckets in r-1");
+
+	char text[8192] = "Resources:\n" LOC;
+	for (int i = 0; i < 70; i++) {
+		size_t n = strlen(text);
+		snprintf(text + n, sizeof(text) - n, "      Bad%d: x\n", i);
+	}
+	struct deploy_stack *st = (struct deploy_stack *)1;
+	assert_int_equal(deploy_stack_parse("s.yaml", text, strlen(text), NULL, 0, &st, &diag),
+	                 ERR_CONFIG_SCHEMA);
+	assert_null(st);
+	assert_int_equal(diag.n, DEPLOY_STACK_DIAG_MAX);
+	assert_int_equal(diag.dropped, 70 - DEPLOY_STACK_DIAG_MAX);
+	assert_string_equal(diag.msg[0].text, "s.yaml:7:7: unknown key \"Bad0\"");
+}
+
 static void test_cycles(void **state)
 {
 	(void)state;
@@ -669,6 +698,7 @@ int main(void)
 		cmocka_unit_test(test_getatt_attribute),
 		cmocka_unit_test(test_allowed_values),
 		cmocka_unit_test(test_duplicates),
+		cmocka_unit_test(test_one_per_region),
 		cmocka_unit_test(test_cycles),
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_distribution_errors),
