@@ -257,6 +257,23 @@ const char *config_schema_suggest(struct iov word, const char *const *known, siz
 	return best;
 }
 
+int config_schema_check_key(struct config_schema *s, const struct yaml_tree_node *k,
+                            const char *const *known, size_t n)
+{
+	if (s->rc)
+		return s->rc;
+	struct iov name = yaml_tree_scalar(k);
+	for (size_t j = 0; j < n; j++)
+		if (iov_eq(name, iov_cstr(known[j])))
+			return 0;
+	const char *hint = config_schema_suggest(name, known, n);
+	if (hint)
+		return config_schema_fail(s, k, "unknown key \"%.*s\"; did you mean \"%s\"?",
+		                          config_schema_quote_len(name), name.base, hint);
+	return config_schema_fail(s, k, "unknown key \"%.*s\"", config_schema_quote_len(name),
+	                          name.base);
+}
+
 int config_schema_keys(struct config_schema *s, const struct yaml_tree_node *map,
                        const char *const *known, size_t n)
 {
@@ -265,22 +282,9 @@ int config_schema_keys(struct config_schema *s, const struct yaml_tree_node *map
 	if (yaml_tree_kind(map) != YAML_TREE_MAP)
 		return config_schema_fail(s, map, "expected a map, got %s",
 		                          config_schema_kind_name(map));
-	for (size_t i = 0; i < yaml_tree_len(map); i++) {
-		const struct yaml_tree_node *k = yaml_tree_key(map, i);
-		struct iov name = yaml_tree_scalar(k);
-		size_t j = 0;
-		while (j < n && !iov_eq(name, iov_cstr(known[j])))
-			j++;
-		if (j < n)
-			continue;
-		const char *hint = config_schema_suggest(name, known, n);
-		if (hint)
-			return config_schema_fail(s, k,
-			                          "unknown key \"%.*s\"; did you mean \"%s\"?",
-			                          config_schema_quote_len(name), name.base, hint);
-		return config_schema_fail(s, k, "unknown key \"%.*s\"",
-		                          config_schema_quote_len(name), name.base);
-	}
+	for (size_t i = 0; i < yaml_tree_len(map); i++)
+		if (config_schema_check_key(s, yaml_tree_key(map, i), known, n))
+			return s->rc;
 	return 0;
 }
 

@@ -74,6 +74,12 @@ int config_schema_duration(struct config_schema *s, const struct yaml_tree_node 
 int config_schema_keys(struct config_schema *s, const struct yaml_tree_node *map,
                        const char *const *known, size_t n);
 
+/* The same check for one key node `k` (a map's key): 0 when its text is
+ * one of known[0..n), else the "unknown key" error at its mark. For
+ * schemas that report every unknown key, not just the first. */
+int config_schema_check_key(struct config_schema *s, const struct yaml_tree_node *k,
+                            const char *const *known, size_t n);
+
 /* The known word closest to `word` by Levenshtein distance, ASCII case
  * ignored, if at most CONFIG_SCHEMA_SUGGEST_MAX and not identical; the first
  * such on ties. NULL when none. Pure; any thread. */
