@@ -38,13 +38,12 @@ void cmd_wan_help(FILE *out);
 
 /* A server command's hooks for cmd_serve (srv is the command's server). */
 struct cmd_serve_ops {
-	const char *name; /* for messages: "store: draining" */
-	void (*drain)(void *srv);
-	bool (*drained)(void *srv);
+	const char *name;          /* for messages: "store: draining" */
 	void (*reload)(void *srv); /* SIGHUP (besides an admin listener's reload); may be NULL */
 };
 struct net_loop;
 struct http_admin;
+struct http_server;
 /* The options of a role with a config file (router, edge):
  * --listen ADDR --config FILE [--workers N] [--quiet] [--help], plus the
  * role's own long options `extra` (val != 0, not 'l' 'c' 'w' 'q' 'h'),
@@ -66,12 +65,13 @@ int cmd_role_args(int argc, char **argv, const char *name, void (*help)(FILE *ou
 /* Before a server starts: ignore SIGPIPE (a peer's close is an error
  * return) and raise the open-files limit to its hard cap. */
 void cmd_serve_prepare(void);
-/* Run `l` until SIGTERM or SIGINT has drained srv (polled every 20 ms); a
- * second signal exits the process at once. SIGHUP: ops->reload, and the
- * admin listener's credentials re-read (admin may be NULL). Closes its own
- * handles; the caller stops srv and frees l afterwards. */
+/* Run `l` until SIGTERM or SIGINT has drained http, srv's HTTP server
+ * (polled every 20 ms); a second signal exits the process at once. SIGHUP:
+ * ops->reload(srv), and the admin listener's credentials re-read (admin may
+ * be NULL). Closes its own handles; the caller stops srv and frees l
+ * afterwards. */
 void cmd_serve(struct net_loop *l, const struct cmd_serve_ops *ops, void *srv,
-               struct http_admin *admin);
+               struct http_server *http, struct http_admin *admin);
 
 /* True when argv holds -h or --help (before a "--"). */
 int cmd_wants_help(int argc, char **argv);

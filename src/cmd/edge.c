@@ -6,6 +6,7 @@
 
 #include "base/err.h"
 #include "cmd/cmd.h"
+#include "http/server.h"
 #include "edge/admin.h"
 #include "http/admin.h"
 #include "edge/config.h"
@@ -41,20 +42,8 @@ void cmd_edge_help(FILE *out)
 	    out);
 }
 
-static void edge_drain(void *srv)
-{
-	edge_server_drain(srv);
-}
-
-static bool edge_drained(void *srv)
-{
-	return edge_server_drained(srv);
-}
-
 static const struct cmd_serve_ops edge_serve = {
 	.name = "edge",
-	.drain = edge_drain,
-	.drained = edge_drained,
 };
 
 /* --location NAME */
@@ -114,11 +103,12 @@ int cmd_edge(int argc, char **argv)
 	}
 	fprintf(stderr,
 	        "edge: distribution %s, %u origins, %u behaviors, listening on %s (port %d)\n",
-	        cfg.domain, cfg.norigins, cfg.nbehaviors, o.listen, edge_server_port(srv));
+	        cfg.domain, cfg.norigins, cfg.nbehaviors, o.listen,
+	        http_server_port(edge_server_http(srv)));
 	if (admin)
 		fprintf(stderr, "edge: admin on %s (port %d)\n", cfg.admin_listen,
 		        http_admin_port(admin));
-	cmd_serve(loop, &edge_serve, srv, admin);
+	cmd_serve(loop, &edge_serve, srv, edge_server_http(srv), admin);
 	struct edge_server_stats st;
 	edge_server_stats(srv, &st);
 	fprintf(stderr,

@@ -4,6 +4,7 @@
 
 #include "base/err.h"
 #include "cmd/cmd.h"
+#include "http/server.h"
 #include "net/loop.h"
 #include "http/admin.h"
 #include "router/admin.h"
@@ -33,20 +34,8 @@ void cmd_router_help(FILE *out)
 	      out);
 }
 
-static void router_drain(void *srv)
-{
-	router_server_drain(srv);
-}
-
-static bool router_drained(void *srv)
-{
-	return router_server_drained(srv);
-}
-
 static const struct cmd_serve_ops router_serve = {
 	.name = "router",
-	.drain = router_drain,
-	.drained = router_drained,
 };
 
 int cmd_router(int argc, char **argv)
@@ -85,13 +74,13 @@ int cmd_router(int argc, char **argv)
 		router_config_free(&cfg);
 		return CMD_FAIL;
 	}
-	fprintf(stderr,
-	        "router: access point %s (alias %s), %u regions, listening on %s (port %d)\n",
-	        cfg.name, cfg.alias, cfg.nregions, o.listen, router_server_port(srv));
+	fprintf(
+	    stderr, "router: access point %s (alias %s), %u regions, listening on %s (port %d)\n",
+	    cfg.name, cfg.alias, cfg.nregions, o.listen, http_server_port(router_server_http(srv)));
 	if (admin)
 		fprintf(stderr, "router: admin on %s (port %d)\n", cfg.admin_listen,
 		        http_admin_port(admin));
-	cmd_serve(loop, &router_serve, srv, admin);
+	cmd_serve(loop, &router_serve, srv, router_server_http(srv), admin);
 	http_admin_stop(admin);
 	router_server_stop(srv);
 	net_loop_free(loop);

@@ -15,6 +15,7 @@
 
 #include "cmd/cmd.h"
 #include "http/admin.h"
+#include "http/server.h"
 #include "net/signal.h"
 #include "net/timer.h"
 
@@ -22,6 +23,7 @@ struct serve {
 	struct net_loop *loop;
 	const struct cmd_serve_ops *ops;
 	void *srv;
+	struct http_server *http;
 	struct http_admin *admin;
 	struct net_timer *poll;
 	int signals;
@@ -30,7 +32,7 @@ struct serve {
 static void poll_drained(void *arg)
 {
 	struct serve *m = arg;
-	if (m->ops->drained(m->srv))
+	if (http_server_drained(m->http))
 		net_loop_stop(m->loop);
 }
 
@@ -43,7 +45,7 @@ static void on_stop_signal(void *arg, int signum)
 		_exit(CMD_FAIL);
 	}
 	fprintf(stderr, "%s: draining\n", m->ops->name);
-	m->ops->drain(m->srv);
+	http_server_drain(m->http);
 	net_timer_start(m->poll, 20, 20);
 }
 
@@ -140,9 +142,9 @@ void cmd_serve_prepare(void)
 }
 
 void cmd_serve(struct net_loop *l, const struct cmd_serve_ops *ops, void *srv,
-               struct http_admin *admin)
+               struct http_server *http, struct http_admin *admin)
 {
-	struct serve m = { .loop = l, .ops = ops, .srv = srv, .admin = admin };
+	struct serve m = { .loop = l, .ops = ops, .srv = srv, .http = http, .admin = admin };
 	struct net_signal *s_term = NULL, *s_int = NULL, *s_hup = NULL;
 	net_timer_new(l, poll_drained, &m, &m.poll);
 	net_signal_watch(l, SIGTERM, on_stop_signal, &m, &s_term);

@@ -7,6 +7,7 @@
 
 #include "base/err.h"
 #include "cmd/cmd.h"
+#include "http/server.h"
 #include "net/loop.h"
 #include "s3/server.h"
 
@@ -45,16 +46,6 @@ void cmd_store_help(FILE *out)
 	      out);
 }
 
-static void store_drain(void *srv)
-{
-	s3_server_drain(srv);
-}
-
-static bool store_drained(void *srv)
-{
-	return s3_server_drained(srv);
-}
-
 static void store_reload(void *srv)
 {
 	char err[512];
@@ -66,8 +57,6 @@ static void store_reload(void *srv)
 
 static const struct cmd_serve_ops store_serve = {
 	.name = "store",
-	.drain = store_drain,
-	.drained = store_drained,
 	.reload = store_reload,
 };
 
@@ -199,8 +188,8 @@ int cmd_store(int argc, char **argv)
 		return CMD_FAIL;
 	}
 	fprintf(stderr, "store: region %s, data %s, listening on %s (port %d)\n", cfg.region,
-	        cfg.data_dir, cfg.listen, s3_server_port(srv));
-	cmd_serve(loop, &store_serve, srv, NULL);
+	        cfg.data_dir, cfg.listen, http_server_port(s3_server_http(srv)));
+	cmd_serve(loop, &store_serve, srv, s3_server_http(srv), NULL);
 	s3_server_stop(srv);
 	net_loop_free(loop);
 	fputs("store: stopped\n", stderr);

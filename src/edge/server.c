@@ -1302,21 +1302,6 @@ int edge_server_start(const struct edge_server_opts *o, struct edge_server **out
 	return 0;
 }
 
-int edge_server_port(const struct edge_server *s)
-{
-	return http_server_port(s->http);
-}
-
-void edge_server_drain(struct edge_server *s)
-{
-	http_server_drain(s->http);
-}
-
-bool edge_server_drained(const struct edge_server *s)
-{
-	return http_server_drained(s->http);
-}
-
 void edge_server_stop(struct edge_server *s)
 {
 	if (!s)
@@ -1479,4 +1464,9 @@ int edge_server_metrics(struct edge_server *s, struct buf *out)
 			                (unsigned long long)cum);
 	}
 	return rc;
+}
+
+struct http_server *edge_server_http(const struct edge_server *s)
+{
+	return s->http;
 }

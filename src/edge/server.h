@@ -60,10 +60,9 @@ struct edge_server_stats {
  * listen address). */
 int edge_server_start(const struct edge_server_opts *o, struct edge_server **out, char *err,
                       size_t errcap);
-int edge_server_port(const struct edge_server *s);
-/* Stop accepting; finish in-flight requests (up to the drain deadline). */
-void edge_server_drain(struct edge_server *s);
-bool edge_server_drained(const struct edge_server *s);
+struct http_server;
+/* Its HTTP server: port, drain and drained are http/server.h's. */
+struct http_server *edge_server_http(const struct edge_server *s);
 /* Close everything, join the workers, free. NULL is a no-op. */
 void edge_server_stop(struct edge_server *s);
 void edge_server_stats(struct edge_server *s, struct edge_server_stats *out);

@@ -904,21 +904,6 @@ int router_server_start(const struct router_server_opts *o, struct router_server
 	return 0;
 }
 
-int router_server_port(const struct router_server *s)
-{
-	return http_server_port(s->http);
-}
-
-void router_server_drain(struct router_server *s)
-{
-	http_server_drain(s->http);
-}
-
-bool router_server_drained(const struct router_server *s)
-{
-	return http_server_drained(s->http);
-}
-
 void router_server_stop(struct router_server *s)
 {
 	if (!s)
@@ -1080,4 +1065,9 @@ int router_server_metrics(struct router_server *s, struct buf *out)
 			    cfg->region[i].name, lat[i] / 1e9);
 	free(t);
 	return rc ? ERR_NOMEM : 0;
+}
+
+struct http_server *router_server_http(const struct router_server *s)
+{
+	return s->http;
 }

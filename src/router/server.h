@@ -39,10 +39,9 @@ struct router_server_opts {
 /* 0, or an error with `err` saying why (bad listen address, ERR_IO). */
 int router_server_start(const struct router_server_opts *o, struct router_server **out, char *err,
                         size_t errcap);
-int router_server_port(const struct router_server *s);
-/* Stop accepting, finish in-flight requests (up to the drain deadline). */
-void router_server_drain(struct router_server *s);
-bool router_server_drained(const struct router_server *s);
+struct http_server;
+/* Its HTTP server: port, drain and drained are http/server.h's. */
+struct http_server *router_server_http(const struct router_server *s);
 /* Close everything, join the workers, free. NULL is a no-op. */
 void router_server_stop(struct router_server *s);
 

@@ -835,24 +835,9 @@ int s3_server_start(const struct s3_server_config *cfg, struct s3_server **out, 
 	return 0;
 }
 
-int s3_server_port(const struct s3_server *s)
-{
-	return http_server_port(s->http);
-}
-
 int s3_server_reload(struct s3_server *s, char *err, size_t errcap)
 {
 	return auth_users_reload(s->users, err, errcap);
-}
-
-void s3_server_drain(struct s3_server *s)
-{
-	http_server_drain(s->http);
-}
-
-bool s3_server_drained(const struct s3_server *s)
-{
-	return http_server_drained(s->http);
 }
 
 void s3_server_stop(struct s3_server *s)
@@ -874,4 +859,9 @@ void s3_server_stop(struct s3_server *s)
 	auth_users_free(s->users);
 	auth_keycache_free(s->keys);
 	free(s);
+}
+
+struct http_server *s3_server_http(const struct s3_server *s)
+{
+	return s->http;
 }

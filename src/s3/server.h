@@ -54,13 +54,12 @@ struct s3_server;
  */
 int s3_server_start(const struct s3_server_config *cfg, struct s3_server **out, char *err,
                     size_t errcap);
-int s3_server_port(const struct s3_server *s);
+struct http_server;
+/* Its HTTP server: port, drain and drained are http/server.h's. */
+struct http_server *s3_server_http(const struct s3_server *s);
 /* Re-read the users file (SIGHUP). 0 or an error with `err` (the old users
  * stay in force). */
 int s3_server_reload(struct s3_server *s, char *err, size_t errcap);
-/* Stop accepting; in-flight requests finish (http_server_drain). */
-void s3_server_drain(struct s3_server *s);
-bool s3_server_drained(const struct s3_server *s);
 /* Stop, finish metadata work, close everything, free. */
 void s3_server_stop(struct s3_server *s);
 
