@@ -1,0 +1,255 @@
+"""`meridian up` end to end: the built-in demo stack brought up detached in a
+temp state directory on free loopback ports, then the issue's checks: each
+location's edge answers with its own region's greeting, the failover drill
+through `meridian region`, a killed store failed over and restarted by the
+supervisor, `meridian status`, `meridian down` leaving no process behind, a
+second `up` keeping the data, and a bad stack file refused with exit 2 and
+file:line:col messages. Every process is stopped by the PIDs the stack lists
+(never by name)."""
+import http.client
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from storeenv import meridian_bin
+
+UP_TIMEOUT = 45  # seconds for `up -d` to report ready
+US, EU = "us-east-1", "eu-west-1"
+
+
+def greeting(region):
+    return f"hello from bucket meridian-demo-{region}".encode()
+
+
+def probe_base_port():
+    """A base port with room above it: the kernel's pick, kept under 64000."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        p = s.getsockname()[1]
+    return p if p < 64000 else 20000 + p % 20000
+
+
+def processes(state):
+    """{name: (pid, port)} from STATE/processes."""
+    out = {}
+    for line in (state / "processes").read_text().splitlines():
+        name, pid, port, _log = line.split(" ", 3)
+        out[name] = (int(pid), int(port))
+    return out
+
+
+def ours_alive(pid, binary):
+    """pid is alive and runs our binary (guards against PID reuse)."""
+    try:
+        os.kill(pid, 0)
+        exe = os.readlink(f"/proc/{pid}/exe")
+    except (ProcessLookupError, PermissionError, FileNotFoundError):
+        return False
+    return os.path.realpath(exe).replace(" (deleted)", "") == os.path.realpath(binary)
+
+
+def get(url_port, path="/index.html", timeout=10):
+    c = http.client.HTTPConnection("127.0.0.1", url_port, timeout=timeout)
+    try:
+        c.request("GET", path)
+        r = c.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        c.close()
+
+
+def health_ok(port):
+    try:
+        return get(port, "/-/health", timeout=2)[0] == 200
+    except OSError:
+        return False
+
+
+def port_of(url):
+    return int(url.rsplit(":", 1)[1])
+
+
+def run(*args, timeout=60):
+    return subprocess.run([meridian_bin(), *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def up(state, base):
+    t0 = time.monotonic()
+    r = run("up", "--state", str(state), "--base-port", str(base), "-d", timeout=UP_TIMEOUT)
+    return r, time.monotonic() - t0
+
+
+def stop_everything(state):
+    """`meridian down`, then SIGKILL whatever the stack listed that still runs."""
+    binary = meridian_bin()
+    if (state / "up.pid").exists():
+        run("down", "--state", str(state), timeout=40)
+    pids = []
+    if (state / "up.pid").exists():
+        pids.append(int((state / "up.pid").read_text().split()[0]))
+    if (state / "processes").exists():
+        pids += [pid for pid, _ in processes(state).values()]
+    for pid in pids:
+        if pid > 0 and ours_alive(pid, binary):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    state = tmp_path_factory.mktemp("up") / "state"
+    base = probe_base_port()
+    r, took = up(state, base)
+    try:
+        assert r.returncode == 0, f"up -> {r.returncode}\n{r.stdout}\n{r.stderr}"
+        ep = json.loads((state / "endpoints.json").read_text())
+        yield {"state": state, "base": base, "ep": ep, "took": took, "out": r.stdout}
+    finally:
+        stop_everything(state)
+
+
+def test_up_default_stack_comes_up_detached(stack):
+    assert stack["took"] < UP_TIMEOUT
+    ep, state = stack["ep"], stack["state"]
+    assert set(ep["edges"]) == {US, EU}
+    assert set(ep["routers"]) == {US, EU}
+    assert set(ep["stores"]) == {US, EU}
+    assert ep["access_point"]["host"] == "mfzwi23gnjvgw.mrap.accesspoint.s3-global.meridian.test"
+    creds = pathlib.Path(ep["credentials"])
+    assert creds.exists() and (creds.stat().st_mode & 0o777) == 0o600
+    # Ports come from the base port upwards.
+    for url in list(ep["edges"].values()) + list(ep["stores"].values()):
+        assert stack["base"] <= port_of(url) < stack["base"] + 64
+    procs = processes(state)
+    assert {"store-us-east-1", "store-eu-west-1", "router-us-east-1", "router-eu-west-1",
+            "edge-us-east-1", "edge-eu-west-1", "wan-us-east-1-to-eu-west-1",
+            "wan-eu-west-1-to-us-east-1"} <= set(procs)
+    for name, (pid, _) in procs.items():
+        assert ours_alive(pid, meridian_bin()), name
+        assert (state / "logs" / f"{name}.log").exists()
+    # The blog's table: the curl commands to try, and the expanded Outputs.
+    out = stack["out"]
+    assert f"as a client near {US}:" in out and f"as a client near {EU}:" in out
+    assert f"curl {ep['edges'][US]}/index.html" in out
+    assert f"TryEu = curl {ep['edges'][EU]}/index.html" in out
+
+
+def test_each_location_gets_its_own_region(stack):
+    ep = stack["ep"]
+    for loc in (US, EU):
+        status, headers, body = get(port_of(ep["edges"][loc]))
+        assert status == 200, (loc, status, body)
+        assert body == greeting(loc)
+        assert headers.get("x-meridian-region") == loc
+
+
+def wait_greetings(ep, want, timeout):
+    """Until both edges answer with `want`'s greeting; seconds taken, or None."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        bodies = [get(port_of(ep["edges"][loc]))[2] for loc in (US, EU)]
+        if bodies == [greeting(want)] * 2:
+            return time.monotonic() - t0
+        time.sleep(0.05)
+    return None
+
+
+def test_region_passive_then_active(stack):
+    ep, state = stack["ep"], stack["state"]
+    r = run("region", "passive", US, "--state", str(state))
+    assert r.returncode == 0, r.stderr
+    assert wait_greetings(ep, EU, 2.0) is not None, "passive us-east-1 not seen within 2 s"
+    r = run("region", "active", US, "--state", str(state))
+    assert r.returncode == 0, r.stderr
+    assert get(port_of(ep["edges"][US]))[2] == greeting(US)
+    assert get(port_of(ep["edges"][EU]))[2] == greeting(EU)
+    # A region the routers do not know is refused, and reported.
+    r = run("region", "passive", "ap-south-1", "--state", str(state))
+    assert r.returncode != 0
+
+
+def test_killed_store_fails_over_and_is_restarted(stack):
+    ep, state = stack["ep"], stack["state"]
+    eu_edge = port_of(ep["edges"][EU])
+    old_pid, store_port = processes(state)["store-eu-west-1"]
+    os.kill(old_pid, signal.SIGKILL)
+    # The eu client keeps getting an answer: us-east-1's while its store is away.
+    seen_us = False
+    end = time.monotonic() + 15
+    new_pid = old_pid
+    while time.monotonic() < end:
+        status, _, body = get(eu_edge)
+        assert status == 200, (status, body)
+        assert body in (greeting(US), greeting(EU))
+        seen_us |= body == greeting(US)
+        new_pid = processes(state)["store-eu-west-1"][0]
+        if seen_us and new_pid != old_pid and health_ok(store_port):
+            break
+        time.sleep(0.05)
+    assert seen_us, "the eu client never got us-east-1's greeting"
+    assert new_pid != old_pid and ours_alive(new_pid, meridian_bin())
+    assert health_ok(store_port)
+    # Once the router sees the store again the eu client is back home.
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 10 and get(eu_edge)[2] != greeting(EU):
+        time.sleep(0.1)
+    assert get(eu_edge)[2] == greeting(EU)
+
+
+def test_status_shows_processes_and_routes(stack):
+    r = run("status", "--state", str(stack["state"]))
+    assert r.returncode == 0, r.stderr
+    assert "supervisor: running" in r.stdout
+    for name in processes(stack["state"]):
+        assert name in r.stdout
+    assert "stopped" not in r.stdout
+    # Each router's routes from its control API.
+    assert r.stdout.count("dial 100") >= 4, r.stdout
+
+
+def test_down_stops_everything_and_second_up_keeps_data(stack):
+    state, ep = stack["state"], stack["ep"]
+    binary = meridian_bin()
+    version = get(port_of(ep["edges"][US]))[1].get("x-amz-version-id")
+    assert version
+    pids = [pid for pid, _ in processes(state).values()]
+    sup = int((state / "up.pid").read_text().split()[0])
+    r = run("down", "--state", str(state), timeout=40)
+    assert r.returncode == 0, r.stderr
+    assert not ours_alive(sup, binary)
+    assert [p for p in pids if ours_alive(p, binary)] == []
+    assert run("down", "--state", str(state)).returncode != 0  # nothing left to stop
+    # Up again on the same state: the buckets are kept, not seeded anew.
+    r, _ = up(state, stack["base"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "kept" in r.stdout
+    ep2 = json.loads((state / "endpoints.json").read_text())
+    status, headers, body = get(port_of(ep2["edges"][US]))
+    assert (status, body) == (200, greeting(US))
+    assert headers.get("x-amz-version-id") == version
+
+
+def test_bad_stack_file_exits_2_with_positions(tmp_path):
+    bad = tmp_path / "stack.yaml"
+    bad.write_text("Resources:\n"
+                   "  A:\n"
+                   "    Type: Meridian::Stor\n"
+                   "  B:\n"
+                   "    Type: Meridian::Bucket\n"
+                   "    Properties:\n"
+                   "      BucketName: b-one\n"
+                   "      Store: !Ref Nope\n")
+    r = run("up", str(bad), "--state", str(tmp_path / "state"))
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stderr.splitlines() == [
+        f'{bad}:3:5: Type: unknown resource type "Meridian::Stor"; '
+        'did you mean "Meridian::Store"?',
+        f'{bad}:8:14: unknown reference "Nope"',
+    ]
+    assert not (tmp_path / "state").exists()  # nothing was started or written
