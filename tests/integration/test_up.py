@@ -253,3 +253,37 @@ def test_bad_stack_file_exits_2_with_positions(tmp_path):
         f'{bad}:8:14: unknown reference "Nope"',
     ]
     assert not (tmp_path / "state").exists()  # nothing was started or written
+
+
+def test_foreground_sigint_stops_every_child(tmp_path):
+    """`make demo`'s mode: up in the foreground until Ctrl-C, then exit 0 with
+    every child stopped."""
+    state = tmp_path / "state"
+    binary = meridian_bin()
+    p = subprocess.Popen([binary, "up", "--state", str(state), "--base-port",
+                          str(probe_base_port())], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    try:
+        lines, end = [], time.monotonic() + UP_TIMEOUT
+        while time.monotonic() < end:
+            line = p.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("supervising"):
+                break
+        assert lines and lines[-1].startswith("supervising"), "".join(lines)
+        ep = json.loads((state / "endpoints.json").read_text())
+        assert get(port_of(ep["edges"][EU]))[2] == greeting(EU)
+        pids = [pid for pid, _ in processes(state).values()]
+        p.send_signal(signal.SIGINT)
+        rest, _ = p.communicate(timeout=30)
+        assert p.returncode == 0, rest
+        assert "every process stopped" in rest
+        assert [pid for pid in pids if ours_alive(pid, binary)] == []
+        assert not (state / "up.pid").exists()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        stop_everything(state)
