@@ -161,9 +161,14 @@ static bool xml_text(const char *s, const char *end, const char *tag, const char
 	return true;
 }
 
+/* Each route, then the region the router would choose now: the lowest
+ * latency among UP active routes (router/ has the full rule: SUSPECT and
+ * passive fallbacks). */
 static void print_routes(FILE *out, struct iov body)
 {
 	const char *p = body.base, *end = body.base + body.len;
+	char chosen[64] = "";
+	double best = 0;
 	for (;;) {
 		const char *r = memmem(p, (size_t)(end - p), "<Route>", 7);
 		if (!r)
@@ -182,8 +187,16 @@ static void print_routes(FILE *out, struct iov body)
 		xml_text(r, re, "LatencyMs", &c, lat, sizeof(lat));
 		fprintf(out, "      %-14s dial %-4s %-8s latency %s ms\n", region, dial, health,
 		        lat);
+		double ms = strtod(lat, NULL);
+		if (strcmp(dial, "100") == 0 && strcmp(health, "UP") == 0 &&
+		    (!chosen[0] || ms < best)) {
+			snprintf(chosen, sizeof(chosen), "%s", region);
+			best = ms;
+		}
 		p = re + 8;
 	}
+	if (chosen[0])
+		fprintf(out, "      chosen: %s\n", chosen);
 }
 
 static void print_hit_ratio(FILE *out, uint16_t admin)

@@ -211,6 +211,10 @@ def test_status_shows_processes_and_routes(stack):
     assert "stopped" not in r.stdout
     # Each router's routes from its control API.
     assert r.stdout.count("dial 100") >= 4, r.stdout
+    # Each location's router would choose its own region.
+    for loc in (US, EU):
+        block = r.stdout.split(f"router {loc}:", 1)[1].split("chosen: ", 1)[1]
+        assert block.split()[0] == loc, r.stdout
 
 
 def test_down_stops_everything_and_second_up_keeps_data(stack):
