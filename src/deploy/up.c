@@ -224,7 +224,10 @@ static int take_port(struct deploy_up *u, uint16_t *out)
 {
 	while (u->next_port && u->next_port < 65535) {
 		uint16_t p = u->next_port++;
-		if (deploy__port_free(p)) {
+		bool fixed = false; /* a store's own Port is never handed out */
+		for (uint32_t s = 0; s < u->st->nstores; s++)
+			fixed |= u->st->store[s].port == p;
+		if (!fixed && deploy__port_free(p)) {
 			*out = p;
 			return 0;
 		}
