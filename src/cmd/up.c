@@ -11,7 +11,8 @@
 
 void cmd_up_help(FILE *out)
 {
-	fputs("usage: meridian up [FILE] [--state DIR] [--base-port P] [-d]\n"
+	fputs("usage: meridian up [FILE] [--state DIR] [--base-port P] [--param NAME=VALUE]...\n"
+	      "                  [-d]\n"
 	      "\n"
 	      "Brings up the stack in FILE (docs/stack-file.md; default: the built-in demo,\n"
 	      "docs/examples/default-stack.yaml): validates it (every error as\n"
@@ -27,6 +28,8 @@ void cmd_up_help(FILE *out)
 	      "\n"
 	      "  --state DIR      the state directory (default ./.meridian)\n"
 	      "  --base-port P    the first port to try (default 18000)\n"
+	      "  --param NAME=VALUE\n"
+	      "                   a value for one of the stack's Parameters (repeatable)\n"
 	      "  -d, --detach     supervise in the background once ready (DIR/up.pid)\n",
 	      out);
 }
@@ -69,6 +72,8 @@ static int exit_code(int rc)
 	return CMD_FAIL;
 }
 
+static struct deploy_stack_override params[DEPLOY_STACK_PARAMS_MAX];
+
 /* --state DIR (and for up the rest); positional arguments into pos[]. */
 static int parse(int argc, char **argv, const char *name, void (*help)(FILE *out), bool is_up,
                  struct deploy_up_opts *o, char **pos, int maxpos, int *npos)
@@ -77,6 +82,7 @@ static int parse(int argc, char **argv, const char *name, void (*help)(FILE *out
 		{ "state", required_argument, NULL, 's' },
 		{ "base-port", required_argument, NULL, 'p' },
 		{ "detach", no_argument, NULL, 'd' },
+		{ "param", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -102,6 +108,22 @@ static int parse(int argc, char **argv, const char *name, void (*help)(FILE *out
 				break;
 			}
 			goto bad;
+		case 'P': {
+			char *eq = strchr(optarg, '=');
+			if (!is_up)
+				goto bad;
+			if (!eq || eq == optarg || o->nparams == DEPLOY_STACK_PARAMS_MAX) {
+				fprintf(stderr, "%s: --param wants NAME=VALUE (at most %d)\n", name,
+				        DEPLOY_STACK_PARAMS_MAX);
+				return CMD_USAGE;
+			}
+			*eq = '\0'; /* NAME ends at '=' (argv is ours to edit) */
+			params[o->nparams].name = optarg;
+			params[o->nparams].value = eq + 1;
+			o->nparams++;
+			o->params = params;
+			break;
+		}
 		case 'd':
 			if (is_up) {
 				o->detach = true;

@@ -1001,10 +1001,10 @@ static int load_stack(const struct deploy_up_opts *o, struct deploy_up *u)
 {
 	static struct deploy_stack_diag diag;
 	memset(&diag, 0, sizeof(diag));
-	int rc =
-	    o->file ? deploy_stack_load(o->file, NULL, 0, &u->st, &diag)
-	            : deploy_stack_parse("default-stack.yaml", deploy_stack_default_yaml,
-	                                 strlen(deploy_stack_default_yaml), NULL, 0, &u->st, &diag);
+	int rc = o->file ? deploy_stack_load(o->file, o->params, o->nparams, &u->st, &diag)
+	                 : deploy_stack_parse("default-stack.yaml", deploy_stack_default_yaml,
+	                                      strlen(deploy_stack_default_yaml), o->params,
+	                                      o->nparams, &u->st, &diag);
 	if (rc)
 		print_diag(u->err, &diag, rc);
 	return rc;

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "deploy/stack.h"
+
 #define DEPLOY_UP_STATE_DEFAULT     ".meridian"
 #define DEPLOY_UP_BASE_PORT         18000
 #define DEPLOY_UP_PROCS_MAX         128   /* children of one stack */
@@ -31,6 +33,8 @@ struct deploy_up_opts {
 	uint16_t base_port; /* 0: DEPLOY_UP_BASE_PORT */
 	bool detach;        /* -d: daemonize once healthy-ready, write STATE/up.pid */
 	const char *self;   /* the binary to exec; NULL: /proc/self/exe */
+	const struct deploy_stack_override *params; /* --param NAME=VALUE, borrowed */
+	size_t nparams;
 };
 
 /*

@@ -99,6 +99,7 @@ static int spawn(struct deploy_up *u, struct deploy_up_proc *p)
 		return ERR_IO;
 	}
 	fflush(NULL);
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(fd);
@@ -108,6 +109,8 @@ static int spawn(struct deploy_up *u, struct deploy_up_proc *p)
 	if (pid == 0) {
 		setpgid(0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(1); /* the supervisor died before the line above */
 		int nul = open("/dev/null", O_RDONLY);
 		if (nul >= 0)
 			dup2(nul, 0);

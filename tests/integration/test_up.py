@@ -265,7 +265,8 @@ def test_foreground_sigint_stops_every_child(tmp_path):
     state = tmp_path / "state"
     binary = meridian_bin()
     p = subprocess.Popen([binary, "up", "--state", str(state), "--base-port",
-                          str(probe_base_port())], stdout=subprocess.PIPE,
+                          str(probe_base_port()), "--param", "BucketPrefix=fg-demo"],
+                         stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True)
     try:
         lines, end = [], time.monotonic() + UP_TIMEOUT
@@ -278,7 +279,8 @@ def test_foreground_sigint_stops_every_child(tmp_path):
                 break
         assert lines and lines[-1].startswith("supervising"), "".join(lines)
         ep = json.loads((state / "endpoints.json").read_text())
-        assert get(port_of(ep["edges"][EU]))[2] == greeting(EU)
+        # --param replaced the stack's default bucket prefix.
+        assert get(port_of(ep["edges"][EU]))[2] == b"hello from bucket fg-demo-eu-west-1"
         pids = [pid for pid, _ in processes(state).values()]
         p.send_signal(signal.SIGINT)
         rest, _ = p.communicate(timeout=30)
@@ -291,3 +293,15 @@ def test_foreground_sigint_stops_every_child(tmp_path):
             p.kill()
             p.wait()
         stop_everything(state)
+
+
+def test_bad_param_exits_2(tmp_path):
+    r = run("up", "--param", "CacheTtl=7", "--param", "Nope=1", "--state",
+            str(tmp_path / "state"))
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stderr.splitlines() == [
+        "default-stack.yaml:9:1: a value was given for Nope, which is not a parameter",
+        'default-stack.yaml:21:3: parameter CacheTtl: "7" is not in AllowedValues '
+        "(0, 1, 5, 60)",
+    ]
+    assert not (tmp_path / "state").exists()
