@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import pathlib
+import re
 import signal
 import socket
 import subprocess
@@ -305,3 +306,23 @@ def test_bad_param_exits_2(tmp_path):
         "(0, 1, 5, 60)",
     ]
     assert not (tmp_path / "state").exists()
+
+
+def test_help_and_usage_errors(tmp_path):
+    for cmd in ("up", "down", "status", "region"):
+        for form in ([cmd, "--help"], [cmd, "-h"], ["help", cmd]):
+            r = run(*form)
+            assert r.returncode == 0, form
+            assert r.stdout.startswith(f"usage: meridian {cmd}"), r.stdout
+        assert re.search(rf"^  {cmd} ", run().stderr, re.M)
+    state = str(tmp_path / "none")
+    assert run("region", "sideways", US, "--state", state).returncode == 2
+    assert run("region", "passive", "--state", state).returncode == 2
+    assert run("up", "--base-port", "80", "--state", state).returncode == 2
+    assert run("up", "--param", "novalue", "--state", state).returncode == 2
+    assert run("down", "extra", "--state", state).returncode == 2
+    # A state directory without a stack: nothing to stop, show or drive.
+    for args in (["down"], ["status"], ["region", "active", US]):
+        r = run(*args, "--state", state)
+        assert r.returncode == 1, (args, r.stderr)
+        assert "no stack" in r.stderr
