@@ -41,6 +41,10 @@ bool deploy__tcp_accepts(uint16_t port);
 /* Whether 127.0.0.1:port can be bound now (nothing listens on it). */
 bool deploy__port_free(uint16_t port);
 
+/* Whether `pid` runs `meridian up` (its argv[1] is "up"): a stale up.pid
+ * whose pid was reused names another process, which is never signalled. */
+bool deploy__is_supervisor(int pid);
+
 /* Percent-encode a key for a path (unreserved characters and '/' kept)
  * into out[cap]. 0 or ERR_TOO_BIG. */
 int deploy__path_encode(const char *key, char *out, size_t cap);

@@ -1060,7 +1060,7 @@ static pid_t running_pid(const char *state)
 	if (fscanf(f, "%ld", &pid) != 1)
 		pid = 0;
 	fclose(f);
-	if (pid <= 0 || kill((pid_t)pid, 0) != 0)
+	if (pid <= 0 || kill((pid_t)pid, 0) != 0 || !deploy__is_supervisor((int)pid))
 		return 0;
 	return (pid_t)pid;
 }

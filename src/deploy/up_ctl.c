@@ -47,6 +47,27 @@ static bool alive(pid_t pid)
 	return pid > 0 && kill(pid, 0) == 0;
 }
 
+bool deploy__is_supervisor(int pid)
+{
+	char path[64], cmd[256];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	size_t n = fread(cmd, 1, sizeof(cmd) - 1, f);
+	fclose(f);
+	cmd[n] = '\0';
+	size_t first = strlen(cmd); /* argv[0], then NUL, then argv[1] */
+	return first + 3 <= n && strcmp(cmd + first + 1, "up") == 0;
+}
+
+/* The supervisor's pid when it runs, else 0. */
+static pid_t supervisor(const char *state)
+{
+	pid_t pid = read_pid(state);
+	return alive(pid) && deploy__is_supervisor(pid) ? pid : 0;
+}
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -75,8 +96,8 @@ static size_t child_pids(const char *state, pid_t *pids, size_t cap)
 int deploy_down(const char *state, FILE *out, FILE *err)
 {
 	state = state_or_default(state);
-	pid_t pid = read_pid(state);
-	if (!alive(pid)) {
+	pid_t pid = supervisor(state);
+	if (!pid) {
 		fprintf(err, "down: no stack is running from %s\n", state);
 		return ERR_UP_NOT_RUNNING;
 	}
@@ -225,7 +246,7 @@ int deploy_status(const char *state, FILE *out, FILE *err)
 		fprintf(err, "status: no stack in %s\n", state);
 		return ERR_UP_NOT_RUNNING;
 	}
-	pid_t sup = read_pid(state);
+	pid_t sup = supervisor(state);
 	fprintf(out, "supervisor: %s", alive(sup) ? "running" : "not running");
 	if (alive(sup))
 		fprintf(out, " (pid %d)", (int)sup);

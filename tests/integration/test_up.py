@@ -326,3 +326,21 @@ def test_help_and_usage_errors(tmp_path):
         r = run(*args, "--state", state)
         assert r.returncode == 1, (args, r.stderr)
         assert "no stack" in r.stderr
+
+
+def test_stale_pid_file_never_signals_another_process(tmp_path):
+    """An up.pid whose pid now belongs to another program: `down` and `status`
+    see no stack, and that program is left alone."""
+    state = tmp_path / "state"
+    state.mkdir()
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        (state / "up.pid").write_text(f"{other.pid}\n")
+        (state / "processes").write_text("")
+        r = run("down", "--state", str(state))
+        assert r.returncode == 1 and "no stack" in r.stderr
+        assert "supervisor: not running" in run("status", "--state", str(state)).stdout
+        assert other.poll() is None
+    finally:
+        other.kill()
+        other.wait()
