@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1082,7 +1083,7 @@ static void remove_pid(struct deploy_up *u)
 }
 
 /* Everything after validation, in the process that will supervise. */
-static int bring_up(struct deploy_up *u, int ready_fd)
+static int bring_up(struct deploy_up *u, bool detached)
 {
 	int rc = plan_keys(u);
 	if (rc) {
@@ -1125,17 +1126,18 @@ static int bring_up(struct deploy_up *u, int ready_fd)
 		return rc;
 	}
 	print_ready(u);
-	if (ready_fd >= 0) {
+	if (detached) {
 		/* Detached: from here on output goes to STATE/logs/up.log. */
 		char log[DEPLOY_UP_PATH_MAX];
 		deploy__state_path(u, "logs/up.log", log);
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd < 0) /* the pipes must close all the same: the command waits on them */
+			fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 		if (fd >= 0) {
 			dup2(fd, 1);
 			dup2(fd, 2);
 			close(fd);
 		}
-		close(ready_fd);
 	} else {
 		fprintf(u->out, "supervising; Ctrl-C stops everything\n");
 		fflush(u->out);
@@ -1147,44 +1149,89 @@ static int bring_up(struct deploy_up *u, int ready_fd)
 	return 0;
 }
 
+static volatile pid_t detached_pid;
+
+static void forward_signal(int signum)
+{
+	(void)signum;
+	if (detached_pid > 0)
+		kill(detached_pid, SIGTERM);
+}
+
 /* -d: fork a supervisor in its own session; copy its startup output until
  * it closes the pipe, then report whether it is running. */
 static int detach(struct deploy_up *u)
 {
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) != 0)
+	int po[2], pe[2];
+	if (pipe2(po, O_CLOEXEC) != 0)
 		return ERR_IO;
+	if (pipe2(pe, O_CLOEXEC) != 0) {
+		close(po[0]);
+		close(po[1]);
+		return ERR_IO;
+	}
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0)
 		return ERR_IO;
 	if (pid == 0) {
-		close(p[0]);
+		close(po[0]);
+		close(pe[0]);
 		setsid();
 		int nul = open("/dev/null", O_RDONLY);
 		if (nul >= 0)
 			dup2(nul, 0);
-		dup2(p[1], 1);
-		dup2(p[1], 2);
+		dup2(po[1], 1);
+		dup2(pe[1], 2);
+		close(po[1]);
+		close(pe[1]);
 		u->out = stdout;
 		u->err = stderr;
 		setvbuf(stdout, NULL, _IOLBF, 0);
-		int rc = bring_up(u, p[1]);
+		int rc = bring_up(u, true);
 		free_plan(u);
 		_exit(rc ? 1 : 0);
 	}
-	close(p[1]);
+	close(po[1]);
+	close(pe[1]);
+	/* Ctrl-C while it starts: the supervisor stops what it started and
+	 * closes the pipes; this side keeps copying until then. */
+	detached_pid = pid;
+	struct sigaction sa = { .sa_handler = forward_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigprocmask(SIG_UNBLOCK, &stop, NULL);
+	struct pollfd fds[2] = { { .fd = po[0], .events = POLLIN },
+		                 { .fd = pe[0], .events = POLLIN } };
+	FILE *to[2] = { u->out, u->err };
 	char b[4096];
-	for (;;) {
-		ssize_t r = read(p[0], b, sizeof(b));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
+	while (fds[0].fd >= 0 || fds[1].fd >= 0) {
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
 			break;
-		fwrite(b, 1, (size_t)r, u->out);
-		fflush(u->out);
+		}
+		for (int i = 0; i < 2; i++) {
+			if (fds[i].fd < 0 || !fds[i].revents)
+				continue;
+			ssize_t r = read(fds[i].fd, b, sizeof(b));
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				close(fds[i].fd);
+				fds[i].fd = -1;
+				continue;
+			}
+			fwrite(b, 1, (size_t)r, to[i]);
+			fflush(to[i]);
+		}
 	}
-	close(p[0]);
+	detached_pid = 0; /* started or failed: a signal from now on is ours alone */
 	/* Ready (pid file names it, still running) or gone (its status). */
 	int64_t end = deploy__now_ms() + 5000;
 	while (deploy__now_ms() < end) {
@@ -1269,7 +1316,7 @@ int deploy_up(const struct deploy_up_opts *o, FILE *out, FILE *err)
 	fprintf(out, "stack: %s (%u resources) -> %s\n", o->file ? o->file : "the built-in demo",
 	        u.st->nresources, u.state);
 	fflush(out);
-	rc = o->detach ? detach(&u) : bring_up(&u, -1);
+	rc = o->detach ? detach(&u) : bring_up(&u, false);
 	free_plan(&u);
 	return rc;
 }

@@ -344,3 +344,32 @@ def test_stale_pid_file_never_signals_another_process(tmp_path):
     finally:
         other.kill()
         other.wait()
+
+
+def test_child_that_cannot_start_is_named_with_its_log(tmp_path):
+    """A store whose fixed Port is taken: `up` stops what it started, exits 1
+    and names the child with the end of its log."""
+    text = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "examples" /
+            "default-stack.yaml").read_text()
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    port = busy.getsockname()[1]
+    anchor = "      Location: !Ref UsEast1\n"
+    assert anchor in text
+    stack_file = tmp_path / "stack.yaml"
+    stack_file.write_text(text.replace(anchor, anchor + f"      Port: {port}\n", 1))
+    state = tmp_path / "state"
+    try:
+        r = run("up", str(stack_file), "--state", str(state), "--base-port",
+                str(probe_base_port()), "-d")
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert "store-us-east-1 exited with status 1 before it was healthy" in r.stderr, r.stderr
+        assert f"--- end of {state}/logs/store-us-east-1.log ---" in r.stderr
+        assert "starting stores" in r.stdout
+        assert not (state / "up.pid").exists()
+        binary = meridian_bin()
+        assert [n for n, (pid, _) in processes(state).items() if ours_alive(pid, binary)] == []
+    finally:
+        busy.close()
+        stop_everything(state)
