@@ -575,7 +575,7 @@ static int add_children(struct deploy_up *u)
 		if (mkdir_p(data) != 0)
 			return ERR_IO;
 		snprintf(domain, sizeof(domain), "s3.%s.meridian.test", so->region);
-		char pubs[DEPLOY_STACK_ITEMS_MAX][320];
+		char aps[DEPLOY_STACK_ITEMS_MAX][320];
 		const char *argv[DEPLOY_UP_ARGS_MAX + 1];
 		int n = 0;
 		const char *fixed[] = { "store",
@@ -609,9 +609,9 @@ static int add_children(struct deploy_up *u)
 				if (bk->store != s || np == DEPLOY_STACK_ITEMS_MAX ||
 				    n + 2 > DEPLOY_UP_ARGS_MAX)
 					continue;
-				snprintf(pubs[np], sizeof(pubs[np]), "%s=%s", ap->alias, bk->name);
+				snprintf(aps[np], sizeof(aps[np]), "%s=%s", ap->alias, bk->name);
 				argv[n++] = "--access-point";
-				argv[n++] = pubs[np++];
+				argv[n++] = aps[np++];
 			}
 		}
 		argv[n] = NULL;
