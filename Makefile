@@ -3,7 +3,7 @@
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps build test unit integration asan fuzz format lint bench clean
+.PHONY: all deps build demo test unit integration asan fuzz format lint bench clean
 
 all: build
 
@@ -13,6 +13,13 @@ deps:
 build: deps
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build build -j$(JOBS)
+
+# The blog's demo: the built-in stack in the foreground (Ctrl-C stops it);
+# STATE and BASE_PORT as for `meridian up --state --base-port`.
+STATE ?= .meridian
+BASE_PORT ?= 18000
+demo: build
+	@./build/meridian up --state $(STATE) --base-port $(BASE_PORT)
 
 # Everything: build, unit, scenario, ASan+UBSan, lint, fuzz smoke; ends with "N passed, N failed".
 test: deps

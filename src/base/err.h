@@ -246,7 +246,13 @@
 	  "InconsistentQuantities")                                                                \
 	X(EDGE_INV_BATCH_TOO_LARGE, "Invalidation batch specified is too large.", 413,             \
 	  "BatchTooLarge")                                                                         \
-	X(EDGE_INV_MISSING_BODY, "This operation requires a body.", 400, "MissingBody")
+	X(EDGE_INV_MISSING_BODY, "This operation requires a body.", 400, "MissingBody")            \
+	/* deploy/up */                                                                            \
+	X(UP_TIMEOUT, "timed out", 0, NULL)                                                        \
+	X(UP_CHILD, "a child process failed", 0, NULL)                                             \
+	X(UP_NOT_RUNNING, "no stack is running in this state directory", 0, NULL)                  \
+	X(UP_RUNNING, "a stack is already running in this state directory", 0, NULL)               \
+	X(UP_HTTP, "an HTTP request failed", 0, NULL)
 
 enum err {
 	ERR_OK = 0,

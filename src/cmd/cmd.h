@@ -21,14 +21,22 @@ struct cmd {
 	void (*help)(FILE *out);
 };
 
+int cmd_down(int argc, char **argv);
+void cmd_down_help(FILE *out);
 int cmd_edge(int argc, char **argv);
 void cmd_edge_help(FILE *out);
+int cmd_region(int argc, char **argv);
+void cmd_region_help(FILE *out);
 int cmd_router(int argc, char **argv);
 void cmd_router_help(FILE *out);
 int cmd_sign(int argc, char **argv);
 void cmd_sign_help(FILE *out);
+int cmd_status(int argc, char **argv);
+void cmd_status_help(FILE *out);
 int cmd_store(int argc, char **argv);
 void cmd_store_help(FILE *out);
+int cmd_up(int argc, char **argv);
+void cmd_up_help(FILE *out);
 int cmd_verify(int argc, char **argv);
 void cmd_verify_help(FILE *out);
 int cmd_version(int argc, char **argv);

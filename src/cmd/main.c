@@ -4,13 +4,20 @@
 #include "cmd/cmd.h"
 
 static const struct cmd commands[] = {
+	{ "down", "stop the stack `up` started", cmd_down, cmd_down_help },
 	{ "edge", "the caching CDN edge: behaviors, origin groups, SigV4A origin signing", cmd_edge,
 	  cmd_edge_help },
+	{ "region", "the failover drill: a region active or passive on every router", cmd_region,
+	  cmd_region_help },
 	{ "router", "route S3 requests to the nearest healthy region (access point)", cmd_router,
 	  cmd_router_help },
 	{ "sign", "sign a request with SigV4 or SigV4A and print what to send", cmd_sign,
 	  cmd_sign_help },
+	{ "status", "processes, routes and endpoints of the stack `up` started", cmd_status,
+	  cmd_status_help },
 	{ "store", "serve one region's S3 API from a data directory", cmd_store, cmd_store_help },
+	{ "up", "bring a whole stack up from one stack file (default: the demo)", cmd_up,
+	  cmd_up_help },
 	{ "verify", "check the signature of raw HTTP requests saved in files", cmd_verify,
 	  cmd_verify_help },
 	{ "version", "print the version", cmd_version, cmd_version_help },
