@@ -50,6 +50,7 @@ struct http_conn {
 	char pending[PENDING_MAX]; /* bytes read but not yet parsed (parser paused) */
 	size_t pending_len;
 	bool reading, head_started, close_after, eof;
+	int write_failed;           /* a write refused at once: close from the loop */
 	bool held;                  /* the parser is paused: new bytes wait in `pending` */
 	int error;                  /* why the connection is closing */
 	struct http_request *spare; /* a finished request kept for reuse, arena reset */
@@ -194,7 +195,9 @@ static void on_read_timeout(void *arg)
 static void on_write_timeout(void *arg)
 {
 	struct http_conn *c = arg;
-	if (c->writes)
+	if (c->write_failed)
+		conn_close(c, c->write_failed);
+	else if (c->writes)
 		conn_close(c, ERR_NET_TIMEOUT);
 }
 
@@ -310,8 +313,8 @@ static void on_written(void *arg, int status)
 		wc->done(wc->arg, status);
 	write_ctx_put(c->w, wc);
 	c->writes--;
-	if (status) {
-		conn_close(c, status);
+	if (status || c->write_failed) {
+		conn_close(c, status ? status : c->write_failed);
 	} else if (c->writes == 0) {
 		net_timer_clear(c->write_timer);
 		if (c->req && c->req->ended && c->state != CONN_CLOSING)
@@ -347,10 +350,14 @@ static int conn_out(struct http_conn *c, const struct out *o, void (*done)(void 
 	             : net_conn_sendfile(c->nc, o->v, o->n, o->fd, o->off, o->len, on_written, wc);
 	if (rc) {
 		/* The connection cannot carry this response any more (a reset the
-		 * loop has not read yet shows here first): close it, so the
-		 * request ends instead of waiting for the drain deadline. */
+		 * loop has not read yet shows here first): it closes, so the
+		 * request ends instead of waiting for the drain deadline; from the
+		 * loop, not here, where the caller is mid-call and closing would
+		 * run write callbacks under it. */
 		write_ctx_put(c->w, wc);
-		conn_close(c, rc);
+		if (!c->write_failed)
+			c->write_failed = rc;
+		net_timer_deadline(c->write_timer, 0);
 		return rc;
 	}
 	if (c->writes++ == 0)

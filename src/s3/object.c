@@ -570,7 +570,7 @@ static void piece_opened(struct s3_req *q)
 			close(g->fd);
 		g->fd = -1;
 		if (q->r)
-			http_response_end(q->r); /* the length is short: the server closes */
+			http_response_abort(q->r); /* the viewer sees the body cut */
 		return;
 	}
 	uint64_t len = g->file_len;
@@ -603,6 +603,8 @@ static void get_found(struct s3_req *q)
 
 static void get_answer(struct s3_req *q)
 {
+	if (!s3__live(q))
+		return; /* the viewer left while the metadata was read */
 	struct get *g = q->op_state;
 	bool head = q->route.op == S3_OP_HEAD_OBJECT;
 	int rc = q->rc;
