@@ -823,52 +823,36 @@ static int json_str(struct buf *b, const char *s)
 	return rc ? rc : buf_add_char(b, '"');
 }
 
+/* "key": {"LOCATION": "http://127.0.0.1:PORT", ...}, for the locations
+ * that run the role (runs[l] != 0), with port[l]. */
+static int json_location_urls(struct buf *b, const struct deploy_up *u, const char *key,
+                              const uint16_t *runs, const uint16_t *port)
+{
+	int rc = json_str(b, key);
+	rc = rc ? rc : buf_add_str(b, ": {");
+	bool first = true;
+	for (uint32_t l = 0; rc == 0 && l < u->st->nlocations; l++) {
+		if (!runs[l])
+			continue;
+		rc = buf_add_str(b, first ? "" : ", ");
+		rc = rc ? rc : json_str(b, u->st->location[l].name);
+		rc = rc ? rc : buf_printf(b, ": \"http://127.0.0.1:%u\"", port[l]);
+		first = false;
+	}
+	return rc ? rc : buf_add_str(b, "},\n  ");
+}
+
 static int write_endpoints(struct deploy_up *u)
 {
 	const struct deploy_stack *st = u->st;
 	struct buf b;
 	buf_init(&b, 1u << 20);
-	int rc = buf_add_str(&b, "{\n  \"edges\": {");
-	bool first = true;
-	for (uint32_t l = 0; rc == 0 && l < st->nlocations; l++) {
-		if (!u->edge_port[l])
-			continue;
-		rc = buf_add_str(&b, first ? "" : ", ");
-		rc = rc ? rc : json_str(&b, st->location[l].name);
-		rc = rc ? rc : buf_printf(&b, ": \"http://127.0.0.1:%u\"", u->edge_port[l]);
-		first = false;
-	}
-	rc = rc ? rc : buf_add_str(&b, "},\n  \"routers\": {");
-	first = true;
-	for (uint32_t l = 0; rc == 0 && l < st->nlocations; l++) {
-		if (!u->router_port[l])
-			continue;
-		rc = buf_add_str(&b, first ? "" : ", ");
-		rc = rc ? rc : json_str(&b, st->location[l].name);
-		rc = rc ? rc : buf_printf(&b, ": \"http://127.0.0.1:%u\"", u->router_port[l]);
-		first = false;
-	}
-	rc = rc ? rc : buf_add_str(&b, "},\n  \"router_admin\": {");
-	first = true;
-	for (uint32_t l = 0; rc == 0 && l < st->nlocations; l++) {
-		if (!u->router_port[l])
-			continue;
-		rc = buf_add_str(&b, first ? "" : ", ");
-		rc = rc ? rc : json_str(&b, st->location[l].name);
-		rc = rc ? rc : buf_printf(&b, ": \"http://127.0.0.1:%u\"", u->router_admin[l]);
-		first = false;
-	}
-	rc = rc ? rc : buf_add_str(&b, "},\n  \"edge_admin\": {");
-	first = true;
-	for (uint32_t l = 0; rc == 0 && l < st->nlocations; l++) {
-		if (!u->edge_port[l])
-			continue;
-		rc = buf_add_str(&b, first ? "" : ", ");
-		rc = rc ? rc : json_str(&b, st->location[l].name);
-		rc = rc ? rc : buf_printf(&b, ": \"http://127.0.0.1:%u\"", u->edge_admin[l]);
-		first = false;
-	}
-	rc = rc ? rc : buf_add_str(&b, "},\n  \"stores\": {");
+	int rc = buf_add_str(&b, "{\n  ");
+	rc = rc ? rc : json_location_urls(&b, u, "edges", u->edge_port, u->edge_port);
+	rc = rc ? rc : json_location_urls(&b, u, "routers", u->router_port, u->router_port);
+	rc = rc ? rc : json_location_urls(&b, u, "router_admin", u->router_port, u->router_admin);
+	rc = rc ? rc : json_location_urls(&b, u, "edge_admin", u->edge_port, u->edge_admin);
+	rc = rc ? rc : buf_add_str(&b, "\"stores\": {");
 	for (uint32_t s = 0; rc == 0 && s < st->nstores; s++) {
 		rc = buf_add_str(&b, s ? ", " : "");
 		rc = rc ? rc : json_str(&b, st->store[s].region);
