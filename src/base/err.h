@@ -252,7 +252,15 @@
 	X(UP_CHILD, "a child process failed", 0, NULL)                                             \
 	X(UP_NOT_RUNNING, "no stack is running in this state directory", 0, NULL)                  \
 	X(UP_RUNNING, "a stack is already running in this state directory", 0, NULL)               \
-	X(UP_HTTP, "an HTTP request failed", 0, NULL)
+	X(UP_HTTP, "an HTTP request failed", 0, NULL)                                              \
+	/* replication (s3 replication API, repl/) */                                              \
+	X(S3_NO_SUCH_REPLICATION_CONFIGURATION, "The replication configuration was not found",     \
+	  404, "ReplicationConfigurationNotFoundError")                                            \
+	X(REPL_NO_PEER, "no configured replication peer holds the destination bucket", 400,        \
+	  "InvalidRequest")                                                                        \
+	X(REPL_NEEDS_VERSIONING,                                                                   \
+	  "Versioning must be 'Enabled' on the bucket to apply a replication configuration", 400,  \
+	  "InvalidRequest")
 
 enum err {
 	ERR_OK = 0,

@@ -51,6 +51,36 @@ enum meta_repl {
 #undef META_REPL_ENUM
 };
 
+/*
+ * Bucket replication (S3's ReplicationConfiguration). A rule sends new
+ * versions whose key starts with `prefix` to `dest_bucket` on the peer store
+ * `peer` (a peer name from the store's replication config; s3/ resolves it
+ * from the destination ARN when the rules are set). Among enabled rules with
+ * the same destination that match a key, the highest priority wins.
+ */
+#define META_REPL_RULES_MAX   1000 /* rules per configuration (S3: 1000) */
+#define META_REPL_RULE_ID_MAX 255  /* rule ID bytes (S3: 255) */
+#define META_REPL_ARN_MAX     1024 /* destination bucket ARN, role ARN */
+
+struct meta_repl_rule {
+	struct iov id;          /* <ID>; never empty once stored (s3 fills a generated one) */
+	int32_t priority;       /* <Priority>; 0 when absent (V1 rules) */
+	bool enabled;           /* <Status>Enabled</Status> */
+	struct iov prefix;      /* <Filter><Prefix> (or V1 <Prefix>); empty: every key */
+	struct iov dest_arn;    /* <Destination><Bucket> as given: arn:aws:s3:::name */
+	struct iov dest_bucket; /* the bucket name the ARN names */
+	struct iov peer;        /* the peer (name) holding dest_bucket */
+	bool delete_markers;    /* <DeleteMarkerReplication><Status>Enabled (V1: always) */
+	bool replica_mods;      /* <SourceSelectionCriteria><ReplicaModifications> Enabled */
+	bool v1;                /* V1 form: <Prefix> directly in <Rule>, no <Filter> */
+};
+
+struct meta_repl_config {
+	struct iov role; /* <Role>, echoed back; may be empty */
+	struct meta_repl_rule *rules;
+	size_t nrules; /* 1..META_REPL_RULES_MAX */
+};
+
 struct meta_bucket {
 	struct iov name;
 	struct iov owner;  /* owner id (canonical user id / access key owner) */
