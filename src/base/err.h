@@ -188,6 +188,8 @@
 	X(S3_NO_SUCH_BUCKET, "The specified bucket does not exist", 404, "NoSuchBucket")           \
 	X(S3_NO_SUCH_BUCKET_POLICY, "The bucket policy does not exist", 404, "NoSuchBucketPolicy") \
 	X(S3_NO_SUCH_KEY, "The specified key does not exist.", 404, "NoSuchKey")                   \
+	X(S3_NO_SUCH_REPLICATION_CONFIGURATION, "The replication configuration was not found",     \
+	  404, "ReplicationConfigurationNotFoundError")                                            \
 	X(S3_NO_SUCH_UPLOAD,                                                                       \
 	  "The specified upload does not exist. The upload ID may be invalid, or the upload may "  \
 	  "have been aborted or completed.",                                                       \
@@ -254,8 +256,6 @@
 	X(UP_RUNNING, "a stack is already running in this state directory", 0, NULL)               \
 	X(UP_HTTP, "an HTTP request failed", 0, NULL)                                              \
 	/* replication (s3 replication API, repl/) */                                              \
-	X(S3_NO_SUCH_REPLICATION_CONFIGURATION, "The replication configuration was not found",     \
-	  404, "ReplicationConfigurationNotFoundError")                                            \
 	X(REPL_NO_PEER, "no configured replication peer holds the destination bucket", 400,        \
 	  "InvalidRequest")                                                                        \
 	X(REPL_NEEDS_VERSIONING,                                                                   \

@@ -128,6 +128,8 @@ static int delete_empty(struct meta_db *db, struct iov name)
 		return rc;
 	if (versions || uploads)
 		return ERR_META_BUCKET_NOT_EMPTY;
+	if ((rc = meta__repl_drop_bucket(db, id)))
+		return rc;
 	sqlite3_stmt *st = meta__stmt(db, META_SQL_BUCKET_DELETE, &rc);
 	if (!st || (rc = meta__bind_int(db, st, 1, id)))
 		return rc;
@@ -186,7 +188,19 @@ int meta_bucket_set_versioning(struct meta_db *db, struct iov name, enum meta_ve
 {
 	if (v != META_ENABLED && v != META_SUSPENDED)
 		return ERR_INVALID;
-	return set_column(db, META_SQL_BUCKET_SET_VERSIONING, name, v);
+	struct meta_tx tx;
+	int rc = meta__tx_begin(db, &tx, true);
+	if (rc)
+		return rc;
+	int64_t id;
+	enum meta_versioning cur;
+	rc = meta__bucket_find(db, name, &id, &cur);
+	/* S3: versioning stays on while a replication configuration exists. */
+	if (!rc && v != META_ENABLED && (rc = meta__repl_configured(db, id)) == 1)
+		rc = ERR_S3_INVALID_BUCKET_STATE;
+	if (!rc)
+		rc = set_column(db, META_SQL_BUCKET_SET_VERSIONING, name, v);
+	return meta__tx_end(db, &tx, rc);
 }
 
 int meta_bucket_set_anon_read(struct meta_db *db, struct iov name, bool on)

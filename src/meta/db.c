@@ -116,8 +116,54 @@ static const char schema_v1[] =
     "CREATE INDEX version_parts_by_file ON version_parts(data_file);"
     "CREATE INDEX parts_by_file ON parts(data_file);";
 
+/*
+ * Schema version 2: replication. v1's repl_outbox was a placeholder no
+ * version of the program wrote, so it is replaced. repl_rules holds each
+ * bucket's rules in their configuration order (pos), repl_configs the
+ * configuration's Role; an outbox row is one version still to be sent to
+ * one destination (peer, bucket); the version's repl_status is PENDING while
+ * it has rows. store_id names this database: a peer that sees it change
+ * knows the store was wiped and resyncs it.
+ */
+static const char schema_v2[] =
+    "DROP TABLE repl_outbox;"
+    "CREATE TABLE repl_configs(bucket_id INTEGER PRIMARY KEY, role TEXT NOT NULL) STRICT;"
+    "CREATE TABLE repl_rules("
+    " bucket_id INTEGER NOT NULL,"
+    " pos INTEGER NOT NULL,"
+    " rule_id TEXT NOT NULL,"
+    " priority INTEGER NOT NULL,"
+    " enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),"
+    " prefix BLOB NOT NULL,"
+    " dest_arn TEXT NOT NULL,"
+    " dest_bucket TEXT NOT NULL,"
+    " peer TEXT NOT NULL,"
+    " delete_markers INTEGER NOT NULL CHECK (delete_markers IN (0, 1)),"
+    " replica_mods INTEGER NOT NULL CHECK (replica_mods IN (0, 1)),"
+    " v1 INTEGER NOT NULL CHECK (v1 IN (0, 1)),"
+    " PRIMARY KEY (bucket_id, pos)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TABLE repl_outbox("
+    " id INTEGER PRIMARY KEY,"
+    " bucket_id INTEGER NOT NULL,"
+    " key BLOB NOT NULL,"
+    " version_id TEXT NOT NULL,"
+    " peer TEXT NOT NULL,"
+    " dest_bucket TEXT NOT NULL,"
+    " rule_id TEXT NOT NULL,"
+    " size INTEGER NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_attempt_ms INTEGER NOT NULL DEFAULT 0,"
+    " last_error TEXT"
+    ") STRICT;"
+    "CREATE INDEX repl_outbox_by_peer ON repl_outbox(peer, id);"
+    "CREATE UNIQUE INDEX repl_outbox_by_version"
+    " ON repl_outbox(bucket_id, key, version_id, peer, dest_bucket);"
+    "INSERT INTO settings VALUES ('store_id', abs(random()));";
+
 /* migrations[i] takes a file from user_version i to i + 1. */
-static const char *const migrations[META_SCHEMA_VERSION] = { schema_v1 };
+static const char *const migrations[META_SCHEMA_VERSION] = { schema_v1, schema_v2 };
 
 int meta__err(struct meta_db *db, int rc)
 {

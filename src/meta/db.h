@@ -25,7 +25,7 @@
 #include "base/iov.h"
 #include "meta/meta-t.h"
 
-#define META_SCHEMA_VERSION  1
+#define META_SCHEMA_VERSION  2
 #define META_BUSY_TIMEOUT_MS 5000
 
 struct meta_db;

@@ -25,82 +25,121 @@
 #define META_UCOLS "key, upload_id, initiated_ms, owner, content_type, attrs, checksum_algo, id"
 
 /* name, SQL */
-#define META_SQL_MAP(X)                                                                         \
-	X(BEGIN_WRITE, "BEGIN IMMEDIATE")                                                       \
-	X(BEGIN_READ, "BEGIN")                                                                  \
-	X(COMMIT, "COMMIT")                                                                     \
-	X(ROLLBACK, "ROLLBACK")                                                                 \
-	X(SAVEPOINT_OP, "SAVEPOINT meta_op")                                                    \
-	X(RELEASE_OP, "RELEASE meta_op")                                                        \
-	X(ROLLBACK_OP, "ROLLBACK TO meta_op")                                                   \
-	X(SAVEPOINT_JOB, "SAVEPOINT meta_job")                                                  \
-	X(RELEASE_JOB, "RELEASE meta_job")                                                      \
-	X(ROLLBACK_JOB, "ROLLBACK TO meta_job")                                                 \
-	X(HLC_HIGH_GET, "SELECT value FROM settings WHERE name = 'hlc_high'")                   \
-	X(HLC_HIGH_SET, "UPDATE settings SET value = max(value, ?1) WHERE name = 'hlc_high'")   \
-	X(BUCKET_FIND, "SELECT id, versioning FROM buckets WHERE name = ?1")                    \
-	X(BUCKET_GET, "SELECT name, owner, region, created_ms, versioning, anon_read "          \
-	              "FROM buckets WHERE name = ?1")                                           \
-	X(BUCKET_INSERT, "INSERT INTO buckets(name, owner, region, created_ms, versioning, "    \
-	                 "anon_read) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                          \
-	X(BUCKET_DELETE, "DELETE FROM buckets WHERE id = ?1")                                   \
-	X(BUCKET_HAS_VERSIONS, "SELECT 1 FROM versions WHERE bucket_id = ?1 LIMIT 1")           \
-	X(BUCKET_HAS_UPLOADS, "SELECT 1 FROM uploads WHERE bucket_id = ?1 LIMIT 1")             \
-	X(BUCKET_LIST, "SELECT name, owner, region, created_ms, versioning, anon_read "         \
-	               "FROM buckets WHERE owner = ?1 ORDER BY name")                           \
-	X(BUCKET_SET_VERSIONING, "UPDATE buckets SET versioning = ?2 WHERE name = ?1")          \
-	X(BUCKET_SET_ANON, "UPDATE buckets SET anon_read = ?2 WHERE name = ?1")                 \
-	X(VERSION_INSERT,                                                                       \
-	  "INSERT INTO versions(bucket_id, key, version_id, hlc, region, is_latest, "           \
-	  "is_delete_marker, size, etag, last_modified_ms, data_file, part_count, "             \
-	  "content_type, attrs, checksum_algo, checksum, repl_status, owner) "                  \
-	  "VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "       \
-	  "?16, ?17)")                                                                          \
-	X(VERSION_BY_ID, "SELECT " META_VCOLS " FROM versions "                                 \
-	                 "WHERE bucket_id = ?1 AND key = ?2 AND version_id = ?3")               \
-	X(VERSION_LATEST, "SELECT " META_VCOLS " FROM versions "                                \
-	                  "WHERE bucket_id = ?1 AND key = ?2 "                                  \
-	                  "ORDER BY hlc DESC, region DESC LIMIT 1")                             \
-	X(VERSION_DELETE, "DELETE FROM versions WHERE id = ?1")                                 \
-	X(VERSION_SET_LATEST, "UPDATE versions SET is_latest = ?2 WHERE id = ?1")               \
-	X(VERSION_SET_REPL, "UPDATE versions SET repl_status = ?4 "                             \
-	                    "WHERE bucket_id = ?1 AND key = ?2 AND version_id = ?3")            \
-	X(VPART_INSERT, "INSERT INTO version_parts(version, part_number, offset, size, "        \
-	                "etag, data_file, checksum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")       \
-	X(VPART_LIST, "SELECT part_number, offset, size, etag, data_file, checksum "            \
-	              "FROM version_parts WHERE version = ?1 ORDER BY part_number")             \
-	X(VPART_DELETE, "DELETE FROM version_parts WHERE version = ?1")                         \
-	X(LIST_CURRENT, "SELECT " META_VCOLS " FROM versions "                                  \
-	                "WHERE bucket_id = ?1 AND key >= ?2 AND key < ?3 "                      \
-	                "AND is_latest = 1 AND is_delete_marker = 0 ORDER BY key LIMIT ?4")     \
-	X(LIST_VERSIONS, "SELECT " META_VCOLS " FROM versions "                                 \
-	                 "WHERE bucket_id = ?1 AND key >= ?2 AND key < ?3 "                     \
-	                 "ORDER BY key, hlc DESC, region DESC LIMIT ?4")                        \
-	X(LIST_VERSIONS_TAIL, "SELECT " META_VCOLS " FROM versions "                            \
-	                      "WHERE bucket_id = ?1 AND key = ?2 AND (hlc, region) < (?3, ?4) " \
-	                      "ORDER BY hlc DESC, region DESC LIMIT ?5")                        \
-	X(UPLOAD_INSERT, "INSERT INTO uploads(bucket_id, key, upload_id, initiated_ms, "        \
-	                 "owner, content_type, attrs, checksum_algo) "                          \
-	                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                             \
-	X(UPLOAD_FIND, "SELECT " META_UCOLS " FROM uploads "                                    \
-	               "WHERE bucket_id = ?1 AND key = ?2 AND upload_id = ?3")                  \
-	X(UPLOAD_DELETE, "DELETE FROM uploads WHERE id = ?1")                                   \
-	X(LIST_UPLOADS, "SELECT " META_UCOLS " FROM uploads "                                   \
-	                "WHERE bucket_id = ?1 AND key >= ?2 AND key < ?3 "                      \
-	                "ORDER BY key, upload_id LIMIT ?4")                                     \
-	X(LIST_UPLOADS_TAIL, "SELECT " META_UCOLS " FROM uploads "                              \
-	                     "WHERE bucket_id = ?1 AND key = ?2 AND upload_id > ?3 "            \
-	                     "ORDER BY upload_id LIMIT ?4")                                     \
-	X(PART_GET, "SELECT data_file FROM parts WHERE upload = ?1 AND part_number = ?2")       \
-	X(PART_PUT, "INSERT OR REPLACE INTO parts(upload, part_number, size, etag, "            \
-	            "data_file, checksum, last_modified_ms) "                                   \
-	            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")                                      \
-	X(PART_LIST, "SELECT part_number, size, etag, data_file, checksum, last_modified_ms "   \
-	             "FROM parts WHERE upload = ?1 AND part_number > ?2 "                       \
-	             "ORDER BY part_number LIMIT ?3")                                           \
-	X(PART_DELETE_ALL, "DELETE FROM parts WHERE upload = ?1")                               \
-	X(DATA_FILE_USED, "SELECT 1 FROM versions WHERE data_file = ?1 UNION ALL "              \
-	                  "SELECT 1 FROM version_parts WHERE data_file = ?1 UNION ALL "         \
+#define META_SQL_MAP(X)                                                                            \
+	X(BEGIN_WRITE, "BEGIN IMMEDIATE")                                                          \
+	X(BEGIN_READ, "BEGIN")                                                                     \
+	X(COMMIT, "COMMIT")                                                                        \
+	X(ROLLBACK, "ROLLBACK")                                                                    \
+	X(SAVEPOINT_OP, "SAVEPOINT meta_op")                                                       \
+	X(RELEASE_OP, "RELEASE meta_op")                                                           \
+	X(ROLLBACK_OP, "ROLLBACK TO meta_op")                                                      \
+	X(SAVEPOINT_JOB, "SAVEPOINT meta_job")                                                     \
+	X(RELEASE_JOB, "RELEASE meta_job")                                                         \
+	X(ROLLBACK_JOB, "ROLLBACK TO meta_job")                                                    \
+	X(HLC_HIGH_GET, "SELECT value FROM settings WHERE name = 'hlc_high'")                      \
+	X(HLC_HIGH_SET, "UPDATE settings SET value = max(value, ?1) WHERE name = 'hlc_high'")      \
+	X(BUCKET_FIND, "SELECT id, versioning FROM buckets WHERE name = ?1")                       \
+	X(BUCKET_GET, "SELECT name, owner, region, created_ms, versioning, anon_read "             \
+	              "FROM buckets WHERE name = ?1")                                              \
+	X(BUCKET_INSERT, "INSERT INTO buckets(name, owner, region, created_ms, versioning, "       \
+	                 "anon_read) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                             \
+	X(BUCKET_DELETE, "DELETE FROM buckets WHERE id = ?1")                                      \
+	X(BUCKET_HAS_VERSIONS, "SELECT 1 FROM versions WHERE bucket_id = ?1 LIMIT 1")              \
+	X(BUCKET_HAS_UPLOADS, "SELECT 1 FROM uploads WHERE bucket_id = ?1 LIMIT 1")                \
+	X(BUCKET_LIST, "SELECT name, owner, region, created_ms, versioning, anon_read "            \
+	               "FROM buckets WHERE owner = ?1 ORDER BY name")                              \
+	X(BUCKET_SET_VERSIONING, "UPDATE buckets SET versioning = ?2 WHERE name = ?1")             \
+	X(BUCKET_SET_ANON, "UPDATE buckets SET anon_read = ?2 WHERE name = ?1")                    \
+	X(VERSION_INSERT,                                                                          \
+	  "INSERT INTO versions(bucket_id, key, version_id, hlc, region, is_latest, "              \
+	  "is_delete_marker, size, etag, last_modified_ms, data_file, part_count, "                \
+	  "content_type, attrs, checksum_algo, checksum, repl_status, owner) "                     \
+	  "VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "          \
+	  "?16, ?17)")                                                                             \
+	X(VERSION_BY_ID, "SELECT " META_VCOLS " FROM versions "                                    \
+	                 "WHERE bucket_id = ?1 AND key = ?2 AND version_id = ?3")                  \
+	X(VERSION_LATEST, "SELECT " META_VCOLS " FROM versions "                                   \
+	                  "WHERE bucket_id = ?1 AND key = ?2 "                                     \
+	                  "ORDER BY hlc DESC, region DESC LIMIT 1")                                \
+	X(VERSION_DELETE, "DELETE FROM versions WHERE id = ?1")                                    \
+	X(VERSION_SET_LATEST, "UPDATE versions SET is_latest = ?2 WHERE id = ?1")                  \
+	X(VERSION_SET_REPL, "UPDATE versions SET repl_status = ?4 "                                \
+	                    "WHERE bucket_id = ?1 AND key = ?2 AND version_id = ?3")               \
+	X(VPART_INSERT, "INSERT INTO version_parts(version, part_number, offset, size, "           \
+	                "etag, data_file, checksum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")          \
+	X(VPART_LIST, "SELECT part_number, offset, size, etag, data_file, checksum "               \
+	              "FROM version_parts WHERE version = ?1 ORDER BY part_number")                \
+	X(VPART_DELETE, "DELETE FROM version_parts WHERE version = ?1")                            \
+	X(LIST_CURRENT, "SELECT " META_VCOLS " FROM versions "                                     \
+	                "WHERE bucket_id = ?1 AND key >= ?2 AND key < ?3 "                         \
+	                "AND is_latest = 1 AND is_delete_marker = 0 ORDER BY key LIMIT ?4")        \
+	X(LIST_VERSIONS, "SELECT " META_VCOLS " FROM versions "                                    \
+	                 "WHERE bucket_id = ?1 AND key >= ?2 AND key < ?3 "                        \
+	                 "ORDER BY key, hlc DESC, region DESC LIMIT ?4")                           \
+	X(LIST_VERSIONS_TAIL, "SELECT " META_VCOLS " FROM versions "                               \
+	                      "WHERE bucket_id = ?1 AND key = ?2 AND (hlc, region) < (?3, ?4) "    \
+	                      "ORDER BY hlc DESC, region DESC LIMIT ?5")                           \
+	X(UPLOAD_INSERT, "INSERT INTO uploads(bucket_id, key, upload_id, initiated_ms, "           \
+	                 "owner, content_type, attrs, checksum_algo) "                             \
+	                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                                \
+	X(UPLOAD_FIND, "SELECT " META_UCOLS " FROM uploads "                                       \
+	               "WHERE bucket_id = ?1 AND key = ?2 AND upload_id = ?3")                     \
+	X(UPLOAD_DELETE, "DELETE FROM uploads WHERE id = ?1")                                      \
+	X(LIST_UPLOADS, "SELECT " META_UCOLS " FROM uploads "                                      \
+	                "WHERE bucket_id = ?1 AND key >= ?2 AND key < ?3 "                         \
+	                "ORDER BY key, upload_id LIMIT ?4")                                        \
+	X(LIST_UPLOADS_TAIL, "SELECT " META_UCOLS " FROM uploads "                                 \
+	                     "WHERE bucket_id = ?1 AND key = ?2 AND upload_id > ?3 "               \
+	                     "ORDER BY upload_id LIMIT ?4")                                        \
+	X(PART_GET, "SELECT data_file FROM parts WHERE upload = ?1 AND part_number = ?2")          \
+	X(PART_PUT, "INSERT OR REPLACE INTO parts(upload, part_number, size, etag, "               \
+	            "data_file, checksum, last_modified_ms) "                                      \
+	            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")                                         \
+	X(PART_LIST, "SELECT part_number, size, etag, data_file, checksum, last_modified_ms "      \
+	             "FROM parts WHERE upload = ?1 AND part_number > ?2 "                          \
+	             "ORDER BY part_number LIMIT ?3")                                              \
+	X(PART_DELETE_ALL, "DELETE FROM parts WHERE upload = ?1")                                  \
+	X(REPL_CONFIG_SET, "INSERT OR REPLACE INTO repl_configs(bucket_id, role) VALUES (?1, ?2)") \
+	X(REPL_CONFIG_GET, "SELECT role FROM repl_configs WHERE bucket_id = ?1")                   \
+	X(REPL_CONFIG_DELETE, "DELETE FROM repl_configs WHERE bucket_id = ?1")                     \
+	X(REPL_RULES_DELETE, "DELETE FROM repl_rules WHERE bucket_id = ?1")                        \
+	X(REPL_RULE_INSERT, "INSERT INTO repl_rules(bucket_id, pos, rule_id, priority, enabled, "  \
+	                    "prefix, dest_arn, dest_bucket, peer, delete_markers, replica_mods, "  \
+	                    "v1) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")      \
+	X(REPL_RULES_GET, "SELECT rule_id, priority, enabled, prefix, dest_arn, dest_bucket, "     \
+	                  "peer, delete_markers, replica_mods, v1 FROM repl_rules "                \
+	                  "WHERE bucket_id = ?1 ORDER BY pos")                                     \
+	X(REPL_RULES_ACTIVE, "SELECT rule_id, prefix, dest_bucket, peer, delete_markers "          \
+	                     "FROM repl_rules WHERE bucket_id = ?1 AND enabled = 1 "               \
+	                     "ORDER BY priority DESC, pos")                                        \
+	X(OUTBOX_INSERT, "INSERT OR IGNORE INTO repl_outbox(bucket_id, key, version_id, peer, "    \
+	                 "dest_bucket, rule_id, size, created_ms) "                                \
+	                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                                \
+	X(OUTBOX_DUE, "SELECT o.id, b.name, o.key, o.version_id, o.peer, o.dest_bucket, "          \
+	              "o.rule_id, o.size, o.created_ms, o.attempts, o.next_attempt_ms "            \
+	              "FROM repl_outbox o JOIN buckets b ON b.id = o.bucket_id "                   \
+	              "WHERE o.peer = ?1 AND o.id > ?2 AND o.next_attempt_ms <= ?3 "               \
+	              "ORDER BY o.id LIMIT ?4")                                                    \
+	X(OUTBOX_NEXT_DUE, "SELECT min(next_attempt_ms) FROM repl_outbox WHERE peer = ?1")         \
+	X(OUTBOX_GET, "SELECT bucket_id, key, version_id FROM repl_outbox WHERE id = ?1")          \
+	X(OUTBOX_DELETE, "DELETE FROM repl_outbox WHERE id = ?1")                                  \
+	X(OUTBOX_LEFT, "SELECT 1 FROM repl_outbox "                                                \
+	               "WHERE bucket_id = ?1 AND key = ?2 AND version_id = ?3 LIMIT 1")            \
+	X(OUTBOX_RETRY, "UPDATE repl_outbox SET attempts = attempts + 1, next_attempt_ms = ?2, "   \
+	                "last_error = ?3 WHERE id = ?1")                                           \
+	X(OUTBOX_DROP_VERSION, "DELETE FROM repl_outbox "                                          \
+	                       "WHERE bucket_id = ?1 AND key = ?2 AND version_id = ?3")            \
+	X(OUTBOX_STATS, "SELECT b.name, o.rule_id, o.peer, count(*), sum(o.size), "                \
+	                "min(o.created_ms) FROM repl_outbox o "                                    \
+	                "JOIN buckets b ON b.id = o.bucket_id "                                    \
+	                "GROUP BY o.bucket_id, o.rule_id, o.peer ORDER BY 1, 2, 3")                \
+	X(VERSION_REPL_SWAP, "UPDATE versions SET repl_status = ?4 WHERE bucket_id = ?1 "          \
+	                     "AND key = ?2 AND version_id = ?3 AND repl_status = ?5")              \
+	X(VERSION_REPL_GET, "SELECT size, repl_status FROM versions "                              \
+	                    "WHERE bucket_id = ?1 AND key = ?2 AND version_id = ?3")               \
+	X(STORE_ID_GET, "SELECT value FROM settings WHERE name = 'store_id'")                      \
+	X(DATA_FILE_USED, "SELECT 1 FROM versions WHERE data_file = ?1 UNION ALL "                 \
+	                  "SELECT 1 FROM version_parts WHERE data_file = ?1 UNION ALL "            \
 	                  "SELECT 1 FROM parts WHERE data_file = ?1 LIMIT 1")
 
 enum meta_sql {
@@ -187,6 +226,31 @@ int meta__version_id_check(struct iov vid);
 int meta__version_add(struct meta_db *db, int64_t bucket_id, enum meta_versioning v,
                       struct meta_object *o, struct arena *a, struct meta_files *garbage,
                       int64_t *rowid);
+
+/*
+ * Queue the version just added (rowid-less: by key and id) for every
+ * destination whose best enabled rule of the bucket matches its key (delete
+ * markers only where that rule replicates them). Sets o->repl to PENDING
+ * before the insert when there is one; call meta__repl_plan first, then
+ * meta__repl_queue after the version row exists. A plan is small and lives
+ * in the arena.
+ */
+struct meta_repl_plan {
+	struct meta_repl_dest {
+		struct iov peer, dest_bucket, rule_id;
+	} * dests;
+	size_t n;
+};
+int meta__repl_plan(struct meta_db *db, int64_t bucket_id, const struct meta_object *o,
+                    struct arena *a, struct meta_repl_plan *plan);
+int meta__repl_queue(struct meta_db *db, int64_t bucket_id, const struct meta_object *o,
+                     const struct meta_repl_plan *plan, int64_t now_ms);
+/* Forget the rows of a version removed for good. */
+int meta__repl_drop_version(struct meta_db *db, int64_t bucket_id, struct iov key, struct iov vid);
+/* Forget a bucket's configuration (the bucket is being deleted). */
+int meta__repl_drop_bucket(struct meta_db *db, int64_t bucket_id);
+/* Whether the bucket has a replication configuration: 1, 0 or an error. */
+int meta__repl_configured(struct meta_db *db, int64_t bucket_id);
 
 /* Grow an arena array of `size`-byte elements to hold n + 1; *cap tracks its
  * capacity. 0 or ERR_NOMEM. */

@@ -158,7 +158,8 @@ static int remove_version(struct meta_db *db, int64_t bucket_id, struct iov key,
 	if (parts && ((rc = part_files(db, rowid, a, f)) ||
 	              (rc = exec_rowid(db, META_SQL_VPART_DELETE, rowid))))
 		return rc;
-	if ((rc = exec_rowid(db, META_SQL_VERSION_DELETE, rowid)))
+	if ((rc = exec_rowid(db, META_SQL_VERSION_DELETE, rowid)) ||
+	    (rc = meta__repl_drop_version(db, bucket_id, key, vid)))
 		return rc;
 	if (!latest)
 		return 0;
@@ -210,6 +211,11 @@ int meta__version_add(struct meta_db *db, int64_t bucket_id, enum meta_versionin
 	struct vpos top;
 	if ((rc = latest_pos(db, bucket_id, o->key, &top)))
 		return rc;
+	struct meta_repl_plan plan = { 0 };
+	if (v == META_ENABLED && (rc = meta__repl_plan(db, bucket_id, o, a, &plan)))
+		return rc;
+	if (plan.n)
+		o->repl = META_REPL_PENDING;
 	sqlite3_stmt *st = meta__stmt(db, META_SQL_VERSION_INSERT, &rc);
 	if (!st)
 		return rc;
@@ -225,6 +231,8 @@ int meta__version_add(struct meta_db *db, int64_t bucket_id, enum meta_versionin
 		    (rc = set_latest(db, *rowid, true)))
 			return rc;
 	}
+	if (plan.n && (rc = meta__repl_queue(db, bucket_id, o, &plan, (int64_t)hlc_ms(o->hlc))))
+		return rc;
 	return meta__hlc_high(db, o->hlc);
 }
 

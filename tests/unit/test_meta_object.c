@@ -9,6 +9,9 @@
  */
 #include "meta_fixture.h"
 
+#define MFX_STR_(x) #x
+#define MFX_STR(x)  MFX_STR_(x)
+
 #include "base/buf.h"
 #include "meta/attrs.h"
 
@@ -734,7 +737,9 @@ static void newer_schema_is_refused(void **state)
 	/* Put it back so teardown closes a real connection. */
 	sqlite3 *raw;
 	assert_int_equal(sqlite3_open(f->path, &raw), 0);
-	assert_int_equal(sqlite3_exec(raw, "PRAGMA user_version = 1", NULL, NULL, NULL), 0);
+	assert_int_equal(sqlite3_exec(raw, "PRAGMA user_version = " MFX_STR(META_SCHEMA_VERSION),
+	                              NULL, NULL, NULL),
+	                 0);
 	sqlite3_close(raw);
 	assert_int_equal(meta_db_open(f->path, NULL, &f->db), 0);
 }
