@@ -248,6 +248,35 @@ int s3__object_size_ok(struct s3_req *q)
 	return size > S3_MAX_OBJECT ? ERR_S3_ENTITY_TOO_LARGE : 0;
 }
 
+int s3__replica(struct s3_req *q, bool with_etag, struct s3_replica *out, const char **why)
+{
+	memset(out, 0, sizeof(*out));
+	struct iov vid = s3__header(q, S3_REPLICA_VERSION_HEADER);
+	if (!vid.base)
+		return 0;
+	out->on = true;
+	*why = "malformed " S3_REPLICA_VERSION_HEADER;
+	if (hlc_version_parse(vid, &out->hlc, &out->region))
+		return ERR_S3_INVALID_ARGUMENT;
+	/* A clock far ahead is stored as is but not followed. */
+	(void)hlc_observe(&q->srv->clock, out->hlc);
+	out->last_modified_ms = (int64_t)hlc_ms(out->hlc);
+	struct iov lm = s3__header(q, S3_REPLICA_MODIFIED_HEADER);
+	unsigned long long ms;
+	*why = "malformed " S3_REPLICA_MODIFIED_HEADER;
+	if (lm.base) {
+		if (iov_to_u64(lm, INT64_MAX, &ms))
+			return ERR_S3_INVALID_ARGUMENT;
+		out->last_modified_ms = (int64_t)ms;
+	}
+	out->etag = s3__header(q, S3_REPLICA_ETAG_HEADER);
+	*why = "missing or malformed " S3_REPLICA_ETAG_HEADER;
+	if (with_etag && (!out->etag.len || out->etag.len > META_FIELD_MAX))
+		return ERR_S3_INVALID_ARGUMENT;
+	*why = NULL;
+	return 0;
+}
+
 /* ---- PutObject ---- */
 
 struct put {
@@ -256,6 +285,7 @@ struct put {
 	struct meta_files replaced;
 	struct meta_bucket bucket;
 	struct iov if_match, if_none_match;
+	struct s3_replica replica;
 	bool bucket_checked;
 	int bucket_rc;
 	char etag_hex[2 * MD5_LEN + 1];
@@ -286,6 +316,8 @@ static void put_bucket_checked(struct s3_req *q)
 	int rc = q->rc;
 	if (rc == 0 && !s3__owns(q, &p->bucket))
 		rc = ERR_S3_ACCESS_DENIED;
+	if (rc == 0 && p->replica.on && p->bucket.versioning != META_ENABLED)
+		rc = ERR_REPL_NEEDS_VERSIONING;
 	if (rc) {
 		s3__pipe_abort(q);
 		s3__error(q, rc, NULL);
@@ -315,7 +347,14 @@ static int put_meta_fn(struct meta_db *db, struct s3_req *q)
 static void put_stored(struct s3_req *q)
 {
 	struct put *p = q->op_state;
-	if (!s3__object_stored(q, q->pipe.info.id, &p->replaced, ERR_S3_NO_SUCH_KEY))
+	if (q->rc == ERR_META_EXISTS && p->replica.on) {
+		/* Applied before (a resend after a lost answer): drop the copy. */
+		q->rc = 0;
+		struct iov id = iov_cstr(q->pipe.info.id);
+		struct meta_files f = { &id, 1, 1 };
+		s3__remove_files(q->srv, q->loop, &f);
+		hlc_version_id(p->obj.hlc, p->obj.region, p->obj.version_id);
+	} else if (!s3__object_stored(q, q->pipe.info.id, &p->replaced, ERR_S3_NO_SUCH_KEY))
 		return;
 	struct http_header hs[3];
 	size_t n = s3__object_write_headers(q, hs, p->etag_hex, &p->sum, p->checksum_b64);
@@ -339,6 +378,21 @@ static void put_committed(struct s3_req *q)
 	p->obj.size = info->size;
 	p->obj.etag = iov_cstr(p->etag_hex);
 	p->obj.last_modified_ms = hlc_ms(p->obj.hlc);
+	if (p->replica.on) {
+		/* A multipart source's "<md5>-N" cannot be recomputed here. */
+		bool composite = memchr(p->replica.etag.base, '-', p->replica.etag.len) != NULL;
+		if (!composite && !iov_eq(p->replica.etag, p->obj.etag)) {
+			struct meta_files none = { 0 };
+			q->rc = ERR_S3_BAD_DIGEST; /* the file is stored: remove it */
+			s3__object_stored(q, info->id, &none, 0);
+			return;
+		}
+		p->obj.hlc = p->replica.hlc;
+		p->obj.region = p->replica.region;
+		p->obj.etag = p->replica.etag;
+		p->obj.last_modified_ms = p->replica.last_modified_ms;
+		p->obj.repl = META_REPL_REPLICA;
+	}
 	p->obj.data_file = iov_cstr(info->id);
 	p->obj.owner = iov_cstr(q->user->owner_id);
 	if (p->sum.on) {
@@ -374,8 +428,15 @@ void s3__put_object(struct s3_req *q)
 		s3__error(q, rc, NULL);
 		return;
 	}
-	p->if_match = s3__header(q, "if-match");
-	p->if_none_match = s3__header(q, "if-none-match");
+	const char *why = NULL;
+	if ((rc = s3__replica(q, true, &p->replica, &why))) {
+		s3__error(q, rc, why);
+		return;
+	}
+	if (!p->replica.on) {
+		p->if_match = s3__header(q, "if-match");
+		p->if_none_match = s3__header(q, "if-none-match");
+	}
 	rc = s3__object_size_ok(q);
 	if (rc) {
 		s3__error(q, rc, NULL);
@@ -752,6 +813,7 @@ void s3__get_object(struct s3_req *q)
 /* ---- DeleteObject ---- */
 
 struct del {
+	struct s3_replica replica;
 	struct meta_bucket bucket;
 	struct meta_delete d;
 	struct meta_delete_result res;
@@ -771,7 +833,23 @@ static int del_fn(struct meta_db *db, struct s3_req *q)
 	x->d.region = q->srv->region_id;
 	x->d.now_ms = (int64_t)hlc_ms(x->d.hlc);
 	x->d.owner = iov_cstr(q->user->owner_id);
-	return meta_object_delete(db, q->route.bucket, &x->d, q->a, &x->res);
+	if (x->replica.on) {
+		/* A replicated delete marker, with the source's id and time. */
+		if (x->bucket.versioning != META_ENABLED)
+			return ERR_REPL_NEEDS_VERSIONING;
+		x->d.version_id = IOV_NULL;
+		x->d.hlc = x->replica.hlc;
+		x->d.region = x->replica.region;
+		x->d.now_ms = x->replica.last_modified_ms;
+		x->d.repl = META_REPL_REPLICA;
+	}
+	rc = meta_object_delete(db, q->route.bucket, &x->d, q->a, &x->res);
+	if (rc == ERR_META_EXISTS && x->replica.on) {
+		x->res.delete_marker = true;
+		hlc_version_id(x->d.hlc, x->d.region, x->res.version_id);
+		rc = 0;
+	}
+	return rc;
 }
 
 static void del_done(struct s3_req *q)
@@ -807,5 +885,15 @@ void s3__delete_object(struct s3_req *q)
 	}
 	memset(x, 0, sizeof(*x));
 	q->op_state = x;
+	const char *why = NULL;
+	int rc = s3__replica(q, false, &x->replica, &why);
+	if (rc == 0 && x->replica.on && q->route.has_version_id) {
+		rc = ERR_S3_INVALID_ARGUMENT;
+		why = "a replica delete names no versionId";
+	}
+	if (rc) {
+		s3__error(q, rc, why);
+		return;
+	}
 	s3__meta(q, true, del_fn, del_done);
 }

@@ -143,6 +143,18 @@ static inline bool s3__live(const struct s3_req *q)
 /* A header of the request (first one) or IOV_NULL. */
 struct iov s3__header(const struct s3_req *q, const char *name);
 
+/* The replica headers of a request (S3_REPLICA_* in server.h). */
+struct s3_replica {
+	bool on; /* the request is a replica write */
+	uint64_t hlc;
+	uint16_t region;
+	int64_t last_modified_ms;
+	struct iov etag; /* no quotes; empty for delete markers */
+};
+/* Read them: 0 (on false when absent), or ERR_S3_INVALID_ARGUMENT with *why
+ * for a malformed one. with_etag: the ETag header is required. */
+int s3__replica(struct s3_req *q, bool with_etag, struct s3_replica *out, const char **why);
+
 /* Answer with S3's error document; `message` NULL for the default. Extra
  * fields as s3_error_xml. */
 void s3__error(struct s3_req *q, int err, const char *message);

@@ -22,6 +22,18 @@
 #define S3_ACCESS_POINTS_MAX 64
 #define S3_HEALTH_PATH       "/-/health" /* no bucket name can start with '-' */
 
+/*
+ * A replica write: a peer's replication agent PUTs (or DELETEs, for a delete
+ * marker) with these headers, and the store keeps the source's version id,
+ * ETag and Last-Modified (milliseconds since the epoch) and marks the
+ * version REPLICA, never to be replicated again. The destination bucket
+ * must have versioning enabled; applying a version already stored answers
+ * as if it had just been written, so a repeated send is harmless.
+ */
+#define S3_REPLICA_VERSION_HEADER  "x-meridian-replica-version-id"
+#define S3_REPLICA_ETAG_HEADER     "x-meridian-replica-etag"
+#define S3_REPLICA_MODIFIED_HEADER "x-meridian-replica-last-modified"
+
 struct s3_server_config {
 	const char *listen;                  /* "ip:port" */
 	const char *data_dir;                /* objects, metadata, lock */
