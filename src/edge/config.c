@@ -7,9 +7,7 @@
 #include "edge/config.h"
 #include "edge/behavior.h"
 
-#include <arpa/inet.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +17,7 @@
 #include "base/err.h"
 #include "config/schema.h"
 #include "config/yaml_tree.h"
+#include "http/endpoint.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -168,36 +167,6 @@ static bool valid_host(struct iov v)
 static bool is_path_char(char c)
 {
 	return is_alnum(c) || (c != '\0' && strchr("_-.*$/~\"'@:+&%", c) != NULL);
-}
-
-/* "ip:port" or "[ipv6]:port", numeric, port 1..65535 (0 with `port0`).
- * `v` is NUL-terminated and holds no NUL (read_str). */
-static bool valid_addr(struct iov v, bool port0)
-{
-	const char *colon = strrchr(v.base, ':');
-	if (!colon || colon == v.base)
-		return false;
-	struct iov port = iov_make(colon + 1, v.len - (size_t)(colon + 1 - v.base));
-	unsigned long long p;
-	if (port.len == 0 || port.len > 5 || iov_to_u64(port, 65535, &p) != 0 || (p == 0 && !port0))
-		return false;
-	char host[64];
-	size_t hl = (size_t)(colon - v.base);
-	const char *h = v.base;
-	int family = AF_INET;
-	if (h[0] == '[') {
-		if (hl < 3 || h[hl - 1] != ']')
-			return false;
-		h++;
-		hl -= 2;
-		family = AF_INET6;
-	}
-	if (hl >= sizeof(host))
-		return false;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	unsigned char buf[sizeof(struct in6_addr)];
-	return inet_pton(family, host, buf) == 1;
 }
 
 /* A zeroed array of n elements of `size` (NULL for n == 0). */
@@ -458,7 +427,7 @@ static int read_origin(struct parse *ps, const struct yaml_tree_node *item, uint
 		                          "labels of 1-63 letters, digits and '-', at most 253; no "
 		                          "port: see port and address)",
 		                          config_schema_quote_len(domain), domain.base);
-	if (address.base && !valid_addr(address, false))
+	if (address.base && http_endpoint_addr(address, false, NULL, NULL) != 0)
 		return config_schema_fail(&ps->s, ka,
 		                          "address: \"%.*s\" is not ip:port or [ipv6]:port "
 		                          "(numeric, port 1-65535)",
@@ -1169,7 +1138,7 @@ static int read_admin(struct parse *ps, const struct yaml_tree_node *root)
 	config_schema_cstr(&ps->s, m, "listen", CONFIG_OPTIONAL, &listen, &kl);
 	if (config_schema_cstr(&ps->s, m, "credentials", CONFIG_OPTIONAL, &cred, &kc))
 		return ps->s.rc;
-	if (listen.base && !valid_addr(listen, true))
+	if (listen.base && http_endpoint_addr(listen, true, NULL, NULL) != 0)
 		return config_schema_fail(&ps->s, kl,
 		                          "listen: \"%.*s\" is not ip:port or [ipv6]:port "
 		                          "(numeric, port 0-65535)",

@@ -16,7 +16,7 @@
 #include "config/schema.h"
 #include "config/yaml_tree.h"
 #include "crypto/region.h"
-#include "net/listen.h"
+#include "http/endpoint.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -116,21 +116,6 @@ static bool valid_bucket(struct iov v)
 			return false; /* i > 0: the first byte is a letter or digit */
 	}
 	return !looks_like_ipv4(v);
-}
-
-/* "ip:port" or "[ipv6]:port" as net_parse_addr takes it, with a port of
- * 1..5 plain digits (strtoul alone would also take " +80"); port 0 only
- * with `port0`. `v` is NUL-terminated and holds no NUL (read_str). */
-static bool parse_addr(struct iov v, bool port0, struct sockaddr_storage *ss, unsigned *len)
-{
-	const char *colon = strrchr(v.base, ':');
-	if (!colon)
-		return false;
-	struct iov port = iov_make(colon + 1, v.len - (size_t)(colon + 1 - v.base));
-	unsigned long long p;
-	if (port.len == 0 || port.len > 5 || iov_to_u64(port, 65535, &p) != 0 || (p == 0 && !port0))
-		return false;
-	return net_parse_addr(v.base, ss, len) == 0;
 }
 
 static int read_access_point(struct parse *ps, const struct yaml_tree_node *root)
@@ -233,7 +218,7 @@ static int read_region(struct parse *ps, const struct yaml_tree_node *item, uint
 		return config_schema_fail(
 		    &ps->s, kn, "name: \"%.*s\" is not 1-32 characters of a-z, 0-9 and '-'",
 		    config_schema_quote_len(name), name.base);
-	if (!parse_addr(endpoint, false, &seen->addr[i], &seen->addr_len[i]))
+	if (http_endpoint_addr(endpoint, false, &seen->addr[i], &seen->addr_len[i]) != 0)
 		return config_schema_fail(&ps->s, ke,
 		                          "endpoint: \"%.*s\" is not ip:port or [ipv6]:port "
 		                          "(numeric, port 1-65535)",
@@ -326,9 +311,7 @@ static int read_admin(struct parse *ps, const struct yaml_tree_node *root)
 	config_schema_cstr(&ps->s, m, "listen", CONFIG_OPTIONAL, &listen, &kl);
 	if (config_schema_cstr(&ps->s, m, "credentials", CONFIG_OPTIONAL, &cred, &kc))
 		return ps->s.rc;
-	struct sockaddr_storage ss;
-	unsigned len;
-	if (listen.base && !parse_addr(listen, true, &ss, &len))
+	if (listen.base && http_endpoint_addr(listen, true, NULL, NULL) != 0)
 		return config_schema_fail(&ps->s, kl,
 		                          "listen: \"%.*s\" is not ip:port or [ipv6]:port "
 		                          "(numeric, port 0-65535)",

@@ -60,7 +60,7 @@
 
 struct router_config_region {
 	char *name;     /* e.g. "eu-west-1" */
-	char *endpoint; /* "127.0.0.1:9001", checked with net_parse_addr's rules */
+	char *endpoint; /* "127.0.0.1:9001", checked by http_endpoint_addr (http/endpoint.h) */
 	char *bucket;
 	enum router_dial dial;
 	uint16_t id; /* region_id(name): what the store puts in upload ids */
