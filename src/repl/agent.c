@@ -374,9 +374,7 @@ static int xfer_prepare(struct xfer *x, const struct meta_object *o)
 		if (o->content_type.len)
 			hdr(&hs, IOV_LIT("content-type"), o->content_type);
 		uint8_t md5[16];
-		size_t md5n;
-		if (o->etag.len == 32 && hex_decode(o->etag, md5, sizeof(md5), &md5n) == 0 &&
-		    md5n == 16) {
+		if (o->etag.len == 32 && hex_decode(o->etag, md5, sizeof(md5)) == 0) {
 			char b64[32];
 			base64_encode(md5, 16, b64);
 			hdr(&hs, IOV_LIT("content-md5"), arena_dup(ar, iov_cstr(b64)));
@@ -565,7 +563,7 @@ static void xfer_finished(struct repl_agent *a, struct xfer *x, CURLcode res)
 		snprintf(why, sizeof(why), "local read: %s", err_text(x->read_err));
 		ack_add(a, id, x->read_err == ERR_NOT_FOUND ? ACK_FAIL : ACK_RETRY,
 		        row_retry_at(x, now), why);
-		fprintf(stderr, "repl: %s/" IOV_FMT " %s: %s\n", p->cfg->name, IOV_ARG(x->row.key),
+		fprintf(stderr, "repl: %s/" IOV_FMT " " IOV_FMT ": %s\n", p->cfg->name, IOV_ARG(x->row.key),
 		        IOV_ARG(x->row.version_id), why);
 	} else if (res != CURLE_OK || status >= 500 || status == 429 || status == 0) {
 		busy_del(a, id); /* untouched in the outbox: sent again after the outage */
@@ -590,7 +588,7 @@ static void xfer_finished(struct repl_agent *a, struct xfer *x, CURLcode res)
 		} else {
 			ack_add(a, id, ACK_RETRY, row_retry_at(x, now), code);
 		}
-		fprintf(stderr, "repl: %s " IOV_FMT "/" IOV_FMT " %s: %s\n", p->cfg->name,
+		fprintf(stderr, "repl: %s " IOV_FMT "/" IOV_FMT " " IOV_FMT ": %s\n", p->cfg->name,
 		        IOV_ARG(x->row.dest_bucket), IOV_ARG(x->row.key),
 		        IOV_ARG(x->row.version_id), code);
 	}
