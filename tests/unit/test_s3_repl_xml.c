@@ -535,6 +535,17 @@ static void refusals(void **state)
 	}
 }
 
+/* The handler may hand an absent body over as IOV_NULL. */
+static void null_body(void **state)
+{
+	(void)state;
+	struct meta_repl_config c;
+	const char *why;
+	arena_reset(arena);
+	assert_int_equal(s3_repl_xml_parse(IOV_NULL, arena, &c, &why), ERR_S3_MISSING_REQUEST_BODY);
+	assert_null(why);
+}
+
 /* ---- caps -------------------------------------------------------------------------------- */
 
 static char *repeat(char ch, size_t n)
@@ -668,17 +679,12 @@ static void arena_exhausted(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(v2_aws_cli),
-		cmocka_unit_test(v2_all_fields),
-		cmocka_unit_test(v2_no_namespace),
-		cmocka_unit_test(v1_rules),
-		cmocka_unit_test(generated_ids),
-		cmocka_unit_test(result_outlives_body),
-		cmocka_unit_test(writer_exact),
-		cmocka_unit_test(round_trip_text),
-		cmocka_unit_test(refusals),
-		cmocka_unit_test(field_caps),
-		cmocka_unit_test(rule_count_and_body_cap),
+		cmocka_unit_test(v2_aws_cli),      cmocka_unit_test(v2_all_fields),
+		cmocka_unit_test(v2_no_namespace), cmocka_unit_test(v1_rules),
+		cmocka_unit_test(generated_ids),   cmocka_unit_test(result_outlives_body),
+		cmocka_unit_test(writer_exact),    cmocka_unit_test(round_trip_text),
+		cmocka_unit_test(refusals),        cmocka_unit_test(null_body),
+		cmocka_unit_test(field_caps),      cmocka_unit_test(rule_count_and_body_cap),
 		cmocka_unit_test(arena_exhausted),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
