@@ -16,6 +16,7 @@ void cmd_store_help(FILE *out)
 	fputs("usage: meridian store --listen ADDR --data DIR --region NAME --credentials FILE\n"
 	      "                      [--domain D]... [--public-read BUCKET]... [--workers N]\n"
 	      "                      [--access-point ALIAS=BUCKET]... [--mrap-domain D]...\n"
+	      "                      [--replication FILE]\n"
 	      "\n"
 	      "Serves one region's S3 API: buckets, objects, versions, multipart uploads,\n"
 	      "SigV4 and SigV4A verification. Data and metadata live under DIR.\n"
@@ -39,6 +40,8 @@ void cmd_store_help(FILE *out)
 	      "                       covers --region; never anonymous; no CopyObject\n"
 	      "  --mrap-domain D      serve access point aliases virtual-hosted style as\n"
 	      "                       ALIAS.D (repeatable)\n"
+	      "  --replication FILE   replication peers (YAML, docs/replication.md): buckets'\n"
+	      "                       replication rules send new versions to them\n"
 	      "\n"
 	      "Health: GET " S3_HEALTH_PATH " answers 200 without authentication.\n"
 	      "SIGTERM or SIGINT: stop accepting, finish in-flight requests, exit; a second\n"
@@ -95,10 +98,12 @@ int cmd_store(int argc, char **argv)
 		{ "workers", required_argument, NULL, 'w' },
 		{ "access-point", required_argument, NULL, 'a' },
 		{ "mrap-domain", required_argument, NULL, 'm' },
+		{ "replication", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct s3_server_config cfg = { 0 };
+	const char *repl_file = NULL;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -128,6 +133,9 @@ int cmd_store(int argc, char **argv)
 				return CMD_USAGE;
 			}
 			cfg.public_read[cfg.npublic++] = optarg;
+			break;
+		case 'R':
+			repl_file = optarg;
 			break;
 		case 'a':
 			if (add_access_point(&cfg, optarg))
@@ -174,9 +182,17 @@ int cmd_store(int argc, char **argv)
 		setenv("UV_THREADPOOL_SIZE", "8", 1);
 	cmd_serve_prepare(); /* connections and cached object files need descriptors */
 
+	static struct repl_config repl;
+	char err[REPL_CONFIG_ERR_LEN] = "";
+	if (repl_file) {
+		if (repl_config_load(repl_file, &repl, err, sizeof(err))) {
+			fprintf(stderr, "store: %s\n", err);
+			return CMD_USAGE;
+		}
+		cfg.repl = &repl;
+	}
 	struct net_loop *loop;
 	struct s3_server *srv;
-	char err[512] = "";
 	if (net_loop_new(&loop)) {
 		fputs("store: out of memory\n", stderr);
 		return CMD_FAIL;
@@ -185,6 +201,7 @@ int cmd_store(int argc, char **argv)
 	if (rc) {
 		fprintf(stderr, "store: %s\n", err[0] ? err : err_text(rc));
 		net_loop_free(loop);
+		repl_config_free(&repl);
 		return CMD_FAIL;
 	}
 	fprintf(stderr, "store: region %s, data %s, listening on %s (port %d)\n", cfg.region,
@@ -192,6 +209,7 @@ int cmd_store(int argc, char **argv)
 	cmd_serve(loop, &store_serve, srv, s3_server_http(srv), NULL);
 	s3_server_stop(srv);
 	net_loop_free(loop);
+	repl_config_free(&repl);
 	fputs("store: stopped\n", stderr);
 	return CMD_OK;
 }

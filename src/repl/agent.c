@@ -37,17 +37,17 @@
 #include "s3/server.h"
 #include "store/blob.h"
 
-#define AGENT_MAGIC       0x5245504cu
-#define BUSY_CAP          8192 /* busy row ids tracked (a power of two) */
-#define ACK_BATCH         128  /* outcomes per writer job */
-#define ERR_BODY_MAX      4096 /* error answer bytes kept to find <Code> */
-#define POLL_IDLE_MS      1000 /* look at the outbox at least this often */
-#define RESCAN_MS         1000 /* restart a peer's scan from the first row */
-#define BACKOFF_FIRST_MS  250
+#define AGENT_MAGIC        0x5245504cu
+#define BUSY_CAP           8192 /* busy row ids tracked (a power of two) */
+#define ACK_BATCH          128  /* outcomes per writer job */
+#define ERR_BODY_MAX       4096 /* error answer bytes kept to find <Code> */
+#define POLL_IDLE_MS       1000 /* look at the outbox at least this often */
+#define RESCAN_MS          1000 /* restart a peer's scan from the first row */
+#define BACKOFF_FIRST_MS   250
 #define ROW_RETRY_FIRST_MS 1000
-#define XFER_ARENA        (64u << 10)
-#define ATTR_HEADERS_MAX  64
-#define LAG_BUCKETS       16
+#define XFER_ARENA         (64u << 10)
+#define ATTR_HEADERS_MAX   64
+#define LAG_BUCKETS        16
 
 static const double lag_le[LAG_BUCKETS] = { 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25,
 	                                    0.5,   0.75, 1,     1.5,  2.5,   5,   10,   30 };
@@ -191,10 +191,10 @@ static int ack_run(struct meta_db *db, void *arg)
 	struct ack_job *j = arg;
 	for (size_t i = 0; i < j->n; i++) {
 		const struct ack *k = &j->acks[i];
-		int rc = k->kind == ACK_DONE   ? meta_outbox_done(db, k->id)
-		         : k->kind == ACK_FAIL ? meta_outbox_fail(db, k->id, iov_cstr(k->why))
-		                               : meta_outbox_retry(db, k->id, k->next_ms,
-		                                                   iov_cstr(k->why));
+		int rc = k->kind == ACK_DONE ? meta_outbox_done(db, k->id)
+		         : k->kind == ACK_FAIL
+		             ? meta_outbox_fail(db, k->id, iov_cstr(k->why))
+		             : meta_outbox_retry(db, k->id, k->next_ms, iov_cstr(k->why));
 		if (rc)
 			return rc;
 	}
@@ -381,7 +381,8 @@ static int xfer_prepare(struct xfer *x, const struct meta_object *o)
 		}
 		if (o->checksum_algo.len && o->checksum.len &&
 		    !memchr(o->checksum.base, '-', o->checksum.len))
-			hdr(&hs, arena_printf(ar, "x-amz-checksum-" IOV_FMT, IOV_ARG(o->checksum_algo)),
+			hdr(&hs,
+			    arena_printf(ar, "x-amz-checksum-" IOV_FMT, IOV_ARG(o->checksum_algo)),
 			    o->checksum);
 		struct meta_attr attrs[ATTR_HEADERS_MAX];
 		size_t nattrs = 0;
@@ -399,7 +400,8 @@ static int xfer_prepare(struct xfer *x, const struct meta_object *o)
 		.region = iov_cstr(pc->region),
 		.service = IOV_LIT("s3"),
 		.time = wall_ms() / 1000,
-		.payload_hash = x->marker ? IOV_LIT(AUTH_EMPTY_SHA256) : IOV_LIT("UNSIGNED-PAYLOAD"),
+		.payload_hash =
+		    x->marker ? IOV_LIT(AUTH_EMPTY_SHA256) : IOV_LIT("UNSIGNED-PAYLOAD"),
 		.content_sha256_header = true,
 		.keys = x->ag->keys,
 	};
@@ -412,8 +414,8 @@ static int xfer_prepare(struct xfer *x, const struct meta_object *o)
 	for (size_t i = 0; rc == 0 && i < hs.n; i++) {
 		if (iov_eq(hs.h[i].name, IOV_LIT("content-length")))
 			continue;
-		struct iov line =
-		    arena_printf(ar, IOV_FMT ": " IOV_FMT, IOV_ARG(hs.h[i].name), IOV_ARG(hs.h[i].value));
+		struct iov line = arena_printf(ar, IOV_FMT ": " IOV_FMT, IOV_ARG(hs.h[i].name),
+		                               IOV_ARG(hs.h[i].value));
 		struct curl_slist *l = line.base ? curl_slist_append(x->hdrs, line.base) : NULL;
 		if (!l)
 			rc = ERR_NOMEM;
@@ -514,9 +516,10 @@ static bool permanent(long status, const char *code)
 {
 	if (status < 400 || status >= 500 || status == 408 || status == 429)
 		return false;
-	static const char *const transient[] = { "RequestTimeTooSkewed", "BadDigest",
-		                                 "IncompleteBody", "RequestTimeout", "SlowDown",
-		                                 "XAmzContentSHA256Mismatch" };
+	static const char *const transient[] = {
+		"RequestTimeTooSkewed", "BadDigest", "IncompleteBody",
+		"RequestTimeout",       "SlowDown",  "XAmzContentSHA256Mismatch"
+	};
 	for (size_t i = 0; i < sizeof(transient) / sizeof(transient[0]); i++)
 		if (strcmp(code, transient[i]) == 0)
 			return false;
@@ -563,8 +566,8 @@ static void xfer_finished(struct repl_agent *a, struct xfer *x, CURLcode res)
 		snprintf(why, sizeof(why), "local read: %s", err_text(x->read_err));
 		ack_add(a, id, x->read_err == ERR_NOT_FOUND ? ACK_FAIL : ACK_RETRY,
 		        row_retry_at(x, now), why);
-		fprintf(stderr, "repl: %s/" IOV_FMT " " IOV_FMT ": %s\n", p->cfg->name, IOV_ARG(x->row.key),
-		        IOV_ARG(x->row.version_id), why);
+		fprintf(stderr, "repl: %s/" IOV_FMT " " IOV_FMT ": %s\n", p->cfg->name,
+		        IOV_ARG(x->row.key), IOV_ARG(x->row.version_id), why);
 	} else if (res != CURLE_OK || status >= 500 || status == 429 || status == 0) {
 		busy_del(a, id); /* untouched in the outbox: sent again after the outage */
 		peer_outage(a, p, now);
@@ -617,10 +620,11 @@ static void xfer_start(struct repl_agent *a, struct peer *p, const struct meta_o
 	x->row.version_id = arena_dup(ar, r->version_id);
 	x->row.dest_bucket = arena_dup(ar, r->dest_bucket);
 	struct meta_object o;
-	int rc = (!x->row.bucket.base || !x->row.key.base || !x->row.version_id.base ||
-	          !x->row.dest_bucket.base)
-	             ? ERR_NOMEM
-	             : meta_object_get(a->rdb, x->row.bucket, x->row.key, x->row.version_id, ar, &o);
+	int rc =
+	    (!x->row.bucket.base || !x->row.key.base || !x->row.version_id.base ||
+	     !x->row.dest_bucket.base)
+	        ? ERR_NOMEM
+	        : meta_object_get(a->rdb, x->row.bucket, x->row.key, x->row.version_id, ar, &o);
 	if (rc == ERR_META_NO_SUCH_VERSION || rc == ERR_META_NO_SUCH_BUCKET ||
 	    rc == ERR_META_NO_SUCH_KEY) {
 		ack_add(a, r->id, ACK_DONE, 0, NULL); /* gone: nothing left to send */
@@ -808,8 +812,18 @@ void repl_agent_stop(struct repl_agent *a)
 	curl_multi_wakeup(a->multi);
 	if (a->started)
 		pthread_join(a->thread, NULL);
-	/* Acks still in the writer's queue come back through ack_done, which
-	 * touches the agent: the caller shuts the writer down before this. */
+	a->started = false;
+	/* Transfers cut here leave their rows queued. */
+	while (a->xfers)
+		xfer_free(a->xfers);
+	acks_flush(a);
+}
+
+void repl_agent_free(struct repl_agent *a)
+{
+	if (!a)
+		return;
+	CHECK_MAGIC(a, AGENT_MAGIC);
 	acks_collect(a);
 	agent_free(a);
 }
@@ -831,19 +845,21 @@ int repl_agent_metrics(struct repl_agent *a, struct buf *out)
 		                n, p->st.ops, n, p->st.bytes, n, p->st.failed, n, p->st.outages, n,
 		                p->up ? 1 : 0);
 		for (size_t b = 0; rc == 0 && b < LAG_BUCKETS; b++)
-			rc = buf_printf(out,
-			                "meridian_replication_lag_seconds_bucket{peer=\"%s\",le=\"%g\"} "
-			                "%" PRIu64 "\n",
-			                n, lag_le[b], p->st.lag_bucket[b]);
+			rc = buf_printf(
+			    out,
+			    "meridian_replication_lag_seconds_bucket{peer=\"%s\",le=\"%g\"} "
+			    "%" PRIu64 "\n",
+			    n, lag_le[b], p->st.lag_bucket[b]);
 		if (rc == 0)
-			rc = buf_printf(out,
-			                "meridian_replication_lag_seconds_bucket{peer=\"%s\",le=\"+Inf\"} "
-			                "%" PRIu64 "\n"
-			                "meridian_replication_lag_seconds_sum{peer=\"%s\"} %.6f\n"
-			                "meridian_replication_lag_seconds_count{peer=\"%s\"} %" PRIu64 "\n"
-			                "meridian_replication_lag_seconds_max{peer=\"%s\"} %.6f\n",
-			                n, p->st.lag_count, n, p->st.lag_sum, n, p->st.lag_count, n,
-			                p->st.lag_max);
+			rc = buf_printf(
+			    out,
+			    "meridian_replication_lag_seconds_bucket{peer=\"%s\",le=\"+Inf\"} "
+			    "%" PRIu64 "\n"
+			    "meridian_replication_lag_seconds_sum{peer=\"%s\"} %.6f\n"
+			    "meridian_replication_lag_seconds_count{peer=\"%s\"} %" PRIu64 "\n"
+			    "meridian_replication_lag_seconds_max{peer=\"%s\"} %.6f\n",
+			    n, p->st.lag_count, n, p->st.lag_sum, n, p->st.lag_count, n,
+			    p->st.lag_max);
 	}
 	pthread_mutex_unlock(&a->mu);
 	return rc;

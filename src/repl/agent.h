@@ -48,8 +48,10 @@ int repl_agent_start(const struct repl_agent_opts *o, struct repl_agent **out, c
 void repl_agent_kick(struct repl_agent *a);
 /* Append the Prometheus text of the agent's counters. */
 int repl_agent_metrics(struct repl_agent *a, struct buf *out);
-/* Stop the thread (in-flight requests are dropped; their rows stay queued)
- * and free. NULL: no-op. */
+/* Stop the thread; in-flight requests are dropped and their rows stay
+ * queued. Acks already handed to the writer still complete into the agent:
+ * shut the writer down before repl_agent_free. NULL: no-op. */
 void repl_agent_stop(struct repl_agent *a);
+void repl_agent_free(struct repl_agent *a);
 
 #endif

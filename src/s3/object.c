@@ -320,7 +320,7 @@ static void put_bucket_checked(struct s3_req *q)
 		rc = ERR_REPL_NEEDS_VERSIONING;
 	if (rc) {
 		s3__pipe_abort(q);
-		s3__error(q, rc, NULL);
+		s3__error(q, rc, rc == ERR_REPL_NEEDS_VERSIONING ? err_text(rc) : NULL);
 		return;
 	}
 	put_maybe_finish(q);

@@ -43,7 +43,6 @@ static const char *const unsupported[] = {
 	"policy",
 	"policyStatus",
 	"publicAccessBlock",
-	"replication",
 	"requestPayment",
 	"restore",
 	"retention",

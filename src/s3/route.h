@@ -30,6 +30,9 @@
 	X(GET_BUCKET_VERSIONING, "GET", BUCKET, "versioning")                             \
 	X(PUT_BUCKET_VERSIONING, "PUT", BUCKET, "versioning")                             \
 	X(LIST_OBJECT_VERSIONS, "GET", BUCKET, "versions")                                \
+	X(PUT_BUCKET_REPLICATION, "PUT", BUCKET, "replication")                           \
+	X(GET_BUCKET_REPLICATION, "GET", BUCKET, "replication")                           \
+	X(DELETE_BUCKET_REPLICATION, "DELETE", BUCKET, "replication")                     \
 	X(LIST_MULTIPART_UPLOADS, "GET", BUCKET, "uploads")                               \
 	X(DELETE_OBJECTS, "POST", BUCKET, "delete")                                       \
 	X(GET_OBJECT, "GET", OBJECT, NULL)                                                \

@@ -47,6 +47,8 @@ struct s3_server {
 	struct auth_keycache *keys;
 	struct blob_store *blobs;
 	struct meta_writer *writer;
+	struct repl_agent *agent; /* NULL without peers */
+	char store_id[24];        /* the database's id, on /-/health */
 	struct meta_reader *reader;
 	uint16_t region_id;
 	struct hlc clock;    /* version ids: hybrid logical clock */
@@ -61,7 +63,9 @@ enum s3_body {
 	S3_BODY_NONE,   /* ignored (S3 reads none) */
 	S3_BODY_XML,    /* parsed with s3/xml_reader.h under its cap */
 	S3_BODY_OBJECT, /* streamed into a blob */
+	S3_BODY_BUFFER, /* kept whole in q->body, under S3_BODY_BUFFER_MAX */
 };
+#define S3_BODY_BUFFER_MAX (1u << 20)
 
 struct s3_req;
 
@@ -111,7 +115,8 @@ struct s3_req {
 	struct auth_chunked *chunked;
 	struct sha256_ctx *sha; /* AUTH_PAYLOAD_HASH with a body */
 	struct s3_xml_reader *xml;
-	struct md5_ctx *xml_md5; /* XML bodies with Content-MD5 */
+	struct md5_ctx *xml_md5; /* XML and buffered bodies with Content-MD5 */
+	struct buf body;         /* S3_BODY_BUFFER */
 	uint64_t body_len;
 	struct s3_pipe pipe;
 	/* a job's hop back: what runs next on the loop, and its result */
@@ -222,6 +227,9 @@ void s3__delete_bucket(struct s3_req *q);
 void s3__head_bucket(struct s3_req *q);
 void s3__get_bucket_location(struct s3_req *q);
 void s3__get_bucket_versioning(struct s3_req *q);
+void s3__put_bucket_replication(struct s3_req *q);
+void s3__get_bucket_replication(struct s3_req *q);
+void s3__delete_bucket_replication(struct s3_req *q);
 void s3__put_bucket_versioning(struct s3_req *q);
 void s3__list_objects(struct s3_req *q);
 void s3__list_object_versions(struct s3_req *q);

@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -22,12 +23,14 @@
 #include "http/date.h"
 #include "meta/db.h"
 #include "meta/reader.h"
+#include "meta/repl.h"
 #include "meta/writer.h"
 #include "net/loop.h"
 #include "net/work.h"
 #include "s3/names.h"
 #include "s3/s3-int.h"
 #include "s3/xml_writer.h"
+#include "repl/agent.h"
 
 /* ---- the operation table ---- */
 
@@ -43,6 +46,10 @@ const struct s3_handler s3__ops[S3_OP__COUNT] = {
 	[S3_OP_PUT_BUCKET_VERSIONING] = { S3_BODY_XML, S3_XML_VERSIONING_CONFIGURATION, false,
 	                                  s3__put_bucket_versioning },
 	[S3_OP_LIST_OBJECT_VERSIONS] = { S3_BODY_NONE, 0, false, s3__list_object_versions },
+	[S3_OP_PUT_BUCKET_REPLICATION] = { S3_BODY_BUFFER, 0, false, s3__put_bucket_replication },
+	[S3_OP_GET_BUCKET_REPLICATION] = { S3_BODY_NONE, 0, false, s3__get_bucket_replication },
+	[S3_OP_DELETE_BUCKET_REPLICATION] = { S3_BODY_NONE, 0, false,
+	                                      s3__delete_bucket_replication },
 	[S3_OP_LIST_MULTIPART_UPLOADS] = { S3_BODY_NONE, 0, false, s3__list_multipart_uploads },
 	[S3_OP_DELETE_OBJECTS] = { S3_BODY_XML, S3_XML_DELETE, false, s3__delete_objects },
 	[S3_OP_GET_OBJECT] = { S3_BODY_NONE, 0, false, s3__get_object },
@@ -97,6 +104,7 @@ void s3__unref(struct s3_req *q)
 	sha256_free(q->sha);
 	s3_xml_reader_free(q->xml);
 	md5_free(q->xml_md5);
+	buf_free(&q->body);
 	auth_verified_free(&q->v);
 	auth_userdb_release(q->users);
 	arena_free(q->a);
@@ -234,8 +242,11 @@ static void meta_done(void *arg, int rc)
 	q->rc = rc;
 	/* After the commit, before anyone can hear of it: cached heads of this
 	 * bucket read before it are stale now. */
-	if (q->meta_write)
+	if (q->meta_write) {
 		s3__gen_bump(&q->srv->gens, q->route.bucket);
+		if (rc == 0)
+			repl_agent_kick(q->srv->agent); /* new outbox rows, maybe */
+	}
 	/* Back to the request's loop; without memory for that there is no way
 	 * to answer at all. */
 	CHECK(net_loop_post(q->loop, hop_back, q) == 0);
@@ -481,6 +492,11 @@ static int body_data(void *arg, const char *p, size_t n)
 		if (q->xml_md5)
 			md5_update(q->xml_md5, p, n);
 		return s3_xml_reader_feed(q->xml, p, n);
+	case S3_BODY_BUFFER:
+		if (q->xml_md5)
+			md5_update(q->xml_md5, p, n);
+		return buf_add(&q->body, p, n) == ERR_TOO_BIG ? ERR_S3_MAX_MESSAGE_LENGTH_EXCEEDED
+		                                              : buf_add(&q->body, "", 0);
 	case S3_BODY_OBJECT:
 		return s3__pipe_data(q, p, n);
 	default:
@@ -491,6 +507,11 @@ static int body_data(void *arg, const char *p, size_t n)
 /* Set up the checks of the body the signature covers. */
 static int body_setup(struct s3_req *q)
 {
+	if (q->op->body == S3_BODY_BUFFER) {
+		buf_init(&q->body, S3_BODY_BUFFER_MAX);
+		if (s3__header(q, "content-md5").base && md5_new(&q->xml_md5))
+			return ERR_NOMEM;
+	}
 	if (q->op->body == S3_BODY_XML) {
 		int rc = s3_xml_reader_new(q->op->xml, &q->xml);
 		if (rc == 0 && s3__header(q, "content-md5").base)
@@ -525,6 +546,8 @@ static uint64_t body_cap(const struct s3_req *q)
 		default:
 			return S3_XML_CONFIG_MAX;
 		}
+	case S3_BODY_BUFFER:
+		return S3_BODY_BUFFER_MAX;
 	case S3_BODY_OBJECT:
 		/* aws-chunked framing adds about 90 bytes per chunk of 8 KiB or more */
 		return S3_MAX_OBJECT + S3_MAX_OBJECT / 64 + 65536;
@@ -630,7 +653,12 @@ static void on_request(void *ctx, struct http_request *r)
 	const struct http_head *h = http_request_head(r);
 	if (iov_eq(h->target, IOV_LIT(S3_HEALTH_PATH)) &&
 	    (iov_eq(h->method, IOV_LIT("GET")) || iov_eq(h->method, IOV_LIT("HEAD")))) {
-		http_respond(r, 200, "text/plain", IOV_LIT("ok\n"));
+		struct http_header hs[] = { { IOV_LIT("Content-Type"), IOV_LIT("text/plain") },
+			                    { IOV_LIT(S3_STORE_ID_HEADER),
+			                      iov_cstr(srv->store_id) } };
+		if (http_response_start(r, 200, hs, 2, 3) == 0 &&
+		    http_response_write(r, "ok\n", 3, NULL, NULL) == 0)
+			http_response_end(r);
 		return;
 	}
 	struct s3_req *q = req_new(srv, r);
@@ -735,6 +763,10 @@ static int open_storage(struct s3_server *s, char *err, size_t cap)
 		rc = blob_store_gc(s->blobs, referenced, db, NULL);
 		if (rc == 0)
 			rc = meta_db_hlc_high(db, &hlc_high);
+		int64_t store_id = 0;
+		if (rc == 0)
+			rc = meta_db_store_id(db, &store_id);
+		snprintf(s->store_id, sizeof(s->store_id), "%" PRId64, store_id);
 		if (rc == 0 && hlc_high)
 			hlc_observe(&s->clock, hlc_high);
 		meta_db_close(db);
@@ -827,6 +859,12 @@ int s3_server_start(const struct s3_server_config *cfg, struct s3_server **out, 
 		if (rc)
 			snprintf(err, errcap, "cannot listen on %s: %s", cfg->listen, err_text(rc));
 	}
+	if (rc == 0 && cfg->repl && cfg->repl->npeers) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/meta.db", cfg->data_dir);
+		struct repl_agent_opts ro = { cfg->repl, path, s->writer, s->blobs };
+		rc = repl_agent_start(&ro, &s->agent, err, errcap);
+	}
 	if (rc) {
 		s3_server_stop(s);
 		return rc;
@@ -847,8 +885,12 @@ void s3_server_stop(struct s3_server *s)
 	/* Loops first (their pool work finishes there), then the metadata
 	 * threads, whose completions post to loops that no longer run: the
 	 * writer drains before the loops stop, so nothing acknowledged is lost. */
+	/* The agent's thread first (its acks then drain with the writer), and
+	 * the agent itself only after the writer: ack completions touch it. */
+	repl_agent_stop(s->agent);
 	if (s->writer)
 		meta_writer_shutdown(s->writer);
+	repl_agent_free(s->agent);
 	if (s->reader)
 		meta_reader_shutdown(s->reader);
 	if (s->http)

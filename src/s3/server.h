@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "repl/config.h"
 #include "s3/route.h"
 
 #define S3_DOMAINS_MAX       8
@@ -30,6 +31,7 @@
  * must have versioning enabled; applying a version already stored answers
  * as if it had just been written, so a repeated send is harmless.
  */
+#define S3_STORE_ID_HEADER         "x-meridian-store-id" /* on /-/health */
 #define S3_REPLICA_VERSION_HEADER  "x-meridian-replica-version-id"
 #define S3_REPLICA_ETAG_HEADER     "x-meridian-replica-etag"
 #define S3_REPLICA_MODIFIED_HEADER "x-meridian-replica-last-modified"
@@ -53,6 +55,9 @@ struct s3_server_config {
 	size_t naccess_points;
 	const char *mrap_domains[S3_DOMAINS_MAX];
 	size_t nmrap_domains;
+	/* Replication peers (repl/config.h); NULL or none: no agent runs, and
+	 * PutBucketReplication has no peer to name. Borrowed for the life. */
+	const struct repl_config *repl;
 	unsigned workers; /* loops (1) */
 	int64_t max_skew; /* seconds (900) */
 };

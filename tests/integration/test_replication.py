@@ -1,0 +1,260 @@
+"""Two-way replication between two real stores (docs/replication.md).
+
+Each test starts a pair of stores with replication peers files and two-way
+rules set through aws-cli's put-bucket-replication, writes through boto3 and
+checks what the other side holds: same version ids, ETags, metadata and
+Last-Modified, statuses PENDING -> COMPLETED, REPLICA on the destination,
+delete markers, no loops, outages, kill -9, and convergence under
+concurrent writes from both sides."""
+import json
+import random
+import threading
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from replenv import SANITIZED, Pair, rules_json, wait_for
+from storeenv import Store, free_port
+
+
+@pytest.fixture
+def pair(tmp_path):
+    p = Pair(tmp_path)
+    yield p
+    p.stop()
+
+
+def head(client, bucket, key, **kw):
+    try:
+        return client.head_object(Bucket=bucket, Key=key, **kw)
+    except ClientError as e:
+        if e.response["ResponseMetadata"]["HTTPStatusCode"] == 404:
+            return None
+        raise
+
+
+def status(client, bucket, key, vid):
+    h = head(client, bucket, key, VersionId=vid)
+    return h and h.get("ReplicationStatus")
+
+
+def test_a_put_arrives_with_its_version_id_etag_metadata_and_time(pair):
+    body = b"hello from us-east-1\n" * 100
+    put = pair.ca.put_object(Bucket=pair.ba, Key="shared/a.txt", Body=body,
+                             ContentType="text/x-test", CacheControl="max-age=5",
+                             Metadata={"colour": "blue"})
+    vid = put["VersionId"]
+    got = wait_for(lambda: head(pair.cb, pair.bb, "shared/a.txt"), what="the replica")
+    src = pair.ca.head_object(Bucket=pair.ba, Key="shared/a.txt")
+    assert got["VersionId"] == vid
+    assert got["ETag"] == put["ETag"] == src["ETag"]
+    assert got["LastModified"] == src["LastModified"]
+    assert got["ContentType"] == "text/x-test"
+    assert got["CacheControl"] == "max-age=5"
+    assert got["Metadata"] == {"colour": "blue"}
+    assert got["ReplicationStatus"] == "REPLICA"
+    assert pair.cb.get_object(Bucket=pair.bb, Key="shared/a.txt")["Body"].read() == body
+    assert wait_for(lambda: status(pair.ca, pair.ba, "shared/a.txt", vid) == "COMPLETED",
+                    what="COMPLETED on the source")
+
+
+def test_keys_outside_the_rules_prefix_stay_home(pair):
+    pair.ca.put_object(Bucket=pair.ba, Key="index.html", Body=b"hello from bucket-us")
+    pair.ca.put_object(Bucket=pair.ba, Key="shared/marker", Body=b"x")
+    wait_for(lambda: head(pair.cb, pair.bb, "shared/marker"), what="the later replica")
+    time.sleep(0.3)
+    assert head(pair.cb, pair.bb, "index.html") is None
+    assert "ReplicationStatus" not in pair.ca.head_object(Bucket=pair.ba, Key="index.html")
+
+
+def test_no_loops_a_write_is_applied_once_and_never_comes_back(pair):
+    put = pair.ca.put_object(Bucket=pair.ba, Key="shared/once", Body=b"1")
+    wait_for(lambda: head(pair.cb, pair.bb, "shared/once"), what="the replica")
+    wait_for(lambda: status(pair.ca, pair.ba, "shared/once", put["VersionId"]) == "COMPLETED",
+             what="COMPLETED")
+    time.sleep(1.0)  # B's agent would have sent it back by now
+    va = Pair.versions(pair.ca, pair.ba, "shared/once")
+    vb = Pair.versions(pair.cb, pair.bb, "shared/once")
+    assert list(va) == [("shared/once", put["VersionId"])]
+    assert va == vb
+    # The source's copy is still the original, not a replica of its replica.
+    assert pair.ca.head_object(Bucket=pair.ba, Key="shared/once")["ReplicationStatus"] == "COMPLETED"
+
+
+def test_delete_markers_replicate_and_version_deletes_do_not(pair):
+    v1 = pair.ca.put_object(Bucket=pair.ba, Key="shared/d", Body=b"one")["VersionId"]
+    wait_for(lambda: head(pair.cb, pair.bb, "shared/d"), what="the replica")
+    marker = pair.ca.delete_object(Bucket=pair.ba, Key="shared/d")
+    assert marker["DeleteMarker"]
+    wait_for(lambda: head(pair.cb, pair.bb, "shared/d") is None, what="the delete marker")
+    vb = Pair.versions(pair.cb, pair.bb, "shared/d")
+    assert vb[("shared/d", marker["VersionId"])] == (None, True, True)
+    # Deleting a specific version on A stays on A (as on S3).
+    pair.ca.delete_object(Bucket=pair.ba, Key="shared/d", VersionId=v1)
+    v2 = pair.ca.put_object(Bucket=pair.ba, Key="shared/after", Body=b"2")["VersionId"]
+    wait_for(lambda: head(pair.cb, pair.bb, "shared/after"), what="a later replica")
+    assert ("shared/d", v1) in Pair.versions(pair.cb, pair.bb, "shared/d")
+    assert v2
+
+
+def test_markers_stay_home_when_the_rule_says_so(tmp_path):
+    p = Pair(tmp_path, markers=False)
+    try:
+        p.ca.put_object(Bucket=p.ba, Key="shared/k", Body=b"x")
+        wait_for(lambda: head(p.cb, p.bb, "shared/k"), what="the replica")
+        p.ca.delete_object(Bucket=p.ba, Key="shared/k")
+        p.ca.put_object(Bucket=p.ba, Key="shared/later", Body=b"y")
+        wait_for(lambda: head(p.cb, p.bb, "shared/later"), what="a later replica")
+        assert head(p.cb, p.bb, "shared/k") is not None
+    finally:
+        p.stop()
+
+
+def test_multipart_objects_replicate_whole(pair):
+    part = 5 * 1024 * 1024
+    data = bytes(random.Random(7).getrandbits(8) for _ in range(256)) * (part * 2 // 256 + 10)
+    up = pair.ca.create_multipart_upload(Bucket=pair.ba, Key="shared/big", ContentType="x/big")
+    parts = []
+    for i, off in enumerate(range(0, len(data), part), start=1):
+        r = pair.ca.upload_part(Bucket=pair.ba, Key="shared/big", UploadId=up["UploadId"],
+                                PartNumber=i, Body=data[off:off + part])
+        parts.append({"PartNumber": i, "ETag": r["ETag"]})
+    done = pair.ca.complete_multipart_upload(Bucket=pair.ba, Key="shared/big",
+                                             UploadId=up["UploadId"],
+                                             MultipartUpload={"Parts": parts})
+    got = wait_for(lambda: head(pair.cb, pair.bb, "shared/big"), timeout=60, what="the replica")
+    assert got["ETag"] == done["ETag"] and got["ETag"].endswith('-3"')
+    assert got["VersionId"] == done["VersionId"]
+    assert got["ContentLength"] == len(data) and got["ContentType"] == "x/big"
+    assert pair.cb.get_object(Bucket=pair.bb, Key="shared/big")["Body"].read() == data
+
+
+def test_both_directions_and_last_writer_wins(pair):
+    # Same key written on both sides: both end with both versions and the
+    # same current one, the later (hlc, region).
+    ra = pair.ca.put_object(Bucket=pair.ba, Key="shared/both", Body=b"from-us")
+    rb = pair.cb.put_object(Bucket=pair.bb, Key="shared/both", Body=b"from-eu")
+    pair.wait_same()
+    winner = max((ra["VersionId"], "from-us"), (rb["VersionId"], "from-eu"))
+    for c, b in ((pair.ca, pair.ba), (pair.cb, pair.bb)):
+        got = c.get_object(Bucket=b, Key="shared/both")
+        assert got["VersionId"] == winner[0]
+        assert got["Body"].read().decode() == winner[1]
+
+
+def test_replication_config_api(pair):
+    got = json.loads(pair.a.aws("s3api", "get-bucket-replication", "--bucket", pair.ba).stdout)
+    rule = got["ReplicationConfiguration"]["Rules"][0]
+    assert rule["ID"] == "to-peer" and rule["Filter"] == {"Prefix": "shared/"}
+    assert rule["Destination"]["Bucket"] == f"arn:aws:s3:::{pair.bb}"
+    assert rule["DeleteMarkerReplication"] == {"Status": "Enabled"}
+    # Versioning stays on while rules exist.
+    r = pair.a.aws("s3api", "put-bucket-versioning", "--bucket", pair.ba,
+                   "--versioning-configuration", "Status=Suspended", check=False)
+    assert r.returncode != 0 and "InvalidBucketState" in r.stderr
+    # A bucket without versioning takes no rules.
+    pair.ca.create_bucket(Bucket="plain")
+    r = pair.a.aws("s3api", "put-bucket-replication", "--bucket", "plain",
+                   "--replication-configuration", rules_json(pair.bb), check=False)
+    assert r.returncode != 0 and "InvalidRequest" in r.stderr and "Versioning" in r.stderr
+    # A region no peer is in.
+    bad = rules_json(pair.bb).replace("arn:aws:s3:::", "arn:aws:s3:ap-south-1::")
+    r = pair.a.aws("s3api", "put-bucket-replication", "--bucket", pair.ba,
+                   "--replication-configuration", bad, check=False)
+    assert r.returncode != 0 and "InvalidRequest" in r.stderr
+    pair.a.aws("s3api", "delete-bucket-replication", "--bucket", pair.ba)
+    r = pair.a.aws("s3api", "get-bucket-replication", "--bucket", pair.ba, check=False)
+    assert r.returncode != 0 and "ReplicationConfigurationNotFoundError" in r.stderr
+    # Without rules nothing is queued.
+    pair.ca.put_object(Bucket=pair.ba, Key="shared/norules", Body=b"x")
+    assert "ReplicationStatus" not in pair.ca.head_object(Bucket=pair.ba, Key="shared/norules")
+
+
+def test_a_missing_destination_bucket_fails_the_version(pair):
+    pair.a.aws("s3api", "put-bucket-replication", "--bucket", pair.ba,
+               "--replication-configuration", rules_json("no-such-bucket"))
+    vid = pair.ca.put_object(Bucket=pair.ba, Key="shared/f", Body=b"x")["VersionId"]
+    assert wait_for(lambda: status(pair.ca, pair.ba, "shared/f", vid) == "FAILED",
+                    what="FAILED")
+
+
+def test_an_outage_keeps_pending_and_everything_arrives_after(pair):
+    pair.b.stop()
+    vids = {}
+    for i in range(20):
+        vids[f"shared/o{i}"] = pair.ca.put_object(Bucket=pair.ba, Key=f"shared/o{i}",
+                                                  Body=f"v{i}".encode())["VersionId"]
+    for i in range(0, 20, 4):
+        pair.ca.delete_object(Bucket=pair.ba, Key=f"shared/o{i}")
+    time.sleep(1.5)
+    assert all(status(pair.ca, pair.ba, k, v) == "PENDING" for k, v in vids.items())
+    pair.b.start()
+    pair.wait_same(timeout=40)
+    assert wait_for(lambda: all(status(pair.ca, pair.ba, k, v) == "COMPLETED"
+                                for k, v in vids.items()), what="COMPLETED everywhere")
+    assert head(pair.cb, pair.bb, "shared/o0") is None  # its marker came too
+    assert head(pair.cb, pair.bb, "shared/o1") is not None
+
+
+def test_kill9_at_random_moments_loses_and_duplicates_nothing(pair):
+    rng = random.Random(11)
+    written = {}
+    rounds = 3 if SANITIZED else 6
+    for r in range(rounds):
+        for i in range(15):
+            key = f"shared/k{rng.randrange(40)}"
+            if rng.random() < 0.2:
+                pair.ca.delete_object(Bucket=pair.ba, Key=key)
+            else:
+                written[key] = pair.ca.put_object(Bucket=pair.ba, Key=key,
+                                                  Body=f"{r}-{i}".encode() * 50)["VersionId"]
+        victim = pair.a if r % 2 == 0 else pair.b
+        time.sleep(rng.random() * 0.2)
+        victim.kill9()
+        victim.start()
+        if victim is pair.a:
+            pair.ca = pair.a.boto3()
+        else:
+            pair.cb = pair.b.boto3()
+    va = pair.wait_same(timeout=60)
+    # Every acknowledged version is there, once.
+    for key, vid in written.items():
+        assert (key, vid) in va
+
+
+def test_concurrent_writes_from_both_sides_converge(pair):
+    seconds = 10 if SANITIZED else 30
+    keys = [f"shared/c{i}" for i in range(12)]
+    stop = time.monotonic() + seconds
+    errors = []
+
+    def writer(client, bucket, seed):
+        rng = random.Random(seed)
+        n = 0
+        while time.monotonic() < stop and n < 100000:
+            n += 1
+            key = rng.choice(keys)
+            try:
+                if rng.random() < 0.25:
+                    client.delete_object(Bucket=bucket, Key=key)
+                else:
+                    client.put_object(Bucket=bucket, Key=key, Body=f"{seed}-{n}".encode())
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(repr(e))
+                return
+
+    ts = [threading.Thread(target=writer, args=(pair.a.boto3(), pair.ba, 1)),
+          threading.Thread(target=writer, args=(pair.b.boto3(), pair.bb, 2))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not errors, errors[:3]
+    pair.wait_same(timeout=60)
+    # Same current version of every key on both sides.
+    for key in keys:
+        ha, hb = head(pair.ca, pair.ba, key), head(pair.cb, pair.bb, key)
+        assert (ha is None) == (hb is None), key
+        if ha:
+            assert ha["VersionId"] == hb["VersionId"] and ha["ETag"] == hb["ETag"]
