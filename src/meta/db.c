@@ -123,7 +123,8 @@ static const char schema_v1[] =
  * configuration's Role; an outbox row is one version still to be sent to
  * one destination (peer, bucket); the version's repl_status is PENDING while
  * it has rows. store_id names this database: a peer that sees it change
- * knows the store was wiped and resyncs it.
+ * knows the store was wiped and resyncs it; repl_peers keeps the store_id
+ * last seen of each peer.
  */
 static const char schema_v2[] =
     "DROP TABLE repl_outbox;"
@@ -160,6 +161,8 @@ static const char schema_v2[] =
     "CREATE INDEX repl_outbox_by_peer ON repl_outbox(peer, id);"
     "CREATE UNIQUE INDEX repl_outbox_by_version"
     " ON repl_outbox(bucket_id, key, version_id, peer, dest_bucket);"
+    "CREATE TABLE repl_peers(name TEXT PRIMARY KEY, store_id INTEGER NOT NULL)"
+    " STRICT, WITHOUT ROWID;"
     "INSERT INTO settings VALUES ('store_id', abs(random()));";
 
 /* migrations[i] takes a file from user_version i to i + 1. */

@@ -137,6 +137,12 @@
 	                     "AND key = ?2 AND version_id = ?3 AND repl_status = ?5")              \
 	X(VERSION_REPL_GET, "SELECT size, repl_status FROM versions "                              \
 	                    "WHERE bucket_id = ?1 AND key = ?2 AND version_id = ?3")               \
+	X(REPL_PEER_GET, "SELECT store_id FROM repl_peers WHERE name = ?1")                        \
+	X(REPL_PEER_SET, "INSERT OR REPLACE INTO repl_peers(name, store_id) VALUES (?1, ?2)")      \
+	X(REPL_RULES_FOR_PEER, "SELECT b.name, r.rule_id, r.prefix, r.dest_bucket, "               \
+	                       "r.delete_markers FROM repl_rules r "                               \
+	                       "JOIN buckets b ON b.id = r.bucket_id "                             \
+	                       "WHERE r.peer = ?1 AND r.enabled = 1 ORDER BY b.name, r.pos")       \
 	X(STORE_ID_GET, "SELECT value FROM settings WHERE name = 'store_id'")                      \
 	X(DATA_FILE_USED, "SELECT 1 FROM versions WHERE data_file = ?1 UNION ALL "                 \
 	                  "SELECT 1 FROM version_parts WHERE data_file = ?1 UNION ALL "            \

@@ -227,7 +227,8 @@ int meta__repl_configured(struct meta_db *db, int64_t bucket_id)
 
 static bool has_prefix(struct iov key, struct iov prefix)
 {
-	return key.len >= prefix.len && memcmp(key.base, prefix.base, prefix.len) == 0;
+	return prefix.len == 0 ||
+	       (key.len >= prefix.len && memcmp(key.base, prefix.base, prefix.len) == 0);
 }
 
 static bool planned(const struct meta_repl_plan *p, struct iov peer, struct iov dest)
@@ -621,4 +622,74 @@ int meta_db_store_id(struct meta_db *db, int64_t *out)
 		*out = sqlite3_column_int64(st, 0);
 	meta__done(st);
 	return rc < 0 ? rc : 0;
+}
+
+int meta_repl_rules_for_peer(struct meta_db *db, struct iov peer, struct arena *a,
+                             struct meta_peer_rule **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	int rc = 0;
+	size_t cap = 0;
+	void *arr = NULL;
+	sqlite3_stmt *st = meta__stmt(db, META_SQL_REPL_RULES_FOR_PEER, &rc);
+	if (!st)
+		return rc;
+	if ((rc = meta__bind_text(db, st, 1, peer))) {
+		meta__done(st);
+		return rc;
+	}
+	while ((rc = meta__step(db, st)) == SQLITE_ROW) {
+		if ((rc = meta__grow(a, &arr, *n, &cap, sizeof(struct meta_peer_rule))))
+			break;
+		struct meta_peer_rule *r = (struct meta_peer_rule *)arr + *n;
+		memset(r, 0, sizeof(*r));
+		r->delete_markers = sqlite3_column_int(st, 4) != 0;
+		if ((rc = meta__col(st, 0, a, &r->bucket)) ||
+		    (rc = meta__col(st, 1, a, &r->rule_id)) ||
+		    (rc = meta__col(st, 2, a, &r->prefix)) ||
+		    (rc = meta__col(st, 3, a, &r->dest_bucket)))
+			break;
+		(*n)++;
+	}
+	meta__done(st);
+	*out = arr;
+	return rc < 0 ? rc : 0;
+}
+
+int meta_repl_peer_get(struct meta_db *db, struct iov peer, int64_t *store_id)
+{
+	*store_id = 0;
+	int rc = 0;
+	sqlite3_stmt *st = meta__stmt(db, META_SQL_REPL_PEER_GET, &rc);
+	if (!st)
+		return rc;
+	if (!(rc = meta__bind_text(db, st, 1, peer)))
+		rc = meta__step(db, st);
+	if (rc == SQLITE_ROW)
+		*store_id = sqlite3_column_int64(st, 0);
+	meta__done(st);
+	return rc < 0 ? rc : 0;
+}
+
+struct peer_row {
+	struct iov name;
+	int64_t id;
+};
+
+static int bind_peer(struct meta_db *db, sqlite3_stmt *st, const void *arg)
+{
+	const struct peer_row *x = arg;
+	int rc = meta__bind_text(db, st, 1, x->name);
+	return rc ? rc : meta__bind_int(db, st, 2, x->id);
+}
+
+int meta_repl_peer_set(struct meta_db *db, struct iov peer, int64_t store_id)
+{
+	struct peer_row x = { peer, store_id };
+	struct meta_tx tx;
+	int rc = meta__tx_begin(db, &tx, true);
+	if (rc)
+		return rc;
+	return meta__tx_end(db, &tx, run(db, META_SQL_REPL_PEER_SET, bind_peer, &x));
 }

@@ -98,6 +98,19 @@ struct meta_outbox_stat {
 int meta_outbox_stats(struct meta_db *db, struct arena *a, struct meta_outbox_stat **out,
                       size_t *n);
 
+/* An enabled rule toward one peer, with its bucket (resync). */
+struct meta_peer_rule {
+	struct iov bucket, rule_id, prefix, dest_bucket;
+	bool delete_markers;
+};
+/* Every enabled rule naming peer, by bucket. 0 or a database error. */
+int meta_repl_rules_for_peer(struct meta_db *db, struct iov peer, struct arena *a,
+                             struct meta_peer_rule **out, size_t *n);
+
+/* The store id last seen of a peer (0: never seen), and recording it. */
+int meta_repl_peer_get(struct meta_db *db, struct iov peer, int64_t *store_id);
+int meta_repl_peer_set(struct meta_db *db, struct iov peer, int64_t store_id);
+
 /* The id a store's database was created with (settings.store_id). */
 int meta_db_store_id(struct meta_db *db, int64_t *out);
 

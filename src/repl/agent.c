@@ -35,6 +35,7 @@
 #include "meta/repl.h"
 #include "meta/writer.h"
 #include "s3/server.h"
+#include "repl/repl-int.h"
 #include "store/blob.h"
 
 #define AGENT_MAGIC        0x5245504cu
@@ -137,9 +138,7 @@ struct repl_agent {
 
 static int64_t wall_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return repl__wall_ms();
 }
 
 /* ---- busy set ---- */
@@ -333,55 +332,32 @@ static size_t keep_body(char *src, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-struct hdrs {
-	struct auth_header h[AUTH_SIGN_MAX_ADDED + ATTR_HEADERS_MAX + 12];
-	size_t n;
-};
-
-static void hdr(struct hdrs *hs, struct iov name, struct iov value)
-{
-	if (hs->n < sizeof(hs->h) / sizeof(hs->h[0]))
-		hs->h[hs->n++] = (struct auth_header){ name, value };
-}
-
 /* The request for x's version: headers, signature, curl options. */
 static int xfer_prepare(struct xfer *x, const struct meta_object *o)
 {
-	const struct repl_peer *pc = x->p->cfg;
 	struct arena *ar = x->a;
-	struct buf path;
-	buf_init(&path, 4 * META_KEY_MAX + 2 * META_NAME_MAX);
-	int rc = buf_add_char(&path, '/');
-	if (!rc)
-		rc = auth_uri_encode(&path, x->row.dest_bucket, false);
-	if (!rc)
-		rc = buf_add_char(&path, '/');
-	if (!rc)
-		rc = auth_uri_encode(&path, x->row.key, true);
-	struct iov p = rc ? IOV_NULL : arena_dup(ar, buf_iov(&path));
-	buf_free(&path);
-	if (rc || !p.base)
-		return rc ? rc : ERR_NOMEM;
-
-	struct hdrs hs = { .n = 0 };
-	hdr(&hs, IOV_LIT("host"), iov_cstr(pc->authority));
-	hdr(&hs, IOV_LIT(S3_REPLICA_VERSION_HEADER), x->row.version_id);
-	hdr(&hs, IOV_LIT(S3_REPLICA_MODIFIED_HEADER),
-	    arena_printf(ar, "%" PRId64, o->last_modified_ms));
+	struct iov p = repl__path(ar, x->row.dest_bucket, x->row.key);
+	if (!p.base)
+		return ERR_NOMEM;
+	struct repl_headers hs = { .n = 0 };
+	repl__header(&hs, IOV_LIT(S3_REPLICA_VERSION_HEADER), x->row.version_id);
+	repl__header(&hs, IOV_LIT(S3_REPLICA_MODIFIED_HEADER),
+	             arena_printf(ar, "%" PRId64, o->last_modified_ms));
 	if (!x->marker) {
-		hdr(&hs, IOV_LIT(S3_REPLICA_ETAG_HEADER), o->etag);
-		hdr(&hs, IOV_LIT("content-length"), arena_printf(ar, "%" PRIu64, o->size));
+		repl__header(&hs, IOV_LIT(S3_REPLICA_ETAG_HEADER), o->etag);
+		repl__header(&hs, IOV_LIT("content-length"), arena_printf(ar, "%" PRIu64, o->size));
 		if (o->content_type.len)
-			hdr(&hs, IOV_LIT("content-type"), o->content_type);
+			repl__header(&hs, IOV_LIT("content-type"), o->content_type);
 		uint8_t md5[16];
 		if (o->etag.len == 32 && hex_decode(o->etag, md5, sizeof(md5)) == 0) {
 			char b64[32];
 			base64_encode(md5, 16, b64);
-			hdr(&hs, IOV_LIT("content-md5"), arena_dup(ar, iov_cstr(b64)));
+			repl__header(&hs, IOV_LIT("content-md5"), arena_dup(ar, iov_cstr(b64)));
 		}
 		if (o->checksum_algo.len && o->checksum.len &&
 		    !memchr(o->checksum.base, '-', o->checksum.len))
-			hdr(&hs,
+			repl__header(
+			    &hs,
 			    arena_printf(ar, "x-amz-checksum-" IOV_FMT, IOV_ARG(o->checksum_algo)),
 			    o->checksum);
 		struct meta_attr attrs[ATTR_HEADERS_MAX];
@@ -389,64 +365,19 @@ static int xfer_prepare(struct xfer *x, const struct meta_object *o)
 		if (o->attrs.len && meta_attrs_decode(o->attrs, attrs, ATTR_HEADERS_MAX, &nattrs))
 			return ERR_INVALID;
 		for (size_t i = 0; i < nattrs; i++)
-			hdr(&hs, attrs[i].name, attrs[i].value);
+			repl__header(&hs, attrs[i].name, attrs[i].value);
 	}
 	struct iov method = x->marker ? IOV_LIT("DELETE") : IOV_LIT("PUT");
-	struct auth_request req = { method, p, IOV_NULL, hs.h, hs.n, IOV_NULL };
-	struct auth_sign_opts so = {
-		.alg = AUTH_SIGV4,
-		.form = AUTH_FORM_HEADER,
-		.creds = { iov_cstr(pc->access_key), iov_cstr(pc->secret_key), IOV_NULL },
-		.region = iov_cstr(pc->region),
-		.service = IOV_LIT("s3"),
-		.time = wall_ms() / 1000,
-		.payload_hash =
-		    x->marker ? IOV_LIT(AUTH_EMPTY_SHA256) : IOV_LIT("UNSIGNED-PAYLOAD"),
-		.content_sha256_header = true,
-		.keys = x->ag->keys,
-	};
-	struct auth_signature sig;
-	auth_signature_init(&sig);
-	rc = auth_sign(&so, &req, &sig);
-	for (size_t i = 0; rc == 0 && i < sig.nadded; i++)
-		hdr(&hs, sig.added[i].name, sig.added[i].value);
-	/* curl headers: every signed one (content-length is curl's own). */
-	for (size_t i = 0; rc == 0 && i < hs.n; i++) {
-		if (iov_eq(hs.h[i].name, IOV_LIT("content-length")))
-			continue;
-		struct iov line = arena_printf(ar, IOV_FMT ": " IOV_FMT, IOV_ARG(hs.h[i].name),
-		                               IOV_ARG(hs.h[i].value));
-		struct curl_slist *l = line.base ? curl_slist_append(x->hdrs, line.base) : NULL;
-		if (!l)
-			rc = ERR_NOMEM;
-		else
-			x->hdrs = l;
-	}
-	auth_signature_free(&sig);
+	struct iov payload = x->marker ? IOV_LIT(AUTH_EMPTY_SHA256) : IOV_LIT("UNSIGNED-PAYLOAD");
+	int rc = repl__prepare(x->h, x->p->cfg, method, p, IOV_NULL, &hs, payload, x->ag->keys, ar,
+	                       &x->hdrs);
 	if (rc)
 		return rc;
-	struct curl_slist *l = curl_slist_append(x->hdrs, "Expect:");
-	if (!l || !(x->hdrs = l, l = curl_slist_append(x->hdrs, "Accept:")))
-		return ERR_NOMEM;
-	x->hdrs = l;
-
-	struct iov url = arena_printf(ar, "%s" IOV_FMT, pc->endpoint, IOV_ARG(p));
-	if (!url.base)
-		return ERR_NOMEM;
 	CURL *h = x->h;
-	curl_easy_setopt(h, CURLOPT_URL, url.base);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->hdrs);
 	curl_easy_setopt(h, CURLOPT_PRIVATE, x);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-	                 (long)(pc->timeout_ms < 5000 ? pc->timeout_ms : 5000));
-	/* No progress for timeout: the peer is stuck. */
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)((pc->timeout_ms + 999) / 1000));
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (x->marker) {
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
 	} else {
