@@ -33,6 +33,8 @@ int cmd_sign(int argc, char **argv);
 void cmd_sign_help(FILE *out);
 int cmd_status(int argc, char **argv);
 void cmd_status_help(FILE *out);
+int cmd_repl(int argc, char **argv);
+void cmd_repl_help(FILE *out);
 int cmd_store(int argc, char **argv);
 void cmd_store_help(FILE *out);
 int cmd_up(int argc, char **argv);

@@ -9,6 +9,7 @@ static const struct cmd commands[] = {
 	  cmd_edge_help },
 	{ "region", "the failover drill: a region active or passive on every router", cmd_region,
 	  cmd_region_help },
+	{ "repl", "a store's replication: status, and resync a peer", cmd_repl, cmd_repl_help },
 	{ "router", "route S3 requests to the nearest healthy region (access point)", cmd_router,
 	  cmd_router_help },
 	{ "sign", "sign a request with SigV4 or SigV4A and print what to send", cmd_sign,

@@ -7,6 +7,7 @@
 
 #include "base/err.h"
 #include "cmd/cmd.h"
+#include "http/admin.h"
 #include "http/server.h"
 #include "net/loop.h"
 #include "s3/server.h"
@@ -16,7 +17,7 @@ void cmd_store_help(FILE *out)
 	fputs("usage: meridian store --listen ADDR --data DIR --region NAME --credentials FILE\n"
 	      "                      [--domain D]... [--public-read BUCKET]... [--workers N]\n"
 	      "                      [--access-point ALIAS=BUCKET]... [--mrap-domain D]...\n"
-	      "                      [--replication FILE]\n"
+	      "                      [--replication FILE] [--admin ADDR [--admin-credentials F]]\n"
 	      "\n"
 	      "Serves one region's S3 API: buckets, objects, versions, multipart uploads,\n"
 	      "SigV4 and SigV4A verification. Data and metadata live under DIR.\n"
@@ -42,6 +43,10 @@ void cmd_store_help(FILE *out)
 	      "                       ALIAS.D (repeatable)\n"
 	      "  --replication FILE   replication peers (YAML, docs/replication.md): buckets'\n"
 	      "                       replication rules send new versions to them\n"
+	      "  --admin ADDR         admin listener: GET /metrics (unsigned), GET /repl/status,\n"
+	      "                       POST /repl/resync?peer=P&bucket=B (SigV4-signed)\n"
+	      "  --admin-credentials FILE\n"
+	      "                       keys allowed on the admin listener (default: --credentials)\n"
 	      "\n"
 	      "Health: GET " S3_HEALTH_PATH " answers 200 without authentication.\n"
 	      "SIGTERM or SIGINT: stop accepting, finish in-flight requests, exit; a second\n"
@@ -99,11 +104,13 @@ int cmd_store(int argc, char **argv)
 		{ "access-point", required_argument, NULL, 'a' },
 		{ "mrap-domain", required_argument, NULL, 'm' },
 		{ "replication", required_argument, NULL, 'R' },
+		{ "admin", required_argument, NULL, 'A' },
+		{ "admin-credentials", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct s3_server_config cfg = { 0 };
-	const char *repl_file = NULL;
+	const char *repl_file = NULL, *admin = NULL, *admin_creds = NULL;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -136,6 +143,12 @@ int cmd_store(int argc, char **argv)
 			break;
 		case 'R':
 			repl_file = optarg;
+			break;
+		case 'A':
+			admin = optarg;
+			break;
+		case 'C':
+			admin_creds = optarg;
 			break;
 		case 'a':
 			if (add_access_point(&cfg, optarg))
@@ -206,7 +219,21 @@ int cmd_store(int argc, char **argv)
 	}
 	fprintf(stderr, "store: region %s, data %s, listening on %s (port %d)\n", cfg.region,
 	        cfg.data_dir, cfg.listen, http_server_port(s3_server_http(srv)));
-	cmd_serve(loop, &store_serve, srv, s3_server_http(srv), NULL);
+	struct http_admin *adm = NULL;
+	if (admin) {
+		rc = s3_admin_start(srv, admin, admin_creds ? admin_creds : cfg.credentials, &adm,
+		                    err, sizeof(err));
+		if (rc) {
+			fprintf(stderr, "store: admin: %s\n", err[0] ? err : err_text(rc));
+			s3_server_stop(srv);
+			net_loop_free(loop);
+			repl_config_free(&repl);
+			return CMD_FAIL;
+		}
+		fprintf(stderr, "store: admin on %s (port %d)\n", admin, http_admin_port(adm));
+	}
+	cmd_serve(loop, &store_serve, srv, s3_server_http(srv), adm);
+	http_admin_stop(adm);
 	s3_server_stop(srv);
 	net_loop_free(loop);
 	repl_config_free(&repl);

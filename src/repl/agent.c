@@ -134,6 +134,7 @@ struct repl_agent {
 	struct ack_job *acked; /* committed batches back from the writer (mu) */
 	uint32_t rng;
 	struct auth_keycache *keys;
+	struct repl_resync *resync;
 };
 
 static int64_t wall_ms(void)
@@ -660,6 +661,39 @@ void repl_agent_kick(struct repl_agent *a)
 		curl_multi_wakeup(a->multi);
 }
 
+static void agent_kick(void *a)
+{
+	repl_agent_kick(a);
+}
+
+int repl_agent_resync(struct repl_agent *a, struct iov bucket, struct iov peer)
+{
+	return repl__resync_request(a->resync, bucket, peer);
+}
+
+int repl_agent_status(struct repl_agent *a, struct buf *json)
+{
+	int rc = buf_add_str(json, "{\"peers\": [");
+	pthread_mutex_lock(&a->mu);
+	for (size_t i = 0; rc == 0 && i < a->npeers; i++) {
+		const struct peer *p = &a->peers[i];
+		rc = buf_printf(json,
+		                "%s{\"name\": \"%s\", \"region\": \"%s\", \"endpoint\": \"%s\", "
+		                "\"up\": %s, \"sent\": %" PRIu64 ", \"bytes\": %" PRIu64
+		                ", \"failed\": %" PRIu64 ", \"outages\": %" PRIu64
+		                ", \"lag_max_seconds\": %.3f}",
+		                i ? ", " : "", p->cfg->name, p->cfg->region, p->cfg->endpoint,
+		                p->up ? "true" : "false", p->st.ops, p->st.bytes, p->st.failed,
+		                p->st.outages, p->st.lag_max);
+	}
+	pthread_mutex_unlock(&a->mu);
+	if (rc == 0)
+		rc = buf_add_str(json, "], \"resync\": ");
+	if (rc == 0)
+		rc = repl__resync_status(a->resync, json);
+	return rc ? rc : buf_add_char(json, '}');
+}
+
 static void agent_free(struct repl_agent *a)
 {
 	if (a->multi) {
@@ -674,6 +708,7 @@ static void agent_free(struct repl_agent *a)
 		free(a->acked);
 		a->acked = next;
 	}
+	repl__resync_stop(a->resync);
 	auth_keycache_free(a->keys);
 	meta_db_close(a->rdb);
 	pthread_mutex_destroy(&a->mu);
@@ -715,6 +750,13 @@ int repl_agent_start(const struct repl_agent_opts *o, struct repl_agent **out, c
 	}
 	a->keys = auth_keycache_new(16);
 	a->multi = curl_multi_init();
+	if (a->multi && a->keys &&
+	    (rc = repl__resync_start(o->cfg, o->db_path, o->writer, agent_kick, a, &a->resync))) {
+		snprintf(err, errcap, "replication: cannot start the resync thread: %s",
+		         err_text(rc));
+		agent_free(a);
+		return rc;
+	}
 	if (!a->multi || !a->keys) {
 		snprintf(err, errcap, "replication: out of memory");
 		agent_free(a);
@@ -739,6 +781,8 @@ void repl_agent_stop(struct repl_agent *a)
 	if (!a)
 		return;
 	CHECK_MAGIC(a, AGENT_MAGIC);
+	repl__resync_stop(a->resync);
+	a->resync = NULL;
 	atomic_store(&a->stop, true);
 	curl_multi_wakeup(a->multi);
 	if (a->started)

@@ -46,6 +46,15 @@ int repl_agent_start(const struct repl_agent_opts *o, struct repl_agent **out, c
                      size_t errcap);
 /* New rows were committed: look now rather than at the next poll. */
 void repl_agent_kick(struct repl_agent *a);
+/*
+ * Resync bucket toward peer (a peer name; bucket empty: every bucket with
+ * rules toward it): list both sides and queue every version the peer lacks.
+ * It runs on the agent's resync thread; this only asks. 0, ERR_NOT_FOUND
+ * (no such peer), ERR_META_BUSY (too many waiting), ERR_INVALID.
+ */
+int repl_agent_resync(struct repl_agent *a, struct iov bucket, struct iov peer);
+/* The agent's state as a JSON object: peers, counters, the resync. */
+int repl_agent_status(struct repl_agent *a, struct buf *json);
 /* Append the Prometheus text of the agent's counters. */
 int repl_agent_metrics(struct repl_agent *a, struct buf *out);
 /* Stop the thread; in-flight requests are dropped and their rows stay

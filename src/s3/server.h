@@ -77,6 +77,16 @@ struct http_server *s3_server_http(const struct s3_server *s);
 /* Re-read the users file (SIGHUP). 0 or an error with `err` (the old users
  * stay in force). */
 int s3_server_reload(struct s3_server *s, char *err, size_t errcap);
+/*
+ * The store's admin listener on `listen`, signed with the keys of
+ * `credentials` (http/admin.h): GET /metrics (unsigned; replication gauges
+ * per bucket, rule and peer, and the agent's counters), GET /repl/status
+ * and POST /repl/resync?peer=NAME[&bucket=B] (docs/replication.md).
+ * Stop it before the server. 0, or an error with err saying why.
+ */
+struct http_admin;
+int s3_admin_start(struct s3_server *srv, const char *listen, const char *credentials,
+                   struct http_admin **out, char *err, size_t errcap);
 /* Stop, finish metadata work, close everything, free. */
 void s3_server_stop(struct s3_server *s);
 

@@ -9,19 +9,21 @@ import json
 import os
 import pathlib
 import time
+import urllib.request
 
 from storeenv import ALICE, Store, free_port
 
 SANITIZED = bool(os.environ.get("MERIDIAN_SANITIZED"))
 
 
-def peers_file(path, name, region, port, user=ALICE, **extra):
+def peers_file(path, name, region, port, user=ALICE, top=None, **extra):
     keys = path.with_suffix(".keys")
     keys.write_text(f"{user[0]} {user[1]}\n")
     os.chmod(keys, 0o600)
     lines = ["peers:", f"  - name: {name}", f"    region: {region}",
              f"    endpoint: http://127.0.0.1:{port}", f"    credentials: {keys.name}"]
     lines += [f"    {k}: {v}" for k, v in extra.items()]
+    lines += [f"{k}: {v}" for k, v in (top or {}).items()]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -35,17 +37,20 @@ def rules_json(dest_bucket, prefix="shared/", markers=True, priority=1, rule_id=
 
 
 class Pair:
-    def __init__(self, tmp, prefix="shared/", markers=True, peer_extra=None):
+    def __init__(self, tmp, prefix="shared/", markers=True, peer_extra=None, top=None):
         tmp = pathlib.Path(tmp)
         self.tmp = tmp
         pa, pb = free_port(), free_port()
         (tmp / "a").mkdir()
         (tmp / "b").mkdir()
         extra = peer_extra or {"backoff_max": "1s"}
-        fa = peers_file(tmp / "a" / "peers.yaml", "eu", "eu-west-1", pb, **extra)
-        fb = peers_file(tmp / "b" / "peers.yaml", "us", "us-east-1", pa, **extra)
-        self.a = Store(tmp / "a", "--replication", str(fa), region="us-east-1", port=pa)
-        self.b = Store(tmp / "b", "--replication", str(fb), region="eu-west-1", port=pb)
+        fa = peers_file(tmp / "a" / "peers.yaml", "eu", "eu-west-1", pb, top=top, **extra)
+        fb = peers_file(tmp / "b" / "peers.yaml", "us", "us-east-1", pa, top=top, **extra)
+        self.admin_a, self.admin_b = free_port(), free_port()
+        self.a = Store(tmp / "a", "--replication", str(fa), "--admin",
+                       f"127.0.0.1:{self.admin_a}", region="us-east-1", port=pa)
+        self.b = Store(tmp / "b", "--replication", str(fb), "--admin",
+                       f"127.0.0.1:{self.admin_b}", region="eu-west-1", port=pb)
         self.ba, self.bb = "bucket-us", "bucket-eu"
         self.ca, self.cb = self.a.boto3(), self.b.boto3()
         for c, bucket in ((self.ca, self.ba), (self.cb, self.bb)):
@@ -66,6 +71,17 @@ class Pair:
                 errors.append(str(e))
         if errors:
             raise AssertionError("\n".join(errors))
+
+    def metrics(self, store):
+        port = self.admin_a if store is self.a else self.admin_b
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            return r.read().decode()
+
+    def repl(self, run, store, *args):
+        """`meridian repl ARGS --admin URL --credentials FILE` against a store."""
+        port = self.admin_a if store is self.a else self.admin_b
+        return run("repl", *args, "--admin", f"http://127.0.0.1:{port}",
+                   "--credentials", str(store.creds))
 
     @staticmethod
     def versions(client, bucket, prefix=""):

@@ -257,6 +257,36 @@ static void removed_versions_and_buckets_take_their_state(void **state)
 	assert_int_equal(id1, id2);
 }
 
+static void rules_by_peer_and_peer_ids(void **state)
+{
+	struct mfx *f = *state;
+	mfx_bucket(f, "b1", META_ENABLED);
+	mfx_bucket(f, "b2", META_ENABLED);
+	struct meta_repl_rule r1[] = { RULE("x", 1, "p/", "eu", "d1", false),
+		                       RULE("y", 0, "", "ap", "d2", true) };
+	struct meta_repl_rule r2[] = { RULE("z", 0, "", "eu", "d3", true) };
+	r1[1].enabled = true;
+	set_rules(f, "b1", r1, 2);
+	set_rules(f, "b2", r2, 1);
+	struct meta_peer_rule *pr;
+	size_t n;
+	assert_int_equal(meta_repl_rules_for_peer(f->db, IOV_LIT("eu"), f->a, &pr, &n), 0);
+	assert_int_equal(n, 2);
+	assert_true(iov_eq(pr[0].bucket, IOV_LIT("b1")) && iov_eq(pr[0].rule_id, IOV_LIT("x")));
+	assert_true(iov_eq(pr[0].prefix, IOV_LIT("p/")) && !pr[0].delete_markers);
+	assert_true(iov_eq(pr[1].bucket, IOV_LIT("b2")) &&
+	            iov_eq(pr[1].dest_bucket, IOV_LIT("d3")));
+	assert_int_equal(meta_repl_rules_for_peer(f->db, IOV_LIT("none"), f->a, &pr, &n), 0);
+	assert_int_equal(n, 0);
+	int64_t id;
+	assert_int_equal(meta_repl_peer_get(f->db, IOV_LIT("eu"), &id), 0);
+	assert_int_equal(id, 0);
+	assert_int_equal(meta_repl_peer_set(f->db, IOV_LIT("eu"), 42), 0);
+	assert_int_equal(meta_repl_peer_set(f->db, IOV_LIT("eu"), 43), 0);
+	assert_int_equal(meta_repl_peer_get(f->db, IOV_LIT("eu"), &id), 0);
+	assert_int_equal(id, 43);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -266,6 +296,8 @@ int main(void)
 		                                mfx_teardown),
 		cmocka_unit_test_setup_teardown(acks_move_the_status, mfx_setup, mfx_teardown),
 		cmocka_unit_test_setup_teardown(retries_wait_and_resync_requeues, mfx_setup,
+		                                mfx_teardown),
+		cmocka_unit_test_setup_teardown(rules_by_peer_and_peer_ids, mfx_setup,
 		                                mfx_teardown),
 		cmocka_unit_test_setup_teardown(removed_versions_and_buckets_take_their_state,
 		                                mfx_setup, mfx_teardown),
