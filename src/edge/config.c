@@ -21,8 +21,6 @@
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
-#define LABEL_MAX       63  /* one DNS label */
-#define HOST_MAX        253 /* a DNS name */
 #define REGION_NAME_MAX 32
 #define ENV_VALUE_MAX   4096 /* bytes of one credential from the environment */
 
@@ -142,26 +140,6 @@ static bool valid_id(struct iov v)
 	return true;
 }
 
-/* Dot-separated labels of 1..63 letters, digits and '-' (not first or
- * last), at most HOST_MAX bytes. */
-static bool valid_host(struct iov v)
-{
-	if (v.len == 0 || v.len > HOST_MAX)
-		return false;
-	struct iov rest = v;
-	while (rest.base) {
-		struct iov label;
-		rest = iov_split(rest, '.', &label);
-		if (label.len == 0 || label.len > LABEL_MAX || label.base[0] == '-' ||
-		    label.base[label.len - 1] == '-')
-			return false;
-		for (size_t i = 0; i < label.len; i++)
-			if (!is_alnum(label.base[i]) && label.base[i] != '-')
-				return false;
-	}
-	return true;
-}
-
 /* A character of a URL path as CloudFront allows it in path patterns and
  * object names (plus '%' for escapes). */
 static bool is_path_char(char c)
@@ -251,7 +229,7 @@ static int read_distribution(struct parse *ps, const struct yaml_tree_node *root
 	if (config_schema_cstr(&ps->s, m, "default_root_object", CONFIG_OPTIONAL, &root_object,
 	                       &kr))
 		return ps->s.rc;
-	if (!valid_host(domain))
+	if (!http_endpoint_dns_name(domain))
 		return config_schema_fail(&ps->s, kd,
 		                          "domain: \"%.*s\" is not a host name (dot-separated "
 		                          "labels of 1-63 letters, digits and '-', at most 253)",
@@ -421,7 +399,7 @@ static int read_origin(struct parse *ps, const struct yaml_tree_node *item, uint
 		    "id: \"%.*s\" is not 1-128 characters of letters, digits, "
 		    "'-', '_' and '.'",
 		    config_schema_quote_len(id), id.base);
-	if (!valid_host(domain))
+	if (!http_endpoint_dns_name(domain))
 		return config_schema_fail(&ps->s, kd,
 		                          "domain_name: \"%.*s\" is not a host name (dot-separated "
 		                          "labels of 1-63 letters, digits and '-', at most 253; no "

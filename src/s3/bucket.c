@@ -1,14 +1,17 @@
 /*
  * Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
- * GetBucketLocation, Get/PutBucketVersioning. A user sees and touches only
- * its own buckets; another user's bucket answers AccessDenied. Loop thread,
- * except the job functions (meta threads).
+ * GetBucketLocation, Get/PutBucketVersioning, Put/Get/DeleteBucketReplication
+ * (the rules' destinations resolved to the store's replication peers). A
+ * user sees and touches only its own buckets; another user's bucket answers
+ * AccessDenied. Loop thread, except the job functions (meta threads).
  */
 #include <string.h>
 
 #include "base/err.h"
 #include "meta/bucket.h"
+#include "meta/repl.h"
 #include "s3/names.h"
+#include "s3/repl_xml.h"
 #include "s3/s3-int.h"
 #include "s3/xml_writer.h"
 
@@ -17,6 +20,7 @@ struct bucket_op {
 	struct meta_bucket *list;
 	size_t n;
 	enum meta_versioning versioning;
+	struct meta_repl_config repl;
 };
 
 static struct bucket_op *state(struct s3_req *q)
@@ -224,9 +228,12 @@ static int set_versioning_fn(struct meta_db *db, struct s3_req *q)
 	return rc ? rc : meta_bucket_set_versioning(db, q->route.bucket, s->versioning);
 }
 
-static void set_versioning_done(struct s3_req *q)
+/* A change answered with no body: 200, or the error. */
+static void changed(struct s3_req *q)
 {
-	if (q->rc)
+	if (q->rc == ERR_REPL_NEEDS_VERSIONING)
+		s3__error(q, q->rc, err_text(q->rc)); /* S3's own words for it */
+	else if (q->rc)
 		s3__error(q, q->rc, NULL);
 	else
 		s3__empty(q, 200, NULL, 0);
@@ -243,7 +250,7 @@ void s3__put_bucket_versioning(struct s3_req *q)
 		return;
 	}
 	s->versioning = v->status == S3_XML_STATUS_ENABLED ? META_ENABLED : META_SUSPENDED;
-	s3__meta(q, true, set_versioning_fn, set_versioning_done);
+	s3__meta(q, true, set_versioning_fn, changed);
 }
 
 /* ---- DeleteBucket ---- */
@@ -254,7 +261,8 @@ static int delete_fn(struct meta_db *db, struct s3_req *q)
 	return rc ? rc : meta_bucket_delete(db, q->route.bucket);
 }
 
-static void delete_done(struct s3_req *q)
+/* A removal answered with no body: 204, or the error. */
+static void removed(struct s3_req *q)
 {
 	if (q->rc)
 		s3__error(q, q->rc, NULL);
@@ -265,5 +273,100 @@ static void delete_done(struct s3_req *q)
 void s3__delete_bucket(struct s3_req *q)
 {
 	if (state(q))
-		s3__meta(q, true, delete_fn, delete_done);
+		s3__meta(q, true, delete_fn, removed);
+}
+
+/* ---- Put/Get/DeleteBucketReplication ---- */
+
+/* The peer a rule's destination lives on, named into r->peer: the region
+ * or peer name the ARN carries, or the only peer there is. */
+static int resolve_peer(const struct repl_config *cfg, struct meta_repl_rule *r, const char **why)
+{
+	size_t n = cfg ? cfg->npeers : 0;
+	if (n == 0) {
+		*why = "this store has no replication peers (meridian store --replication)";
+		return ERR_REPL_NO_PEER;
+	}
+	if (r->peer.len) {
+		const struct repl_peer *p = repl_config_peer_by_region(cfg, r->peer);
+		if (!p)
+			p = repl_config_peer_by_name(cfg, r->peer);
+		*why = "no replication peer is in the region the destination ARN names";
+		if (!p)
+			return ERR_REPL_NO_PEER;
+		r->peer = iov_cstr(p->name);
+		return 0;
+	}
+	if (n > 1) {
+		*why = "several replication peers: name the destination's region in its ARN "
+		       "(arn:aws:s3:REGION::bucket)";
+		return ERR_REPL_NO_PEER;
+	}
+	r->peer = iov_cstr(cfg->peers[0].name);
+	return 0;
+}
+
+static int put_repl_fn(struct meta_db *db, struct s3_req *q)
+{
+	struct bucket_op *s = q->op_state;
+	int rc = owned_bucket(db, q);
+	return rc ? rc : meta_repl_config_put(db, q->route.bucket, &s->repl);
+}
+
+void s3__put_bucket_replication(struct s3_req *q)
+{
+	struct bucket_op *s = state(q);
+	if (!s)
+		return;
+	const char *why = NULL;
+	int rc = s3_repl_xml_parse(buf_iov(&q->body), q->a, &s->repl, &why);
+	for (size_t i = 0; rc == 0 && i < s->repl.nrules; i++)
+		rc = resolve_peer(q->srv->cfg.repl, &s->repl.rules[i], &why);
+	if (rc) {
+		s3__error(q, rc, why);
+		return;
+	}
+	s3__meta(q, true, put_repl_fn, changed);
+}
+
+static int get_repl_fn(struct meta_db *db, struct s3_req *q)
+{
+	struct bucket_op *s = q->op_state;
+	int rc = owned_bucket(db, q);
+	return rc ? rc : meta_repl_config_get(db, q->route.bucket, q->a, &s->repl);
+}
+
+static void get_repl_done(struct s3_req *q)
+{
+	struct bucket_op *s = q->op_state;
+	if (q->rc) {
+		s3__error(q, q->rc, NULL);
+		return;
+	}
+	struct buf out;
+	buf_init(&out, 4u << 20);
+	int rc = s3_repl_xml_write(&out, &s->repl);
+	if (rc)
+		s3__error(q, rc, NULL);
+	else
+		s3__xml(q, 200, &out, NULL, 0);
+	buf_free(&out);
+}
+
+void s3__get_bucket_replication(struct s3_req *q)
+{
+	if (state(q))
+		s3__meta(q, false, get_repl_fn, get_repl_done);
+}
+
+static int delete_repl_fn(struct meta_db *db, struct s3_req *q)
+{
+	int rc = owned_bucket(db, q);
+	return rc ? rc : meta_repl_config_delete(db, q->route.bucket);
+}
+
+void s3__delete_bucket_replication(struct s3_req *q)
+{
+	if (state(q))
+		s3__meta(q, true, delete_repl_fn, removed);
 }
