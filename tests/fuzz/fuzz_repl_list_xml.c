@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct arena *a = arena_new(64u << 20);
 	CHECK(a);
 	struct repl_list l;
-	int rc = repl_list_parse(iov_make(data, size), a, &l);
+	int rc = repl_list_parse(iov_make((const char *)data, size), a, &l);
 	CHECK(rc == 0 || rc == ERR_INVALID || rc == ERR_TOO_BIG || rc == ERR_NOMEM);
 	if (rc == 0) {
 		CHECK(l.n <= REPL_LIST_MAX);
