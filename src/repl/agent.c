@@ -113,6 +113,15 @@ struct xfer {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
+/* Versions FAILED since start per (bucket, rule, peer); the rest in one. */
+#define RULE_FAILS_MAX 64
+struct rule_fails {
+	char bucket[META_NAME_MAX + 1];
+	char rule[META_REPL_RULE_ID_MAX + 1];
+	const struct repl_peer *peer;
+	uint64_t n;
+};
+
 struct repl_agent {
 	unsigned magic;
 	const struct repl_config *cfg;
@@ -135,6 +144,9 @@ struct repl_agent {
 	uint32_t rng;
 	struct auth_keycache *keys;
 	struct repl_resync *resync;
+	struct rule_fails fails[RULE_FAILS_MAX]; /* (mu) */
+	size_t nfails;
+	uint64_t fails_other;
 };
 
 static int64_t wall_ms(void)
@@ -458,6 +470,32 @@ static bool permanent(long status, const char *code)
 	return true;
 }
 
+static void count_failed(struct repl_agent *a, struct peer *p, const struct meta_outbox_row *r)
+{
+	pthread_mutex_lock(&a->mu);
+	p->st.failed++;
+	size_t i = 0;
+	for (; i < a->nfails; i++)
+		if (a->fails[i].peer == p->cfg && iov_eq(iov_cstr(a->fails[i].bucket), r->bucket) &&
+		    iov_eq(iov_cstr(a->fails[i].rule), r->rule_id))
+			break;
+	if (i == a->nfails && a->nfails < RULE_FAILS_MAX && r->bucket.len <= META_NAME_MAX &&
+	    r->rule_id.len <= META_REPL_RULE_ID_MAX) {
+		struct rule_fails *f = &a->fails[a->nfails++];
+		memcpy(f->bucket, r->bucket.base, r->bucket.len);
+		f->bucket[r->bucket.len] = '\0';
+		memcpy(f->rule, r->rule_id.base, r->rule_id.len);
+		f->rule[r->rule_id.len] = '\0';
+		f->peer = p->cfg;
+		f->n = 0;
+	}
+	if (i < a->nfails)
+		a->fails[i].n++;
+	else
+		a->fails_other++;
+	pthread_mutex_unlock(&a->mu);
+}
+
 static int64_t row_retry_at(const struct xfer *x, int64_t now)
 {
 	unsigned shift = x->row.attempts < 16 ? x->row.attempts : 16;
@@ -516,9 +554,7 @@ static void xfer_finished(struct repl_agent *a, struct xfer *x, CURLcode res)
 		if (!code[0])
 			snprintf(code, sizeof(code), "HTTP %ld", status);
 		if (permanent(status, code)) {
-			pthread_mutex_lock(&a->mu);
-			p->st.failed++;
-			pthread_mutex_unlock(&a->mu);
+			count_failed(a, p, &x->row);
 			ack_add(a, id, ACK_FAIL, 0, code);
 		} else {
 			ack_add(a, id, ACK_RETRY, row_retry_at(x, now), code);
@@ -551,10 +587,12 @@ static void xfer_start(struct repl_agent *a, struct peer *p, const struct meta_o
 	x->row.key = arena_dup(ar, r->key);
 	x->row.version_id = arena_dup(ar, r->version_id);
 	x->row.dest_bucket = arena_dup(ar, r->dest_bucket);
+	x->row.rule_id = arena_dup(ar, r->rule_id);
+	x->row.peer = IOV_NULL; /* x->p says it */
 	struct meta_object o;
 	int rc =
 	    (!x->row.bucket.base || !x->row.key.base || !x->row.version_id.base ||
-	     !x->row.dest_bucket.base)
+	     !x->row.dest_bucket.base || !x->row.rule_id.base)
 	        ? ERR_NOMEM
 	        : meta_object_get(a->rdb, x->row.bucket, x->row.key, x->row.version_id, ar, &o);
 	if (rc == ERR_META_NO_SUCH_VERSION || rc == ERR_META_NO_SUCH_BUCKET ||
@@ -813,12 +851,9 @@ int repl_agent_metrics(struct repl_agent *a, struct buf *out)
 		rc = buf_printf(out,
 		                "meridian_replication_operations_total{peer=\"%s\"} %" PRIu64 "\n"
 		                "meridian_replication_bytes_total{peer=\"%s\"} %" PRIu64 "\n"
-		                "meridian_replication_operations_failed_total{peer=\"%s\"} %" PRIu64
-		                "\n"
 		                "meridian_replication_outages_total{peer=\"%s\"} %" PRIu64 "\n"
 		                "meridian_replication_peer_up{peer=\"%s\"} %d\n",
-		                n, p->st.ops, n, p->st.bytes, n, p->st.failed, n, p->st.outages, n,
-		                p->up ? 1 : 0);
+		                n, p->st.ops, n, p->st.bytes, n, p->st.outages, n, p->up ? 1 : 0);
 		for (size_t b = 0; rc == 0 && b < LAG_BUCKETS; b++)
 			rc = buf_printf(
 			    out,
@@ -836,6 +871,26 @@ int repl_agent_metrics(struct repl_agent *a, struct buf *out)
 			    n, p->st.lag_count, n, p->st.lag_sum, n, p->st.lag_count, n,
 			    p->st.lag_max);
 	}
+	if (rc == 0)
+		rc = buf_add_str(out,
+		                 "# TYPE meridian_replication_operations_failed_total counter\n");
+	for (size_t i = 0; rc == 0 && i < a->nfails; i++) {
+		const struct rule_fails *f = &a->fails[i];
+		rc = buf_printf(
+		    out, "meridian_replication_operations_failed_total{bucket=\"%s\",rule=\"",
+		    f->bucket);
+		for (const char *c = f->rule; rc == 0 && *c; c++)
+			rc = (*c == '"' || *c == '\\') ? buf_printf(out, "\\%c", *c)
+			                               : buf_add_char(out, *c);
+		if (rc == 0)
+			rc = buf_printf(out, "\",peer=\"%s\"} %" PRIu64 "\n", f->peer->name, f->n);
+	}
+	if (rc == 0 && a->fails_other)
+		rc =
+		    buf_printf(out,
+		               "meridian_replication_operations_failed_total{bucket=\"\",rule=\"\","
+		               "peer=\"\"} %" PRIu64 "\n",
+		               a->fails_other);
 	pthread_mutex_unlock(&a->mu);
 	return rc;
 }
