@@ -3,10 +3,12 @@
  * ports (from the base port, skipping ports in use), writes keys (0600) and
  * each router's and edge's YAML into the state directory and parses them
  * with the roles' own parsers before anything starts, spawns stores, wan
- * relays (a router's or edge's path to another location's store gets the
- * link's delay), routers and edges (deploy/up_proc.c), creates buckets and
- * seeds objects with signed PUTs, writes STATE/endpoints.json and prints
- * what to try. Main thread of the CLI process only.
+ * relays (a router's, edge's or replicating store's path to another
+ * location's store gets the link's delay), routers and edges
+ * (deploy/up_proc.c), creates buckets, sets their replication rules
+ * (deploy/up_repl.c) and seeds objects with signed PUTs, writes
+ * STATE/endpoints.json and prints what to try. Main thread of the CLI
+ * process only.
  */
 #define _GNU_SOURCE
 #include <errno.h>
