@@ -190,5 +190,7 @@ void deploy__free_strs(char **v, uint32_t n);
 void deploy__read_distribution(struct deploy__parse *ps, uint32_t r);
 /* After every reader: each NearestBucket origin's bucket per location. */
 void deploy__nearest_buckets(struct deploy__parse *ps);
+/* Cross-bucket checks of replication rules, once every bucket is read. */
+void deploy__check_replication(struct deploy__parse *ps);
 
 #endif

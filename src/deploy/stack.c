@@ -432,6 +432,8 @@ static int parse_tree(struct deploy__parse *ps, const struct deploy_stack_overri
 		read_outputs(ps, root);
 	if (!ps->nomem)
 		deploy__nearest_buckets(ps);
+	if (!ps->nomem)
+		deploy__check_replication(ps);
 	return ps->nomem ? ERR_NOMEM : 0;
 }
 

@@ -40,6 +40,7 @@
 #define DEPLOY_STACK_ITEMS_MAX  64         /* items of one list property */
 #define DEPLOY_STACK_VALUE_MAX  4096       /* bytes of one expanded string */
 #define DEPLOY_STACK_NONE       UINT32_MAX /* an absent optional index */
+#define DEPLOY_STACK_PREFIX_MAX 1024       /* bytes of a replication rule's Prefix (S3's) */
 /* The message of a refusal that found no error to name (a bug; the fuzzer
  * watches for it). */
 #define DEPLOY_STACK_INCOMPLETE "a resource was refused without a message (a bug)"
@@ -108,10 +109,13 @@ enum deploy_stack_versioning {
 	DEPLOY_STACK_VERSIONING_SUSPENDED,
 };
 
+/* A replication rule; `up` sends it to the bucket's store as a
+ * PutBucketReplication rule (docs/up.md). */
 struct deploy_stack_rule {
-	uint32_t destination; /* a bucket */
-	char *prefix;         /* "" for every key */
+	uint32_t destination; /* a bucket with Versioning: Enabled, never the rule's own */
+	char *prefix;         /* "" for every key; at most DEPLOY_STACK_PREFIX_MAX bytes */
 	bool enabled;
+	bool delete_markers; /* DeleteMarkerReplication: Enabled (the default) */
 };
 
 struct deploy_stack_object {

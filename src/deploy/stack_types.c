@@ -154,7 +154,8 @@ static bool valid_bucket_name(const char *s)
 	return s[0] != '-' && s[0] != '.' && s[n - 1] != '-' && s[n - 1] != '.' && !strstr(s, "..");
 }
 
-static const char *const rule_keys[] = { "Destination", "Prefix", "Status" };
+static const char *const rule_keys[] = { "Destination", "Prefix", "Status",
+	                                 "DeleteMarkerReplication" };
 static const char *const object_keys[] = { "Key", "Body", "File" };
 
 static int read_rules(struct deploy__parse *ps, uint32_t r, struct deploy_stack_bucket *b)
@@ -177,14 +178,20 @@ static int read_rules(struct deploy__parse *ps, uint32_t r, struct deploy_stack_
 			continue;
 		}
 		struct deploy_stack_rule *u = &b->rule[b->nrules++];
-		int st = 1;
+		int st = 1, markers = 1;
 		rc |= deploy__get_ref(ps, it, it, "Destination", true, DEPLOY_STACK_BUCKET,
 		                      &u->destination);
 		rc |= deploy__get_str(ps, it, it, "Prefix", false, &u->prefix);
 		rc |= deploy__get_enum(ps, it, it, "Status", status, 2, false, &st);
+		rc |= deploy__get_enum(ps, it, it, "DeleteMarkerReplication", status, 2, false,
+		                       &markers);
 		u->enabled = st == 1;
+		u->delete_markers = markers == 1;
 		if (!u->prefix && !(u->prefix = deploy__dup_iov(ps, IOV_LIT(""))))
 			return ERR_NOMEM;
+		if (strlen(u->prefix) > DEPLOY_STACK_PREFIX_MAX)
+			rc = deploy__errf(ps, config_schema_key(it, "Prefix"),
+			                  "Prefix: longer than %d bytes", DEPLOY_STACK_PREFIX_MAX);
 		if (rc == 0 && u->destination == DEPLOY__RES(ps, r)->index)
 			rc = deploy__errf(ps, config_schema_key(it, "Destination"),
 			                  "Destination: a bucket cannot replicate to itself");
@@ -193,6 +200,40 @@ static int read_rules(struct deploy__parse *ps, uint32_t r, struct deploy_stack_
 		rc = deploy__errf(ps, config_schema_key(m, "ReplicationRules"),
 		                  "ReplicationRules: needs Versioning: Enabled");
 	return rc;
+}
+
+/* After every resource is read (a rule's Destination does not order, so its
+ * bucket may come later): each destination takes replicas, which are
+ * versions with the source's ids, so it needs Versioning: Enabled too. */
+static bool bucket_read(const struct deploy__parse *ps, uint32_t index)
+{
+	for (uint32_t r = 0; r < ps->nres; r++)
+		if (ps->res[r].type == DEPLOY_STACK_BUCKET && ps->res[r].index == index)
+			return ps->res[r].read;
+	return false;
+}
+
+void deploy__check_replication(struct deploy__parse *ps)
+{
+	const struct deploy_stack *st = ps->st;
+	for (uint32_t r = 0; r < ps->nres; r++) {
+		const struct deploy__res *res = DEPLOY__RES(ps, r);
+		if (res->type != DEPLOY_STACK_BUCKET || !res->read)
+			continue;
+		const struct deploy_stack_bucket *b = &st->bucket[res->index];
+		const struct yaml_tree_node *seq =
+		    yaml_tree_get(res->props, IOV_LIT("ReplicationRules"), NULL);
+		for (uint32_t i = 0; seq && i < b->nrules; i++) {
+			uint32_t di = b->rule[i].destination;
+			const struct deploy_stack_bucket *d = &st->bucket[di];
+			if (!bucket_read(ps, di) ||
+			    d->versioning == DEPLOY_STACK_VERSIONING_ENABLED)
+				continue; /* not read: its own errors are reported */
+			deploy__errf(ps, config_schema_key(yaml_tree_item(seq, i), "Destination"),
+			             "Destination: %s needs Versioning: Enabled to take replicas",
+			             d->logical_id);
+		}
+	}
 }
 
 static int read_objects(struct deploy__parse *ps, uint32_t r, struct deploy_stack_bucket *b)

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "base/buf.h"
+
 #include "deploy/stack.h"
 #include "deploy/up-int.h"
 #include "deploy/up.h"
@@ -67,6 +69,45 @@ int64_t deploy__now_ms(void);
 void deploy__state_path(const struct deploy_up *u, const char *rel, char *out);
 /* Print the last ~2000 bytes of `path` to `f`, indented. */
 void deploy__print_tail(FILE *f, const char *path);
+
+/* Create `path` and its parents (0755). 0 or ERR_IO. */
+int deploy__mkdir_p(const char *path);
+/* Write p/n to `path` (created or truncated) with `mode`. 0 or ERR_IO. */
+int deploy__write_file(const char *path, const void *p, size_t n, mode_t mode);
+/* The keys store s's buckets are created with, and its peers sign with
+ * (borrowed from *u). */
+void deploy__store_keys(const struct deploy_up *u, uint32_t s, const char **key,
+                        const char **secret);
+
+/* ---- replication (up_repl.c) ---- */
+
+/* Whether a bucket of store s has a rule (enabled or not) whose
+ * destination is a bucket of store t (s == t: between its own buckets). */
+bool deploy__repl_to(const struct deploy_stack *st, uint32_t s, uint32_t t);
+/* Whether the store at location l (if any) replicates to store t. */
+bool deploy__repl_from(const struct deploy_stack *st, uint32_t l, uint32_t t);
+/* A peer's name for a store in `region`: lowercased, each character
+ * outside a-z 0-9 '-' made '-', at most REPL_NAME_MAX, into out[cap]. */
+void deploy__repl_peer_name(const char *region, char *out, size_t cap);
+/* Append bucket bi's PutBucketReplication body: a V2 rule per stack rule
+ * (ID rule-N-to-DEST, Priority N, Filter/Prefix, DeleteMarkerReplication,
+ * Destination arn:aws:s3:REGION::DEST). 0 or ERR_NOMEM / ERR_TOO_BIG. */
+int deploy__repl_xml(const struct deploy_stack *st, uint32_t bi, struct buf *out);
+/* Append store s's peers file: each store t it replicates to, named and
+ * keyed by deploy__repl_peer_name (keys file NAME.keys beside it), at
+ * http://127.0.0.1:port[t]. 0 or ERR_NOMEM / ERR_TOO_BIG. */
+int deploy__repl_peers_yaml(const struct deploy_stack *st, uint32_t s, const uint16_t *port,
+                            struct buf *out);
+/* Write STATE/replication/REGION/{peers.yaml,PEER.keys} for store s (what
+ * an earlier `up` left there removed first) and check them with the
+ * store's parser. path[DEPLOY_UP_PATH_MAX] gets the peers file, or "" when
+ * the store replicates nowhere. 0, or ERR_IO / the parser's code after a
+ * message. */
+int deploy__repl_write(struct deploy_up *u, uint32_t s, char *path);
+/* PUT bucket bi's rules to its store (or, for a `kept` bucket the stack
+ * gives none, DELETE what it has). 0, or ERR_UP_HTTP / the exchange's code
+ * after a message naming the bucket. */
+int deploy__repl_apply(struct deploy_up *u, uint32_t bi, bool kept);
 
 /* Add a child (not started). argv items are copied. 0 or ERR_TOO_BIG. */
 int deploy__proc_add(struct deploy_up *u, enum deploy_up_kind kind, const char *name, uint16_t port,

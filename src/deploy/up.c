@@ -3,10 +3,12 @@
  * ports (from the base port, skipping ports in use), writes keys (0600) and
  * each router's and edge's YAML into the state directory and parses them
  * with the roles' own parsers before anything starts, spawns stores, wan
- * relays (a router's or edge's path to another location's store gets the
- * link's delay), routers and edges (deploy/up_proc.c), creates buckets and
- * seeds objects with signed PUTs, writes STATE/endpoints.json and prints
- * what to try. Main thread of the CLI process only.
+ * relays (a router's, edge's or replicating store's path to another
+ * location's store gets the link's delay), routers and edges
+ * (deploy/up_proc.c), creates buckets, sets their replication rules
+ * (deploy/up_repl.c) and seeds objects with signed PUTs, writes
+ * STATE/endpoints.json and prints what to try. Main thread of the CLI
+ * process only.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,7 +37,7 @@
 
 /* ---- small file helpers ---- */
 
-static int mkdir_p(const char *path)
+int deploy__mkdir_p(const char *path)
 {
 	char tmp[DEPLOY_UP_PATH_MAX];
 	snprintf(tmp, sizeof(tmp), "%s", path);
@@ -52,7 +54,7 @@ static int mkdir_p(const char *path)
 	return 0;
 }
 
-static int write_file(const char *path, const void *p, size_t n, mode_t mode)
+int deploy__write_file(const char *path, const void *p, size_t n, mode_t mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
@@ -154,7 +156,7 @@ static int write_pair(const char *path, const char *key, const char *secret, con
 	char line[3 * DEPLOY_UP_KEY_MAX + 8];
 	int n = snprintf(line, sizeof(line), "%s %s%s%s\n", key, secret, name ? " " : "",
 	                 name ? name : "");
-	int rc = write_file(path, line, (size_t)n, 0600);
+	int rc = deploy__write_file(path, line, (size_t)n, 0600);
 	explicit_bzero(line, sizeof(line));
 	return rc;
 }
@@ -198,14 +200,15 @@ static int plan_keys(struct deploy_up *u)
 		rc = buf_printf(&b, "%s %s ops\n", u->admin_key, u->admin_secret);
 	deploy__state_path(u, "credentials/store-users", path);
 	if (rc == 0)
-		rc = write_file(path, b.data, b.len, 0600);
+		rc = deploy__write_file(path, b.data, b.len, 0600);
 	explicit_bzero(b.data, b.len);
 	buf_free(&b);
 	return rc;
 }
 
 /* The keys a store's buckets are created with. */
-static void store_keys(const struct deploy_up *u, uint32_t s, const char **key, const char **secret)
+void deploy__store_keys(const struct deploy_up *u, uint32_t s, const char **key,
+                        const char **secret)
 {
 	uint32_t c = u->st->store[s].credentials;
 	if (c == DEPLOY_STACK_NONE && u->st->ncredentials)
@@ -277,12 +280,15 @@ static int plan_ports(struct deploy_up *u)
 			rc = take_port(u, &u->store_port[s]);
 	}
 	for (uint32_t l = 0; rc == 0 && l < st->nlocations; l++) {
-		if (!runs_at(st, l))
-			continue;
+		/* A relay from l to each store elsewhere that l's router and
+		 * edge, or l's store replicating to it, reach over a link. */
 		for (uint32_t s = 0; rc == 0 && s < st->nstores; s++)
 			if (st->store[s].location != l &&
-			    link_between(st, l, st->store[s].location))
+			    link_between(st, l, st->store[s].location) &&
+			    (runs_at(st, l) || deploy__repl_from(st, l, s)))
 				rc = take_port(u, &u->wan_port[(size_t)l * st->nstores + s]);
+		if (!runs_at(st, l))
+			continue;
 		if (rc == 0 && st->naccess_points)
 			rc = take_port(u, &u->router_port[l]);
 		if (rc == 0 && st->naccess_points)
@@ -534,7 +540,7 @@ static int write_config(struct deploy_up *u, const char *rel, struct buf *b, boo
 {
 	char path[DEPLOY_UP_PATH_MAX], err[EDGE_CONFIG_ERR_LEN];
 	deploy__state_path(u, rel, path);
-	if (write_file(path, b->data, b->len, 0644) != 0) {
+	if (deploy__write_file(path, b->data, b->len, 0644) != 0) {
 		fprintf(u->err, "up: cannot write %s: %s\n", path, strerror(errno));
 		return ERR_IO;
 	}
@@ -572,7 +578,7 @@ static int add_children(struct deploy_up *u)
 		snprintf(listen, sizeof(listen), "127.0.0.1:%u", u->store_port[s]);
 		snprintf(rel, sizeof(rel), "data/%s", so->region);
 		deploy__state_path(u, rel, data);
-		if (mkdir_p(data) != 0)
+		if (deploy__mkdir_p(data) != 0)
 			return ERR_IO;
 		snprintf(domain, sizeof(domain), "s3.%s.meridian.test", so->region);
 		char aps[DEPLOY_STACK_ITEMS_MAX][320];
@@ -593,6 +599,14 @@ static int add_children(struct deploy_up *u)
 			                DEPLOY_STACK_MRAP_DOMAIN };
 		for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 			argv[n++] = fixed[i];
+		char peers[DEPLOY_UP_PATH_MAX];
+		rc = deploy__repl_write(u, s, peers);
+		if (rc)
+			return rc;
+		if (peers[0]) {
+			argv[n++] = "--replication";
+			argv[n++] = peers;
+		}
 		unsigned np = 0;
 		for (uint32_t bi = 0; bi < st->nbuckets && np < DEPLOY_STACK_ITEMS_MAX; bi++) {
 			const struct deploy_stack_bucket *bk = &st->bucket[bi];
@@ -718,6 +732,67 @@ static int attr_fn(void *ctx, const struct deploy_stack_resource *r, const char 
 
 /* ---- buckets ---- */
 
+/* Versioning as the stack says. */
+static int put_versioning(struct deploy_up *u, uint32_t bi, const struct deploy_up_sign *sg)
+{
+	const struct deploy_stack_bucket *bk = &u->st->bucket[bi];
+	char vb[256], target[128];
+	int n =
+	    snprintf(vb, sizeof(vb),
+	             "<VersioningConfiguration "
+	             "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Status>%s</"
+	             "Status></VersioningConfiguration>",
+	             bk->versioning == DEPLOY_STACK_VERSIONING_ENABLED ? "Enabled" : "Suspended");
+	snprintf(target, sizeof(target), "/%s?versioning", bk->name);
+	struct buf body;
+	buf_init(&body, DEPLOY_UP_BODY_MAX);
+	int status = 0;
+	int rc = deploy__http(u->store_port[bk->store], "PUT", target, "127.0.0.1", sg, vb,
+	                      (size_t)n, HTTP_TIMEOUT, &status, &body);
+	if (rc || status != 200) {
+		fprintf(u->err, "up: versioning of %s: %d %.*s\n", bk->name, status, (int)body.len,
+		        body.data);
+		rc = rc ? rc : ERR_UP_HTTP;
+	}
+	buf_free(&body);
+	return rc;
+}
+
+/* CreateBucket and versioning. *kept: the bucket was there already (a
+ * second `up`): its data stays as it is and it is not seeded again, but
+ * Versioning: Enabled is applied (idempotent; replication rules need it). */
+static int create_bucket(struct deploy_up *u, uint32_t bi, bool *kept)
+{
+	const struct deploy_stack *st = u->st;
+	const struct deploy_stack_bucket *bk = &st->bucket[bi];
+	const struct deploy_stack_store *so = &st->store[bk->store];
+	struct deploy_up_sign sg = { .region = so->region };
+	deploy__store_keys(u, bk->store, &sg.access_key, &sg.secret_key);
+	char target[128];
+	snprintf(target, sizeof(target), "/%s", bk->name);
+	int status = 0;
+	struct buf body;
+	buf_init(&body, DEPLOY_UP_BODY_MAX);
+	int rc = deploy__http(u->store_port[bk->store], "PUT", target, "127.0.0.1", &sg, NULL, 0,
+	                      HTTP_TIMEOUT, &status, &body);
+	*kept = rc == 0 && status == 409;
+	if (!*kept && (rc || status != 200)) {
+		fprintf(u->err, "up: create bucket %s in %s: %s %d %.*s\n", bk->name, so->region,
+		        rc ? err_text(rc) : "status", status, (int)body.len, body.data);
+		rc = rc ? rc : ERR_UP_HTTP;
+	}
+	buf_free(&body);
+	if (rc)
+		return rc;
+	fprintf(u->out, "  bucket %-22s %s in %s\n", bk->name,
+	        *kept ? "kept (it exists)" : "created", so->region);
+	bool set = *kept ? bk->versioning == DEPLOY_STACK_VERSIONING_ENABLED
+	                 : bk->versioning != DEPLOY_STACK_VERSIONING_OFF;
+	return set ? put_versioning(u, bi, &sg) : 0;
+}
+
+/* Each object of a new bucket: its Body (runtime attributes expanded) or
+ * its File. */
 static int seed_bucket(struct deploy_up *u, uint32_t bi)
 {
 	const struct deploy_stack *st = u->st;
@@ -725,44 +800,11 @@ static int seed_bucket(struct deploy_up *u, uint32_t bi)
 	const struct deploy_stack_store *so = &st->store[bk->store];
 	uint16_t port = u->store_port[bk->store];
 	struct deploy_up_sign sg = { .region = so->region };
-	store_keys(u, bk->store, &sg.access_key, &sg.secret_key);
+	deploy__store_keys(u, bk->store, &sg.access_key, &sg.secret_key);
 	char target[1024];
-	snprintf(target, sizeof(target), "/%s", bk->name);
-	int status = 0;
+	int status = 0, rc = 0;
 	struct buf body;
 	buf_init(&body, DEPLOY_UP_BODY_MAX);
-	int rc = deploy__http(port, "PUT", target, "127.0.0.1", &sg, NULL, 0, HTTP_TIMEOUT, &status,
-	                      &body);
-	if (rc == 0 && status == 409) {
-		fprintf(u->out, "  bucket %-22s kept (exists in %s)\n", bk->name, so->region);
-		buf_free(&body);
-		return 0; /* a second `up`: the data stays as it is */
-	}
-	if (rc || status != 200) {
-		fprintf(u->err, "up: create bucket %s in %s: %s %d %.*s\n", bk->name, so->region,
-		        rc ? err_text(rc) : "status", status, (int)body.len, body.data);
-		buf_free(&body);
-		return rc ? rc : ERR_UP_HTTP;
-	}
-	if (bk->versioning != DEPLOY_STACK_VERSIONING_OFF) {
-		char vb[256];
-		int n = snprintf(vb, sizeof(vb),
-		                 "<VersioningConfiguration "
-		                 "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Status>%s</"
-		                 "Status></VersioningConfiguration>",
-		                 bk->versioning == DEPLOY_STACK_VERSIONING_ENABLED ? "Enabled"
-		                                                                   : "Suspended");
-		snprintf(target, sizeof(target), "/%s?versioning", bk->name);
-		buf_reset(&body);
-		rc = deploy__http(port, "PUT", target, "127.0.0.1", &sg, vb, (size_t)n,
-		                  HTTP_TIMEOUT, &status, &body);
-		if (rc || status != 200) {
-			fprintf(u->err, "up: versioning of %s: %d %.*s\n", bk->name, status,
-			        (int)body.len, body.data);
-			buf_free(&body);
-			return rc ? rc : ERR_UP_HTTP;
-		}
-	}
 	for (uint32_t i = 0; rc == 0 && i < bk->nobjects; i++) {
 		const struct deploy_stack_object *o = &bk->object[i];
 		struct buf data;
@@ -800,9 +842,32 @@ static int seed_bucket(struct deploy_up *u, uint32_t bi)
 		buf_free(&data);
 	}
 	buf_free(&body);
-	if (rc == 0)
-		fprintf(u->out, "  bucket %-22s created in %s, %u object%s seeded\n", bk->name,
-		        so->region, bk->nobjects, bk->nobjects == 1 ? "" : "s");
+	if (rc == 0 && bk->nobjects)
+		fprintf(u->out, "  bucket %-22s seeded: %u object%s\n", bk->name, bk->nobjects,
+		        bk->nobjects == 1 ? "" : "s");
+	return rc;
+}
+
+/* Right after the stores are healthy, in three passes, so that a rule
+ * never names a bucket not yet made and a seeded object under a rule's
+ * prefix replicates: every bucket created (versioning set), then every
+ * bucket's replication rules, then the new buckets' objects. */
+static int make_buckets(struct deploy_up *u)
+{
+	const struct deploy_stack *st = u->st;
+	bool *kept = calloc(st->nbuckets ? st->nbuckets : 1, sizeof(bool));
+	if (!kept)
+		return ERR_NOMEM;
+	fprintf(u->out, "creating buckets\n");
+	int rc = 0;
+	for (uint32_t b = 0; rc == 0 && b < st->nbuckets; b++)
+		rc = create_bucket(u, b, &kept[b]);
+	for (uint32_t b = 0; rc == 0 && b < st->nbuckets; b++)
+		rc = deploy__repl_apply(u, b, kept[b]);
+	for (uint32_t b = 0; rc == 0 && b < st->nbuckets; b++)
+		if (!kept[b])
+			rc = seed_bucket(u, b);
+	free(kept);
 	return rc;
 }
 
@@ -893,7 +958,7 @@ static int write_endpoints(struct deploy_up *u)
 	rc = rc ? rc : json_str(&b, path);
 	rc = rc ? rc : buf_add_str(&b, "\n}\n");
 	deploy__state_path(u, "endpoints.json", path);
-	rc = rc ? rc : write_file(path, b.data, b.len, 0644);
+	rc = rc ? rc : deploy__write_file(path, b.data, b.len, 0644);
 	buf_free(&b);
 	/* The routers' control endpoints for `region` and `status`. */
 	buf_init(&b, 64 * 1024);
@@ -907,7 +972,7 @@ static int write_endpoints(struct deploy_up *u)
 			rc = buf_printf(&b, "edge %s %u %u\n", st->location[l].name,
 			                u->edge_port[l], u->edge_admin[l]);
 	deploy__state_path(u, "controls", path);
-	rc = rc ? rc : write_file(path, b.data, b.len, 0644);
+	rc = rc ? rc : deploy__write_file(path, b.data, b.len, 0644);
 	buf_free(&b);
 	return rc;
 }
@@ -1055,7 +1120,7 @@ static int write_pid(struct deploy_up *u)
 	char path[DEPLOY_UP_PATH_MAX], line[32];
 	deploy__state_path(u, "up.pid", path);
 	int n = snprintf(line, sizeof(line), "%d\n", (int)getpid());
-	return write_file(path, line, (size_t)n, 0644);
+	return deploy__write_file(path, line, (size_t)n, 0644);
 }
 
 static void remove_pid(struct deploy_up *u)
@@ -1095,11 +1160,8 @@ static int bring_up(struct deploy_up *u, bool detached)
 		fprintf(u->out, "starting %s\n", order[i].what);
 		fflush(u->out);
 		rc = deploy__start_kind(u, order[i].kind);
-		if (rc == 0 && order[i].kind == DEPLOY_UP_STORE) {
-			fprintf(u->out, "creating buckets\n");
-			for (uint32_t b = 0; rc == 0 && b < u->st->nbuckets; b++)
-				rc = seed_bucket(u, b);
-		}
+		if (rc == 0 && order[i].kind == DEPLOY_UP_STORE)
+			rc = make_buckets(u);
 	}
 	rc = rc ? rc : write_endpoints(u);
 	if (rc) {
@@ -1245,7 +1307,7 @@ int deploy_up(const struct deploy_up_opts *o, FILE *out, FILE *err)
 		return rc;
 	const char *state = o->state ? o->state : DEPLOY_UP_STATE_DEFAULT;
 	char real[PATH_MAX];
-	if (mkdir_p(state) != 0 || !realpath(state, real)) {
+	if (deploy__mkdir_p(state) != 0 || !realpath(state, real)) {
 		fprintf(err, "up: cannot create the state directory %s: %s\n", state,
 		        strerror(errno));
 		deploy_stack_free(u.st);
@@ -1269,7 +1331,7 @@ int deploy_up(const struct deploy_up_opts *o, FILE *out, FILE *err)
 	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
 		char p[DEPLOY_UP_PATH_MAX];
 		deploy__state_path(&u, sub[i], p);
-		if (mkdir_p(p) != 0) {
+		if (deploy__mkdir_p(p) != 0) {
 			fprintf(err, "up: cannot create %s: %s\n", p, strerror(errno));
 			deploy_stack_free(u.st);
 			return ERR_IO;

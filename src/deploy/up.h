@@ -3,9 +3,11 @@
  * bring a validated stack plan (deploy/stack.h) up as processes on this
  * machine: plan ports, write credentials and per-role configs into a state
  * directory, fork/exec the same binary as stores, wan relays, routers and
- * edges, wait until each is healthy, create buckets and seed objects, write
- * STATE/endpoints.json, print what to try, then supervise (restart crashed
- * children with backoff; SIGINT/SIGTERM stops every child by PID).
+ * edges (stores with the replication peers their buckets' rules need), wait
+ * until each is healthy, create buckets, set their replication rules and
+ * seed objects, write STATE/endpoints.json, print what to try, then
+ * supervise (restart crashed children with backoff; SIGINT/SIGTERM stops
+ * every child by PID).
  * `down`, `status` and `region` act on a running stack through its state
  * directory. Main thread of the CLI process only (signals, fork, waitpid).
  */

@@ -3,8 +3,11 @@ temp state directory on free loopback ports, then the issue's checks: each
 location's edge answers with its own region's greeting, the failover drill
 through `meridian region`, a killed store failed over and restarted by the
 supervisor, `meridian status`, `meridian down` leaving no process behind, a
-second `up` keeping the data, and a bad stack file refused with exit 2 and
-file:line:col messages. Every process is stopped by the PIDs the stack lists
+second `up` keeping the data, replication from the stack's rules (a write
+in one region's bucket arrives in the other's with its version id, a write
+through the access point is served by the far edge, index.html stays
+distinct, a rule between two buckets of one store), and a bad stack file
+refused with exit 2 and file:line:col messages. Every process is stopped by the PIDs the stack lists
 (never by name)."""
 import http.client
 import json
@@ -18,14 +21,60 @@ import time
 
 import pytest
 
+from botocore.exceptions import ClientError
+
+from routerenv import region_of, sigv4a_client
 from storeenv import meridian_bin
 
 UP_TIMEOUT = 45  # seconds for `up -d` to report ready
 US, EU = "us-east-1", "eu-west-1"
 
 
+ALIAS = "mfzwi23gnjvgw.mrap"
+
+
 def greeting(region):
     return f"hello from bucket meridian-demo-{region}".encode()
+
+
+def bucket(region, prefix="meridian-demo"):
+    return f"{prefix}-{region}"
+
+
+def creds(ep):
+    key, secret = pathlib.Path(ep["credentials"]).read_text().split()[:2]
+    return key, secret
+
+
+def store_client(ep, region):
+    """boto3 (SigV4, path style) straight to a region's store."""
+    import boto3
+    from botocore.config import Config
+
+    key, secret = creds(ep)
+    return boto3.client("s3", endpoint_url=ep["stores"][region], region_name=region,
+                        aws_access_key_id=key, aws_secret_access_key=secret,
+                        config=Config(s3={"addressing_style": "path"},
+                                      retries={"max_attempts": 1}))
+
+
+def head(client, bucket_name, key):
+    try:
+        return client.head_object(Bucket=bucket_name, Key=key)
+    except ClientError as e:
+        if e.response["ResponseMetadata"]["HTTPStatusCode"] == 404:
+            return None
+        raise
+
+
+def wait_head(client, bucket_name, key, timeout=20):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        h = head(client, bucket_name, key)
+        if h:
+            return h
+        time.sleep(0.05)
+    raise AssertionError(f"{bucket_name}/{key} did not arrive within {timeout} s")
 
 
 def probe_base_port():
@@ -150,6 +199,76 @@ def test_each_location_gets_its_own_region(stack):
         assert headers.get("x-meridian-region") == loc
 
 
+def test_replication_files_name_the_other_store_through_its_relay(stack):
+    state = stack["state"]
+    procs = processes(state)
+    for here, there in ((US, EU), (EU, US)):
+        d = state / "replication" / here
+        assert (d.stat().st_mode & 0o777) == 0o700
+        keys = d / f"{there}.keys"
+        assert (keys.stat().st_mode & 0o777) == 0o600
+        assert keys.read_text().split() == list(creds(stack["ep"]))
+        peers = (d / "peers.yaml").read_text()
+        relay = procs[f"wan-{here}-to-{there}"][1]
+        assert f'endpoint: "http://127.0.0.1:{relay}"' in peers, peers
+        assert f'region: "{there}"' in peers and here not in peers.split("peers:")[1]
+    assert "replicates shared/* to meridian-demo-eu-west-1 in eu-west-1" in stack["out"]
+
+
+def test_a_write_in_one_region_arrives_in_the_other_with_its_version_id(stack):
+    ep = stack["ep"]
+    us, eu = store_client(ep, US), store_client(ep, EU)
+    for src, dst, c_src, c_dst in ((US, EU, us, eu), (EU, US, eu, us)):
+        body = f"written in {src}\n".encode() * 50
+        put = c_src.put_object(Bucket=bucket(src), Key=f"shared/from-{src}.txt", Body=body)
+        got = wait_head(c_dst, bucket(dst), f"shared/from-{src}.txt")
+        assert got["VersionId"] == put["VersionId"]
+        assert got["ETag"] == put["ETag"]
+        assert got["ReplicationStatus"] == "REPLICA"
+        obj = c_dst.get_object(Bucket=bucket(dst), Key=f"shared/from-{src}.txt")
+        assert obj["Body"].read() == body
+    # Outside the shared prefix nothing travels.
+    us.put_object(Bucket=bucket(US), Key="private/only-us.txt", Body=b"stays home")
+    us.put_object(Bucket=bucket(US), Key="shared/later.txt", Body=b"x")
+    wait_head(eu, bucket(EU), "shared/later.txt")
+    assert head(eu, bucket(EU), "private/only-us.txt") is None
+
+
+def test_a_put_through_the_access_point_is_served_by_the_far_edge(stack):
+    ep = stack["ep"]
+    ap = sigv4a_client(ep["routers"][US], user=creds(ep))
+    body = b"put through the access point near us-east-1\n" * 20
+    put = ap.put_object(Bucket=ALIAS, Key="shared/via-ap.txt", Body=body)
+    assert region_of(put) == US  # the router near us-east-1 chose its own region
+    # Replication brings it to eu-west-1's bucket, with its version id ...
+    got = wait_head(store_client(ep, EU), bucket(EU), "shared/via-ap.txt")
+    assert got["VersionId"] == put["VersionId"]
+    # ... from where the eu-west-1 edge (TTL 0: it fetches) serves it.
+    status, headers, data = get(port_of(ep["edges"][EU]), "/shared/via-ap.txt")
+    assert status == 200, (status, data)
+    assert data == body
+    assert headers.get("x-meridian-region") == EU
+    assert headers.get("x-amz-version-id") == put["VersionId"]
+
+
+def test_index_html_stays_distinct_per_bucket(stack):
+    ep = stack["ep"]
+    # Let any replication of the seeds have happened (a later write arrives).
+    us, eu = store_client(ep, US), store_client(ep, EU)
+    us.put_object(Bucket=bucket(US), Key="shared/fence.txt", Body=b"fence")
+    eu.put_object(Bucket=bucket(EU), Key="shared/fence2.txt", Body=b"fence")
+    wait_head(eu, bucket(EU), "shared/fence.txt")
+    wait_head(us, bucket(US), "shared/fence2.txt")
+    for region, c in ((US, us), (EU, eu)):
+        status, _, body = get(port_of(ep["stores"][region]), f"/{bucket(region)}/index.html")
+        assert (status, body) == (200, greeting(region))
+        versions = c.list_object_versions(Bucket=bucket(region), Prefix="index.html")
+        assert len(versions.get("Versions", [])) == 1, versions
+        assert "ReplicationStatus" not in c.head_object(Bucket=bucket(region), Key="index.html")
+        status, _, body = get(port_of(ep["edges"][region]))
+        assert (status, body) == (200, greeting(region))
+
+
 def wait_greetings(ep, want, timeout):
     """Until both edges answer with `want`'s greeting; seconds taken, or None."""
     t0 = time.monotonic()
@@ -223,6 +342,9 @@ def test_down_stops_everything_and_second_up_keeps_data(stack):
     binary = meridian_bin()
     version = get(port_of(ep["edges"][US]))[1].get("x-amz-version-id")
     assert version
+    us, eu = store_client(ep, US), store_client(ep, EU)
+    kept = us.put_object(Bucket=bucket(US), Key="shared/before-down.txt", Body=b"kept")
+    assert wait_head(eu, bucket(EU), "shared/before-down.txt")["VersionId"] == kept["VersionId"]
     pids = [pid for pid, _ in processes(state).values()]
     sup = int((state / "up.pid").read_text().split()[0])
     r = run("down", "--state", str(state), timeout=40)
@@ -238,6 +360,15 @@ def test_down_stops_everything_and_second_up_keeps_data(stack):
     status, headers, body = get(port_of(ep2["edges"][US]))
     assert (status, body) == (200, greeting(US))
     assert headers.get("x-amz-version-id") == version
+    # The replicated data is kept, and the rules are in force again.
+    assert "replicates shared/* to meridian-demo-eu-west-1 in eu-west-1" in r.stdout
+    us, eu = store_client(ep2, US), store_client(ep2, EU)
+    for c, b in ((us, bucket(US)), (eu, bucket(EU))):
+        h = c.head_object(Bucket=b, Key="shared/before-down.txt")
+        assert h["VersionId"] == kept["VersionId"]
+        assert c.get_object(Bucket=b, Key="shared/before-down.txt")["Body"].read() == b"kept"
+    again = eu.put_object(Bucket=bucket(EU), Key="shared/after-up.txt", Body=b"again")
+    assert wait_head(us, bucket(US), "shared/after-up.txt")["VersionId"] == again["VersionId"]
 
 
 def test_bad_stack_file_exits_2_with_positions(tmp_path):
@@ -373,3 +504,76 @@ def test_child_that_cannot_start_is_named_with_its_log(tmp_path):
     finally:
         busy.close()
         stop_everything(state)
+
+
+SAME_STORE = """\
+Description: two buckets of one store, one replicating into the other
+Resources:
+  Here:
+    Type: Meridian::Location
+    Properties: {Name: here, Region: us-east-1}
+  Keys:
+    Type: Meridian::Credentials
+  Store:
+    Type: Meridian::Store
+    Properties: {Location: !Ref Here, Credentials: !Ref Keys}
+  Src:
+    Type: Meridian::Bucket
+    Properties:
+      Store: !Ref Store
+      BucketName: same-src
+      Versioning: Enabled
+      ReplicationRules:
+        - Destination: !Ref Dst
+          Prefix: shared/
+      Objects:
+        - Key: shared/seeded.txt
+          Body: seeded under the rule's prefix
+        - Key: index.html
+          Body: src only
+  Dst:
+    Type: Meridian::Bucket
+    Properties:
+      Store: !Ref Store
+      BucketName: same-dst
+      Versioning: Enabled
+"""
+
+
+def test_a_rule_between_two_buckets_of_one_store(tmp_path):
+    """The store is its own peer: its peers file names itself at its own
+    port, and a write (and a seed) under the prefix arrives in the other
+    bucket with its version id."""
+    stack_file = tmp_path / "same.yaml"
+    stack_file.write_text(SAME_STORE)
+    state = tmp_path / "state"
+    try:
+        r = run("up", str(stack_file), "--state", str(state), "--base-port",
+                str(probe_base_port()), "-d", timeout=UP_TIMEOUT)
+        assert r.returncode == 0, r.stdout + r.stderr
+        ep = json.loads((state / "endpoints.json").read_text())
+        port = port_of(ep["stores"][US])
+        peers = (state / "replication" / US / "peers.yaml").read_text()
+        assert f'name: "{US}"' in peers and f'endpoint: "http://127.0.0.1:{port}"' in peers
+        c = store_client(ep, US)
+        seeded = c.head_object(Bucket="same-src", Key="shared/seeded.txt")
+        assert wait_head(c, "same-dst", "shared/seeded.txt")["VersionId"] == seeded["VersionId"]
+        put = c.put_object(Bucket="same-src", Key="shared/k.txt", Body=b"one store")
+        got = wait_head(c, "same-dst", "shared/k.txt")
+        assert got["VersionId"] == put["VersionId"] and got["ReplicationStatus"] == "REPLICA"
+        assert c.get_object(Bucket="same-dst", Key="shared/k.txt")["Body"].read() == b"one store"
+        assert head(c, "same-dst", "index.html") is None
+    finally:
+        stop_everything(state)
+
+
+def test_a_destination_without_versioning_is_refused(tmp_path):
+    stack_file = tmp_path / "stack.yaml"
+    stack_file.write_text(SAME_STORE.replace(
+        "      BucketName: same-dst\n      Versioning: Enabled\n",
+        "      BucketName: same-dst\n"))
+    r = run("up", str(stack_file), "--state", str(tmp_path / "state"))
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stderr.splitlines() == [
+        f"{stack_file}:18:11: Destination: Dst needs Versioning: Enabled to take replicas"]
+    assert not (tmp_path / "state").exists()

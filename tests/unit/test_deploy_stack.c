@@ -550,6 +550,78 @@ static void test_cycles(void **state)
 	deploy_stack_free(st);
 }
 
+/* Replication rules: the keys' defaults and values, a rule between two
+ * buckets of one store (the store is its own peer), and the checks: the
+ * destination takes replicas only with Versioning: Enabled (found once
+ * every bucket is read, whatever their order), the Prefix's cap. */
+static void test_replication_rules(void **state)
+{
+	(void)state;
+	struct deploy_stack *st =
+	    parse("Resources:\n" LOC STORE "  B:\n    Type: Meridian::Bucket\n    Properties:\n"
+	          "      Store: !Ref S\n      BucketName: b-1\n      Versioning: Enabled\n"
+	          "      ReplicationRules:\n"
+	          "        - {Destination: !Ref C, Prefix: a/}\n"
+	          "        - {Destination: !Ref C, Prefix: b/, Status: Disabled,\n"
+	          "           DeleteMarkerReplication: Disabled}\n"
+	          "  C:\n    Type: Meridian::Bucket\n    Properties:\n"
+	          "      Store: !Ref S\n      BucketName: c-1\n      Versioning: Enabled\n");
+	const struct deploy_stack_bucket *b = &st->bucket[0];
+	assert_int_equal(b->nrules, 2);
+	assert_int_equal(b->rule[0].destination, 1);
+	assert_string_equal(b->rule[0].prefix, "a/");
+	assert_true(b->rule[0].enabled && b->rule[0].delete_markers);
+	assert_string_equal(b->rule[1].prefix, "b/");
+	assert_false(b->rule[1].enabled || b->rule[1].delete_markers);
+	assert_int_equal(st->bucket[b->rule[0].destination].store, b->store);
+	deploy_stack_free(st);
+
+	/* The destination is read after the source: still checked. */
+	refused("Resources:\n" LOC STORE                              /* 1-10 */
+	        "  B:\n    Type: Meridian::Bucket\n    Properties:\n" /* 11-13 */
+	        "      Store: !Ref S\n      BucketName: b-1\n"        /* 14-15 */
+	        "      Versioning: Enabled\n"                         /* 16 */
+	        "      ReplicationRules:\n"                           /* 17 */
+	        "        - Prefix: p/\n"                              /* 18 */
+	        "          Destination: !Ref C\n"                     /* 19 */
+	        "  C:\n    Type: Meridian::Bucket\n    Properties:\n"
+	        "      Store: !Ref S\n      BucketName: c-1\n      Versioning: Suspended\n",
+	        "dir/s.yaml:19:11: Destination: C needs Versioning: Enabled to take replicas");
+	refused("Resources:\n" LOC STORE "  B:\n    Type: Meridian::Bucket\n    Properties:\n"
+	        "      Store: !Ref S\n      BucketName: b-1\n      Versioning: Enabled\n"
+	        "      ReplicationRules: [{Destination: !Ref B}]\n",
+	        "dir/s.yaml:17:27: Destination: a bucket cannot replicate to itself");
+	refused("Resources:\n" LOC STORE "  B:\n    Type: Meridian::Bucket\n    Properties:\n"
+	        "      Store: !Ref S\n      BucketName: b-1\n      Versioning: Enabled\n"
+	        "      ReplicationRules: [{Destination: !Ref C, DeleteMarkerReplication: On}]\n"
+	        "  C:\n    Type: Meridian::Bucket\n    Properties:\n"
+	        "      Store: !Ref S\n      BucketName: c-1\n      Versioning: Enabled\n",
+	        "dir/s.yaml:17:48: DeleteMarkerReplication: \"On\" is not one of Disabled, "
+	        "Enabled");
+	char text[4096], prefix[DEPLOY_STACK_PREFIX_MAX + 2];
+	memset(prefix, 'p', sizeof(prefix) - 1);
+	prefix[sizeof(prefix) - 1] = '\0';
+	snprintf(text, sizeof(text),
+	         "Resources:\n" LOC STORE "  B:\n    Type: Meridian::Bucket\n    Properties:\n"
+	         "      Store: !Ref S\n      BucketName: b-1\n      Versioning: Enabled\n"
+	         "      ReplicationRules:\n        - Destination: !Ref C\n"
+	         "          Prefix: %s\n"
+	         "  C:\n    Type: Meridian::Bucket\n    Properties:\n"
+	         "      Store: !Ref S\n      BucketName: c-1\n      Versioning: Enabled\n",
+	         prefix);
+	refused(text, "dir/s.yaml:19:11: Prefix: longer than 1024 bytes");
+	prefix[DEPLOY_STACK_PREFIX_MAX] = '\0'; /* exactly the cap */
+	snprintf(text, sizeof(text),
+	         "Resources:\n" LOC STORE "  B:\n    Type: Meridian::Bucket\n    Properties:\n"
+	         "      Store: !Ref S\n      BucketName: b-1\n      Versioning: Enabled\n"
+	         "      ReplicationRules:\n        - Destination: !Ref C\n"
+	         "          Prefix: %s\n"
+	         "  C:\n    Type: Meridian::Bucket\n    Properties:\n"
+	         "      Store: !Ref S\n      BucketName: c-1\n      Versioning: Enabled\n",
+	         prefix);
+	deploy_stack_free(parse(text));
+}
+
 static void test_all_errors_reported(void **state)
 {
 	(void)state;
@@ -700,6 +772,7 @@ int main(void)
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_one_per_region),
 		cmocka_unit_test(test_cycles),
+		cmocka_unit_test(test_replication_rules),
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_distribution_errors),
 		cmocka_unit_test(test_deferred_values),
