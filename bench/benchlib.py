@@ -209,11 +209,13 @@ def log_tail(path):
 
 
 class StoreProc:
-    """`meridian store` with one worker on SERVER_CPU, over DATA in tmp."""
+    """`meridian store` with one worker on `cpu` (SERVER_CPU unless told),
+    over DATA in tmp, serving `region` (REGION unless told)."""
 
-    def __init__(self, tmp, port=None):
+    def __init__(self, tmp, port=None, region=REGION, cpu=SERVER_CPU):
         self.tmp = tmp
         self.port = port or free_port()
+        self.region, self.cpu = region, cpu
         self.key = "AKIABENCH" + secrets.token_hex(6).upper()[:11]
         self.secret = secrets.token_urlsafe(30)[:40]
         self.creds = os.path.join(tmp, "credentials")
@@ -231,8 +233,9 @@ class StoreProc:
     def start(self):
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            ["taskset", "-c", str(SERVER_CPU), MERIDIAN, "store", "--listen",
-             f"127.0.0.1:{self.port}", "--data", os.path.join(self.tmp, "data"), "--region", REGION,
+            ["taskset", "-c", str(self.cpu), MERIDIAN, "store", "--listen",
+             f"127.0.0.1:{self.port}", "--data", os.path.join(self.tmp, "data"), "--region",
+             self.region,
              "--credentials", self.creds, "--workers", "1", *self.extra_args],
             stdout=log, stderr=log)
         log.close()
@@ -254,7 +257,7 @@ class StoreProc:
         import boto3
         from botocore.config import Config
 
-        c = boto3.client("s3", endpoint_url=endpoint or self.endpoint, region_name=REGION,
+        c = boto3.client("s3", endpoint_url=endpoint or self.endpoint, region_name=self.region,
                          aws_access_key_id=self.key, aws_secret_access_key=self.secret,
                          config=Config(signature_version="s3v4a" if sigv4a else "s3v4",
                                        s3={"addressing_style": "path"},
@@ -276,7 +279,7 @@ class StoreProc:
         if length is not None:
             headers["Content-Length"] = str(length)
         req = AWSRequest(method=method, url=self.endpoint + path, headers=headers)
-        SigV4Auth(Credentials(self.key, self.secret), "s3", REGION).add_auth(req)
+        SigV4Auth(Credentials(self.key, self.secret), "s3", self.region).add_auth(req)
         return dict(req.headers.items())
 
 
