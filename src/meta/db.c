@@ -145,7 +145,7 @@ static const char schema_v2[] =
     " PRIMARY KEY (bucket_id, pos)"
     ") STRICT, WITHOUT ROWID;"
     "CREATE TABLE repl_outbox("
-    " id INTEGER PRIMARY KEY,"
+    " id INTEGER PRIMARY KEY AUTOINCREMENT," /* never reused: the agent scans by id */
     " bucket_id INTEGER NOT NULL,"
     " key BLOB NOT NULL,"
     " version_id TEXT NOT NULL,"

@@ -16,7 +16,7 @@
  *       credentials: keys/eu.keys       # one `ACCESS_KEY_ID SECRET` line (auth/users.h
  *                                       # syntax, no name), # comments; relative to
  *                                       # the YAML file's directory
- *       concurrency: 32                 # 1..256: requests in flight to this peer
+ *       concurrency: 64                 # 1..256: requests in flight to this peer
  *       timeout: 30s                    # 1s..10m: a request without progress fails
  *       backoff_max: 30s                # 1s..1h: cap of the retry backoff
  *   resync_on_empty: true               # optional, default true
@@ -53,7 +53,7 @@
 #define REPL_AUTHORITY_MAX (HTTP_ENDPOINT_HOST_MAX + 2 + 6)
 
 /* Defaults and ranges. */
-#define REPL_CONCURRENCY_DEFAULT 32
+#define REPL_CONCURRENCY_DEFAULT 64
 #define REPL_CONCURRENCY_MAX     256
 #define REPL_TIMEOUT_DEFAULT_MS  30000
 #define REPL_TIMEOUT_MIN_MS      1000

@@ -171,6 +171,14 @@ static void acks_move_the_status(void **state)
 	int64_t next;
 	assert_int_equal(meta_outbox_next_due(f->db, IOV_LIT("eu"), &next), 0);
 	assert_true(next == INT64_MAX);
+	/* The outbox is empty now; a new row still gets an id above every id
+	 * handed out before (the agent scans forward from the last one). */
+	int64_t top = eu[1].id > ap[1].id ? eu[1].id : ap[1].id;
+	struct meta_object o3;
+	mfx_put_ok(f, "b", "k3", "f3", &o3);
+	assert_int_equal(due(f, "eu", eu, 4), 1);
+	if (eu[0].id <= top)
+		fail_msg("new id %lld, earlier up to %lld", (long long)eu[0].id, (long long)top);
 }
 
 static void retries_wait_and_resync_requeues(void **state)

@@ -201,7 +201,7 @@ static void test_defaults(void **state)
 	parse_ok(P1, &c);
 	assert_int_equal(c.npeers, 1);
 	assert_true(c.resync_on_empty);
-	assert_int_equal(c.peers[0].concurrency, 32);
+	assert_int_equal(c.peers[0].concurrency, 64);
 	assert_int_equal(c.peers[0].timeout_ms, 30000);
 	assert_int_equal(c.peers[0].backoff_max_ms, 30000);
 	repl_config_free(&c);
