@@ -19,6 +19,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,7 @@ struct repl_resync {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool stop;
+	atomic_bool stopping; /* stop, readable without the mutex (curl callbacks) */
 	struct resync_req queue[RESYNC_QUEUE_MAX];
 	size_t nqueue;
 	/* status (mu) */
@@ -149,6 +151,22 @@ static int add_one(struct repl_resync *r, struct add_job *j, const struct meta_p
 
 /* ---- the peer's side ---- */
 
+/* curl's progress callback: a stop aborts a listing or a health check at
+ * once instead of after its timeout. */
+static int still_wanted(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	(void)dt, (void)dn, (void)ut, (void)un;
+	struct repl_resync *r = arg;
+	return atomic_load(&r->stopping) ? 1 : 0;
+}
+
+static void abort_on_stop(CURL *h, struct repl_resync *r)
+{
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, still_wanted);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, r);
+}
+
 struct body {
 	char *p;
 	size_t n, cap;
@@ -214,6 +232,7 @@ static int peer_page(struct repl_resync *r, const struct repl_peer *pc, struct i
 		body->over = false;
 		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep);
 		curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
+		abort_on_stop(h, r);
 		CURLcode cr = curl_easy_perform(h);
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 		if (body->over)
@@ -239,11 +258,14 @@ static int peer_page_retry(struct repl_resync *r, const struct repl_peer *pc, st
 {
 	int rc = ERR_IO;
 	for (int t = 0; t < PAGE_TRIES && rc == ERR_IO; t++) {
-		if (t) {
-			struct timespec ts = { 1 << (t - 1), 0 };
-			nanosleep(&ts, NULL);
-		}
+		/* Wait 1, 2, 4, ... s between tries; a stop ends the wait. */
 		pthread_mutex_lock(&r->mu);
+		if (t && !r->stop) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1 << (t - 1);
+			pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+		}
 		bool stop = r->stop;
 		pthread_mutex_unlock(&r->mu);
 		if (stop)
@@ -514,6 +536,7 @@ static void watch(struct repl_resync *r)
 		curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, read_header);
 		curl_easy_setopt(h, CURLOPT_HEADERDATA, &s);
 		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+		abort_on_stop(h, r);
 		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 		CURLcode cr = curl_easy_perform(h);
 		curl_easy_cleanup(h);
@@ -661,6 +684,7 @@ void repl__resync_stop(struct repl_resync *r)
 		return;
 	pthread_mutex_lock(&r->mu);
 	r->stop = true;
+	atomic_store(&r->stopping, true);
 	pthread_cond_broadcast(&r->cv);
 	pthread_mutex_unlock(&r->mu);
 	pthread_join(r->thread, NULL);

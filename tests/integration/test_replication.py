@@ -356,3 +356,15 @@ def test_pending_gauges_while_the_peer_is_down(pair):
     pair.b.start()
     pair.wait_same()
     wait_for(lambda: "operations_pending{" not in pair.metrics(pair.a), what="nothing pending")
+
+
+def test_a_store_stops_at_once_while_resyncing_toward_a_dead_peer(pair, run):
+    pair.ca.put_object(Bucket=pair.ba, Key="shared/s", Body=b"s")
+    pair.wait_same()
+    pair.b.kill9()
+    r = pair.repl(run, pair.a, "resync", pair.ba, "--to", "eu")
+    assert r.returncode == 0, r.stderr
+    time.sleep(3.5)  # the listing failed thrice; it waits 4 s to try again
+    t0 = time.monotonic()
+    assert pair.a.stop() == 0
+    assert time.monotonic() - t0 < 2, "the resync's retries held the store's shutdown"
