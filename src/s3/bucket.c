@@ -11,6 +11,7 @@
 #include "meta/bucket.h"
 #include "meta/repl.h"
 #include "s3/names.h"
+#include "repl/locate.h"
 #include "s3/repl_xml.h"
 #include "s3/s3-int.h"
 #include "s3/xml_writer.h"
@@ -21,6 +22,7 @@ struct bucket_op {
 	size_t n;
 	enum meta_versioning versioning;
 	struct meta_repl_config repl;
+	const char *why; /* an error's message, set on the pool thread */
 };
 
 static struct bucket_op *state(struct s3_req *q)
@@ -297,13 +299,47 @@ static int resolve_peer(const struct repl_config *cfg, struct meta_repl_rule *r,
 		r->peer = iov_cstr(p->name);
 		return 0;
 	}
-	if (n > 1) {
-		*why = "several replication peers: name the destination's region in its ARN "
-		       "(arn:aws:s3:REGION::bucket)";
-		return ERR_REPL_NO_PEER;
-	}
+	if (n > 1)
+		return ERR_AGAIN; /* ask the peers which one holds it */
 	r->peer = iov_cstr(cfg->peers[0].name);
 	return 0;
+}
+
+static int put_repl_fn(struct meta_db *db, struct s3_req *q);
+
+/* Pool thread: the peers are asked where each rule's destination bucket
+ * is, for rules whose ARN names no region. */
+static int locate_fn(struct s3_req *q)
+{
+	struct bucket_op *s = q->op_state;
+	for (size_t i = 0; i < s->repl.nrules; i++) {
+		struct meta_repl_rule *r = &s->repl.rules[i];
+		if (r->peer.len)
+			continue;
+		const struct repl_peer *p;
+		int rc = repl_locate_bucket(q->srv->cfg.repl, r->dest_bucket, &p);
+		if (rc == ERR_NOT_FOUND || rc == ERR_INVALID) {
+			s->why =
+			    rc == ERR_NOT_FOUND
+			        ? "no replication peer holds the destination bucket in its region"
+			        : "several replication peers hold the destination bucket: name the "
+			          "region in its ARN (arn:aws:s3:REGION::bucket)";
+			return ERR_REPL_NO_PEER;
+		}
+		if (rc)
+			return rc;
+		r->peer = iov_cstr(p->name);
+	}
+	return 0;
+}
+
+static void located(struct s3_req *q)
+{
+	struct bucket_op *s = q->op_state;
+	if (q->rc)
+		s3__error(q, q->rc, s->why);
+	else
+		s3__meta(q, true, put_repl_fn, changed);
 }
 
 static int put_repl_fn(struct meta_db *db, struct s3_req *q)
@@ -320,13 +356,22 @@ void s3__put_bucket_replication(struct s3_req *q)
 		return;
 	const char *why = NULL;
 	int rc = s3_repl_xml_parse(buf_iov(&q->body), q->a, &s->repl, &why);
-	for (size_t i = 0; rc == 0 && i < s->repl.nrules; i++)
+	bool ask = false;
+	for (size_t i = 0; rc == 0 && i < s->repl.nrules; i++) {
 		rc = resolve_peer(q->srv->cfg.repl, &s->repl.rules[i], &why);
+		if (rc == ERR_AGAIN) {
+			ask = true;
+			rc = 0;
+		}
+	}
 	if (rc) {
 		s3__error(q, rc, why);
 		return;
 	}
-	s3__meta(q, true, put_repl_fn, changed);
+	if (ask)
+		s3__pool(q, locate_fn, located);
+	else
+		s3__meta(q, true, put_repl_fn, changed);
 }
 
 static int get_repl_fn(struct meta_db *db, struct s3_req *q)

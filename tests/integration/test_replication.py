@@ -368,3 +368,51 @@ def test_a_store_stops_at_once_while_resyncing_toward_a_dead_peer(pair, run):
     t0 = time.monotonic()
     assert pair.a.stop() == 0
     assert time.monotonic() - t0 < 2, "the resync's retries held the store's shutdown"
+
+
+def test_with_several_peers_the_destination_is_found_by_its_buckets_region(tmp_path):
+    from replenv import peers_file
+    from storeenv import ALICE
+    pa, pb, pc = free_port(), free_port(), free_port()
+    for d in "abc":
+        (tmp_path / d).mkdir()
+    fa = tmp_path / "a" / "peers.yaml"
+    keys = tmp_path / "a" / "k.keys"
+    keys.write_text(f"{ALICE[0]} {ALICE[1]}\n")
+    fa.write_text("peers:\n"
+                  f"  - {{name: eu, region: eu-west-1, endpoint: 'http://127.0.0.1:{pb}', credentials: k.keys}}\n"
+                  f"  - {{name: ap, region: ap-south-1, endpoint: 'http://127.0.0.1:{pc}', credentials: k.keys}}\n")
+    a = Store(tmp_path / "a", "--replication", str(fa), region="us-east-1", port=pa)
+    b = Store(tmp_path / "b", region="eu-west-1", port=pb)
+    c = Store(tmp_path / "c", region="ap-south-1", port=pc)
+    try:
+        for s, bucket in ((a, "src"), (b, "dst-eu"), (c, "dst-ap")):
+            cl = s.boto3()
+            cl.create_bucket(Bucket=bucket, **({} if s is a else {
+                "CreateBucketConfiguration": {"LocationConstraint": s.region}}))
+            cl.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        # Plain ARNs, as aws-cli users write them: each peer is asked.
+        rules = {"Role": "arn:aws:iam::000000000000:role/r", "Rules": [
+            {"ID": "eu", "Priority": 1, "Status": "Enabled", "Filter": {"Prefix": "e/"},
+             "DeleteMarkerReplication": {"Status": "Disabled"},
+             "Destination": {"Bucket": "arn:aws:s3:::dst-eu"}},
+            {"ID": "ap", "Priority": 2, "Status": "Enabled", "Filter": {"Prefix": "p/"},
+             "DeleteMarkerReplication": {"Status": "Disabled"},
+             "Destination": {"Bucket": "arn:aws:s3:::dst-ap"}}]}
+        a.aws("s3api", "put-bucket-replication", "--bucket", "src",
+              "--replication-configuration", json.dumps(rules))
+        ca = a.boto3()
+        ca.put_object(Bucket="src", Key="e/1", Body=b"to eu")
+        ca.put_object(Bucket="src", Key="p/1", Body=b"to ap")
+        wait_for(lambda: head(b.boto3(), "dst-eu", "e/1"), what="the eu replica")
+        wait_for(lambda: head(c.boto3(), "dst-ap", "p/1"), what="the ap replica")
+        assert head(b.boto3(), "dst-eu", "p/1") is None
+        # A bucket no peer holds is refused, naming why.
+        rules["Rules"][0]["Destination"]["Bucket"] = "arn:aws:s3:::nowhere"
+        r = a.aws("s3api", "put-bucket-replication", "--bucket", "src",
+                  "--replication-configuration", json.dumps(rules), check=False)
+        assert r.returncode != 0 and "InvalidRequest" in r.stderr
+        assert "no replication peer holds" in r.stderr
+    finally:
+        for s in (a, b, c):
+            s.stop()
