@@ -754,6 +754,25 @@ static void agent_free(struct repl_agent *a)
 	free(a);
 }
 
+/* Rows queued for a peer the config no longer names wait until it does:
+ * say so once at start (they show in the pending gauges too). */
+static void warn_unknown_peers(struct repl_agent *a)
+{
+	struct arena *ar = arena_new(4u << 20);
+	struct meta_outbox_stat *st;
+	size_t n;
+	if (ar && meta_outbox_stats(a->rdb, ar, &st, &n) == 0)
+		for (size_t i = 0; i < n; i++)
+			if (!repl_config_peer_by_name(a->cfg, st[i].peer))
+				fprintf(stderr,
+				        "repl: %" PRIu64 " versions of bucket " IOV_FMT
+				        " are queued for peer '" IOV_FMT
+				        "', which the replication file does not name: they wait "
+				        "for it\n",
+				        st[i].ops, IOV_ARG(st[i].bucket), IOV_ARG(st[i].peer));
+	arena_free(ar);
+}
+
 static void curl_once(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -786,6 +805,7 @@ int repl_agent_start(const struct repl_agent_opts *o, struct repl_agent **out, c
 		agent_free(a);
 		return rc;
 	}
+	warn_unknown_peers(a);
 	a->keys = auth_keycache_new(16);
 	a->multi = curl_multi_init();
 	if (a->multi && a->keys &&

@@ -416,3 +416,14 @@ def test_with_several_peers_the_destination_is_found_by_its_buckets_region(tmp_p
     finally:
         for s in (a, b, c):
             s.stop()
+
+
+def test_rows_for_a_peer_the_file_no_longer_names_are_reported_at_start(pair):
+    pair.b.stop()
+    pair.ca.put_object(Bucket=pair.ba, Key="shared/orphan", Body=b"o")
+    pair.a.stop()
+    peers = pair.tmp / "a" / "peers.yaml"
+    peers.write_text(peers.read_text().replace("name: eu", "name: europe"))
+    pair.a.start()
+    assert ("queued for peer 'eu', which the replication file does not name"
+            in pair.a.read_log())
