@@ -690,13 +690,13 @@ static void test_distribution_errors(void **state)
 	deploy_stack_free(st);
 	/* A location twice in one distribution is refused; two distributions
 	 * at one location each get an edge there. */
-	const char *twice = "Resources:\n" LOC STORE
-	                    "  B:\n    Type: Meridian::Bucket\n    Properties:\n"
-	                    "      Store: !Ref S\n      BucketName: b-1\n"
-	                    "  D:\n    Type: Meridian::Distribution\n    Properties:\n"
-	                    "      Locations: [!Ref L, !Ref L]\n"
-	                    "      Origins: [{Id: b, Bucket: !Ref B}]\n"
-	                    "      Behaviors: [{PathPattern: \"*\", TargetOriginId: b}]\n";
+	const char *twice =
+	    "Resources:\n" LOC STORE "  B:\n    Type: Meridian::Bucket\n    Properties:\n"
+	    "      Store: !Ref S\n      BucketName: b-1\n"
+	    "  D:\n    Type: Meridian::Distribution\n    Properties:\n"
+	    "      Locations: [!Ref L, !Ref L]\n"
+	    "      Origins: [{Id: b, Bucket: !Ref B}]\n"
+	    "      Behaviors: [{PathPattern: \"*\", TargetOriginId: b}]\n";
 	refused(twice, "dir/s.yaml:19:27: Locations: here is listed twice");
 	snprintf(text, sizeof(text),
 	         "%s      Behaviors: [{PathPattern: \"*\", TargetOriginId: b}]\n"
