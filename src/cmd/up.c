@@ -18,7 +18,8 @@ void cmd_up_help(FILE *out)
 	      "docs/examples/default-stack.yaml): validates it (every error as\n"
 	      "file:line:col: message, exit 2), plans ports from P (default 18000, skipping\n"
 	      "ports in use), writes keys and configs into DIR (default ./.meridian), starts\n"
-	      "stores, wan relays, routers and edges (each logging to DIR/logs/NAME.log),\n"
+	      "stores, wan relays, a router per access point and an edge per distribution\n"
+	      "at each edge location (each logging to DIR/logs/NAME.log),\n"
 	      "waits until each is healthy, creates buckets and seeds objects, writes\n"
 	      "DIR/endpoints.json and prints the endpoints and the commands to try.\n"
 	      "\n"
@@ -48,8 +49,10 @@ void cmd_status_help(FILE *out)
 	fputs("usage: meridian status [--state DIR]\n"
 	      "\n"
 	      "Shows the stack started from DIR (default ./.meridian): each process and\n"
-	      "whether it runs, each router's routes (dial, health, latency) from its\n"
-	      "control API, each edge's cache hit ratio, and where endpoints.json is.\n",
+	      "whether it runs, per location and access point the router's routes (dial,\n"
+	      "health, latency) from its control API and the region it would choose now\n"
+	      "(its own answer, from its /metrics), each edge's cache hit ratio, and\n"
+	      "where endpoints.json is.\n",
 	      out);
 }
 
@@ -58,8 +61,9 @@ void cmd_region_help(FILE *out)
 	fputs("usage: meridian region active|passive REGION [--state DIR]\n"
 	      "\n"
 	      "The failover drill: sets REGION's traffic dial (active 100, passive 0) on\n"
-	      "every router of the stack in DIR (default ./.meridian) through its control\n"
-	      "API, signed with the stack's admin key. Takes effect at once.\n",
+	      "every router of every access point with REGION in the stack in DIR (default\n"
+	      "./.meridian) through its control API, signed with the stack's admin key.\n"
+	      "Takes effect at once.\n",
 	      out);
 }
 

@@ -376,14 +376,16 @@ static int read_dist_locations(struct deploy__parse *ps, uint32_t r,
 			rc = ERR_CONFIG_SCHEMA;
 			continue;
 		}
-		/* One edge per location: its EdgeUrl names it. */
-		for (uint32_t j = 0; j < ps->st->ndistributions; j++)
-			for (uint32_t x = 0; x < ps->st->distribution[j].nlocations; x++)
-				if (ps->st->distribution[j].location[x] == l)
-					rc = deploy__errf(
-					    ps, it, "Locations: %s already has an edge (of %s)",
-					    ps->st->location[l].name,
-					    ps->st->distribution[j].logical_id);
+		/* One edge of this distribution per location (other
+		 * distributions have their own edges there). */
+		bool twice = false;
+		for (uint32_t x = 0; x < d->nlocations; x++)
+			twice |= d->location[x] == l;
+		if (twice) {
+			rc = deploy__errf(ps, it, "Locations: %s is listed twice",
+			                  ps->st->location[l].name);
+			continue;
+		}
 		d->location[d->nlocations++] = l;
 	}
 	return rc;

@@ -50,9 +50,9 @@ struct deploy_up {
 	uint16_t next_port;
 	uint16_t *store_port;  /* [nstores] */
 	uint16_t *wan_port;    /* [nlocations * nstores]: 0 direct */
-	uint16_t *router_port; /* [nlocations]: 0 none */
+	uint16_t *router_port; /* [naccess_points * nlocations] (DEPLOY_UP_AT): 0 none */
 	uint16_t *router_admin;
-	uint16_t *edge_port; /* [nlocations]: 0 none (first distribution) */
+	uint16_t *edge_port; /* [ndistributions * nlocations] (DEPLOY_UP_AT): 0 none */
 	uint16_t *edge_admin;
 	char (*key)[DEPLOY_UP_KEY_MAX]; /* [ncredentials] */
 	char (*secret)[DEPLOY_UP_KEY_MAX];
@@ -62,6 +62,10 @@ struct deploy_up {
 	sigset_t sigs; /* SIGINT SIGTERM SIGCHLD, blocked while up runs */
 	bool stopping;
 };
+
+/* The slot of (access point or distribution i, location l) in the
+ * router_* and edge_* arrays. */
+#define DEPLOY_UP_AT(u, i, l) ((size_t)(i) * (u)->st->nlocations + (l))
 
 /* Milliseconds of CLOCK_MONOTONIC. */
 int64_t deploy__now_ms(void);
@@ -108,6 +112,11 @@ int deploy__repl_write(struct deploy_up *u, uint32_t s, char *path);
  * gives none, DELETE what it has). 0, or ERR_UP_HTTP / the exchange's code
  * after a message naming the bucket. */
 int deploy__repl_apply(struct deploy_up *u, uint32_t bi, bool kept);
+
+/* A child's name into out[DEPLOY_UP_NAME_MAX]: ROLE-LOC for the first
+ * access point's router or distribution's edge (i == 0), ROLE-WHAT-LOC for
+ * the others, with characters outside A-Z a-z 0-9 . _ - made '_'. */
+void deploy__role_name(const char *role, uint32_t i, const char *what, const char *loc, char *out);
 
 /* Add a child (not started). argv items are copied. 0 or ERR_TOO_BIG. */
 int deploy__proc_add(struct deploy_up *u, enum deploy_up_kind kind, const char *name, uint16_t port,

@@ -251,20 +251,28 @@ static const struct deploy_stack_link *link_between(const struct deploy_stack *s
 	return NULL;
 }
 
-/* Where location l's router or edge connects for store s. */
+/* Where location l's routers or edges connect for store s. */
 static uint16_t port_to(const struct deploy_up *u, uint32_t l, uint32_t s)
 {
 	uint16_t w = u->wan_port[(size_t)l * u->st->nstores + s];
 	return w ? w : u->store_port[s];
 }
 
-/* The locations that get a router and an edge: the first distribution's. */
+/* Whether distribution d runs an edge at location l. */
+static bool dist_at(const struct deploy_stack *st, uint32_t d, uint32_t l)
+{
+	for (uint32_t i = 0; i < st->distribution[d].nlocations; i++)
+		if (st->distribution[d].location[i] == l)
+			return true;
+	return false;
+}
+
+/* The locations that get routers (one per access point) and edges: those
+ * of every distribution. */
 static bool runs_at(const struct deploy_stack *st, uint32_t l)
 {
-	if (!st->ndistributions)
-		return false;
-	for (uint32_t i = 0; i < st->distribution[0].nlocations; i++)
-		if (st->distribution[0].location[i] == l)
+	for (uint32_t d = 0; d < st->ndistributions; d++)
+		if (dist_at(st, d, l))
 			return true;
 	return false;
 }
@@ -289,14 +297,19 @@ static int plan_ports(struct deploy_up *u)
 				rc = take_port(u, &u->wan_port[(size_t)l * st->nstores + s]);
 		if (!runs_at(st, l))
 			continue;
-		if (rc == 0 && st->naccess_points)
-			rc = take_port(u, &u->router_port[l]);
-		if (rc == 0 && st->naccess_points)
-			rc = take_port(u, &u->router_admin[l]);
-		if (rc == 0)
-			rc = take_port(u, &u->edge_port[l]);
-		if (rc == 0)
-			rc = take_port(u, &u->edge_admin[l]);
+		/* A router per access point, an edge per distribution here. */
+		for (uint32_t a = 0; rc == 0 && a < st->naccess_points; a++) {
+			rc = take_port(u, &u->router_port[DEPLOY_UP_AT(u, a, l)]);
+			if (rc == 0)
+				rc = take_port(u, &u->router_admin[DEPLOY_UP_AT(u, a, l)]);
+		}
+		for (uint32_t d = 0; rc == 0 && d < st->ndistributions; d++) {
+			if (!dist_at(st, d, l))
+				continue;
+			rc = take_port(u, &u->edge_port[DEPLOY_UP_AT(u, d, l)]);
+			if (rc == 0)
+				rc = take_port(u, &u->edge_admin[DEPLOY_UP_AT(u, d, l)]);
+		}
 	}
 	return rc;
 }
@@ -316,10 +329,11 @@ static int yq(struct buf *b, const char *s)
 	return rc ? rc : buf_add_char(b, '"');
 }
 
-static int router_yaml(const struct deploy_up *u, uint32_t l, struct buf *b)
+/* The router of access point a at location l. */
+static int router_yaml(const struct deploy_up *u, uint32_t a, uint32_t l, struct buf *b)
 {
 	const struct deploy_stack *st = u->st;
-	const struct deploy_stack_access_point *ap = &st->access_point[0];
+	const struct deploy_stack_access_point *ap = &st->access_point[a];
 	int rc = buf_printf(b, "access_point:\n  name: ");
 	rc = rc ? rc : yq(b, ap->name);
 	rc = rc ? rc : buf_add_str(b, "\n  alias: ");
@@ -341,8 +355,8 @@ static int router_yaml(const struct deploy_up *u, uint32_t l, struct buf *b)
 	char admin[DEPLOY_UP_PATH_MAX];
 	deploy__state_path(u, "credentials/admin", admin);
 	rc = rc ? rc
-	        : buf_printf(
-	              b, "admin:\n  listen: \"127.0.0.1:%u\"\n  credentials: ", u->router_admin[l]);
+	        : buf_printf(b, "admin:\n  listen: \"127.0.0.1:%u\"\n  credentials: ",
+	                     u->router_admin[DEPLOY_UP_AT(u, a, l)]);
 	rc = rc ? rc : yq(b, admin);
 	return rc ? rc : buf_add_char(b, '\n');
 }
@@ -387,7 +401,7 @@ static int origin_yaml(const struct deploy_up *u, const struct deploy_stack_dist
 	char host[512];
 	uint16_t port;
 	if (o->kind == DEPLOY_STACK_ORIGIN_ACCESS_POINT) {
-		port = u->router_port[l];
+		port = u->router_port[DEPLOY_UP_AT(u, o->target, l)];
 		snprintf(host, sizeof(host), "%s",
 		         o->domain_name ? o->domain_name : st->access_point[o->target].host);
 	} else {
@@ -473,10 +487,11 @@ static int behavior_yaml(const struct deploy_stack_distribution *d,
 	return rc ? rc : buf_printf(b, "    compress: %s\n", bh->compress ? "true" : "false");
 }
 
-static int edge_yaml(const struct deploy_up *u, uint32_t li, struct buf *b)
+/* The edge of distribution di at its location index li. */
+static int edge_yaml(const struct deploy_up *u, uint32_t di, uint32_t li, struct buf *b)
 {
 	const struct deploy_stack *st = u->st;
-	const struct deploy_stack_distribution *d = &st->distribution[0];
+	const struct deploy_stack_distribution *d = &st->distribution[di];
 	uint32_t l = d->location[li];
 	int rc = buf_add_str(b, "distribution:\n  domain: ");
 	rc = rc ? rc : yq(b, d->domain);
@@ -529,8 +544,8 @@ static int edge_yaml(const struct deploy_up *u, uint32_t li, struct buf *b)
 		                (unsigned long long)d->memory_bytes);
 	deploy__state_path(u, "credentials/admin", path);
 	rc = rc ? rc
-	        : buf_printf(
-	              b, "admin:\n  listen: \"127.0.0.1:%u\"\n  credentials: ", u->edge_admin[l]);
+	        : buf_printf(b, "admin:\n  listen: \"127.0.0.1:%u\"\n  credentials: ",
+	                     u->edge_admin[DEPLOY_UP_AT(u, di, l)]);
 	rc = rc ? rc : yq(b, path);
 	return rc ? rc : buf_add_char(b, '\n');
 }
@@ -563,6 +578,37 @@ static int write_config(struct deploy_up *u, const char *rel, struct buf *b, boo
 }
 
 /* ---- children ---- */
+
+void deploy__role_name(const char *role, uint32_t i, const char *what, const char *loc, char *out)
+{
+	if (i == 0)
+		snprintf(out, DEPLOY_UP_NAME_MAX, "%s-%s", role, loc);
+	else
+		snprintf(out, DEPLOY_UP_NAME_MAX, "%s-%s-%s", role, what, loc);
+	/* A file name: logs/NAME.log, config/NAME.yaml. */
+	for (char *c = out; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.'))
+			*c = '_';
+}
+
+/* deploy__proc_add, refusing a name a child has already (two roles' names
+ * that meet, as router-a-b-c for access point a at b-c and the first
+ * access point at a-b-c). */
+static int add_child(struct deploy_up *u, enum deploy_up_kind kind, const char *name, uint16_t port,
+                     const char *const *argv)
+{
+	for (unsigned k = 0; k < u->nproc; k++) {
+		if (strcmp(u->proc[k].name, name) == 0) {
+			fprintf(u->err,
+			        "up: two processes would be named %s; rename an access point, "
+			        "distribution or location\n",
+			        name);
+			return ERR_INVALID;
+		}
+	}
+	return deploy__proc_add(u, kind, name, port, argv);
+}
 
 static int add_children(struct deploy_up *u)
 {
@@ -654,41 +700,50 @@ static int add_children(struct deploy_up *u)
 	}
 	struct buf b;
 	buf_init(&b, CONFIG_MAX);
-	for (uint32_t l = 0; rc == 0 && l < st->nlocations; l++) {
-		if (!u->router_port[l])
-			continue;
-		char name[DEPLOY_UP_NAME_MAX], listen[32], rel[256], path[DEPLOY_UP_PATH_MAX];
-		snprintf(name, sizeof(name), "router-%s", st->location[l].name);
-		snprintf(rel, sizeof(rel), "config/%s.yaml", name);
-		buf_reset(&b);
-		rc = router_yaml(u, l, &b);
-		rc = rc ? rc : write_config(u, rel, &b, false);
-		if (rc)
-			break;
-		deploy__state_path(u, rel, path);
-		snprintf(listen, sizeof(listen), "127.0.0.1:%u", u->router_port[l]);
-		const char *argv[] = { "router", "--listen",  listen, "--config",
-			               path,     "--workers", "1",    NULL };
-		rc = deploy__proc_add(u, DEPLOY_UP_ROUTER, name, u->router_port[l], argv);
+	for (uint32_t a = 0; rc == 0 && a < st->naccess_points; a++) {
+		for (uint32_t l = 0; rc == 0 && l < st->nlocations; l++) {
+			uint16_t port = u->router_port[DEPLOY_UP_AT(u, a, l)];
+			if (!port)
+				continue;
+			char name[DEPLOY_UP_NAME_MAX], listen[32], rel[256];
+			char path[DEPLOY_UP_PATH_MAX];
+			deploy__role_name("router", a, st->access_point[a].name,
+			                  st->location[l].name, name);
+			snprintf(rel, sizeof(rel), "config/%s.yaml", name);
+			buf_reset(&b);
+			rc = router_yaml(u, a, l, &b);
+			rc = rc ? rc : write_config(u, rel, &b, false);
+			if (rc)
+				break;
+			deploy__state_path(u, rel, path);
+			snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
+			const char *argv[] = { "router", "--listen",  listen, "--config",
+				               path,     "--workers", "1",    NULL };
+			rc = add_child(u, DEPLOY_UP_ROUTER, name, port, argv);
+		}
 	}
-	for (uint32_t li = 0; rc == 0 && st->ndistributions && li < st->distribution[0].nlocations;
-	     li++) {
-		uint32_t l = st->distribution[0].location[li];
-		char name[DEPLOY_UP_NAME_MAX], listen[32], rel[256], path[DEPLOY_UP_PATH_MAX];
-		snprintf(name, sizeof(name), "edge-%s", st->location[l].name);
-		snprintf(rel, sizeof(rel), "config/%s.yaml", name);
-		buf_reset(&b);
-		rc = edge_yaml(u, li, &b);
-		rc = rc ? rc : write_config(u, rel, &b, true);
-		if (rc)
-			break;
-		deploy__state_path(u, rel, path);
-		snprintf(listen, sizeof(listen), "127.0.0.1:%u", u->edge_port[l]);
-		const char *argv[] = { "edge",     "--listen",   listen,
-			               "--config", path,         "--workers",
-			               "1",        "--location", st->location[l].name,
-			               NULL };
-		rc = deploy__proc_add(u, DEPLOY_UP_EDGE, name, u->edge_port[l], argv);
+	for (uint32_t d = 0; rc == 0 && d < st->ndistributions; d++) {
+		const struct deploy_stack_distribution *di = &st->distribution[d];
+		for (uint32_t li = 0; rc == 0 && li < di->nlocations; li++) {
+			uint32_t l = di->location[li];
+			uint16_t port = u->edge_port[DEPLOY_UP_AT(u, d, l)];
+			char name[DEPLOY_UP_NAME_MAX], listen[32], rel[256];
+			char path[DEPLOY_UP_PATH_MAX];
+			deploy__role_name("edge", d, di->id, st->location[l].name, name);
+			snprintf(rel, sizeof(rel), "config/%s.yaml", name);
+			buf_reset(&b);
+			rc = edge_yaml(u, d, li, &b);
+			rc = rc ? rc : write_config(u, rel, &b, true);
+			if (rc)
+				break;
+			deploy__state_path(u, rel, path);
+			snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
+			const char *argv[] = { "edge",     "--listen",   listen,
+				               "--config", path,         "--workers",
+				               "1",        "--location", st->location[l].name,
+				               NULL };
+			rc = add_child(u, DEPLOY_UP_EDGE, name, port, argv);
+		}
 	}
 	buf_free(&b);
 	if (rc == ERR_TOO_BIG)
@@ -711,10 +766,18 @@ static int attr_fn(void *ctx, const struct deploy_stack_resource *r, const char 
 	const struct deploy_up *u = c->u;
 	char *v = c->value;
 	size_t cap = sizeof(c->value);
+	/* A location's EdgeUrl and RouterUrl: the first distribution's and
+	 * the first access point's that run there. */
+	uint16_t port = 0;
 	if (r->type == DEPLOY_STACK_LOCATION && strcmp(attr, "EdgeUrl") == 0)
-		snprintf(v, cap, "http://127.0.0.1:%u", u->edge_port[r->index]);
-	else if (r->type == DEPLOY_STACK_LOCATION && strcmp(attr, "RouterUrl") == 0)
-		snprintf(v, cap, "http://127.0.0.1:%u", u->router_port[r->index]);
+		for (uint32_t d = 0; !port && d < u->st->ndistributions; d++)
+			port = u->edge_port[DEPLOY_UP_AT(u, d, r->index)];
+	if (r->type == DEPLOY_STACK_LOCATION && strcmp(attr, "RouterUrl") == 0)
+		for (uint32_t a = 0; !port && a < u->st->naccess_points; a++)
+			port = u->router_port[DEPLOY_UP_AT(u, a, r->index)];
+	if (r->type == DEPLOY_STACK_LOCATION &&
+	    (strcmp(attr, "EdgeUrl") == 0 || strcmp(attr, "RouterUrl") == 0))
+		snprintf(v, cap, "http://127.0.0.1:%u", port);
 	else if (r->type == DEPLOY_STACK_STORE && strcmp(attr, "Endpoint") == 0)
 		snprintf(v, cap, "http://127.0.0.1:%u", u->store_port[r->index]);
 	else if (r->type == DEPLOY_STACK_STORE && strcmp(attr, "Port") == 0)
@@ -913,10 +976,56 @@ static int write_endpoints(struct deploy_up *u)
 	struct buf b;
 	buf_init(&b, 1u << 20);
 	int rc = buf_add_str(&b, "{\n  ");
+	/* The first distribution's edges and the first access point's
+	 * routers (the issue's shape), then every one of each. */
 	rc = rc ? rc : json_location_urls(&b, u, "edges", u->edge_port, u->edge_port);
 	rc = rc ? rc : json_location_urls(&b, u, "routers", u->router_port, u->router_port);
 	rc = rc ? rc : json_location_urls(&b, u, "router_admin", u->router_port, u->router_admin);
 	rc = rc ? rc : json_location_urls(&b, u, "edge_admin", u->edge_port, u->edge_admin);
+	rc = rc ? rc : buf_add_str(&b, "\"access_points\": {");
+	for (uint32_t a = 0; rc == 0 && a < st->naccess_points; a++) {
+		const struct deploy_stack_access_point *ap = &st->access_point[a];
+		const uint16_t *rp = &u->router_port[DEPLOY_UP_AT(u, a, 0)];
+		const uint16_t *ra = &u->router_admin[DEPLOY_UP_AT(u, a, 0)];
+		rc = buf_add_str(&b, a ? ",\n    " : "\n    ");
+		rc = rc ? rc : json_str(&b, ap->name);
+		rc = rc ? rc : buf_add_str(&b, ": {\"alias\": ");
+		rc = rc ? rc : json_str(&b, ap->alias);
+		rc = rc ? rc : buf_add_str(&b, ", \"host\": ");
+		rc = rc ? rc : json_str(&b, ap->host);
+		rc = rc ? rc : buf_add_str(&b, ", \"regions\": [");
+		for (uint32_t r = 0; rc == 0 && r < ap->nregions; r++) {
+			rc = buf_add_str(&b, r ? ", " : "");
+			rc = rc ? rc
+			        : json_str(
+			              &b, st->store[st->bucket[ap->region[r].bucket].store].region);
+		}
+		rc = rc ? rc : buf_add_str(&b, "],\n      ");
+		rc = rc ? rc : json_location_urls(&b, u, "routers", rp, rp);
+		rc = rc ? rc : buf_add_str(&b, "    ");
+		rc = rc ? rc : json_location_urls(&b, u, "router_admin", rp, ra);
+		if (rc == 0)
+			b.len -= 4; /* json_location_urls' ",\n  " */
+		rc = rc ? rc : buf_add_char(&b, '}');
+	}
+	rc = rc ? rc : buf_add_str(&b, "},\n  \"distributions\": {");
+	for (uint32_t d = 0; rc == 0 && d < st->ndistributions; d++) {
+		const struct deploy_stack_distribution *di = &st->distribution[d];
+		const uint16_t *ep = &u->edge_port[DEPLOY_UP_AT(u, d, 0)];
+		const uint16_t *ea = &u->edge_admin[DEPLOY_UP_AT(u, d, 0)];
+		rc = buf_add_str(&b, d ? ",\n    " : "\n    ");
+		rc = rc ? rc : json_str(&b, di->id);
+		rc = rc ? rc : buf_add_str(&b, ": {\"domain\": ");
+		rc = rc ? rc : json_str(&b, di->domain);
+		rc = rc ? rc : buf_add_str(&b, ",\n      ");
+		rc = rc ? rc : json_location_urls(&b, u, "edges", ep, ep);
+		rc = rc ? rc : buf_add_str(&b, "    ");
+		rc = rc ? rc : json_location_urls(&b, u, "edge_admin", ep, ea);
+		if (rc == 0)
+			b.len -= 4;
+		rc = rc ? rc : buf_add_char(&b, '}');
+	}
+	rc = rc ? rc : buf_add_str(&b, "},\n  ");
 	rc = rc ? rc : buf_add_str(&b, "\"stores\": {");
 	for (uint32_t s = 0; rc == 0 && s < st->nstores; s++) {
 		rc = buf_add_str(&b, s ? ", " : "");
@@ -960,17 +1069,33 @@ static int write_endpoints(struct deploy_up *u)
 	deploy__state_path(u, "endpoints.json", path);
 	rc = rc ? rc : deploy__write_file(path, b.data, b.len, 0644);
 	buf_free(&b);
-	/* The routers' control endpoints for `region` and `status`. */
-	buf_init(&b, 64 * 1024);
-	for (uint32_t l = 0; rc == 0 && l < st->nlocations; l++)
-		if (u->router_port[l])
-			rc = buf_printf(&b, "router %s %u %u %s\n", st->location[l].name,
-			                u->router_port[l], u->router_admin[l],
-			                st->access_point[0].name);
-	for (uint32_t l = 0; rc == 0 && l < st->nlocations; l++)
-		if (u->edge_port[l])
-			rc = buf_printf(&b, "edge %s %u %u\n", st->location[l].name,
-			                u->edge_port[l], u->edge_admin[l]);
+	/* The routers' and edges' control endpoints for `region` and
+	 * `status`: "router LOC PORT ADMIN AP REGION,REGION..." and
+	 * "edge LOC PORT ADMIN DISTRIBUTION". */
+	buf_init(&b, 1u << 20);
+	for (uint32_t a = 0; rc == 0 && a < st->naccess_points; a++) {
+		const struct deploy_stack_access_point *ap = &st->access_point[a];
+		for (uint32_t l = 0; rc == 0 && l < st->nlocations; l++) {
+			size_t at = DEPLOY_UP_AT(u, a, l);
+			if (!u->router_port[at])
+				continue;
+			rc = buf_printf(&b, "router %s %u %u %s ", st->location[l].name,
+			                u->router_port[at], u->router_admin[at], ap->name);
+			for (uint32_t r = 0; rc == 0 && r < ap->nregions; r++)
+				rc = buf_printf(
+				    &b, "%s%s", r ? "," : "",
+				    st->store[st->bucket[ap->region[r].bucket].store].region);
+			rc = rc ? rc : buf_add_char(&b, '\n');
+		}
+	}
+	for (uint32_t d = 0; rc == 0 && d < st->ndistributions; d++)
+		for (uint32_t l = 0; rc == 0 && l < st->nlocations; l++) {
+			size_t at = DEPLOY_UP_AT(u, d, l);
+			if (u->edge_port[at])
+				rc = buf_printf(&b, "edge %s %u %u %s\n", st->location[l].name,
+				                u->edge_port[at], u->edge_admin[at],
+				                st->distribution[d].id);
+		}
 	deploy__state_path(u, "controls", path);
 	rc = rc ? rc : deploy__write_file(path, b.data, b.len, 0644);
 	buf_free(&b);
@@ -983,32 +1108,54 @@ static void print_ready(struct deploy_up *u)
 	FILE *o = u->out;
 	fprintf(o, "\n%s is up. Endpoints (also in %s/endpoints.json):\n",
 	        st->description ? st->description : "the stack", u->state);
-	fprintf(o, "  %-10s %-14s %s\n", "role", "location", "url");
-	for (uint32_t l = 0; l < st->nlocations; l++)
-		if (u->edge_port[l])
-			fprintf(o, "  %-10s %-14s http://127.0.0.1:%u\n", "edge",
-			        st->location[l].name, u->edge_port[l]);
-	for (uint32_t l = 0; l < st->nlocations; l++)
-		if (u->router_port[l])
-			fprintf(o, "  %-10s %-14s http://127.0.0.1:%u (admin :%u)\n", "router",
-			        st->location[l].name, u->router_port[l], u->router_admin[l]);
+	fprintf(o, "  %-10s %-14s %-30s %s\n", "role", "location", "url", "of");
+	for (uint32_t d = 0; d < st->ndistributions; d++)
+		for (uint32_t l = 0; l < st->nlocations; l++) {
+			size_t at = DEPLOY_UP_AT(u, d, l);
+			if (!u->edge_port[at])
+				continue;
+			char url[64];
+			snprintf(url, sizeof(url), "http://127.0.0.1:%u", u->edge_port[at]);
+			fprintf(o, "  %-10s %-14s %-30s distribution %s\n", "edge",
+			        st->location[l].name, url, st->distribution[d].id);
+		}
+	for (uint32_t a = 0; a < st->naccess_points; a++)
+		for (uint32_t l = 0; l < st->nlocations; l++) {
+			size_t at = DEPLOY_UP_AT(u, a, l);
+			if (!u->router_port[at])
+				continue;
+			char url[64];
+			snprintf(url, sizeof(url), "http://127.0.0.1:%u (admin :%u)",
+			         u->router_port[at], u->router_admin[at]);
+			fprintf(o, "  %-10s %-14s %-30s access point %s\n", "router",
+			        st->location[l].name, url, st->access_point[a].name);
+		}
 	for (uint32_t s = 0; s < st->nstores; s++)
 		fprintf(o, "  %-10s %-14s http://127.0.0.1:%u\n", "store", st->store[s].region,
 		        u->store_port[s]);
-	if (st->naccess_points)
-		fprintf(o, "  access point %s: %s\n", st->access_point[0].name,
-		        st->access_point[0].host);
-	const char *root = st->ndistributions && st->distribution[0].default_root_object
-	                       ? st->distribution[0].default_root_object
-	                       : "";
+	for (uint32_t a = 0; a < st->naccess_points; a++)
+		fprintf(o, "  access point %s: %s\n", st->access_point[a].name,
+		        st->access_point[a].host);
 	fprintf(o, "\nTry:\n");
-	for (uint32_t l = 0; l < st->nlocations; l++)
-		if (u->edge_port[l])
-			fprintf(o, "  # as a client near %s:\n  curl http://127.0.0.1:%u/%s\n",
-			        st->location[l].name, u->edge_port[l], root);
+	for (uint32_t d = 0; d < st->ndistributions; d++) {
+		const struct deploy_stack_distribution *di = &st->distribution[d];
+		const char *root = di->default_root_object ? di->default_root_object : "";
+		for (uint32_t l = 0; l < st->nlocations; l++) {
+			uint16_t port = u->edge_port[DEPLOY_UP_AT(u, d, l)];
+			if (!port)
+				continue;
+			if (d == 0)
+				fprintf(o, "  # as a client near %s:\n", st->location[l].name);
+			else
+				fprintf(o, "  # as a client near %s, through distribution %s:\n",
+				        st->location[l].name, di->id);
+			fprintf(o, "  curl http://127.0.0.1:%u/%s\n", port, root);
+		}
+	}
 	if (st->naccess_points && st->access_point[0].nregions)
 		fprintf(o,
-		        "  # the failover drill:\n  meridian region passive %s --state %s\n"
+		        "  # the failover drill (every router of every access point with the "
+		        "region):\n  meridian region passive %s --state %s\n"
 		        "  meridian region active %s --state %s\n",
 		        st->store[st->bucket[st->access_point[0].region[0].bucket].store].region,
 		        u->state,
@@ -1067,10 +1214,12 @@ static int alloc_plan(struct deploy_up *u)
 	size_t nc = st->ncredentials ? st->ncredentials : 1;
 	u->store_port = calloc(ns, sizeof(uint16_t));
 	u->wan_port = calloc(nl * ns, sizeof(uint16_t));
-	u->router_port = calloc(nl, sizeof(uint16_t));
-	u->router_admin = calloc(nl, sizeof(uint16_t));
-	u->edge_port = calloc(nl, sizeof(uint16_t));
-	u->edge_admin = calloc(nl, sizeof(uint16_t));
+	size_t na = st->naccess_points ? st->naccess_points : 1;
+	size_t nd = st->ndistributions ? st->ndistributions : 1;
+	u->router_port = calloc(na * nl, sizeof(uint16_t));
+	u->router_admin = calloc(na * nl, sizeof(uint16_t));
+	u->edge_port = calloc(nd * nl, sizeof(uint16_t));
+	u->edge_admin = calloc(nd * nl, sizeof(uint16_t));
 	u->key = calloc(nc, sizeof(*u->key));
 	u->secret = calloc(nc, sizeof(*u->secret));
 	if (!u->store_port || !u->wan_port || !u->router_port || !u->router_admin ||

@@ -52,12 +52,15 @@ int deploy_up(const struct deploy_up_opts *o, FILE *out, FILE *err);
  * child it listed are gone. 0, ERR_IO (not running) or ERR_TIMEOUT. */
 int deploy_down(const char *state, FILE *out, FILE *err);
 
-/* Print the process table (alive or not), the endpoints and each router's
- * routes (from its control API). 0, or ERR_IO when STATE holds no stack. */
+/* Print the process table (alive or not), each router's routes (from its
+ * control API) and the region it would choose now (its
+ * meridian_router_region_selected metric), each edge's cache hit ratio.
+ * 0, or ERR_UP_NOT_RUNNING when STATE holds no stack. */
 int deploy_status(const char *state, FILE *out, FILE *err);
 
-/* Set REGION's dial on every router (PATCH .../routes, SigV4 with the
- * stack's admin key). 0, or the first failure after a message. */
+/* Set REGION's dial on every router of every access point that has REGION
+ * (PATCH .../routes, SigV4 with the stack's admin key). 0; ERR_INVALID
+ * when no access point has it; or the last failure, after a message. */
 int deploy_region(const char *state, const char *region, bool active, FILE *out, FILE *err);
 
 #endif

@@ -182,14 +182,10 @@ static bool xml_text(const char *s, const char *end, const char *tag, const char
 	return true;
 }
 
-/* Each route, then the region the router would choose now: the lowest
- * latency among UP active routes (router/ has the full rule: SUSPECT and
- * passive fallbacks). */
+/* Each route of a GetMultiRegionAccessPointRoutes answer. */
 static void print_routes(FILE *out, struct iov body)
 {
 	const char *p = body.base, *end = body.base + body.len;
-	char chosen[64] = "";
-	double best = 0;
 	for (;;) {
 		const char *r = memmem(p, (size_t)(end - p), "<Route>", 7);
 		if (!r)
@@ -208,16 +204,47 @@ static void print_routes(FILE *out, struct iov body)
 		xml_text(r, re, "LatencyMs", &c, lat, sizeof(lat));
 		fprintf(out, "      %-14s dial %-4s %-8s latency %s ms\n", region, dial, health,
 		        lat);
-		double ms = strtod(lat, NULL);
-		if (strcmp(dial, "100") == 0 && strcmp(health, "UP") == 0 &&
-		    (!chosen[0] || ms < best)) {
-			snprintf(chosen, sizeof(chosen), "%s", region);
-			best = ms;
-		}
 		p = re + 8;
 	}
+}
+
+#define SELECTED_METRIC "\nmeridian_router_region_selected{region=\""
+
+/* The region the router says a new request would go to now, from its
+ * /metrics (meridian_router_region_selected, router/server.c): "chosen:
+ * REGION", "chosen: none" when no region is usable, or why it is unknown. */
+static void print_chosen(FILE *out, uint16_t admin)
+{
+	struct buf b;
+	buf_init(&b, DEPLOY_UP_BODY_MAX);
+	int status = 0;
+	char chosen[128] = "";
+	bool seen = false;
+	if (deploy__http(admin, "GET", "/metrics", "127.0.0.1", NULL, NULL, 0, CTL_TIMEOUT_MS,
+	                 &status, &b) == 0 &&
+	    status == 200 && buf_add_char(&b, '\0') == 0) {
+		for (const char *m = strstr(b.data, SELECTED_METRIC); m;
+		     m = strstr(m + 1, SELECTED_METRIC)) {
+			const char *name = m + strlen(SELECTED_METRIC);
+			size_t n = strcspn(name, "\"\n");
+			if (name[n] != '"' || strncmp(name + n, "\"} ", 3) != 0)
+				continue;
+			seen = true;
+			if (name[n + 3] == '1' && n < sizeof(chosen))
+				snprintf(chosen, sizeof(chosen), "%.*s", (int)n, name);
+		}
+	}
+	buf_free(&b);
 	if (chosen[0])
-		fprintf(out, "      chosen: %s\n", chosen);
+		fprintf(out, "      chosen: %s (the router's own choice for a new request)\n",
+		        chosen);
+	else if (seen)
+		fprintf(out, "      chosen: none (no region is usable)\n");
+	else
+		fprintf(out,
+		        "      chosen: unknown (no meridian_router_region_selected in /metrics: "
+		        "%d)\n",
+		        status);
 }
 
 static void print_hit_ratio(FILE *out, uint16_t admin)
@@ -270,13 +297,16 @@ int deploy_status(const char *state, FILE *out, FILE *err)
 			unsigned p1, p2;
 			int n = sscanf(line, "%15s %127s %u %u %127s", kind, loc, &p1, &p2, ap);
 			if (n >= 4 && strcmp(kind, "edge") == 0) {
-				fprintf(out, "  edge %s: http://127.0.0.1:%u\n", loc, p1);
+				fprintf(out, "  edge %s%s%s: http://127.0.0.1:%u\n", loc,
+				        n == 5 ? ", distribution " : "", n == 5 ? ap : "", p1);
 				if (alive(sup))
 					print_hit_ratio(out, (uint16_t)p2);
 			}
 			if (n == 5 && strcmp(kind, "router") == 0) {
-				fprintf(out, "  router %s: http://127.0.0.1:%u, routes:\n", loc,
-				        p1);
+				fprintf(
+				    out,
+				    "  router %s, access point %s: http://127.0.0.1:%u, routes:\n",
+				    loc, ap, p1);
 				if (!have_key || !alive(sup))
 					continue;
 				char target[512];
@@ -293,6 +323,7 @@ int deploy_status(const char *state, FILE *out, FILE *err)
 					fprintf(out, "      (control API did not answer: %d)\n",
 					        status);
 				buf_free(&b);
+				print_chosen(out, (uint16_t)p2);
 			}
 		}
 		fclose(f);
@@ -301,6 +332,21 @@ int deploy_status(const char *state, FILE *out, FILE *err)
 	fprintf(out, "\nendpoints: %s\n", path);
 	explicit_bzero(secret, sizeof(secret));
 	return 0;
+}
+
+/* Whether `name` is an item of the comma-separated `list`. */
+static bool in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = list; *p;) {
+		size_t k = strcspn(p, ",");
+		if (k == n && memcmp(p, name, n) == 0)
+			return true;
+		p += k;
+		if (*p == ',')
+			p++;
+	}
+	return false;
 }
 
 int deploy_region(const char *state, const char *region, bool active, FILE *out, FILE *err)
@@ -330,13 +376,19 @@ int deploy_region(const char *state, const char *region, bool active, FILE *out,
 		return ERR_TOO_BIG;
 	}
 	int rc = 0;
-	unsigned routers = 0;
-	char line[512];
+	unsigned routers = 0, any = 0;
+	char line[4096];
 	while (fgets(line, sizeof(line), f)) {
-		char kind[16], loc[128], ap[128];
+		char kind[16], loc[128], ap[128], regions[3072] = "";
 		unsigned p1, p2;
-		if (sscanf(line, "%15s %127s %u %u %127s", kind, loc, &p1, &p2, ap) != 5 ||
-		    strcmp(kind, "router") != 0)
+		int n =
+		    sscanf(line, "%15s %127s %u %u %127s %3071s", kind, loc, &p1, &p2, ap, regions);
+		if (n < 5 || strcmp(kind, "router") != 0)
+			continue;
+		any++;
+		/* Only the routers of access points with that region (a
+		 * controls file without the list: every router). */
+		if (n == 6 && !in_list(regions, region))
 			continue;
 		routers++;
 		char target[512];
@@ -348,10 +400,10 @@ int deploy_region(const char *state, const char *region, bool active, FILE *out,
 		int r = deploy__http((uint16_t)p2, "PATCH", target, "127.0.0.1", &sg, body,
 		                     (size_t)blen, CTL_TIMEOUT_MS, &status, &b);
 		if (r == 0 && status == 200) {
-			fprintf(out, "router %s: %s %s\n", loc, region,
+			fprintf(out, "router %s, access point %s: %s %s\n", loc, ap, region,
 			        active ? "active" : "passive");
 		} else {
-			fprintf(err, "region: router %s: %s %d %.*s\n", loc,
+			fprintf(err, "region: router %s, access point %s: %s %d %.*s\n", loc, ap,
 			        r ? err_text(r) : "status", status, (int)b.len, b.data);
 			rc = r ? r : ERR_UP_HTTP;
 		}
@@ -359,9 +411,14 @@ int deploy_region(const char *state, const char *region, bool active, FILE *out,
 	}
 	fclose(f);
 	explicit_bzero(secret, sizeof(secret));
-	if (!routers) {
+	if (!any) {
 		fprintf(err, "region: the stack in %s runs no router\n", state);
 		return ERR_UP_NOT_RUNNING;
+	}
+	if (!routers) {
+		fprintf(err, "region: no access point of the stack in %s has region %s\n", state,
+		        region);
+		return ERR_INVALID;
 	}
 	return rc;
 }

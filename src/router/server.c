@@ -103,6 +103,11 @@ struct router_loop {
 	uint64_t routes_version;
 	struct probe probe[ROUTER_REGIONS_MAX];
 	struct region_stats stats[ROUTER_REGIONS_MAX];
+	/* The region this loop would pick for a new request (index + 1; 0:
+	 * none usable) and when it was worked out, for the metrics reader:
+	 * refreshed on each health event and each probe tick. */
+	_Atomic uint32_t chosen;
+	_Atomic uint64_t chosen_ns;
 };
 
 struct router_server {
@@ -241,6 +246,15 @@ static void publish(struct router_loop *rl, uint32_t i, uint64_t now)
 	atomic_store_explicit(&s->updated_ns, now, memory_order_relaxed);
 }
 
+/* Publish the region router_select_pick would give a new request now. */
+static void publish_choice(struct router_loop *rl, uint64_t now)
+{
+	struct router_choice c;
+	uint32_t v = router_select_pick(&rl->sel, 0, &c) == 0 ? c.region + 1 : 0;
+	atomic_store_explicit(&rl->chosen, v, memory_order_relaxed);
+	atomic_store_explicit(&rl->chosen_ns, now ? now : 1, memory_order_relaxed);
+}
+
 static void note(struct router_loop *rl, uint32_t i, enum router_health_event ev, uint64_t now)
 {
 	struct router_health_change ch;
@@ -249,6 +263,7 @@ static void note(struct router_loop *rl, uint32_t i, enum router_health_event ev
 		        rl->srv->cfg->region[i].name, router_health_state_name(ch.from),
 		        router_health_state_name(ch.to), router_health_event_name(ev), rl->index);
 	publish(rl, i, now);
+	publish_choice(rl, now);
 }
 
 static void sync_routes(struct router_loop *rl)
@@ -768,6 +783,10 @@ static void probe_tick(void *arg)
 {
 	struct router_loop *rl = arg;
 	const struct router_config *cfg = rl->srv->cfg;
+	/* A dial changed through the control API shows in the metrics
+	 * within a probe interval even when no request comes. */
+	sync_routes(rl);
+	publish_choice(rl, clock_mono_ns());
 	for (uint32_t i = 0; i < cfg->nregions; i++) {
 		struct probe *p = &rl->probe[i];
 		if (p->inflight)
@@ -964,6 +983,22 @@ void router_server_region_view(struct router_server *s, uint32_t i, enum router_
 	}
 }
 
+/* The region a new request would go to (index + 1; 0: none usable), as
+ * the loop that worked it out last saw it. */
+static uint32_t chosen_region(struct router_server *s)
+{
+	uint64_t best = 0;
+	uint32_t v = 0;
+	for (unsigned k = 0; k < s->nloops; k++) {
+		uint64_t at = atomic_load_explicit(&s->loops[k].chosen_ns, memory_order_relaxed);
+		if (at > best) {
+			best = at;
+			v = atomic_load_explicit(&s->loops[k].chosen, memory_order_relaxed);
+		}
+	}
+	return v;
+}
+
 /* Region i's counters summed over the loops. */
 struct region_totals {
 	uint64_t requests[4], upstream_errors, failovers, hist[HIST_N + 1], sum_us;
@@ -1063,6 +1098,13 @@ int router_server_metrics(struct router_server *s, struct buf *out)
 			rc |= buf_printf(
 			    out, "meridian_router_region_latency_seconds{region=\"%s\"} %.6f\n",
 			    cfg->region[i].name, lat[i] / 1e9);
+	uint32_t chosen = chosen_region(s);
+	rc |= metric_head(out, "meridian_router_region_selected", "gauge",
+	                  "1 for the region a new request would go to now (refreshed each "
+	                  "probe interval), else 0.");
+	for (uint32_t i = 0; i < n; i++)
+		rc |= buf_printf(out, "meridian_router_region_selected{region=\"%s\"} %d\n",
+		                 cfg->region[i].name, chosen == i + 1);
 	free(t);
 	return rc ? ERR_NOMEM : 0;
 }

@@ -210,6 +210,8 @@ def test_near_store_killed_under_load_fails_over_and_returns(mrap):
     assert down, rt.routes()
     assert metric(ms_down, "meridian_router_region_up", region=NEAR) == 0
     assert metric(ms_down, "meridian_router_region_up", region=FAR) == 1
+    assert metric(ms_down, "meridian_router_region_selected", region=NEAR) == 0
+    assert metric(ms_down, "meridian_router_region_selected", region=FAR) == 1
     ms = rt.metrics()
     assert metric(ms, "meridian_router_failovers_total", region=NEAR) >= 1
     assert metric(ms, "meridian_router_upstream_errors_total", region=NEAR) >= 1
@@ -227,6 +229,10 @@ def test_control_api_dial_versions_refusals_and_metrics(mrap):
     warm(mrap, rt)
     m0 = rt.metrics()
     assert served(rt, "obj")[:2] == (200, NEAR)
+    # The router's own answer to "where would a new request go now".
+    def selected(region):
+        return metric(rt.metrics(), "meridian_router_region_selected", region=region)
+    assert wait_until(lambda: (selected(NEAR), selected(FAR)) == (1, 0), timeout=2)
 
     v0, routes = rt.routes()
     assert {r: (routes[r]["Bucket"], routes[r]["TrafficDialPercentage"]) for r in routes} == \
@@ -237,6 +243,8 @@ def test_control_api_dial_versions_refusals_and_metrics(mrap):
     v1 = int(h[VERSION_HEADER])
     assert v1 != v0
     assert rt.routes()[1][NEAR]["TrafficDialPercentage"] == "0"
+    # Within a probe interval (500 ms) even with no request in between.
+    assert wait_until(lambda: (selected(NEAR), selected(FAR)) == (0, 1), timeout=2)
     # The next request already goes to the far region, and the ones after it too.
     for _ in range(20):
         status, region, data = served(rt, "obj")
@@ -272,6 +280,7 @@ def test_control_api_dial_versions_refusals_and_metrics(mrap):
     assert status == 200, body
     assert int(h[VERSION_HEADER]) not in (v0, v1)
     assert served(rt, "obj")[:2] == (200, NEAR)
+    assert wait_until(lambda: (selected(NEAR), selected(FAR)) == (1, 0), timeout=2)
 
     m1 = rt.metrics()
     for region, grew in ((NEAR, 2), (FAR, 20)):

@@ -14,6 +14,7 @@ import json
 import os
 import pathlib
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -188,6 +189,37 @@ def test_up_default_stack_comes_up_detached(stack):
     assert f"as a client near {US}:" in out and f"as a client near {EU}:" in out
     assert f"curl {ep['edges'][US]}/index.html" in out
     assert f"TryEu = curl {ep['edges'][EU]}/index.html" in out
+    # Beside the issue's maps, every access point and distribution in full.
+    assert ep["access_points"]["demo"]["routers"] == ep["routers"]
+    assert ep["access_points"]["demo"]["regions"] == [US, EU]
+    assert ep["distributions"]["DemoDistribution"]["edges"] == ep["edges"]
+    assert ep["distributions"]["DemoDistribution"]["edge_admin"] == ep["edge_admin"]
+
+
+def tried_curls(out):
+    """{location: url} from the "Try:" part of `up`'s output."""
+    got = {}
+    for near, cmd in re.findall(r"^  # as a client near ([^:,]+)[^\n]*\n  (curl [^\n]+)$", out,
+                                re.M):
+        got.setdefault(near, []).append(cmd.split()[1])
+    return got
+
+
+def test_the_printed_curl_commands_get_each_region_greeting(stack):
+    """`make demo`: each curl command `up` prints, run as printed, returns
+    the greeting of the bucket near that client."""
+    curls = tried_curls(stack["out"])
+    assert set(curls) == {US, EU}, stack["out"]
+    for loc, urls in curls.items():
+        assert len(urls) == 1
+        if shutil.which("curl"):
+            r = subprocess.run(["curl", "-sS", "--max-time", "10", urls[0]],
+                               capture_output=True, timeout=20)
+            assert r.returncode == 0, r.stderr
+            body = r.stdout
+        else:
+            body = get(port_of(urls[0].split("/", 3)[2]), "/" + urls[0].split("/", 3)[3])[2]
+        assert body == greeting(loc), (loc, body)
 
 
 def test_each_location_gets_its_own_region(stack):
@@ -280,18 +312,49 @@ def wait_greetings(ep, want, timeout):
     return None
 
 
+def chosen(status_out):
+    """{(location, access point): region} from `meridian status`: each
+    router's own answer (its meridian_router_region_selected metric)."""
+    got = {}
+    for loc, ap, region in re.findall(
+            r"^  router (\S+), access point (\S+): .*?\n(?:      .*\n)*?      chosen: (\S+) "
+            r"\(the router's own choice", status_out, re.M):
+        got[(loc, ap)] = region
+    return got
+
+
+def wait_chosen(state, want, timeout):
+    """Until `status` shows `want` ({(loc, ap): region}); the last answer."""
+    end = time.monotonic() + timeout
+    while True:
+        r = run("status", "--state", str(state))
+        assert r.returncode == 0, r.stderr
+        got = chosen(r.stdout)
+        if got == want or time.monotonic() > end:
+            return got, r.stdout
+        time.sleep(0.1)
+
+
 def test_region_passive_then_active(stack):
     ep, state = stack["ep"], stack["state"]
     r = run("region", "passive", US, "--state", str(state))
     assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [f"router {loc}, access point demo: {US} passive"
+                                     for loc in (US, EU)]
     assert wait_greetings(ep, EU, 2.0) is not None, "passive us-east-1 not seen within 2 s"
+    # status shows what the routers themselves would choose now.
+    got, out = wait_chosen(state, {(US, "demo"): EU, (EU, "demo"): EU}, 2.0)
+    assert got == {(US, "demo"): EU, (EU, "demo"): EU}, out
     r = run("region", "active", US, "--state", str(state))
     assert r.returncode == 0, r.stderr
     assert get(port_of(ep["edges"][US]))[2] == greeting(US)
     assert get(port_of(ep["edges"][EU]))[2] == greeting(EU)
-    # A region the routers do not know is refused, and reported.
+    got, out = wait_chosen(state, {(US, "demo"): US, (EU, "demo"): EU}, 2.0)
+    assert got == {(US, "demo"): US, (EU, "demo"): EU}, out
+    # A region no access point has is refused, and reported.
     r = run("region", "passive", "ap-south-1", "--state", str(state))
-    assert r.returncode != 0
+    assert r.returncode == 1
+    assert "no access point of the stack" in r.stderr and "has region ap-south-1" in r.stderr
 
 
 def test_killed_store_fails_over_and_is_restarted(stack):
@@ -331,10 +394,11 @@ def test_status_shows_processes_and_routes(stack):
     assert "stopped" not in r.stdout
     # Each router's routes from its control API.
     assert r.stdout.count("dial 100") >= 4, r.stdout
-    # Each location's router would choose its own region.
+    # Each location's router says it would choose its own region.
+    assert chosen(r.stdout) == {(US, "demo"): US, (EU, "demo"): EU}, r.stdout
     for loc in (US, EU):
-        block = r.stdout.split(f"router {loc}:", 1)[1].split("chosen: ", 1)[1]
-        assert block.split()[0] == loc, r.stdout
+        assert f"  edge {loc}, distribution DemoDistribution: {stack['ep']['edges'][loc]}" \
+            in r.stdout
 
 
 def test_down_stops_everything_and_second_up_keeps_data(stack):
@@ -576,4 +640,222 @@ def test_a_destination_without_versioning_is_refused(tmp_path):
     assert r.returncode == 2, r.stdout + r.stderr
     assert r.stderr.splitlines() == [
         f"{stack_file}:18:11: Destination: Dst needs Versioning: Enabled to take replicas"]
+    assert not (tmp_path / "state").exists()
+
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "docs" / "examples"
+AP_SOUTH = "ap-south-1"
+
+
+def test_two_access_points_and_two_distributions_each_serve(tmp_path):
+    """docs/examples/two-access-points.yaml: a router per (access point,
+    location) and an edge per (distribution, location), each its own process
+    with its own ports, config and log; every edge serves through its own
+    access point; each distribution's behaviors apply; `region` drives the
+    routers of the access points with that region, and `status` shows every
+    router's own choice."""
+    state = tmp_path / "state"
+    binary = meridian_bin()
+    try:
+        r = run("up", str(EXAMPLES / "two-access-points.yaml"), "--state", str(state),
+                "--base-port", str(probe_base_port()), "-d", timeout=UP_TIMEOUT)
+        assert r.returncode == 0, r.stdout + r.stderr
+        ep = json.loads((state / "endpoints.json").read_text())
+        aps, dists = ep["access_points"], ep["distributions"]
+        assert set(aps) == {"site", "assets"} and set(dists) == {"Site", "Assets"}
+        # The issue's maps: the first access point's and distribution's.
+        assert ep["routers"] == aps["site"]["routers"] and ep["edges"] == dists["Site"]["edges"]
+        assert ep["access_point"]["name"] == "site"
+        assert aps["assets"]["regions"] == [US, EU, AP_SOUTH]
+        assert aps["assets"]["host"] == "assets.mrap.accesspoint.s3-global.meridian.test"
+        procs = processes(state)
+        names = {"router-us-east-1", "router-eu-west-1", "router-assets-us-east-1",
+                 "router-assets-eu-west-1", "edge-us-east-1", "edge-eu-west-1",
+                 "edge-Assets-us-east-1", "edge-Assets-eu-west-1"}
+        assert names <= set(procs), procs
+        ports = [port for _, port in procs.values()]
+        assert len(ports) == len(set(ports))
+        urls = [u for a in aps.values() for k in ("routers", "router_admin")
+                for u in a[k].values()]
+        urls += [u for d in dists.values() for k in ("edges", "edge_admin") for u in d[k].values()]
+        assert len(urls) == 16 and len(set(urls)) == 16
+        for name in names:
+            pid, port = procs[name]
+            assert ours_alive(pid, binary), name
+            assert (state / "logs" / f"{name}.log").exists()
+            assert (state / "config" / f"{name}.yaml").exists()
+        assert f"access point assets: {aps['assets']['host']}" in r.stdout
+        # Every edge serves, each through its own access point, from its
+        # location's region; the printed curls name all four.
+        curls = tried_curls(r.stdout)
+        for loc in (US, EU):
+            assert sorted(curls[loc]) == sorted(
+                [dists["Site"]["edges"][loc] + "/index.html",
+                 dists["Assets"]["edges"][loc] + "/index.html"])
+            status, h, body = get(port_of(dists["Site"]["edges"][loc]), "/")
+            assert (status, body) == (200, f"site from {loc}".encode())
+            assert h["x-meridian-region"] == loc
+            status, h, body = get(port_of(dists["Assets"]["edges"][loc]), "/")
+            assert (status, body) == (200, f"assets from {loc}".encode())
+            # Assets' own behaviors: *.txt is cached, the rest (TTL 0) is not.
+            port = port_of(dists["Assets"]["edges"][loc])
+            assert get(port, "/note.txt")[2] == f"a note from {loc}".encode()
+            assert get(port, "/note.txt")[1]["x-cache"] == "Hit from meridian"
+            assert get(port, "/")[1]["x-cache"] == "Miss from meridian"
+            # The Site edge knows nothing of the assets bucket's keys.
+            assert get(port_of(dists["Site"]["edges"][loc]), "/note.txt")[0] == 404
+        # The drill reaches the four routers of both access points.
+        r = run("region", "passive", US, "--state", str(state))
+        assert r.returncode == 0, r.stderr
+        assert sorted(r.stdout.splitlines()) == sorted(
+            f"router {loc}, access point {ap}: {US} passive"
+            for loc in (US, EU) for ap in ("site", "assets"))
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 2.0:
+            bodies = {get(port_of(dists[d]["edges"][loc]), "/")[2]
+                      for d in ("Site", "Assets") for loc in (US, EU)}
+            if bodies == {b"site from eu-west-1", b"assets from eu-west-1"}:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError(f"passive us-east-1 not seen within 2 s: {bodies}")
+        every = {(loc, ap): EU for loc in (US, EU) for ap in ("site", "assets")}
+        got, out = wait_chosen(state, every, 2.0)
+        assert got == every, out
+        r = run("region", "active", US, "--state", str(state))
+        assert r.returncode == 0, r.stderr
+        home = {(loc, ap): loc for loc in (US, EU) for ap in ("site", "assets")}
+        got, out = wait_chosen(state, home, 2.0)
+        assert got == home, out
+        for loc in (US, EU):
+            assert get(port_of(dists["Assets"]["edges"][loc]), "/")[2] == \
+                f"assets from {loc}".encode()
+        # A region only "assets" has: only its two routers are driven.
+        r = run("region", "active", AP_SOUTH, "--state", str(state))
+        assert r.returncode == 0, r.stderr
+        assert sorted(r.stdout.splitlines()) == sorted(
+            f"router {loc}, access point assets: {AP_SOUTH} active" for loc in (US, EU))
+        r = run("region", "passive", AP_SOUTH, "--state", str(state))
+        assert r.returncode == 0, r.stderr
+        st = run("status", "--state", str(state)).stdout
+        for loc in (US, EU):
+            assert f"  edge {loc}, distribution Assets: {dists['Assets']['edges'][loc]}" in st
+    finally:
+        stop_everything(state)
+
+
+# One error of each class the validator reports (docs/stack-file.md, "Every
+# error"), all in one file: every one is reported, in file order.
+EVERY_ERROR = """\
+Parameters:
+  Env:
+    Type: String
+    Default: prod
+    AllowedValues: [dev, test]
+Resources:
+  L:
+    Type: Meridian::Location
+    Properties: {Name: here, Region: r-1}
+  K:
+    Type: Meridian::Location
+    Properties:
+      Name: there
+      Regoin: r-2
+  M:
+    Type: Meridian::Lokation
+  N:
+    Type: Meridian::Location
+  S:
+    Type: Meridian::Store
+    Properties: {Location: !Ref L}
+  T:
+    Type: Meridian::Store
+    Properties:
+      Location: !Ref LL
+      Port: 80x
+  B:
+    Type: Meridian::Bucket
+    Properties: {Store: !Ref S, BucketName: same}
+  C:
+    Type: Meridian::Bucket
+    Properties:
+      Store: !Ref S
+      BucketName: same
+  D:
+    Type: Meridian::Bucket
+    Properties:
+      Store: !Ref L
+      BucketName: d-1
+  E:
+    Type: Meridian::Bucket
+    Properties:
+      Store: !Ref S
+      BucketName: e-1
+      Versioning: Enabled
+      ReplicationRules: [{Destination: !Ref E}]
+  F:
+    Type: Meridian::Bucket
+    Properties:
+      Store: !Ref S
+      BucketName: f-1
+      ReplicationRules: [{Destination: !Ref E}]
+  G:
+    Type: Meridian::Bucket
+    Properties:
+      Store: !Ref S
+      BucketName: g-1
+      Versioning: Enabled
+      ReplicationRules: [{Destination: !Ref B}]
+  X:
+    Type: Meridian::Credentials
+    Properties:
+      AccessKeyId: !GetAtt L.Url
+  A1:
+    Type: Meridian::AccessPoint
+    Properties:
+      Name: !Ref A2
+      Regions: [{Bucket: !Ref B}]
+  A2:
+    Type: Meridian::AccessPoint
+    Properties:
+      Name: !Ref A1
+      Regions: [{Bucket: !Ref B}]
+  Dist:
+    Type: Meridian::Distribution
+    Properties:
+      Locations: [!Ref L, !Ref L]
+      Origins: [{Id: g, Bucket: !Ref G}]
+      Behaviors: [{PathPattern: "*", TargetOriginId: gg}]
+"""
+
+
+def test_every_validation_error_class_with_its_exact_message(tmp_path):
+    f = tmp_path / "s.yaml"
+    f.write_text(EVERY_ERROR)
+    r = run("up", str(f), "--state", str(tmp_path / "state"))
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stderr.splitlines() == [f"{f}:{m}" for m in [
+        '4:5: parameter Env: "prod" is not in AllowedValues (dev, test)',
+        '14:7: unknown key "Regoin"; did you mean "Region"?',
+        '16:5: Type: unknown resource type "Meridian::Lokation"; '
+        'did you mean "Meridian::Location"?',
+        '17:3: missing required key "Name"',
+        '25:17: unknown reference "LL"; did you mean "L"?',
+        '26:7: Port: "80x" is not an integer in 1..65535',
+        '30:3: duplicate bucket name "same" (also B at 27:3)',
+        '38:7: Store: "L" is a Meridian::Location, not a Meridian::Store',
+        "46:27: Destination: a bucket cannot replicate to itself",
+        "52:7: ReplicationRules: needs Versioning: Enabled",
+        "59:27: Destination: B needs Versioning: Enabled to take replicas",
+        '63:20: !GetAtt L.Url: a Meridian::Location has no attribute "Url" '
+        "(it has Name, Region, EdgeUrl, RouterUrl)",
+        "64:3: reference cycle: A1 -> A2 -> A1",
+        "77:27: Locations: here is listed twice",
+        '79:38: TargetOriginId: no origin or group has the id "gg"; did you mean "g"?',
+    ]]
+    # YAML syntax stops the parse: that one alone.
+    f.write_text("a: 1\na: 2\n")
+    r = run("up", str(f), "--state", str(tmp_path / "state"))
+    assert r.returncode == 2
+    assert r.stderr.splitlines() == [f'{f}:2:1: duplicate key "a" (first at 1:1)']
     assert not (tmp_path / "state").exists()

@@ -688,6 +688,30 @@ static void test_distribution_errors(void **state)
 	assert_int_equal(st->distribution[0].behavior[0].default_ttl_s, EDGE_CONFIG_DEFAULT_TTL);
 	assert_string_equal(st->distribution[0].domain, "d." DEPLOY_STACK_EDGE_DOMAIN);
 	deploy_stack_free(st);
+	/* A location twice in one distribution is refused; two distributions
+	 * at one location each get an edge there. */
+	const char *twice =
+	    "Resources:\n" LOC STORE "  B:\n    Type: Meridian::Bucket\n    Properties:\n"
+	    "      Store: !Ref S\n      BucketName: b-1\n"
+	    "  D:\n    Type: Meridian::Distribution\n    Properties:\n"
+	    "      Locations: [!Ref L, !Ref L]\n"
+	    "      Origins: [{Id: b, Bucket: !Ref B}]\n"
+	    "      Behaviors: [{PathPattern: \"*\", TargetOriginId: b}]\n";
+	refused(twice, "dir/s.yaml:19:27: Locations: here is listed twice");
+	snprintf(text, sizeof(text),
+	         "%s      Behaviors: [{PathPattern: \"*\", TargetOriginId: b}]\n"
+	         "  E:\n    Type: Meridian::Distribution\n    Properties:\n"
+	         "      Locations: [!Ref L]\n"
+	         "      Origins: [{Id: e, Bucket: !Ref B}]\n"
+	         "      Behaviors: [{PathPattern: \"*.txt\", TargetOriginId: e, DefaultTTL: 60},\n"
+	         "                  {PathPattern: \"*\", TargetOriginId: e}]\n",
+	         head);
+	st = parse(text);
+	assert_int_equal(st->ndistributions, 2);
+	assert_int_equal(st->distribution[0].location[0], st->distribution[1].location[0]);
+	assert_int_equal(st->distribution[1].nbehaviors, 2);
+	assert_int_equal(st->distribution[1].behavior[0].default_ttl_s, 60);
+	deploy_stack_free(st);
 }
 
 static void test_deferred_values(void **state)
