@@ -17,6 +17,7 @@
 #include "base/err.h"
 #include "config/schema.h"
 #include "config/yaml_tree.h"
+#include "http/admin.h"
 #include "http/endpoint.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -51,7 +52,6 @@ static const char *const signing_keys[] = { "credentials", "failover_header" };
 static const char *const cache_keys[] = {
 	"memory_bytes", "disk_path", "disk_bytes", "error_ttl", "not_found_ttl",
 };
-static const char *const admin_keys[] = { "listen", "credentials" };
 
 /* The statuses an origin group may fail over on (CloudFront's list), and
  * the ones it does when the file names none. */
@@ -1107,29 +1107,8 @@ static int read_cache(struct parse *ps, const struct yaml_tree_node *root)
 static int read_admin(struct parse *ps, const struct yaml_tree_node *root)
 {
 	struct edge_config *c = ps->c;
-	const struct yaml_tree_node *m =
-	    config_schema_section(&ps->s, root, "admin", CONFIG_OPTIONAL, YAML_TREE_MAP);
-	if (!m || config_schema_keys(&ps->s, m, admin_keys, N_ELEMS(admin_keys)))
-		return ps->s.rc;
-	const struct yaml_tree_node *kl = NULL, *kc = NULL;
-	struct iov listen, cred;
-	config_schema_cstr(&ps->s, m, "listen", CONFIG_OPTIONAL, &listen, &kl);
-	if (config_schema_cstr(&ps->s, m, "credentials", CONFIG_OPTIONAL, &cred, &kc))
-		return ps->s.rc;
-	if (listen.base && http_endpoint_addr(listen, true, NULL, NULL) != 0)
-		return config_schema_fail(&ps->s, kl,
-		                          "listen: \"%.*s\" is not ip:port or [ipv6]:port "
-		                          "(numeric, port 0-65535)",
-		                          config_schema_quote_len(listen), listen.base);
-	if (listen.base && !cred.base)
-		return config_schema_fail(&ps->s, kl,
-		                          "admin.listen needs admin.credentials: invalidation and "
-		                          "metrics never run without authentication");
-	if (listen.base && config_schema_dup2(&ps->s, IOV_NULL, listen, &c->admin_listen))
-		return ps->s.rc;
-	if (cred.base && config_schema_path(&ps->s, kc, "credentials", cred, &c->admin_credentials))
-		return ps->s.rc;
-	return 0;
+	return http_admin_config_read(&ps->s, root, "invalidation and metrics never run",
+	                              &c->admin_listen, &c->admin_credentials);
 }
 
 static void defaults(struct edge_config *c)

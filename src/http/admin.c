@@ -13,7 +13,9 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/hex.h"
+#include "config/schema.h"
 #include "crypto/sha256.h"
+#include "http/endpoint.h"
 
 struct http_admin {
 	const struct http_admin_ops *ops;
@@ -222,4 +224,34 @@ void http_admin_stop(struct http_admin *a)
 	if (a->ops->ctx_free)
 		a->ops->ctx_free(a->ctx);
 	free(a);
+}
+
+int http_admin_config_read(struct config_schema *s, const struct yaml_tree_node *root,
+                           const char *what, char **listen_out, char **cred_out)
+{
+	static const char *const keys[] = { "listen", "credentials" };
+	const struct yaml_tree_node *m =
+	    config_schema_section(s, root, "admin", CONFIG_OPTIONAL, YAML_TREE_MAP);
+	if (!m || config_schema_keys(s, m, keys, sizeof(keys) / sizeof(keys[0])))
+		return s->rc;
+	const struct yaml_tree_node *kl = NULL, *kc = NULL;
+	struct iov listen, cred;
+	config_schema_cstr(s, m, "listen", CONFIG_OPTIONAL, &listen, &kl);
+	if (config_schema_cstr(s, m, "credentials", CONFIG_OPTIONAL, &cred, &kc))
+		return s->rc;
+	if (listen.base && http_endpoint_addr(listen, true, NULL, NULL) != 0)
+		return config_schema_fail(s, kl,
+		                          "listen: \"%.*s\" is not ip:port or [ipv6]:port "
+		                          "(numeric, port 0-65535)",
+		                          config_schema_quote_len(listen), listen.base);
+	if (listen.base && !cred.base)
+		return config_schema_fail(s, kl,
+		                          "admin.listen needs admin.credentials: %s without "
+		                          "authentication",
+		                          what);
+	if (listen.base && config_schema_dup2(s, IOV_NULL, listen, listen_out))
+		return s->rc;
+	if (cred.base && config_schema_path(s, kc, "credentials", cred, cred_out))
+		return s->rc;
+	return 0;
 }

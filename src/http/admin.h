@@ -59,6 +59,19 @@ int http_admin_reload(struct http_admin *a, char *err, size_t errcap);
  * with ops->ctx_free). NULL: no-op. */
 void http_admin_stop(struct http_admin *a);
 
+/*
+ * Read a config file's optional `admin:` section, the same in every role's
+ * file: `listen` (numeric ip:port, port 0 for any) and `credentials` (a path
+ * resolved against the file's directory), listen needing credentials (`what`
+ * ends the message: "the control API never runs"). *listen and *credentials are
+ * malloc'd, or left NULL when absent. Errors go through the schema (sticky,
+ * file:line:col). Returns s->rc.
+ */
+struct config_schema;
+struct yaml_tree_node;
+int http_admin_config_read(struct config_schema *s, const struct yaml_tree_node *root,
+                           const char *what, char **listen, char **credentials);
+
 /* An error answer from an ERR_* code: its HTTP status and S3 code (500
  * InternalError when it has none), detail or the code's text as message. */
 void http_admin_error_code(const struct http_admin_ops *ops, struct http_request *r, int rc,

@@ -16,6 +16,7 @@
 #include "config/schema.h"
 #include "config/yaml_tree.h"
 #include "crypto/region.h"
+#include "http/admin.h"
 #include "http/endpoint.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -42,7 +43,6 @@ static const char *const routing_keys[] = {
 	"probe_interval",     "probe_timeout",    "connect_timeout",
 	"first_byte_timeout", "passive_fallback", "retry_404",
 };
-static const char *const admin_keys[] = { "listen", "credentials" };
 
 struct parse {
 	struct config_schema s;
@@ -302,29 +302,8 @@ static int read_routing(struct parse *ps, const struct yaml_tree_node *root)
 static int read_admin(struct parse *ps, const struct yaml_tree_node *root)
 {
 	struct router_config *c = ps->c;
-	const struct yaml_tree_node *m =
-	    config_schema_section(&ps->s, root, "admin", CONFIG_OPTIONAL, YAML_TREE_MAP);
-	if (!m || config_schema_keys(&ps->s, m, admin_keys, N_ELEMS(admin_keys)))
-		return ps->s.rc;
-	const struct yaml_tree_node *kl = NULL, *kc = NULL;
-	struct iov listen, cred;
-	config_schema_cstr(&ps->s, m, "listen", CONFIG_OPTIONAL, &listen, &kl);
-	if (config_schema_cstr(&ps->s, m, "credentials", CONFIG_OPTIONAL, &cred, &kc))
-		return ps->s.rc;
-	if (listen.base && http_endpoint_addr(listen, true, NULL, NULL) != 0)
-		return config_schema_fail(&ps->s, kl,
-		                          "listen: \"%.*s\" is not ip:port or [ipv6]:port "
-		                          "(numeric, port 0-65535)",
-		                          config_schema_quote_len(listen), listen.base);
-	if (listen.base && !cred.base)
-		return config_schema_fail(&ps->s, kl,
-		                          "admin.listen needs admin.credentials: the control API "
-		                          "never runs without authentication");
-	if (listen.base && config_schema_dup2(&ps->s, IOV_NULL, listen, &c->admin_listen))
-		return ps->s.rc;
-	if (cred.base && config_schema_path(&ps->s, kc, "credentials", cred, &c->admin_credentials))
-		return ps->s.rc;
-	return 0;
+	return http_admin_config_read(&ps->s, root, "the control API never runs", &c->admin_listen,
+	                              &c->admin_credentials);
 }
 
 static void defaults(struct router_config *c)
