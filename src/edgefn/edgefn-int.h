@@ -1,0 +1,67 @@
+/*
+ * Inside edgefn/: the state layout and the Lua <-> value converters shared
+ * by edgefn.c, lua_value.c and lib.c. The only header in Meridian besides
+ * these files' own that includes <lua.h>; nothing outside edgefn/ (tests
+ * and fuzzers apart) includes it. The state's thread only.
+ */
+#ifndef MERIDIAN_EDGEFN_EDGEFN_INT_H
+#define MERIDIAN_EDGEFN_EDGEFN_INT_H
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/buf.h"
+#include "edgefn/edgefn.h"
+
+#define EDGEFN_STATE_MAGIC 0x45444746u /* "EDGF" */
+#define EDGEFN_HOOK_STEP   1000        /* instructions between two hook runs */
+
+struct edgefn_binding {
+	char *name;
+	edgefn_cfunc fn;
+	void *ud;
+};
+
+struct edgefn_state {
+	unsigned magic;
+	lua_State *L;
+	struct edgefn_program *prog;
+	struct edgefn_limits lim;
+	uint64_t gen;    /* generation of edgefn_current this state was built for */
+	uint64_t tried;  /* last generation a refresh failed to build */
+	size_t mem_used; /* bytes the allocator has handed to Lua */
+	int nfuncs;
+	/* the running call */
+	uint64_t instr_used;
+	uint64_t deadline_ns;
+	int breach;         /* ERR_EDGEFN_BUDGET, _TIMEOUT or _MEMORY once a limit is crossed */
+	bool refused;       /* the allocator refused the last request */
+	lua_State *running; /* the thread of the running call, or NULL */
+	int cur_fn;
+	unsigned log_lines;
+	edgefn_log_fn log_fn;
+	void *log_ud;
+	struct arena *scratch; /* binding calls: reset at each */
+	struct buf json;       /* json_encode output, capped at lim.json_max */
+};
+
+/* The state that owns L (any of its threads). */
+struct edgefn_state *edgefn__state(lua_State *L);
+
+/* Push v (depth_left levels of tables at most). Raises Lua errors (memory,
+ * too deep): call from protected code only. */
+void edgefn__push(lua_State *L, const struct edgefn_value *v, unsigned depth_left);
+
+/* Convert the Lua value at idx into *out, copying strings into `a`. Raises
+ * no Lua error. 0 or ERR_EDGEFN_VALUE with a message in err[errlen]. */
+int edgefn__to_value(lua_State *L, int idx, struct arena *a, unsigned depth_left,
+                     struct edgefn_value *out, char *err, size_t errlen);
+
+/* Open the meridian table in L's globals: built-ins plus p's bindings.
+ * Raises on memory errors: call from protected code. */
+void edgefn__open_lib(lua_State *L, const struct edgefn_binding *b, int nb);
+
+#endif
