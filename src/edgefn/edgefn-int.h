@@ -18,6 +18,9 @@
 
 #define EDGEFN_STATE_MAGIC 0x45444746u /* "EDGF" */
 #define EDGEFN_HOOK_STEP   1000        /* instructions between two hook runs */
+#define EDGEFN_SMALL_STEP  16          /* small-block size classes ... */
+#define EDGEFN_SMALL_MAX   256         /* ... up to this size */
+#define EDGEFN_CACHE_MAX   (1u << 20)  /* bytes kept on the free lists */
 
 struct edgefn_binding {
 	char *name;
@@ -33,6 +36,8 @@ struct edgefn_state {
 	uint64_t gen;    /* generation of edgefn_current this state was built for */
 	uint64_t tried;  /* last generation a refresh failed to build */
 	size_t mem_used; /* bytes the allocator has handed to Lua */
+	void *free_small[EDGEFN_SMALL_MAX / EDGEFN_SMALL_STEP]; /* free lists by size class */
+	size_t cached;                                          /* bytes on the free lists */
 	int nfuncs;
 	/* the running call */
 	uint64_t instr_used;
