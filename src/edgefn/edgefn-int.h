@@ -31,6 +31,7 @@ struct edgefn_binding {
 struct edgefn_state {
 	unsigned magic;
 	lua_State *L;
+	lua_State *thread; /* calls run here (anchored in the registry) */
 	struct edgefn_program *prog;
 	struct edgefn_limits lim;
 	uint64_t gen;    /* generation of edgefn_current this state was built for */

@@ -23,7 +23,7 @@
 
 static const char handler_src[] = "function handler(s)\n"
                                   "  local v, err = meridian.json_decode(s)\n"
-                                  "  if v == nil then return err end\n"
+                                  "  if err then return err end\n"
                                   "  local t, err2 = meridian.json_encode(v)\n"
                                   "  return t or err2\n"
                                   "end\n";
