@@ -15,9 +15,9 @@
  * A function file must define a global function handler(event, context),
  * as a Node.js Lambda exports.handler or a Python lambda_handler(event,
  * context); each file runs in its own global environment. A call runs the
- * handler on a fresh Lua thread with an instruction budget and a wall-clock
- * deadline; over either, over the memory cap or on an error, the call fails
- * and the state stays usable.
+ * handler on the state's call thread with an instruction budget and a
+ * wall-clock deadline; over either, over the memory cap or on an error, the
+ * call fails and the state stays usable.
  *
  * Threads: programs and edgefn_current may be shared (reference counts and
  * the publish pointer are atomic); a state and everything taking one belong
