@@ -66,6 +66,10 @@ void edgefn__push(lua_State *L, const struct edgefn_value *v, unsigned depth_lef
 int edgefn__to_value(lua_State *L, int idx, struct arena *a, unsigned depth_left,
                      struct edgefn_value *out, char *err, size_t errlen);
 
+/* Whether name[len] is a built-in meridian function (bindings may not
+ * replace one, nor put a table in its place). Any thread. */
+bool edgefn__is_builtin(const char *name, size_t len);
+
 /* Open the meridian table in L's globals: built-ins plus p's bindings.
  * Raises on memory errors: call from protected code. */
 void edgefn__open_lib(lua_State *L, const struct edgefn_binding *b, int nb);

@@ -129,7 +129,8 @@ int edgefn_program_bind(struct edgefn_program *p, const char *name, edgefn_cfunc
 	CHECK_MAGIC(p, PROGRAM_MAGIC);
 	CHECK(!atomic_load(&p->sealed) && fn != NULL);
 	size_t n = strlen(name);
-	if (!name_ok(name, n, true))
+	const char *dot = strchr(name, '.');
+	if (!name_ok(name, n, true) || edgefn__is_builtin(name, dot ? (size_t)(dot - name) : n))
 		return ERR_INVALID;
 	for (int i = 0; i < p->nbinds; i++)
 		if (strcmp(p->binds[i].name, name) == 0)
@@ -347,6 +348,29 @@ static const char *const removed_globals[] = {
 	"collectgarbage", "dofile", "load", "loadfile", "print", "require", "warn", NULL,
 };
 
+/* setmetatable without finalizers: Lua runs __gc with hooks off
+ * (lgc.c GCTM), so a looping __gc would escape the budget and the
+ * deadline. A metatable with any __gc field is refused: the field counts
+ * when the metatable is set, and a later assignment could make it a
+ * function. Otherwise as the base library's setmetatable. */
+static int l_setmetatable(lua_State *L)
+{
+	int t = lua_type(L, 2);
+	luaL_checktype(L, 1, LUA_TTABLE);
+	luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
+	if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
+		return luaL_error(L, "cannot change a protected metatable");
+	if (t == LUA_TTABLE) {
+		lua_pushliteral(L, "__gc");
+		if (lua_rawget(L, 2) != LUA_TNIL)
+			return luaL_error(L, "__gc metamethods are not allowed in edge functions");
+		lua_pop(L, 1);
+	}
+	lua_settop(L, 2);
+	lua_setmetatable(L, 1);
+	return 1;
+}
+
 static int open_sandbox(lua_State *L)
 {
 	struct edgefn_state *st = lua_touserdata(L, 1);
@@ -364,6 +388,8 @@ static int open_sandbox(lua_State *L)
 		lua_pushnil(L);
 		lua_setfield(L, -2, *g);
 	}
+	lua_pushcfunction(L, l_setmetatable);
+	lua_setfield(L, -2, "setmetatable");
 	lua_getfield(L, -1, LUA_STRLIBNAME);
 	lua_pushnil(L);
 	lua_setfield(L, -2, "dump");

@@ -87,7 +87,8 @@ struct edgefn_program *edgefn_program_new(const struct edgefn_limits *lim);
 void edgefn_program_ref(struct edgefn_program *p);
 void edgefn_program_unref(struct edgefn_program *p);
 /* Add a binding meridian.<name>. Only before the program is sealed (first
- * used by a state). 0, ERR_INVALID (bad or duplicate name), ERR_TOO_BIG
+ * used by a state). 0, ERR_INVALID (bad or duplicate name, or one under a
+ * built-in such as "sha256" or "log.x"), ERR_TOO_BIG
  * (more than EDGEFN_BINDINGS_MAX) or ERR_NOMEM. Copies name. */
 int edgefn_program_bind(struct edgefn_program *p, const char *name, edgefn_cfunc fn, void *ud);
 /* Add a function source under `name` (the file name, shown in errors as

@@ -210,6 +210,14 @@ static const luaL_Reg builtins[] = {
 	{ NULL, NULL },
 };
 
+bool edgefn__is_builtin(const char *name, size_t len)
+{
+	for (const luaL_Reg *r = builtins; r->name; r++)
+		if (strlen(r->name) == len && memcmp(r->name, name, len) == 0)
+			return true;
+	return false;
+}
+
 /* Walk or create the sub-tables of a dotted name under the table on top;
  * leaves the innermost table on top and returns the last component. */
 static const char *subtable(lua_State *L, const char *name)

@@ -127,6 +127,29 @@ static void sandbox_absent(void **state)
 	                 0);
 	assert_int_equal(out.kind, EDGEFN_BOOL);
 	assert_false(out.u.b);
+	/* no finalizers: Lua runs __gc with hooks off, out of the budget's reach */
+	assert_int_equal(run1(f,
+	                      "function handler() setmetatable({}, {__gc = function() "
+	                      "while true do end end}) end\n",
+	                      NULL, &out),
+	                 ERR_EDGEFN_RUNTIME);
+	assert_non_null(strstr(f->err, "__gc metamethods are not allowed"));
+	assert_int_equal(
+	    run1(f, "function handler() setmetatable({}, {__gc = false}) end\n", NULL, &out),
+	    ERR_EDGEFN_RUNTIME);
+	assert_int_equal(load(f, "gc.lua",
+	                      "local t = setmetatable({}, {__gc = function() while true do end "
+	                      "end})\nfunction handler() end\n"),
+	                 ERR_EDGEFN_RUNTIME);
+	/* other metatables still work, protected ones stay protected */
+	assert_int_equal(run1(f,
+	                      "function handler() local t = setmetatable({}, {__index = "
+	                      "function(_, k) return k .. '!' end, __metatable = 'locked'}) "
+	                      "return t.hi .. tostring(pcall(setmetatable, t, {})) .. "
+	                      "getmetatable(t) end\n",
+	                      NULL, &out),
+	                 0);
+	assert_str(&out, "hi!falselocked");
 	/* method calls on strings still work */
 	assert_int_equal(run1(f, "function handler() return ('ab'):rep(2) end\n", NULL, &out), 0);
 	assert_str(&out, "abab");
@@ -604,6 +627,9 @@ static void extra_bindings(void **state)
 	assert_int_equal(edgefn_program_bind(p, "test.math.add", bind_add, &calls), 0);
 	assert_int_equal(edgefn_program_bind(p, "test.math.add", bind_add, &calls), ERR_INVALID);
 	assert_int_equal(edgefn_program_bind(p, "bad..name", bind_add, &calls), ERR_INVALID);
+	assert_int_equal(edgefn_program_bind(p, "sha256", bind_add, &calls), ERR_INVALID);
+	assert_int_equal(edgefn_program_bind(p, "log.x", bind_add, &calls), ERR_INVALID);
+	assert_int_equal(edgefn_program_bind(p, "1abc", bind_add, &calls), ERR_INVALID);
 	assert_int_equal(edgefn_program_bind(p, "os.exit", bind_add, &calls), 0);
 	int id;
 	assert_int_equal(
