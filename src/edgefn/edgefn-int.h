@@ -21,6 +21,7 @@
 #define EDGEFN_SMALL_STEP  16          /* small-block size classes ... */
 #define EDGEFN_SMALL_MAX   256         /* ... up to this size */
 #define EDGEFN_CACHE_MAX   (1u << 20)  /* bytes kept on the free lists */
+#define EDGEFN_LAZY_MAX    (1u << 16)  /* lazy tables per call; more are built at once */
 
 struct edgefn_binding {
 	char *name;
@@ -52,6 +53,10 @@ struct edgefn_state {
 	void *log_ud;
 	struct arena *scratch; /* binding calls: reset at each */
 	struct buf json;       /* json_encode output, capped at lim.json_max */
+	/* lazy argument tables of the running call (lua_value.c) */
+	uint32_t lazy_gen;                /* bumped per call: older proxies are stale */
+	const struct edgefn_value **lazy; /* proxy index -> its C table */
+	size_t lazy_len, lazy_cap;
 };
 
 /* The state that owns L (any of its threads). */
@@ -61,8 +66,24 @@ struct edgefn_state *edgefn__state(lua_State *L);
  * too deep): call from protected code only. */
 void edgefn__push(lua_State *L, const struct edgefn_value *v, unsigned depth_left);
 
-/* Convert the Lua value at idx into *out, copying strings into `a`. Raises
- * no Lua error. 0 or ERR_EDGEFN_VALUE with a message in err[errlen]. */
+/* Push v for a call's arguments: a table becomes an empty proxy that fills
+ * itself from v on first use (see docs/internals/edgefn.md), so v must stay
+ * valid for the call. Start each call with edgefn__lazy_reset. Raises like
+ * edgefn__push. */
+void edgefn__push_lazy(lua_State *L, const struct edgefn_value *v, unsigned depth_left);
+/* Invalidate the proxies of the previous call. */
+void edgefn__lazy_reset(struct edgefn_state *st);
+/* Fill the table at idx if it is an unused proxy (a no-op otherwise).
+ * Raises if the proxy belongs to an earlier call. */
+void edgefn__lazy_fill(lua_State *L, int idx);
+/* The base library's next, filling a proxy first. */
+int edgefn__next(lua_State *L);
+/* Create the proxies' shared metatable. Protected code only. */
+void edgefn__lazy_open(lua_State *L);
+
+/* Convert the Lua value at idx into *out, copying strings into `a`; an
+ * unused proxy yields its C table itself (shared, not copied). Raises no
+ * Lua error. 0 or ERR_EDGEFN_VALUE with a message in err[errlen]. */
 int edgefn__to_value(lua_State *L, int idx, struct arena *a, unsigned depth_left,
                      struct edgefn_value *out, char *err, size_t errlen);
 

@@ -357,6 +357,7 @@ static int l_setmetatable(lua_State *L)
 {
 	int t = lua_type(L, 2);
 	luaL_checktype(L, 1, LUA_TTABLE);
+	edgefn__lazy_fill(L, 1);
 	luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
 	if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
 		return luaL_error(L, "cannot change a protected metatable");
@@ -370,6 +371,20 @@ static int l_setmetatable(lua_State *L)
 	lua_setmetatable(L, 1);
 	return 1;
 }
+
+/* A base function that must see an argument table's real contents: fill
+ * a lazy proxy, then call the original (upvalue 1). */
+static int l_fill_then(lua_State *L)
+{
+	edgefn__lazy_fill(L, 1);
+	int n = lua_gettop(L);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, n, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+static const char *const filled_globals[] = { "getmetatable", "rawget", "rawlen", "rawset", NULL };
 
 static int open_sandbox(lua_State *L)
 {
@@ -390,6 +405,14 @@ static int open_sandbox(lua_State *L)
 	}
 	lua_pushcfunction(L, l_setmetatable);
 	lua_setfield(L, -2, "setmetatable");
+	lua_pushcfunction(L, edgefn__next);
+	lua_setfield(L, -2, "next");
+	for (const char *const *g = filled_globals; *g; g++) {
+		lua_getfield(L, -1, *g);
+		lua_pushcclosure(L, l_fill_then, 1);
+		lua_setfield(L, -2, *g);
+	}
+	edgefn__lazy_open(L);
 	lua_getfield(L, -1, LUA_STRLIBNAME);
 	lua_pushnil(L);
 	lua_setfield(L, -2, "dump");
@@ -464,6 +487,7 @@ void edgefn_state_free(struct edgefn_state *st)
 	blocks_free(st);
 	arena_free(st->scratch);
 	buf_free(&st->json);
+	free(st->lazy);
 	edgefn_program_unref(st->prog);
 	st->magic = 0;
 	free(st);
@@ -601,8 +625,9 @@ static int run_call(lua_State *L, struct run *r)
 	lua_getfield(L, LUA_REGISTRYINDEX, REG_FUNCS);
 	lua_rawgeti(L, -1, r->fn + 1);
 	lua_remove(L, -2);
+	edgefn__lazy_reset(st);
 	for (size_t i = 0; i < r->nargs; i++)
-		edgefn__push(L, &r->args[i], st->lim.depth_max);
+		edgefn__push_lazy(L, &r->args[i], st->lim.depth_max);
 	lua_xmove(L, T, (int)r->nargs + 1);
 	int status = lua_pcall(T, (int)r->nargs, 1, 0);
 	if (status != LUA_OK || st->breach) {

@@ -591,9 +591,80 @@ static void values_cross_the_boundary(void **state)
 		deep[i] = edgefn_table();
 		assert_non_null(edgefn_table_push(a, &deep[i], deep[i + 1]));
 	}
-	assert_int_equal(run1(f, "function handler(e) return 1 end\n", &deep[0], &out),
-	                 ERR_EDGEFN_VALUE);
+	/* (argument tables are built on first use, so the cap bites there) */
+	assert_int_equal(run1(f,
+	                      "function handler(e) local x = e for i = 1, 39 do x = x[1] end "
+	                      "return x end\n",
+	                      &deep[0], &out),
+	                 ERR_EDGEFN_RUNTIME);
+	assert_non_null(strstr(f->err, "nested too deeply"));
 	assert_works(f);
+	fx_free(f);
+}
+
+/* Argument tables are filled on first use: every way of looking at one
+ * sees the same contents as an eagerly built table. */
+static void lazy_tables_behave_like_tables(void **state)
+{
+	(void)state;
+	struct fixture *f = fx_new(NULL);
+	struct arena *a = f->a;
+	struct edgefn_value ev = edgefn_table(), arr = edgefn_table(), sub = edgefn_table();
+	for (int i = 0; i < 3; i++)
+		assert_non_null(edgefn_table_push(a, &arr, edgefn_str(IOV_LIT("x"))));
+	assert_non_null(edgefn_table_set_str(a, &sub, "k", edgefn_int(7)));
+	assert_non_null(edgefn_table_set_str(a, &ev, "arr", arr));
+	assert_non_null(edgefn_table_set_str(a, &ev, "sub", sub));
+	static const struct binding_case cases[] = {
+		{ "type(next(e))", "string" },
+		{ "tostring(rawget(e, 'sub') ~= nil)", "true" },
+		{ "tostring(rawlen(e.arr))", "3" },
+		{ "tostring(#e.arr)", "3" },
+		{ "tostring(getmetatable(e))", "nil" },
+		{ "table.concat(e.arr, '-')", "x-x-x" },
+		{ "(function() local n = 0 for _ in pairs(e) do n = n + 1 end return tostring(n) "
+		  "end)()",
+		  "2" },
+		{ "(function() local n = 0 for _ in ipairs(e.arr) do n = n + 1 end return "
+		  "tostring(n) "
+		  "end)()",
+		  "3" },
+		{ "tostring(getmetatable(setmetatable(e.sub, {__index = {z = 1}})).__index.z)",
+		  "1" },
+		{ "(function() rawset(e, 'n', 1) return tostring(e.n + e.sub.k) end)()", "8" },
+		{ "(function() e.sub = nil return tostring(e.sub) end)()", "nil" },
+		{ "meridian.json_encode(e)", "{\"arr\":[\"x\",\"x\",\"x\"],\"sub\":{\"k\":7}}" },
+		{ "(function() local s = e.sub return meridian.json_encode(e) end)()",
+		  "{\"arr\":[\"x\",\"x\",\"x\"],\"sub\":{\"k\":7}}" },
+	};
+	for (size_t i = 0; i < N_ELEMS(cases); i++) {
+		char src[400];
+		snprintf(src, sizeof(src), "function handler(e) return (%s) end\n", cases[i].expr);
+		struct edgefn_value out;
+		if (run1(f, src, &ev, &out) != 0)
+			fail_msg("%s: %s", cases[i].expr, f->err);
+		assert_str(&out, cases[i].want);
+	}
+	/* an untouched table comes back as the caller's own */
+	struct edgefn_value out;
+	assert_int_equal(run1(f, "function handler(e) return {e.sub, e.arr} end\n", &ev, &out), 0);
+	assert_ptr_equal(edgefn_table_geti(&out, 1)->u.t.items, sub.u.t.items);
+	assert_true(edgefn_value_eq(edgefn_table_geti(&out, 2), &arr));
+	/* a table kept past its call (its C data is gone by then) is refused */
+	int id = load(f, "keep.lua",
+	              "function handler(e) if saved then return saved.k end saved = e.sub return "
+	              "'first' end\n");
+	assert_int_equal(edgefn_call(f->st, id, &ev, 1, 0, a, &out, f->err, sizeof(f->err)), 0);
+	assert_str(&out, "first");
+	assert_int_equal(edgefn_call(f->st, id, &ev, 1, 0, a, &out, f->err, sizeof(f->err)),
+	                 ERR_EDGEFN_RUNTIME);
+	assert_non_null(strstr(f->err, "event data used after its call ended"));
+	id =
+	    load(f, "keep2.lua",
+	         "function handler(e) if saved then return saved end saved = e.sub return 1 end\n");
+	assert_int_equal(edgefn_call(f->st, id, &ev, 1, 0, a, &out, f->err, sizeof(f->err)), 0);
+	assert_int_equal(edgefn_call(f->st, id, &ev, 1, 0, a, &out, f->err, sizeof(f->err)),
+	                 ERR_EDGEFN_VALUE);
 	fx_free(f);
 }
 
@@ -771,6 +842,7 @@ int main(void)
 		cmocka_unit_test(json_rejects),
 		cmocka_unit_test(json_round_trips),
 		cmocka_unit_test(values_cross_the_boundary),
+		cmocka_unit_test(lazy_tables_behave_like_tables),
 		cmocka_unit_test(extra_bindings),
 		cmocka_unit_test(log_is_capped),
 		cmocka_unit_test(reload_swaps_states),
