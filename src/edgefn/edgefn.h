@@ -131,8 +131,11 @@ int edgefn_load(struct edgefn_state *st, struct iov name, struct iov source, int
                 size_t errlen);
 
 /* Call function `fn` as handler(args[0], args[1], ...) (args borrowed; at
- * most 8). The first result is converted into *result, allocated in `a`
- * (nil when the handler returns nothing). time_ns overrides the limit's
+ * most 8). Argument tables reach Lua lazily (each is built on first use),
+ * so an unused event costs almost nothing. The first result is converted
+ * into *result, allocated in `a` (nil when the handler returns nothing);
+ * a table the function returned without using is the caller's own subtree
+ * of args, shared rather than copied: args must outlive *result. time_ns overrides the limit's
  * wall-clock deadline when non-zero (origin functions: 30 s). Returns 0 or:
  *   ERR_EDGEFN_RUNTIME  error() or a runtime error: "name:line: message"
  *   ERR_EDGEFN_BUDGET   over the instruction budget
