@@ -9,6 +9,7 @@
 
 #include <lauxlib.h>
 #include <lua.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -23,10 +24,29 @@
 #define EDGEFN_CACHE_MAX   (1u << 20)  /* bytes kept on the free lists */
 #define EDGEFN_LAZY_MAX    (1u << 16)  /* lazy tables per call; more are built at once */
 
+#define EDGEFN_PROGRAM_MAGIC 0x45444650u /* "EDFP" */
+
 struct edgefn_binding {
 	char *name;
 	edgefn_cfunc fn;
 	void *ud;
+};
+
+struct edgefn_function {
+	char *name;
+	char *src;
+	size_t name_len, src_len;
+};
+
+struct edgefn_program {
+	unsigned magic;
+	atomic_int refs;
+	atomic_bool sealed;
+	struct edgefn_limits lim;
+	struct edgefn_function funcs[EDGEFN_FUNCS_MAX];
+	int nfuncs;
+	struct edgefn_binding binds[EDGEFN_BINDINGS_MAX];
+	int nbinds;
 };
 
 struct edgefn_state {
@@ -58,6 +78,11 @@ struct edgefn_state {
 	const struct edgefn_value **lazy; /* proxy index -> its C table */
 	size_t lazy_len, lazy_cap;
 };
+
+/* The published program with a reference (the caller drops it) and its
+ * generation; the generation alone, with one atomic load. Any thread. */
+struct edgefn_program *edgefn__current_get(struct edgefn_current *c, uint64_t *gen);
+uint64_t edgefn__current_gen(struct edgefn_current *c);
 
 /* The state that owns L (any of its threads). */
 struct edgefn_state *edgefn__state(lua_State *L);

@@ -1,13 +1,13 @@
 /*
- * The sandbox core: programs, per-worker Lua states with a capped allocator,
- * the instruction/deadline hook, loading function files and calling them,
- * and the publish/refresh pair for reloads (see edgefn.h). Programs and
- * edgefn_current on any thread; a state on its owner's thread only.
+ * The sandbox core: per-worker Lua states with a capped allocator, the
+ * instruction/deadline hook, the sandbox itself, loading function files,
+ * calling them, and the worker's side of a reload (see edgefn.h). A state
+ * on its owner's thread only. Programs are in program.c, the publication
+ * point in current.c.
  */
 #include "edgefn/edgefn.h"
 
 #include <lualib.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -20,34 +20,10 @@
 #include "base/err.h"
 #include "edgefn/edgefn-int.h"
 
-#define PROGRAM_MAGIC   0x45444650u /* "EDFP" */
-#define CLOSE_BUDGET_NS 100000000u  /* finalizers at lua_close: 100 ms */
+#define CLOSE_BUDGET_NS 100000000u /* finalizers at lua_close: 100 ms */
 #define ARGS_MAX        8
 #define REG_FUNCS       "meridian.edgefn.funcs"  /* registry: id + 1 -> handler */
 #define REG_THREAD      "meridian.edgefn.thread" /* registry: the call thread */
-
-struct edgefn_function {
-	char *name;
-	char *src;
-	size_t name_len, src_len;
-};
-
-struct edgefn_program {
-	unsigned magic;
-	atomic_int refs;
-	atomic_bool sealed;
-	struct edgefn_limits lim;
-	struct edgefn_function funcs[EDGEFN_FUNCS_MAX];
-	int nfuncs;
-	struct edgefn_binding binds[EDGEFN_BINDINGS_MAX];
-	int nbinds;
-};
-
-struct edgefn_current {
-	pthread_mutex_t mu;
-	struct edgefn_program *prog;
-	atomic_uint_fast64_t gen;
-};
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -60,143 +36,6 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-}
-
-/* ---- programs ---- */
-
-struct edgefn_program *edgefn_program_new(const struct edgefn_limits *lim)
-{
-	struct edgefn_program *p = calloc(1, sizeof(*p));
-	if (!p)
-		return NULL;
-	p->magic = PROGRAM_MAGIC;
-	atomic_init(&p->refs, 1);
-	atomic_init(&p->sealed, false);
-	if (lim)
-		p->lim = *lim;
-	struct edgefn_limits *l = &p->lim;
-	l->mem_max = l->mem_max ? l->mem_max : EDGEFN_DEFAULT_MEM_MAX;
-	l->instr_max = l->instr_max ? l->instr_max : EDGEFN_DEFAULT_INSTR_MAX;
-	l->time_ns = l->time_ns ? l->time_ns : EDGEFN_DEFAULT_TIME_NS;
-	l->value_max = l->value_max ? l->value_max : EDGEFN_DEFAULT_VALUE_MAX;
-	l->depth_max = l->depth_max ? l->depth_max : EDGEFN_DEFAULT_DEPTH_MAX;
-	l->json_max = l->json_max ? l->json_max : EDGEFN_DEFAULT_JSON_MAX;
-	l->log_line_max = l->log_line_max ? l->log_line_max : EDGEFN_DEFAULT_LOG_LINE;
-	l->log_max = l->log_max ? l->log_max : EDGEFN_DEFAULT_LOG_LINES;
-	return p;
-}
-
-void edgefn_program_ref(struct edgefn_program *p)
-{
-	CHECK_MAGIC(p, PROGRAM_MAGIC);
-	atomic_fetch_add(&p->refs, 1);
-}
-
-void edgefn_program_unref(struct edgefn_program *p)
-{
-	if (!p)
-		return;
-	CHECK_MAGIC(p, PROGRAM_MAGIC);
-	if (atomic_fetch_sub(&p->refs, 1) != 1)
-		return;
-	for (int i = 0; i < p->nfuncs; i++) {
-		free(p->funcs[i].name);
-		free(p->funcs[i].src);
-	}
-	for (int i = 0; i < p->nbinds; i++)
-		free(p->binds[i].name);
-	p->magic = 0;
-	free(p);
-}
-
-static bool name_ok(const char *s, size_t n, bool dotted)
-{
-	if (n == 0 || n >= EDGEFN_NAME_MAX || s[0] == '.' || s[n - 1] == '.')
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-		          (i > 0 && c >= '0' && c <= '9') ||
-		          (dotted && c == '.' && s[i - 1] != '.');
-		if (!ok)
-			return false;
-	}
-	return true;
-}
-
-int edgefn_program_bind(struct edgefn_program *p, const char *name, edgefn_cfunc fn, void *ud)
-{
-	CHECK_MAGIC(p, PROGRAM_MAGIC);
-	CHECK(!atomic_load(&p->sealed) && fn != NULL);
-	size_t n = strlen(name);
-	const char *dot = strchr(name, '.');
-	if (!name_ok(name, n, true) || edgefn__is_builtin(name, dot ? (size_t)(dot - name) : n))
-		return ERR_INVALID;
-	for (int i = 0; i < p->nbinds; i++)
-		if (strcmp(p->binds[i].name, name) == 0)
-			return ERR_INVALID;
-	if (p->nbinds == EDGEFN_BINDINGS_MAX)
-		return ERR_TOO_BIG;
-	char *copy = malloc(n + 1);
-	if (!copy)
-		return ERR_NOMEM;
-	memcpy(copy, name, n + 1);
-	p->binds[p->nbinds++] = (struct edgefn_binding){ copy, fn, ud };
-	return 0;
-}
-
-int edgefn_program_add(struct edgefn_program *p, struct iov name, struct iov source, int *id)
-{
-	CHECK_MAGIC(p, PROGRAM_MAGIC);
-	CHECK(!atomic_load(&p->sealed));
-	if (name.len == 0 || name.len >= EDGEFN_NAME_MAX || memchr(name.base, '\0', name.len))
-		return ERR_INVALID;
-	int dup;
-	if (edgefn_program_find(p, name, &dup) == 0)
-		return ERR_INVALID;
-	if (p->nfuncs == EDGEFN_FUNCS_MAX)
-		return ERR_TOO_BIG;
-	struct edgefn_function f = { malloc(name.len + 1), malloc(source.len + 1), name.len,
-		                     source.len };
-	if (!f.name || !f.src) {
-		free(f.name);
-		free(f.src);
-		return ERR_NOMEM;
-	}
-	memcpy(f.name, name.base, name.len);
-	f.name[name.len] = '\0';
-	if (source.len)
-		memcpy(f.src, source.base, source.len);
-	f.src[source.len] = '\0';
-	*id = p->nfuncs;
-	p->funcs[p->nfuncs++] = f;
-	return 0;
-}
-
-int edgefn_program_find(const struct edgefn_program *p, struct iov name, int *id)
-{
-	CHECK_MAGIC(p, PROGRAM_MAGIC);
-	for (int i = 0; i < p->nfuncs; i++) {
-		if (iov_eq(iov_make(p->funcs[i].name, p->funcs[i].name_len), name)) {
-			*id = i;
-			return 0;
-		}
-	}
-	return ERR_NOT_FOUND;
-}
-
-int edgefn_program_count(const struct edgefn_program *p)
-{
-	CHECK_MAGIC(p, PROGRAM_MAGIC);
-	return p->nfuncs;
-}
-
-int edgefn_program_check(struct edgefn_program *p, char *err, size_t errlen)
-{
-	struct edgefn_state *st;
-	int rc = edgefn_state_new(p, &st, err, errlen);
-	edgefn_state_free(st);
-	return rc;
 }
 
 /* ---- the allocator and the hook ---- */
@@ -432,7 +271,7 @@ static int open_sandbox(lua_State *L)
 
 int edgefn_state_new(struct edgefn_program *p, struct edgefn_state **out, char *err, size_t errlen)
 {
-	CHECK_MAGIC(p, PROGRAM_MAGIC);
+	CHECK_MAGIC(p, EDGEFN_PROGRAM_MAGIC);
 	*out = NULL;
 	struct edgefn_state *st = calloc(1, sizeof(*st));
 	if (!st)
@@ -730,63 +569,15 @@ int edgefn_call(struct edgefn_state *st, int fn, const struct edgefn_value *args
 	return run(&r);
 }
 
-/* ---- reload ---- */
-
-struct edgefn_current *edgefn_current_new(struct edgefn_program *p)
-{
-	struct edgefn_current *c = calloc(1, sizeof(*c));
-	if (!c)
-		return NULL;
-	CHECK(pthread_mutex_init(&c->mu, NULL) == 0);
-	edgefn_program_ref(p);
-	c->prog = p;
-	atomic_init(&c->gen, 1);
-	return c;
-}
-
-void edgefn_current_free(struct edgefn_current *c)
-{
-	if (!c)
-		return;
-	edgefn_program_unref(c->prog);
-	pthread_mutex_destroy(&c->mu);
-	free(c);
-}
-
-void edgefn_current_publish(struct edgefn_current *c, struct edgefn_program *p)
-{
-	edgefn_program_ref(p);
-	pthread_mutex_lock(&c->mu);
-	struct edgefn_program *old = c->prog;
-	c->prog = p;
-	atomic_fetch_add(&c->gen, 1);
-	pthread_mutex_unlock(&c->mu);
-	edgefn_program_unref(old);
-}
-
-static struct edgefn_program *current_get(struct edgefn_current *c, uint64_t *gen)
-{
-	pthread_mutex_lock(&c->mu);
-	struct edgefn_program *p = c->prog;
-	edgefn_program_ref(p);
-	*gen = atomic_load(&c->gen);
-	pthread_mutex_unlock(&c->mu);
-	return p;
-}
-
-struct edgefn_program *edgefn_current_get(struct edgefn_current *c)
-{
-	uint64_t gen;
-	return current_get(c, &gen);
-}
+/* ---- reload, on the worker side ---- */
 
 int edgefn_state_refresh(struct edgefn_state **st, struct edgefn_current *c, char *err,
                          size_t errlen)
 {
-	uint64_t gen = atomic_load(&c->gen);
+	uint64_t gen = edgefn__current_gen(c);
 	if (*st && ((*st)->gen == gen || (*st)->tried == gen))
 		return 0;
-	struct edgefn_program *p = current_get(c, &gen);
+	struct edgefn_program *p = edgefn__current_get(c, &gen);
 	struct edgefn_state *fresh;
 	int rc = edgefn_state_new(p, &fresh, err, errlen);
 	edgefn_program_unref(p);
