@@ -260,7 +260,15 @@
 	  "InvalidRequest")                                                                        \
 	X(REPL_NEEDS_VERSIONING,                                                                   \
 	  "Versioning must be 'Enabled' on the bucket to apply a replication configuration", 400,  \
-	  "InvalidRequest")
+	  "InvalidRequest")                                                                        \
+	/* edgefn/: the Lua sandbox for edge functions; the edge answers 502 like CloudFront */    \
+	X(EDGEFN_SYNTAX, "an edge function does not compile", 0, NULL)                             \
+	X(EDGEFN_NO_HANDLER, "an edge function defines no handler(event, context)", 0, NULL)       \
+	X(EDGEFN_RUNTIME, "the edge function raised an error", 502, NULL)                          \
+	X(EDGEFN_BUDGET, "the edge function exceeded its instruction budget", 502, NULL)           \
+	X(EDGEFN_TIMEOUT, "the edge function exceeded its time limit", 502, NULL)                  \
+	X(EDGEFN_MEMORY, "the edge function exceeded its memory limit", 502, NULL)                 \
+	X(EDGEFN_VALUE, "a value cannot cross the edge function boundary", 502, NULL)
 
 enum err {
 	ERR_OK = 0,

@@ -1,0 +1,123 @@
+/*
+ * Inside edgefn/: the state layout and the Lua <-> value converters shared
+ * by edgefn.c, lua_value.c and lib.c. The only header in Meridian besides
+ * these files' own that includes <lua.h>; nothing outside edgefn/ (tests
+ * and fuzzers apart) includes it. The state's thread only.
+ */
+#ifndef MERIDIAN_EDGEFN_EDGEFN_INT_H
+#define MERIDIAN_EDGEFN_EDGEFN_INT_H
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/buf.h"
+#include "edgefn/edgefn.h"
+
+#define EDGEFN_STATE_MAGIC 0x45444746u /* "EDGF" */
+#define EDGEFN_HOOK_STEP   1000        /* instructions between two hook runs */
+#define EDGEFN_SMALL_STEP  16          /* small-block size classes ... */
+#define EDGEFN_SMALL_MAX   256         /* ... up to this size */
+#define EDGEFN_CACHE_MAX   (1u << 20)  /* bytes kept on the free lists */
+#define EDGEFN_LAZY_MAX    (1u << 16)  /* lazy tables per call; more are built at once */
+
+#define EDGEFN_PROGRAM_MAGIC 0x45444650u /* "EDFP" */
+
+struct edgefn_binding {
+	char *name;
+	edgefn_cfunc fn;
+	void *ud;
+};
+
+struct edgefn_function {
+	char *name;
+	char *src;
+	size_t name_len, src_len;
+};
+
+struct edgefn_program {
+	unsigned magic;
+	atomic_int refs;
+	atomic_bool sealed;
+	struct edgefn_limits lim;
+	struct edgefn_function funcs[EDGEFN_FUNCS_MAX];
+	int nfuncs;
+	struct edgefn_binding binds[EDGEFN_BINDINGS_MAX];
+	int nbinds;
+};
+
+struct edgefn_state {
+	unsigned magic;
+	lua_State *L;
+	lua_State *thread; /* calls run here (anchored in the registry) */
+	struct edgefn_program *prog;
+	struct edgefn_limits lim;
+	uint64_t gen;    /* generation of edgefn_current this state was built for */
+	uint64_t tried;  /* last generation a refresh failed to build */
+	size_t mem_used; /* bytes the allocator has handed to Lua */
+	void *free_small[EDGEFN_SMALL_MAX / EDGEFN_SMALL_STEP]; /* free lists by size class */
+	size_t cached;                                          /* bytes on the free lists */
+	int nfuncs;
+	/* the running call */
+	uint64_t instr_used;
+	uint64_t deadline_ns;
+	int breach;         /* ERR_EDGEFN_BUDGET, _TIMEOUT or _MEMORY once a limit is crossed */
+	bool refused;       /* the allocator refused the last request */
+	lua_State *running; /* the thread of the running call, or NULL */
+	int cur_fn;
+	unsigned log_lines;
+	edgefn_log_fn log_fn;
+	void *log_ud;
+	struct arena *scratch; /* binding calls: reset at each */
+	struct buf json;       /* json_encode output, capped at lim.json_max */
+	/* lazy argument tables of the running call (lua_value.c) */
+	uint32_t lazy_gen;                /* bumped per call: older proxies are stale */
+	const struct edgefn_value **lazy; /* proxy index -> its C table */
+	size_t lazy_len, lazy_cap;
+};
+
+/* The published program with a reference (the caller drops it) and its
+ * generation; the generation alone, with one atomic load. Any thread. */
+struct edgefn_program *edgefn__current_get(struct edgefn_current *c, uint64_t *gen);
+uint64_t edgefn__current_gen(struct edgefn_current *c);
+
+/* The state that owns L (any of its threads). */
+struct edgefn_state *edgefn__state(lua_State *L);
+
+/* Push v (depth_left levels of tables at most). Raises Lua errors (memory,
+ * too deep): call from protected code only. */
+void edgefn__push(lua_State *L, const struct edgefn_value *v, unsigned depth_left);
+
+/* Push v for a call's arguments: a table becomes an empty proxy that fills
+ * itself from v on first use (see docs/internals/edgefn.md), so v must stay
+ * valid for the call. Start each call with edgefn__lazy_reset. Raises like
+ * edgefn__push. */
+void edgefn__push_lazy(lua_State *L, const struct edgefn_value *v, unsigned depth_left);
+/* Invalidate the proxies of the previous call. */
+void edgefn__lazy_reset(struct edgefn_state *st);
+/* Fill the table at idx if it is an unused proxy (a no-op otherwise).
+ * Raises if the proxy belongs to an earlier call. */
+void edgefn__lazy_fill(lua_State *L, int idx);
+/* The base library's next, filling a proxy first. */
+int edgefn__next(lua_State *L);
+/* Create the proxies' shared metatable. Protected code only. */
+void edgefn__lazy_open(lua_State *L);
+
+/* Convert the Lua value at idx into *out, copying strings into `a`; an
+ * unused proxy yields its C table itself (shared, not copied). Raises no
+ * Lua error. 0 or ERR_EDGEFN_VALUE with a message in err[errlen]. */
+int edgefn__to_value(lua_State *L, int idx, struct arena *a, unsigned depth_left,
+                     struct edgefn_value *out, char *err, size_t errlen);
+
+/* Whether name[len] is a built-in meridian function (bindings may not
+ * replace one, nor put a table in its place). Any thread. */
+bool edgefn__is_builtin(const char *name, size_t len);
+
+/* Open the meridian table in L's globals: built-ins plus p's bindings.
+ * Raises on memory errors: call from protected code. */
+void edgefn__open_lib(lua_State *L, const struct edgefn_binding *b, int nb);
+
+#endif

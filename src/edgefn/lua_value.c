@@ -1,0 +1,339 @@
+/* Neutral values to and from Lua (see edgefn-int.h). The state's thread. */
+#include "edgefn/edgefn-int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+
+_Static_assert(sizeof(lua_Integer) == sizeof(int64_t), "Lua integers are 64-bit");
+
+static void count_parts(const struct edgefn_value *v, int *narr, int *nrec);
+
+void edgefn__push(lua_State *L, const struct edgefn_value *v, unsigned depth_left)
+{
+	switch (v->kind) {
+	case EDGEFN_NIL:
+		lua_pushnil(L);
+		return;
+	case EDGEFN_BOOL:
+		lua_pushboolean(L, v->u.b);
+		return;
+	case EDGEFN_INT:
+		lua_pushinteger(L, (lua_Integer)v->u.i);
+		return;
+	case EDGEFN_NUM:
+		lua_pushnumber(L, v->u.n);
+		return;
+	case EDGEFN_STR:
+		lua_pushlstring(L, v->u.s.base, v->u.s.len);
+		return;
+	case EDGEFN_TABLE:
+		break;
+	}
+	if (depth_left == 0)
+		luaL_error(L, "value nested too deeply");
+	if (!lua_checkstack(L, 3))
+		luaL_error(L, "stack overflow");
+	int narr, nrec;
+	size_t n = v->u.t.len;
+	count_parts(v, &narr, &nrec);
+	lua_createtable(L, narr, nrec);
+	for (size_t i = 0; i < n; i++) {
+		const struct edgefn_entry *e = &v->u.t.items[i];
+		if (e->key.kind == EDGEFN_INT) {
+			edgefn__push(L, &e->val, depth_left - 1);
+			lua_rawseti(L, -2, (lua_Integer)e->key.u.i);
+			continue;
+		}
+		if (e->key.kind != EDGEFN_STR)
+			luaL_error(L, "table key is neither a string nor an integer");
+		lua_pushlstring(L, e->key.u.s.base, e->key.u.s.len);
+		edgefn__push(L, &e->val, depth_left - 1);
+		lua_rawset(L, -3);
+	}
+}
+
+/* ---- lazy argument tables ----
+ * A proxy is a table presized for its entries, holding only a hidden field
+ * (key: the address of proxy_key, which Lua code cannot forge) whose value
+ * tags the call generation, the depth left and an index into st->lazy.
+ * Its metatable (protected, so Lua code can neither read nor change it)
+ * fills it on any use and then removes itself. */
+
+static const char proxy_key = 0;
+#define REG_PROXY_MT   "meridian.edgefn.proxy"
+#define TAG_IDX_BITS   24
+#define TAG_DEPTH_BITS 8
+
+static void count_parts(const struct edgefn_value *v, int *narr, int *nrec)
+{
+	size_t n = v->u.t.len, a = 0;
+	while (a < n && a < INT32_MAX && v->u.t.items[a].key.kind == EDGEFN_INT &&
+	       v->u.t.items[a].key.u.i == (int64_t)a + 1)
+		a++;
+	*narr = (int)a;
+	*nrec = n - a > INT32_MAX - 1 ? 0 : (int)(n - a);
+}
+
+void edgefn__lazy_reset(struct edgefn_state *st)
+{
+	st->lazy_gen++;
+	st->lazy_len = 0;
+}
+
+static bool lazy_slot(struct edgefn_state *st, size_t *idx)
+{
+	if (st->lazy_len == st->lazy_cap) {
+		if (st->lazy_cap == EDGEFN_LAZY_MAX)
+			return false;
+		size_t cap = st->lazy_cap ? st->lazy_cap * 2 : 64;
+		const struct edgefn_value **n = realloc(st->lazy, cap * sizeof(*n));
+		if (!n)
+			return false;
+		st->lazy = n;
+		st->lazy_cap = cap;
+	}
+	*idx = st->lazy_len++;
+	return true;
+}
+
+void edgefn__push_lazy(lua_State *L, const struct edgefn_value *v, unsigned depth_left)
+{
+	struct edgefn_state *st = edgefn__state(L);
+	size_t idx;
+	if (v->kind != EDGEFN_TABLE || depth_left == 0 || depth_left >= 1u << TAG_DEPTH_BITS ||
+	    !lazy_slot(st, &idx)) {
+		edgefn__push(L, v, depth_left);
+		return;
+	}
+	st->lazy[idx] = v;
+	int narr, nrec;
+	count_parts(v, &narr, &nrec);
+	lua_createtable(L, narr, nrec + 1);
+	lua_pushlightuserdata(L, (void *)&proxy_key);
+	lua_pushinteger(L, (lua_Integer)((uint64_t)st->lazy_gen << (TAG_IDX_BITS + TAG_DEPTH_BITS) |
+	                                 (uint64_t)depth_left << TAG_IDX_BITS | idx));
+	lua_rawset(L, -3);
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_PROXY_MT);
+	lua_setmetatable(L, -2);
+}
+
+/* The C table of the proxy at idx (absolute), NULL if it is not one; *stale
+ * when it belongs to an earlier call. Raises no error. */
+static const struct edgefn_value *proxy_node(lua_State *L, int idx, unsigned *depth, bool *stale)
+{
+	*stale = false;
+	lua_pushlightuserdata(L, (void *)&proxy_key);
+	if (lua_rawget(L, idx) != LUA_TNUMBER) {
+		lua_pop(L, 1);
+		return NULL;
+	}
+	uint64_t tag = (uint64_t)lua_tointeger(L, -1);
+	lua_pop(L, 1);
+	struct edgefn_state *st = edgefn__state(L);
+	size_t i = tag & ((1u << TAG_IDX_BITS) - 1);
+	*depth = (unsigned)(tag >> TAG_IDX_BITS & ((1u << TAG_DEPTH_BITS) - 1));
+	uint32_t gen = (uint32_t)(tag >> (TAG_IDX_BITS + TAG_DEPTH_BITS));
+	uint32_t mask = (uint32_t)(UINT64_MAX >> (TAG_IDX_BITS + TAG_DEPTH_BITS));
+	if (gen != (st->lazy_gen & mask) || i >= st->lazy_len) {
+		*stale = true;
+		return NULL;
+	}
+	return st->lazy[i];
+}
+
+void edgefn__lazy_fill(lua_State *L, int idx)
+{
+	if (lua_type(L, idx) != LUA_TTABLE)
+		return;
+	idx = lua_absindex(L, idx);
+	unsigned depth;
+	bool stale;
+	const struct edgefn_value *v = proxy_node(L, idx, &depth, &stale);
+	if (stale)
+		luaL_error(L, "event data used after its call ended");
+	if (!v)
+		return;
+	lua_pushlightuserdata(L, (void *)&proxy_key);
+	lua_pushnil(L);
+	lua_rawset(L, idx);
+	lua_pushnil(L);
+	lua_setmetatable(L, idx);
+	luaL_checkstack(L, 3, NULL);
+	for (size_t i = 0; i < v->u.t.len; i++) {
+		const struct edgefn_entry *e = &v->u.t.items[i];
+		if (e->key.kind == EDGEFN_INT) {
+			edgefn__push_lazy(L, &e->val, depth - 1);
+			lua_rawseti(L, idx, (lua_Integer)e->key.u.i);
+			continue;
+		}
+		if (e->key.kind != EDGEFN_STR)
+			luaL_error(L, "table key is neither a string nor an integer");
+		lua_pushlstring(L, e->key.u.s.base, e->key.u.s.len);
+		edgefn__push_lazy(L, &e->val, depth - 1);
+		lua_rawset(L, idx);
+	}
+}
+
+static int mm_index(lua_State *L)
+{
+	edgefn__lazy_fill(L, 1);
+	lua_settop(L, 2);
+	lua_rawget(L, 1);
+	return 1;
+}
+
+static int mm_newindex(lua_State *L)
+{
+	edgefn__lazy_fill(L, 1);
+	lua_settop(L, 3);
+	lua_rawset(L, 1);
+	return 0;
+}
+
+static int mm_len(lua_State *L)
+{
+	edgefn__lazy_fill(L, 1);
+	lua_pushinteger(L, (lua_Integer)lua_rawlen(L, 1));
+	return 1;
+}
+
+int edgefn__next(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	edgefn__lazy_fill(L, 1);
+	lua_settop(L, 2);
+	if (lua_next(L, 1))
+		return 2;
+	lua_pushnil(L);
+	return 1;
+}
+
+static int mm_pairs(lua_State *L)
+{
+	lua_pushcfunction(L, edgefn__next);
+	lua_pushvalue(L, 1);
+	lua_pushnil(L);
+	edgefn__lazy_fill(L, 1);
+	return 3;
+}
+
+void edgefn__lazy_open(lua_State *L)
+{
+	static const luaL_Reg mms[] = {
+		{ "__index", mm_index }, { "__newindex", mm_newindex },
+		{ "__len", mm_len },     { "__pairs", mm_pairs },
+		{ NULL, NULL },
+	};
+	luaL_newlib(L, mms);
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_setfield(L, LUA_REGISTRYINDEX, REG_PROXY_MT);
+}
+
+static int value_fail(char *err, size_t errlen, const char *msg)
+{
+	if (errlen)
+		snprintf(err, errlen, "%s", msg);
+	return ERR_EDGEFN_VALUE;
+}
+
+static int copy_str(lua_State *L, int idx, struct arena *a, struct edgefn_value *out)
+{
+	size_t n;
+	const char *s = lua_tolstring(L, idx, &n); /* a string already: no conversion */
+	struct iov c = n ? arena_dup(a, iov_make(s, n)) : iov_make("", 0);
+	if (n && !c.base)
+		return ERR_TOO_BIG;
+	*out = edgefn_str(c);
+	return 0;
+}
+
+static int cmp_entry(const void *x, const void *y)
+{
+	const struct edgefn_value *a = &((const struct edgefn_entry *)x)->key;
+	const struct edgefn_value *b = &((const struct edgefn_entry *)y)->key;
+	if (a->kind != b->kind)
+		return a->kind == EDGEFN_INT ? -1 : 1;
+	if (a->kind == EDGEFN_INT)
+		return a->u.i < b->u.i ? -1 : a->u.i > b->u.i;
+	return iov_cmp(a->u.s, b->u.s);
+}
+
+static int table_to_value(lua_State *L, int idx, struct arena *a, unsigned depth_left,
+                          struct edgefn_value *out, char *err, size_t errlen)
+{
+	if (depth_left == 0)
+		return value_fail(err, errlen, "value nested too deeply (or a cycle)");
+	if (!lua_checkstack(L, 3))
+		return value_fail(err, errlen, "stack overflow");
+	idx = lua_absindex(L, idx);
+	unsigned pdepth;
+	bool stale;
+	const struct edgefn_value *node = proxy_node(L, idx, &pdepth, &stale);
+	if (stale)
+		return value_fail(err, errlen, "event data used after its call ended");
+	if (node) {
+		*out = *node; /* unused since the call began: the caller's table as it was */
+		return 0;
+	}
+	*out = edgefn_table();
+	lua_pushnil(L);
+	while (lua_next(L, idx) != 0) {
+		struct edgefn_value key, val;
+		int rc = 0;
+		if (lua_type(L, -2) == LUA_TSTRING)
+			rc = copy_str(L, -2, a, &key);
+		else if (lua_isinteger(L, -2))
+			key = edgefn_int((int64_t)lua_tointeger(L, -2));
+		else
+			rc =
+			    value_fail(err, errlen, "table key is neither a string nor an integer");
+		if (rc == 0)
+			rc = edgefn__to_value(L, -1, a, depth_left - 1, &val, err, errlen);
+		if (rc == 0 && !edgefn_table_set(a, out, key, val))
+			rc = ERR_TOO_BIG;
+		lua_pop(L, 1);
+		if (rc != 0) {
+			lua_pop(L, 1);
+			return rc == ERR_TOO_BIG ? value_fail(err, errlen, "value too large") : rc;
+		}
+	}
+	if (out->u.t.len > 1)
+		qsort(out->u.t.items, out->u.t.len, sizeof(struct edgefn_entry), cmp_entry);
+	return 0;
+}
+
+int edgefn__to_value(lua_State *L, int idx, struct arena *a, unsigned depth_left,
+                     struct edgefn_value *out, char *err, size_t errlen)
+{
+	switch (lua_type(L, idx)) {
+	case LUA_TNONE:
+	case LUA_TNIL:
+		*out = edgefn_nil();
+		return 0;
+	case LUA_TBOOLEAN:
+		*out = edgefn_bool(lua_toboolean(L, idx));
+		return 0;
+	case LUA_TNUMBER:
+		if (lua_isinteger(L, idx))
+			*out = edgefn_int((int64_t)lua_tointeger(L, idx));
+		else
+			*out = edgefn_num((double)lua_tonumber(L, idx));
+		return 0;
+	case LUA_TSTRING:
+		if (copy_str(L, idx, a, out) != 0)
+			return value_fail(err, errlen, "value too large");
+		return 0;
+	case LUA_TTABLE:
+		return table_to_value(L, idx, a, depth_left, out, err, errlen);
+	default: {
+		char msg[64];
+		snprintf(msg, sizeof(msg), "a %s cannot leave Lua",
+		         lua_typename(L, lua_type(L, idx)));
+		return value_fail(err, errlen, msg);
+	}
+	}
+}

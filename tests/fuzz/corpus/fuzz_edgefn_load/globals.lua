@@ -1,0 +1,2 @@
+string.upper = nil
+function handler(e) return pcall(error, {}) end

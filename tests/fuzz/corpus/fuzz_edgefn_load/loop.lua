@@ -1,0 +1,1 @@
+function handler() while true do end end
