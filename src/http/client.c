@@ -136,6 +136,9 @@ struct cconn {
 	bool reading, feeding, eof, junk;
 	char *pending; /* PENDING_MAX, allocated on the first pause */
 	size_t pending_len;
+	/* The head's piece when no body piece is queued to carry it: free
+	 * again whenever an exchange is bound (the last one's writes are done). */
+	struct piece head_piece;
 };
 
 struct origin {
@@ -379,7 +382,8 @@ static void on_piece_written(void *arg, int status)
 	struct cconn *cn = pc->conn;
 	void (*done)(void *arg, int status) = pc->done;
 	void *darg = pc->arg;
-	free(pc);
+	if (pc != &cn->head_piece)
+		free(pc);
 	/* The count drops after the callback: while it runs, the exchange
 	 * cannot complete and hand the connection on. */
 	if (done)
@@ -502,11 +506,10 @@ static void conn_bind(struct cconn *cn, struct http_exchange *x)
 		http_parser_next_is_head(cn->parser);
 	struct piece *pc = pieces_pop(x);
 	bool mine = pc == NULL;
-	if (mine)
-		pc = calloc(1, sizeof(*pc));
-	if (!pc) {
-		conn_fail(cn, ERR_NOMEM, false);
-		return;
+	if (mine) {
+		CHECK(cn->writes == 0);
+		pc = &cn->head_piece;
+		*pc = (struct piece){ 0 };
 	}
 	/* Borrowed, not copied: x outlives every write of its connection (it
 	 * finishes after their callbacks), and a connection being closed stops
@@ -518,8 +521,6 @@ static void conn_bind(struct cconn *cn, struct http_exchange *x)
 		pc->head = NULL;
 		if (!mine)
 			pieces_push_front(x, pc);
-		else
-			free(pc);
 		conn_fail(cn, rc, true);
 		return;
 	}
