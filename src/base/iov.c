@@ -20,9 +20,11 @@ bool iov_eq_nocase(struct iov a, struct iov b)
 {
 	if (a.len != b.len)
 		return false;
-	for (size_t i = 0; i < a.len; i++)
-		if (lower((unsigned char)a.base[i]) != lower((unsigned char)b.base[i]))
+	for (size_t i = 0; i < a.len; i++) {
+		unsigned char x = (unsigned char)a.base[i], y = (unsigned char)b.base[i];
+		if (x != y && lower(x) != lower(y))
 			return false;
+	}
 	return true;
 }
 

@@ -29,6 +29,7 @@
 #define EXCHANGE_MAGIC  0x48584348u /* "HXCH" */
 #define PENDING_MAX     (64 * 1024) /* one read (net's read buffer) */
 #define ORIGIN_ADDR_MAX 128         /* "[v6]:port" fits */
+#define HEAD_STACK      1024        /* request heads built on the stack up to this */
 
 #define DEFAULT_CONNECT_MS    10000
 #define DEFAULT_FIRST_BYTE_MS 30000
@@ -77,7 +78,7 @@ struct piece {
 	size_t len;
 	void (*done)(void *arg, int status);
 	void *arg;
-	char *head; /* owned copy of the request head, first write only */
+	const char *head; /* the exchange's head, first write only (borrowed) */
 	size_t head_len;
 	char size[24]; /* chunked: "<hex>\r\n" */
 	size_t size_len;
@@ -94,7 +95,7 @@ struct http_exchange {
 	const struct http_exchange_ops *ops;
 	void *arg;
 
-	char *head; /* the request head, built once */
+	char *head; /* the request head, built once, stored after the struct */
 	size_t head_len;
 	int64_t body_length;
 	uint64_t body_given;
@@ -135,6 +136,9 @@ struct cconn {
 	bool reading, feeding, eof, junk;
 	char *pending; /* PENDING_MAX, allocated on the first pause */
 	size_t pending_len;
+	/* The head's piece when no body piece is queued to carry it: free
+	 * again whenever an exchange is bound (the last one's writes are done). */
+	struct piece head_piece;
 };
 
 struct origin {
@@ -192,12 +196,20 @@ static void origin_unref(struct origin *o)
 	client_maybe_free(c);
 }
 
-static struct origin *origin_get(struct http_client *c, const char *addr)
+static struct origin *origin_find(const struct http_client *c, const char *addr)
 {
 	for (struct origin *o = c->origins; o; o = o->next)
 		if (strcmp(o->addr, addr) == 0)
 			return o;
-	struct origin *o = calloc(1, sizeof(*o));
+	return NULL;
+}
+
+static struct origin *origin_get(struct http_client *c, const char *addr)
+{
+	struct origin *o = origin_find(c, addr);
+	if (o)
+		return o;
+	o = calloc(1, sizeof(*o));
 	if (!o)
 		return NULL;
 	o->client = c;
@@ -218,7 +230,6 @@ static void pieces_fail(struct http_exchange *x, int status)
 			x->pieces_tail = NULL;
 		if (pc->done)
 			pc->done(pc->arg, status);
-		free(pc->head);
 		free(pc);
 	}
 }
@@ -236,8 +247,7 @@ static void exchange_finish(struct http_exchange *x, int error)
 	x->ops->on_done(x->arg, error);
 	struct origin *o = x->origin;
 	x->magic = 0;
-	free(x->head);
-	free(x);
+	free(x); /* and the head stored with it */
 	origin_unref(o);
 }
 
@@ -372,8 +382,8 @@ static void on_piece_written(void *arg, int status)
 	struct cconn *cn = pc->conn;
 	void (*done)(void *arg, int status) = pc->done;
 	void *darg = pc->arg;
-	free(pc->head);
-	free(pc);
+	if (pc != &cn->head_piece)
+		free(pc);
 	/* The count drops after the callback: while it runs, the exchange
 	 * cannot complete and hand the connection on. */
 	if (done)
@@ -496,29 +506,21 @@ static void conn_bind(struct cconn *cn, struct http_exchange *x)
 		http_parser_next_is_head(cn->parser);
 	struct piece *pc = pieces_pop(x);
 	bool mine = pc == NULL;
-	if (mine)
-		pc = calloc(1, sizeof(*pc));
-	char *head = malloc(x->head_len);
-	if (!pc || !head) {
-		free(head);
-		if (!mine)
-			pieces_push_front(x, pc);
-		else
-			free(pc);
-		conn_fail(cn, ERR_NOMEM, false);
-		return;
+	if (mine) {
+		CHECK(cn->writes == 0);
+		pc = &cn->head_piece;
+		*pc = (struct piece){ 0 };
 	}
-	memcpy(head, x->head, x->head_len);
-	pc->head = head;
+	/* Borrowed, not copied: x outlives every write of its connection (it
+	 * finishes after their callbacks), and a connection being closed stops
+	 * writing at once, so a retry's new connection never races the old. */
+	pc->head = x->head;
 	pc->head_len = x->head_len;
 	int rc = conn_write_piece(cn, pc);
 	if (rc) {
-		free(pc->head);
 		pc->head = NULL;
 		if (!mine)
 			pieces_push_front(x, pc);
-		else
-			free(pc);
 		conn_fail(cn, rc, true);
 		return;
 	}
@@ -982,10 +984,30 @@ void http_client_free(struct http_client *c)
 	client_maybe_free(c);
 }
 
+/* RFC 9110 tchar (a switch, not strchr: this runs for every name byte). */
 static bool is_tchar(unsigned char ch)
 {
-	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	       (ch && strchr("!#$%&'*+-.^_`|~", ch));
+	switch (ch) {
+	case '!':
+	case '#':
+	case '$':
+	case '%':
+	case '&':
+	case '\'':
+	case '*':
+	case '+':
+	case '-':
+	case '.':
+	case '^':
+	case '_':
+	case '`':
+	case '|':
+	case '~':
+		return true;
+	default:
+		return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+		       (ch >= 'A' && ch <= 'Z');
+	}
 }
 
 static bool all_tchar(struct iov v)
@@ -1053,12 +1075,14 @@ static int build_head(const struct http_exchange_request *req, struct buf *b)
 	return rc;
 }
 
-static int request_check(const struct http_exchange_request *req)
+static int request_check(const struct http_client *c, const struct http_exchange_request *req)
 {
 	struct sockaddr_storage ss;
 	unsigned sslen;
-	if (!req->origin || strlen(req->origin) >= ORIGIN_ADDR_MAX ||
-	    net_parse_addr(req->origin, &ss, &sslen))
+	if (!req->origin || strlen(req->origin) >= ORIGIN_ADDR_MAX)
+		return ERR_INVALID;
+	/* An origin in the list passed this check when it was added. */
+	if (!origin_find(c, req->origin) && net_parse_addr(req->origin, &ss, &sslen))
 		return ERR_INVALID;
 	if (!all_tchar(req->method) || !target_ok(req->target) || !value_ok(req->host) ||
 	    req->body_length < -1 || (req->nheaders && !req->headers))
@@ -1076,30 +1100,36 @@ int http_client_send(struct http_client *c, const struct http_exchange_request *
 {
 	CHECK_MAGIC(c, CLIENT_MAGIC);
 	CHECK(req && ops && ops->on_done && out);
-	if (c->freeing || request_check(req))
+	if (c->freeing || request_check(c, req))
 		return ERR_INVALID;
+	/* The head is built on the stack (most fit) and stored after the
+	 * exchange, in one allocation. */
+	char store[HEAD_STACK];
 	struct buf b;
-	buf_init(&b, HTTP_CLIENT_HEAD_MAX);
+	buf_init_with(&b, store, sizeof(store), HTTP_CLIENT_HEAD_MAX);
 	int rc = build_head(req, &b);
 	if (rc) {
 		buf_free(&b);
 		return rc == ERR_NOMEM ? rc : ERR_INVALID;
 	}
-	struct http_exchange *x = calloc(1, sizeof(*x));
+	struct http_exchange *x = malloc(sizeof(*x) + b.len);
 	struct origin *o = x ? origin_get(c, req->origin) : NULL;
 	if (!o) {
 		buf_free(&b);
 		free(x);
 		return ERR_NOMEM;
 	}
+	*x = (struct http_exchange){ 0 };
+	x->head = (char *)(x + 1);
+	x->head_len = b.len;
+	memcpy(x->head, b.data, b.len);
+	buf_free(&b);
 	x->magic = EXCHANGE_MAGIC;
 	x->client = c;
 	x->origin = o;
 	o->refs++;
 	x->ops = ops;
 	x->arg = arg;
-	x->head = b.data; /* the buffer's heap storage, now ours */
-	x->head_len = b.len;
 	x->body_length = req->body_length;
 	x->chunked = req->body_length < 0;
 	x->ended = req->body_length == 0;

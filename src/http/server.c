@@ -491,6 +491,72 @@ void http_request_resume(struct http_request *r)
 
 /* ---- the response API ---- */
 
+/* What a response head is made of, gathered once for head_emit. */
+enum head_framing { HEAD_NONE, HEAD_LENGTH, HEAD_CHUNKED };
+
+struct head_parts {
+	char status[IOV_U64_DIGITS];
+	size_t status_len;
+	struct iov reason, date, server, rid_name, rid;
+	const struct http_header *headers;
+	size_t n;
+	enum head_framing framing;
+	char length[IOV_U64_DIGITS];
+	size_t length_len;
+	struct iov connection; /* the whole line, or empty */
+};
+
+/* Appends to dst, or only counts when dst is NULL. */
+struct head_put {
+	char *dst;
+	size_t len;
+};
+
+static void head_put(struct head_put *h, struct iov v)
+{
+	if (h->dst && v.len)
+		memcpy(h->dst + h->len, v.base, v.len);
+	h->len += v.len;
+}
+
+/* The head's bytes, in order; the same calls measure and write it. */
+static void head_emit(struct head_put *h, const struct head_parts *hp)
+{
+	head_put(h, IOV_LIT("HTTP/1.1 "));
+	head_put(h, iov_make(hp->status, hp->status_len));
+	head_put(h, IOV_LIT(" "));
+	head_put(h, hp->reason);
+	head_put(h, IOV_LIT("\r\nDate: "));
+	head_put(h, hp->date);
+	head_put(h, IOV_LIT("\r\n"));
+	if (hp->server.len) {
+		head_put(h, IOV_LIT("Server: "));
+		head_put(h, hp->server);
+		head_put(h, IOV_LIT("\r\n"));
+	}
+	if (hp->rid_name.len) {
+		head_put(h, hp->rid_name);
+		head_put(h, IOV_LIT(": "));
+		head_put(h, hp->rid);
+		head_put(h, IOV_LIT("\r\n"));
+	}
+	for (size_t i = 0; i < hp->n; i++) {
+		head_put(h, hp->headers[i].name);
+		head_put(h, IOV_LIT(": "));
+		head_put(h, hp->headers[i].value);
+		head_put(h, IOV_LIT("\r\n"));
+	}
+	if (hp->framing == HEAD_CHUNKED) {
+		head_put(h, IOV_LIT("Transfer-Encoding: chunked\r\n"));
+	} else if (hp->framing == HEAD_LENGTH) {
+		head_put(h, IOV_LIT("Content-Length: "));
+		head_put(h, iov_make(hp->length, hp->length_len));
+		head_put(h, IOV_LIT("\r\n"));
+	}
+	head_put(h, hp->connection);
+	head_put(h, IOV_LIT("\r\n"));
+}
+
 int http_response_start(struct http_request *r, int status, const struct http_header *headers,
                         size_t n, int64_t length)
 {
@@ -510,57 +576,40 @@ int http_response_start(struct http_request *r, int status, const struct http_he
 	if (!r->head.keep_alive || c->w->draining)
 		c->close_after = true;
 
-	char store[1024];
-	struct buf b;
-	buf_init_with(&b, store, sizeof(store), HEAD_OUT_MAX);
-	const struct iov status_line[] = {
-		IOV_LIT("HTTP/1.1 "),  IOV_NULL,
-		IOV_LIT(" "),          iov_cstr(reason_phrase(status)),
-		IOV_LIT("\r\nDate: "), iov_cstr(worker_date(c->w)),
-		IOV_LIT("\r\n"),
+	if (status < 100 || status > 999)
+		return ERR_INVALID;
+	/* Measured, then written straight into the arena: one pass of
+	 * appends, no staging buffer and no second copy. */
+	struct head_parts hp = {
+		.reason = iov_cstr(reason_phrase(status)),
+		.date = iov_cstr(worker_date(c->w)),
+		.server = iov_cstr(cfg->server_header),
+		.rid_name = iov_cstr(cfg->request_id_header),
+		.rid = iov_cstr(r->id),
+		.headers = headers,
+		.n = n,
+		.framing = r->chunked                                      ? HEAD_CHUNKED
+		           : length >= 0 && status >= 200 && status != 204 ? HEAD_LENGTH
+		                                                           : HEAD_NONE,
+		.connection = c->close_after               ? IOV_LIT("Connection: close\r\n")
+		              : r->head.version_minor == 0 ? IOV_LIT("Connection: keep-alive\r\n")
+		                                           : IOV_NULL,
 	};
-	int rc = status >= 100 && status <= 999 ? 0 : ERR_INVALID;
-	for (size_t i = 0; rc == 0 && i < sizeof(status_line) / sizeof(status_line[0]); i++)
-		rc = i == 1 ? buf_add_u64(&b, (unsigned)status) : buf_add_iov(&b, status_line[i]);
-	if (rc == 0 && *cfg->server_header) {
-		const struct iov v[] = { IOV_LIT("Server: "), iov_cstr(cfg->server_header),
-			                 IOV_LIT("\r\n") };
-		rc = buf_add_iovs(&b, v, 3);
-	}
-	if (rc == 0 && *cfg->request_id_header) {
-		const struct iov v[] = { iov_cstr(cfg->request_id_header), IOV_LIT(": "),
-			                 iov_cstr(r->id), IOV_LIT("\r\n") };
-		rc = buf_add_iovs(&b, v, 4);
-	}
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		const struct iov v[] = { headers[i].name, IOV_LIT(": "), headers[i].value,
-			                 IOV_LIT("\r\n") };
-		rc = buf_add_iovs(&b, v, 4);
-	}
-	if (rc == 0 && r->chunked) {
-		rc = buf_add_str(&b, "Transfer-Encoding: chunked\r\n");
-	} else if (rc == 0 && length >= 0 && status >= 200 && status != 204) {
-		rc = buf_add_str(&b, "Content-Length: ");
-		if (rc == 0)
-			rc = buf_add_u64(&b, (unsigned long long)length);
-		if (rc == 0)
-			rc = buf_add_str(&b, "\r\n");
-	}
-	if (rc == 0 && c->close_after)
-		rc = buf_add_str(&b, "Connection: close\r\n");
-	else if (rc == 0 && r->head.version_minor == 0)
-		rc = buf_add_str(&b, "Connection: keep-alive\r\n");
-	if (rc == 0)
-		rc = buf_add_str(&b, "\r\n");
-	if (rc) {
-		buf_free(&b);
-		return rc;
-	}
+	hp.status_len = iov_fmt_u64((unsigned)status, hp.status);
+	if (hp.framing == HEAD_LENGTH)
+		hp.length_len = iov_fmt_u64((unsigned long long)length, hp.length);
+	struct head_put m = { NULL, 0 };
+	head_emit(&m, &hp);
+	if (m.len > HEAD_OUT_MAX)
+		return ERR_TOO_BIG;
 	/* The head lives in the arena until the request is done; it goes out
 	 * with the first body bytes or the end, in one writev. */
-	r->head_out = arena_dup(r->arena, buf_iov(&b));
-	buf_free(&b);
-	return r->head_out.base ? 0 : ERR_NOMEM;
+	struct head_put w = { arena_alloc(r->arena, m.len), 0 };
+	if (!w.dst)
+		return ERR_NOMEM;
+	head_emit(&w, &hp);
+	r->head_out = iov_make(w.dst, w.len);
+	return 0;
 }
 
 void http_response_early(struct http_request *r)
