@@ -23,57 +23,57 @@ static const char *const trigger_names[] = {
 };
 
 /* Disallowed headers (REFERENCE.md §4a), lowercase. */
-static const char *const disallowed[] = {
-	"connection",
-	"expect",
-	"keep-alive",
-	"proxy-authenticate",
-	"proxy-authorization",
-	"proxy-connection",
-	"trailer",
-	"upgrade",
-	"x-accel-buffering",
-	"x-accel-charset",
-	"x-accel-limit-rate",
-	"x-accel-redirect",
-	"x-amzn-auth",
-	"x-amzn-cf-billing",
-	"x-amzn-cf-id",
-	"x-amzn-cf-xff",
-	"x-amzn-errortype",
-	"x-amzn-fle-profile",
-	"x-amzn-header-count",
-	"x-amzn-header-order",
-	"x-amzn-lambda-integration-tag",
-	"x-amzn-requestid",
-	"x-cache",
-	"x-forwarded-proto",
-	"x-real-ip",
+static const struct iov disallowed[] = {
+	IOV_LIT("connection"),
+	IOV_LIT("expect"),
+	IOV_LIT("keep-alive"),
+	IOV_LIT("proxy-authenticate"),
+	IOV_LIT("proxy-authorization"),
+	IOV_LIT("proxy-connection"),
+	IOV_LIT("trailer"),
+	IOV_LIT("upgrade"),
+	IOV_LIT("x-accel-buffering"),
+	IOV_LIT("x-accel-charset"),
+	IOV_LIT("x-accel-limit-rate"),
+	IOV_LIT("x-accel-redirect"),
+	IOV_LIT("x-amzn-auth"),
+	IOV_LIT("x-amzn-cf-billing"),
+	IOV_LIT("x-amzn-cf-id"),
+	IOV_LIT("x-amzn-cf-xff"),
+	IOV_LIT("x-amzn-errortype"),
+	IOV_LIT("x-amzn-fle-profile"),
+	IOV_LIT("x-amzn-header-count"),
+	IOV_LIT("x-amzn-header-order"),
+	IOV_LIT("x-amzn-lambda-integration-tag"),
+	IOV_LIT("x-amzn-requestid"),
+	IOV_LIT("x-cache"),
+	IOV_LIT("x-forwarded-proto"),
+	IOV_LIT("x-real-ip"),
 };
-static const char *const disallowed_prefix[] = { "x-amz-cf-", "x-edge-" };
+static const struct iov disallowed_prefix[] = { IOV_LIT("x-amz-cf-"), IOV_LIT("x-edge-") };
 
 /* Read-only headers per trigger (REFERENCE.md §4a), lowercase. */
 struct ro_row {
 	enum edge_fn_trigger trigger;
-	const char *name;
+	struct iov name;
 };
 static const struct ro_row read_only[] = {
-	{ EDGE_FN_VIEWER_REQUEST, "content-length" },
-	{ EDGE_FN_VIEWER_REQUEST, "host" },
-	{ EDGE_FN_VIEWER_REQUEST, "transfer-encoding" },
-	{ EDGE_FN_VIEWER_REQUEST, "via" },
-	{ EDGE_FN_ORIGIN_REQUEST, "accept-encoding" },
-	{ EDGE_FN_ORIGIN_REQUEST, "content-length" },
-	{ EDGE_FN_ORIGIN_REQUEST, "if-modified-since" },
-	{ EDGE_FN_ORIGIN_REQUEST, "if-none-match" },
-	{ EDGE_FN_ORIGIN_REQUEST, "if-range" },
-	{ EDGE_FN_ORIGIN_REQUEST, "if-unmodified-since" },
-	{ EDGE_FN_ORIGIN_REQUEST, "transfer-encoding" },
-	{ EDGE_FN_ORIGIN_REQUEST, "via" },
-	{ EDGE_FN_ORIGIN_RESPONSE, "transfer-encoding" },
-	{ EDGE_FN_ORIGIN_RESPONSE, "via" },
-	{ EDGE_FN_VIEWER_RESPONSE, "warning" },
-	{ EDGE_FN_VIEWER_RESPONSE, "via" },
+	{ EDGE_FN_VIEWER_REQUEST, IOV_LIT("content-length") },
+	{ EDGE_FN_VIEWER_REQUEST, IOV_LIT("host") },
+	{ EDGE_FN_VIEWER_REQUEST, IOV_LIT("transfer-encoding") },
+	{ EDGE_FN_VIEWER_REQUEST, IOV_LIT("via") },
+	{ EDGE_FN_ORIGIN_REQUEST, IOV_LIT("accept-encoding") },
+	{ EDGE_FN_ORIGIN_REQUEST, IOV_LIT("content-length") },
+	{ EDGE_FN_ORIGIN_REQUEST, IOV_LIT("if-modified-since") },
+	{ EDGE_FN_ORIGIN_REQUEST, IOV_LIT("if-none-match") },
+	{ EDGE_FN_ORIGIN_REQUEST, IOV_LIT("if-range") },
+	{ EDGE_FN_ORIGIN_REQUEST, IOV_LIT("if-unmodified-since") },
+	{ EDGE_FN_ORIGIN_REQUEST, IOV_LIT("transfer-encoding") },
+	{ EDGE_FN_ORIGIN_REQUEST, IOV_LIT("via") },
+	{ EDGE_FN_ORIGIN_RESPONSE, IOV_LIT("transfer-encoding") },
+	{ EDGE_FN_ORIGIN_RESPONSE, IOV_LIT("via") },
+	{ EDGE_FN_VIEWER_RESPONSE, IOV_LIT("warning") },
+	{ EDGE_FN_VIEWER_RESPONSE, IOV_LIT("via") },
 };
 
 #define ARRAY_LEN(x) (sizeof(x) / sizeof((x)[0]))
@@ -85,16 +85,15 @@ const char *edge_fn_trigger_name(enum edge_fn_trigger t)
 	return trigger_names[t];
 }
 
-static bool prefix_nocase(struct iov a, const char *p)
+static bool prefix_nocase(struct iov a, struct iov p)
 {
-	size_t n = strlen(p);
-	return a.len >= n && iov_eq_nocase(iov_make(a.base, n), iov_make(p, n));
+	return a.len >= p.len && iov_eq_nocase(iov_make(a.base, p.len), p);
 }
 
 bool edge_fn_header_disallowed(struct iov name)
 {
 	for (size_t i = 0; i < ARRAY_LEN(disallowed); i++)
-		if (iov_eq_nocase(name, iov_cstr(disallowed[i])))
+		if (iov_eq_nocase(name, disallowed[i]))
 			return true;
 	for (size_t i = 0; i < ARRAY_LEN(disallowed_prefix); i++)
 		if (prefix_nocase(name, disallowed_prefix[i]))
@@ -105,7 +104,7 @@ bool edge_fn_header_disallowed(struct iov name)
 bool edge_fn_header_read_only(enum edge_fn_trigger t, struct iov name)
 {
 	for (size_t i = 0; i < ARRAY_LEN(read_only); i++)
-		if (read_only[i].trigger == t && iov_eq_nocase(name, iov_cstr(read_only[i].name)))
+		if (read_only[i].trigger == t && iov_eq_nocase(name, read_only[i].name))
 			return true;
 	return false;
 }
@@ -471,7 +470,7 @@ static int parse_headers(struct pctx *c, const struct hdr_opts *o, const struct 
 		for (size_t i = 0; i < ARRAY_LEN(read_only); i++) {
 			if (read_only[i].trigger != c->in->trigger)
 				continue;
-			struct iov name = iov_cstr(read_only[i].name);
+			struct iov name = read_only[i].name;
 			const struct edgefn_value *list = edgefn_table_get(map, name);
 			size_t nnew = list ? list->u.t.len : 0,
 			       nold = count_named(o->orig, o->norig, name);
@@ -482,8 +481,9 @@ static int parse_headers(struct pctx *c, const struct hdr_opts *o, const struct 
 				same = iov_eq(v->u.s, nth_named(o->orig, o->norig, name, k)->value);
 			}
 			if (!same)
-				return viol(c, "%s['%s']: read-only in this trigger, but it was %s",
-				            o->where, read_only[i].name,
+				return viol(c,
+				            "%s['%.*s']: read-only in this trigger, but it was %s",
+				            o->where, SHOW(name),
 				            nold == 0   ? "added"
 				            : nnew == 0 ? "removed"
 				                        : "changed");
