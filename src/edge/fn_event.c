@@ -92,8 +92,12 @@ static bool prefix_nocase(struct iov a, struct iov p)
 
 bool edge_fn_header_disallowed(struct iov name)
 {
+	/* Called for every header of every event: most names start with a
+	 * letter no disallowed name starts with, and lengths rarely match. */
+	if (name.len == 0 || !strchr("cCeEkKpPtTuUxX", name.base[0]))
+		return false;
 	for (size_t i = 0; i < ARRAY_LEN(disallowed); i++)
-		if (iov_eq_nocase(name, disallowed[i]))
+		if (disallowed[i].len == name.len && iov_eq_nocase(name, disallowed[i]))
 			return true;
 	for (size_t i = 0; i < ARRAY_LEN(disallowed_prefix); i++)
 		if (prefix_nocase(name, disallowed_prefix[i]))
@@ -111,15 +115,19 @@ bool edge_fn_header_read_only(enum edge_fn_trigger t, struct iov name)
 
 /* ---- building the event ---- */
 
-static int put(struct arena *a, struct edgefn_value *t, const char *key, struct edgefn_value v)
+static int put_iov(struct arena *a, struct edgefn_value *t, struct iov key, struct edgefn_value v)
 {
-	return edgefn_table_set_str(a, t, key, v) ? 0 : ERR_NOMEM;
+	return edgefn_table_set(a, t, edgefn_str(key), v) ? 0 : ERR_NOMEM;
 }
 
-static int put_str(struct arena *a, struct edgefn_value *t, const char *key, struct iov s)
+static int put_str_iov(struct arena *a, struct edgefn_value *t, struct iov key, struct iov s)
 {
-	return put(a, t, key, edgefn_str(s.base ? s : IOV_LIT("")));
+	return put_iov(a, t, key, edgefn_str(s.base ? s : IOV_LIT("")));
 }
+
+/* Keys are literals: their lengths are known at compile time. */
+#define put(a, t, key, v)     put_iov((a), (t), IOV_LIT(key), (v))
+#define put_str(a, t, key, s) put_str_iov((a), (t), IOV_LIT(key), (s))
 
 /* headers as { lower = {{key = Orig, value = v}, ...} } in first-seen order */
 static int build_headers(struct arena *a, const struct http_header *h, size_t n,
@@ -130,8 +138,9 @@ static int build_headers(struct arena *a, const struct http_header *h, size_t n,
 		if (edge_fn_header_disallowed(h[i].name))
 			continue;
 		struct edgefn_value *list = NULL;
-		for (size_t j = 0; j < out->u.t.len; j++)
-			if (iov_eq_nocase(out->u.t.items[j].key.u.s, h[i].name))
+		for (size_t j = 0; j < out->u.t.len && !list; j++)
+			if (out->u.t.items[j].key.u.s.len == h[i].name.len &&
+			    iov_eq_nocase(out->u.t.items[j].key.u.s, h[i].name))
 				list = &out->u.t.items[j].val;
 		if (!list) {
 			char *low = arena_alloc(a, h[i].name.len + 1);
@@ -184,7 +193,8 @@ static int build_origin(struct arena *a, const struct edge_fn_origin *o, struct 
 			return ERR_NOMEM;
 	}
 	*out = edgefn_table();
-	return put(a, out, o->kind == EDGE_FN_ORIGIN_CUSTOM ? "custom" : "s3", body);
+	return put_iov(a, out, o->kind == EDGE_FN_ORIGIN_CUSTOM ? IOV_LIT("custom") : IOV_LIT("s3"),
+	               body);
 }
 
 static bool is_response_trigger(enum edge_fn_trigger t)
@@ -253,6 +263,8 @@ struct pctx {
 	struct arena *a;
 	char *err;
 	size_t errlen;
+	/* subtrees of the event as built, for recognising untouched ones */
+	const struct edgefn_value *shown_req, *shown_resp, *shown_req_h, *shown_resp_h;
 };
 
 __attribute__((format(printf, 2, 3))) static int viol(struct pctx *c, const char *fmt, ...)
@@ -274,7 +286,7 @@ __attribute__((format(printf, 2, 3))) static int viol(struct pctx *c, const char
 
 /* Every key of t is a string, appears once and is one of `known`. */
 static int check_fields(struct pctx *c, const char *where, const struct edgefn_value *t,
-                        const char *const *known, size_t nknown)
+                        const struct iov *known, size_t nknown)
 {
 	if (t->kind != EDGEFN_TABLE)
 		return viol(c, "%s: must be a table", where);
@@ -285,7 +297,7 @@ static int check_fields(struct pctx *c, const char *where, const struct edgefn_v
 			            where);
 		bool ok = false;
 		for (size_t j = 0; j < nknown && !ok; j++)
-			ok = iov_eq(k->u.s, iov_cstr(known[j]));
+			ok = iov_eq(k->u.s, known[j]);
 		if (!ok)
 			return viol(c, "%s.%.*s: unknown field", where, SHOW(k->u.s));
 		for (size_t j = 0; j < i; j++)
@@ -388,16 +400,44 @@ static size_t count_named(const struct http_header *h, size_t n, struct iov name
 
 struct hdr_opts {
 	const char *where;
-	const struct http_header *orig; /* what the event showed (disallowed included) */
+	const struct edgefn_value *shown; /* the event's own map, or NULL */
+	const struct http_header *orig;   /* what the event showed (disallowed included) */
 	size_t norig;
 	bool read_only;  /* enforce the trigger's read-only headers against orig */
 	bool no_framing; /* refuse Content-Length and Transfer-Encoding */
 };
 
+/* The headers of h[0..n) a function sees (borrowed when that is all of them). */
+static int visible(struct pctx *c, const struct http_header *h, size_t n,
+                   const struct http_header **out, size_t *nout)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += !edge_fn_header_disallowed(h[i].name);
+	*nout = k;
+	if (k == n) {
+		*out = h;
+		return 0;
+	}
+	struct http_header *hs = arena_alloc(c->a, (k ? k : 1) * sizeof(*hs));
+	if (!hs)
+		return ERR_NOMEM;
+	k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!edge_fn_header_disallowed(h[i].name))
+			hs[k++] = h[i];
+	*out = hs;
+	return 0;
+}
+
 /* Validate one { lower = {{key, value}, ...} } map and flatten it. */
 static int parse_headers(struct pctx *c, const struct hdr_opts *o, const struct edgefn_value *map,
                          const struct http_header **out, size_t *nout, bool *changed)
 {
+	if (o->shown && map == o->shown) { /* handed back untouched */
+		*changed = false;
+		return visible(c, o->orig, o->norig, out, nout);
+	}
 	if (map->kind != EDGEFN_TABLE)
 		return viol(c, "%s: must be a table of name = {{key, value}, ...}", o->where);
 	size_t total = 0, bytes = 0;
@@ -506,32 +546,26 @@ static int parse_headers(struct pctx *c, const struct hdr_opts *o, const struct 
 		}
 	}
 	*changed = !same;
+	if (same)
+		return visible(c, o->orig, o->norig, out, nout);
 	struct http_header *hs = arena_alloc(c->a, (total ? total : 1) * sizeof(*hs));
 	if (!hs)
 		return ERR_NOMEM;
 	size_t n = 0;
-	if (same) {
-		for (size_t i = 0; i < o->norig; i++)
-			if (!edge_fn_header_disallowed(o->orig[i].name))
-				hs[n++] = o->orig[i];
-	} else {
-		for (size_t i = 0; i < map->u.t.len; i++) {
-			const struct edgefn_entry *e = &map->u.t.items[i];
-			struct iov title = IOV_NULL;
-			for (size_t k = 0; k < e->val.u.t.len; k++) {
-				const struct edgefn_value *kv = &e->val.u.t.items[k].val;
-				const struct edgefn_value *key =
-				    edgefn_table_get(kv, IOV_LIT("key"));
-				if (key && key->kind == EDGEFN_STR) {
-					hs[n].name = key->u.s;
-				} else {
-					if (!title.base &&
-					    !(title = title_case(c->a, e->key.u.s)).base)
-						return ERR_NOMEM;
-					hs[n].name = title;
-				}
-				hs[n++].value = edgefn_table_get(kv, IOV_LIT("value"))->u.s;
+	for (size_t i = 0; i < map->u.t.len; i++) {
+		const struct edgefn_entry *e = &map->u.t.items[i];
+		struct iov title = IOV_NULL;
+		for (size_t k = 0; k < e->val.u.t.len; k++) {
+			const struct edgefn_value *kv = &e->val.u.t.items[k].val;
+			const struct edgefn_value *key = edgefn_table_get(kv, IOV_LIT("key"));
+			if (key && key->kind == EDGEFN_STR) {
+				hs[n].name = key->u.s;
+			} else {
+				if (!title.base && !(title = title_case(c->a, e->key.u.s)).base)
+					return ERR_NOMEM;
+				hs[n].name = title;
 			}
+			hs[n++].value = edgefn_table_get(kv, IOV_LIT("value"))->u.s;
 		}
 	}
 	*out = hs;
@@ -604,9 +638,11 @@ static int parse_domain(struct pctx *c, const char *where, const struct edgefn_v
 
 static int parse_custom(struct pctx *c, const struct edgefn_value *t, struct edge_fn_origin *o)
 {
-	static const char *const known[] = { "customHeaders", "domainName",  "keepaliveTimeout",
-		                             "path",          "port",        "protocol",
-		                             "readTimeout",   "sslProtocols" };
+	static const struct iov known[] = {
+		IOV_LIT("customHeaders"), IOV_LIT("domainName"),  IOV_LIT("keepaliveTimeout"),
+		IOV_LIT("path"),          IOV_LIT("port"),        IOV_LIT("protocol"),
+		IOV_LIT("readTimeout"),   IOV_LIT("sslProtocols")
+	};
 	const char *where = "request.origin.custom";
 	struct iov proto;
 	int rc;
@@ -654,8 +690,9 @@ static int parse_custom(struct pctx *c, const struct edgefn_value *t, struct edg
 
 static int parse_s3(struct pctx *c, const struct edgefn_value *t, struct edge_fn_origin *o)
 {
-	static const char *const known[] = { "authMethod", "customHeaders", "domainName", "path",
-		                             "region" };
+	static const struct iov known[] = { IOV_LIT("authMethod"), IOV_LIT("customHeaders"),
+		                            IOV_LIT("domainName"), IOV_LIT("path"),
+		                            IOV_LIT("region") };
 	const char *where = "request.origin.s3";
 	struct iov auth;
 	int rc;
@@ -703,7 +740,7 @@ static bool origin_eq(const struct edge_fn_origin *a, const struct edge_fn_origi
 
 static int parse_origin(struct pctx *c, const struct edgefn_value *v, struct edge_fn_request *r)
 {
-	static const char *const known[] = { "custom", "s3" };
+	static const struct iov known[] = { IOV_LIT("custom"), IOV_LIT("s3") };
 	int rc = check_fields(c, "request.origin", v, known, ARRAY_LEN(known));
 	if (rc)
 		return rc;
@@ -735,8 +772,10 @@ static int parse_origin(struct pctx *c, const struct edgefn_value *v, struct edg
 
 static int parse_request(struct pctx *c, const struct edgefn_value *v, struct edge_fn_request *r)
 {
-	static const char *const known[] = { "body",   "clientIp",    "headers", "method",
-		                             "origin", "querystring", "uri" };
+	static const struct iov known[] = { IOV_LIT("body"),    IOV_LIT("clientIp"),
+		                            IOV_LIT("headers"), IOV_LIT("method"),
+		                            IOV_LIT("origin"),  IOV_LIT("querystring"),
+		                            IOV_LIT("uri") };
 	const struct edge_fn_input *in = c->in;
 	struct iov s;
 	int rc;
@@ -754,29 +793,32 @@ static int parse_request(struct pctx *c, const struct edgefn_value *v, struct ed
 		return viol(c, "request.body: not supported (the edge does not pass bodies to "
 		               "functions)");
 
+	/* What the edge itself showed is taken as is; a new value is checked. */
 	if ((rc = get_str(c, "request", v, "uri", true, &r->uri)))
 		return rc;
-	if (r->uri.len == 0 || r->uri.base[0] != '/')
+	r->uri_changed = !iov_eq(r->uri, in->uri);
+	if (r->uri_changed && (r->uri.len == 0 || r->uri.base[0] != '/'))
 		return viol(c, "request.uri: must start with '/'");
-	if (!url_bytes_ok(r->uri))
+	if (r->uri_changed && !url_bytes_ok(r->uri))
 		return viol(c, "request.uri: has a space, control, '#' or non-ASCII byte");
 	if ((rc = get_str(c, "request", v, "querystring", false, &r->query)) < 0)
 		return rc;
 	if (rc > 0)
 		r->query = IOV_LIT("");
-	if (!url_bytes_ok(r->query))
+	r->query_changed = !iov_eq(r->query, in->query);
+	if (r->query_changed && !url_bytes_ok(r->query))
 		return viol(c, "request.querystring: has a space, control, '#' or non-ASCII byte");
-	if (r->uri.len + (r->query.len ? 1 + r->query.len : 0) >= EDGE_FN_URL_MAX)
+	if ((r->uri_changed || r->query_changed) &&
+	    r->uri.len + (r->query.len ? 1 + r->query.len : 0) >= EDGE_FN_URL_MAX)
 		return viol(c, "request: uri and querystring must be under %u characters",
 		            EDGE_FN_URL_MAX);
-	r->uri_changed = !iov_eq(r->uri, in->uri);
-	r->query_changed = !iov_eq(r->query, in->query);
 
 	const struct edgefn_value *h = edgefn_table_get(v, IOV_LIT("headers"));
 	if (!h || h->kind == EDGEFN_NIL)
 		return viol(c, "request.headers: missing");
 	struct hdr_opts ho = {
 		.where = "request.headers",
+		.shown = c->shown_req_h,
 		.orig = in->headers,
 		.norig = in->nheaders,
 		.read_only = true,
@@ -819,8 +861,9 @@ static int parse_status(struct pctx *c, const struct edgefn_value *v, int *statu
 static int parse_response(struct pctx *c, const struct edgefn_value *v, bool generated,
                           struct edge_fn_response *r)
 {
-	static const char *const known[] = { "body", "bodyEncoding", "headers", "status",
-		                             "statusDescription" };
+	static const struct iov known[] = { IOV_LIT("body"), IOV_LIT("bodyEncoding"),
+		                            IOV_LIT("headers"), IOV_LIT("status"),
+		                            IOV_LIT("statusDescription") };
 	const struct edge_fn_input *in = c->in;
 	enum edge_fn_trigger t = in->trigger;
 	int rc;
@@ -846,6 +889,7 @@ static int parse_response(struct pctx *c, const struct edgefn_value *v, bool gen
 	if (h && h->kind != EDGEFN_NIL) {
 		struct hdr_opts ho = {
 			.where = "response.headers",
+			.shown = generated ? NULL : c->shown_resp_h,
 			.orig = generated ? NULL : in->resp_headers,
 			.norig = generated ? 0 : in->nresp_headers,
 			.read_only = !generated,
@@ -895,20 +939,63 @@ static int parse_response(struct pctx *c, const struct edgefn_value *v, bool gen
 	return 0;
 }
 
-int edge_fn_result_parse(const struct edge_fn_input *in, const struct edgefn_value *result,
-                         struct arena *a, struct edge_fn_result *out, char *err, size_t errlen)
+/* Find the event's own subtrees (NULL where absent). */
+static void find_shown(struct pctx *c, const struct edgefn_value *event)
 {
-	struct pctx c = { in, a, err, errlen };
+	const struct edgefn_value *recs =
+	    event ? edgefn_table_get(event, IOV_LIT("Records")) : NULL;
+	const struct edgefn_value *rec = recs ? edgefn_table_geti(recs, 1) : NULL;
+	const struct edgefn_value *cf = rec ? edgefn_table_get(rec, IOV_LIT("cf")) : NULL;
+	if (!cf)
+		return;
+	c->shown_req = edgefn_table_get(cf, IOV_LIT("request"));
+	c->shown_resp = edgefn_table_get(cf, IOV_LIT("response"));
+	if (c->shown_req)
+		c->shown_req_h = edgefn_table_get(c->shown_req, IOV_LIT("headers"));
+	if (c->shown_resp)
+		c->shown_resp_h = edgefn_table_get(c->shown_resp, IOV_LIT("headers"));
+}
+
+static int unchanged_request(struct pctx *c, struct edge_fn_request *r)
+{
+	const struct edge_fn_input *in = c->in;
+	r->uri = in->uri;
+	r->query = in->query.base ? in->query : IOV_LIT("");
+	if (in->origin)
+		r->origin = *in->origin;
+	return visible(c, in->headers, in->nheaders, &r->headers, &r->nheaders);
+}
+
+static int unchanged_response(struct pctx *c, struct edge_fn_response *r)
+{
+	const struct edge_fn_input *in = c->in;
+	r->status = in->status;
+	r->status_description = in->status_description;
+	return visible(c, in->resp_headers, in->nresp_headers, &r->headers, &r->nheaders);
+}
+
+int edge_fn_result_parse(const struct edge_fn_input *in, const struct edgefn_value *event,
+                         const struct edgefn_value *result, struct arena *a,
+                         struct edge_fn_result *out, char *err, size_t errlen)
+{
+	struct pctx c = { .in = in, .a = a, .err = err, .errlen = errlen };
 	memset(out, 0, sizeof(*out));
 	if (errlen)
 		err[0] = '\0';
+	find_shown(&c, event);
 	if (!result || result->kind == EDGEFN_NIL)
 		return viol(&c, "the function returned nothing (return the request or a response)");
 	if (result->kind != EDGEFN_TABLE)
 		return viol(&c, "the function must return a table (the request or a response)");
 	if (is_response_trigger(in->trigger)) {
 		out->action = EDGE_FN_RESPOND;
+		if (c.shown_resp && result == c.shown_resp)
+			return unchanged_response(&c, &out->response);
 		return parse_response(&c, result, false, &out->response);
+	}
+	if (c.shown_req && result == c.shown_req) {
+		out->action = EDGE_FN_CONTINUE;
+		return unchanged_request(&c, &out->request);
 	}
 	if (edgefn_table_get(result, IOV_LIT("status"))) {
 		out->action = EDGE_FN_RESPOND;

@@ -153,10 +153,15 @@ int edge_fn_event_build(const struct edge_fn_input *in, struct arena *a,
 /*
  * Read `result` (what the function returned for the event of `in`) into
  * *out, allocated in `a`; out may borrow strings of `result` and of `in`.
- * Returns 0, ERR_EDGE_FN_VIOLATION with "field: why" in err[errlen] (the
- * edge answers 502), or ERR_NOMEM (the arena is full).
+ * `event` is the tree edge_fn_event_build made for `in` (unchanged since),
+ * or NULL: with it, a subtree the function handed back untouched (edgefn
+ * returns those by reference) is recognised by address and applies as no
+ * change without being checked again. Returns 0, ERR_EDGE_FN_VIOLATION with
+ * "trigger: field: why" in err[errlen] (the edge answers 502), or
+ * ERR_NOMEM (the arena is full).
  */
-int edge_fn_result_parse(const struct edge_fn_input *in, const struct edgefn_value *result,
-                         struct arena *a, struct edge_fn_result *out, char *err, size_t errlen);
+int edge_fn_result_parse(const struct edge_fn_input *in, const struct edgefn_value *event,
+                         const struct edgefn_value *result, struct arena *a,
+                         struct edge_fn_result *out, char *err, size_t errlen);
 
 #endif

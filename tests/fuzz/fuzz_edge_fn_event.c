@@ -175,7 +175,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				in.nresp_headers = sizeof(resp_h) / sizeof(resp_h[0]);
 			}
 			struct edge_fn_result r;
-			int rc = edge_fn_result_parse(&in, &v, a, &r, err, sizeof(err));
+			int rc = edge_fn_result_parse(&in, NULL, &v, a, &r, err, sizeof(err));
 			if (rc == 0) {
 				check_result(&in, &r);
 			} else {
