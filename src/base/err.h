@@ -268,7 +268,10 @@
 	X(EDGEFN_BUDGET, "the edge function exceeded its instruction budget", 502, NULL)           \
 	X(EDGEFN_TIMEOUT, "the edge function exceeded its time limit", 502, NULL)                  \
 	X(EDGEFN_MEMORY, "the edge function exceeded its memory limit", 502, NULL)                 \
-	X(EDGEFN_VALUE, "a value cannot cross the edge function boundary", 502, NULL)
+	X(EDGEFN_VALUE, "a value cannot cross the edge function boundary", 502, NULL)              \
+	/* edge/fn_event.c: a function's result breaks a Lambda@Edge rule (502) */                 \
+	X(EDGE_FN_VIOLATION, "the edge function returned a result CloudFront would refuse", 502,   \
+	  NULL)
 
 enum err {
 	ERR_OK = 0,
