@@ -260,12 +260,17 @@ static bool selected(const struct sign_in *in, struct iov name)
 	return false;
 }
 
+/* An error about header `name` (shown truncated). */
+static int header_fail(int rc, char *err, size_t errlen, struct iov name, const char *what)
+{
+	return fail(rc, err, errlen, "headers['%.*s']: %s", (int)(name.len > 40 ? 40 : name.len),
+	            name.base, what);
+}
+
 /* One header value, as the request will carry it. */
 static int add_value(struct sign_in *in, struct iov name, struct iov value, char *err,
                      size_t errlen)
 {
-	char shown[64];
-	snprintf(shown, sizeof(shown), "%.*s", (int)(name.len > 40 ? 40 : name.len), name.base);
 	if (++in->nvalues > EDGE_FN_SIGN_HEADERS_MAX)
 		return fail(ERR_TOO_BIG, err, errlen, "field 'headers': more than %u values",
 		            (unsigned)EDGE_FN_SIGN_HEADERS_MAX);
@@ -273,8 +278,7 @@ static int add_value(struct sign_in *in, struct iov name, struct iov value, char
 	if (in->bytes > EDGE_FN_SIGN_HEADER_BYTES)
 		return fail(ERR_TOO_BIG, err, errlen, "field 'headers': too many bytes");
 	if (!value_ok(value))
-		return fail(ERR_INVALID, err, errlen, "headers['%s']: control character in value",
-		            shown);
+		return header_fail(ERR_INVALID, err, errlen, name, "control character in value");
 	if (iov_eq_nocase(name, IOV_LIT("content-length")))
 		in->has_body |= !iov_eq(iov_trim(value), IOV_LIT("0"));
 	if (iov_eq_nocase(name, IOV_LIT("transfer-encoding")))
@@ -283,19 +287,17 @@ static int add_value(struct sign_in *in, struct iov name, struct iov value, char
 		if (in->host_given)
 			return 0; /* the result's host replaces it */
 		if (in->h[0].value.base)
-			return fail(ERR_INVALID, err, errlen, "headers['%s']: more than one value",
-			            shown);
+			return header_fail(ERR_INVALID, err, errlen, name, "more than one value");
 		if (!host_ok(value))
-			return fail(ERR_INVALID, err, errlen, "headers['%s']: not a host[:port]",
-			            shown);
+			return header_fail(ERR_INVALID, err, errlen, name, "not a host[:port]");
 		in->h[0].value = value;
 		return 0;
 	}
 	if (!selected(in, name))
 		return 0;
 	if (is_owned(name))
-		return fail(ERR_INVALID, err, errlen,
-		            "headers['%s']: set by the signer; remove it before signing", shown);
+		return header_fail(ERR_INVALID, err, errlen, name,
+		                   "set by the signer; remove it before signing");
 	in->h[in->nh++] = (struct auth_header){ name, value };
 	return 0;
 }
