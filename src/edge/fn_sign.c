@@ -81,7 +81,7 @@ static bool host_ok(struct iov s)
 		unsigned char c = (unsigned char)s.base[i];
 		bool alnum =
 		    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-		if (!alnum && !strchr(".-_:[]", c))
+		if (!alnum && (c == '\0' || !strchr(".-_:[]", c))) /* strchr finds the NUL */
 			return false;
 	}
 	return true;

@@ -652,6 +652,9 @@ static void bad_arguments_are_clean_errors(void **state)
 		{ "url and host", NULL, "host", s(HOST), ERR_INVALID, "either" },
 		{ "url newline", NULL, "url", s("https://" HOST "/a\r\nX: y"), ERR_INVALID,
 		  "'url'" },
+		/* fuzz_edge_fn_sign: strchr() matches the NUL, so a NUL passed the host check */
+		{ "url host nul", NULL, "url", edgefn_str(iov_make("https://a\0b/x", 13)),
+		  ERR_INVALID, "'url'" },
 		{ "url too long", NULL, "url", big_string(a, 9000, "https://h/"), ERR_TOO_BIG,
 		  "'url'" },
 		{ "headers type", NULL, "headers", s("host: x"), ERR_INVALID, "'headers'" },
@@ -709,6 +712,7 @@ static void bad_arguments_are_clean_errors(void **state)
 	struct field p3[] = { { "host", s("a b") }, { "path", s("/a") } };
 	struct field p4[] = { { "path", s("/a?b") } };
 	struct field p5[] = { { "path", s("/a") } }; /* no host anywhere */
+	struct field p7[] = { { "host", edgefn_str(iov_make("a\0b", 3)) }, { "path", s("/a") } };
 	struct field p6[] = { { "path", s("/a") }, { "headers", twohosts } };
 	const struct {
 		const struct field *f;
@@ -718,6 +722,7 @@ static void bad_arguments_are_clean_errors(void **state)
 		{ p1, N_ELEMS(p1), "'path'" },  { p2, N_ELEMS(p2), "'query'" },
 		{ p3, N_ELEMS(p3), "'host'" },  { p4, N_ELEMS(p4), "'path'" },
 		{ p5, N_ELEMS(p5), "no host" }, { p6, N_ELEMS(p6), "more than one" },
+		{ p7, N_ELEMS(p7), "'host'" },
 	};
 	for (size_t i = 0; i < N_ELEMS(pcases); i++) {
 		struct edgefn_value args = args_with(a, "url", pcases[i].f, pcases[i].n), r;
