@@ -78,6 +78,9 @@ void deploy__print_tail(FILE *f, const char *path);
 int deploy__mkdir_p(const char *path);
 /* Write p/n to `path` (created or truncated) with `mode`. 0 or ERR_IO. */
 int deploy__write_file(const char *path, const void *p, size_t n, mode_t mode);
+/* Append s as a YAML double-quoted scalar. 0 or ERR_TOO_BIG/ERR_NOMEM. */
+struct buf;
+int deploy__yaml_quote(struct buf *b, const char *s);
 /* The keys store s's buckets are created with, and its peers sign with
  * (borrowed from *u). */
 void deploy__store_keys(const struct deploy_up *u, uint32_t s, const char **key,

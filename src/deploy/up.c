@@ -316,8 +316,8 @@ static int plan_ports(struct deploy_up *u)
 
 /* ---- configs ---- */
 
-/* A YAML double-quoted scalar. */
-static int yq(struct buf *b, const char *s)
+/* A YAML double-quoted scalar (up-plan.h). */
+int deploy__yaml_quote(struct buf *b, const char *s)
 {
 	int rc = buf_add_char(b, '"');
 	for (; rc == 0 && *s; s++) {
@@ -335,19 +335,19 @@ static int router_yaml(const struct deploy_up *u, uint32_t a, uint32_t l, struct
 	const struct deploy_stack *st = u->st;
 	const struct deploy_stack_access_point *ap = &st->access_point[a];
 	int rc = buf_printf(b, "access_point:\n  name: ");
-	rc = rc ? rc : yq(b, ap->name);
+	rc = rc ? rc : deploy__yaml_quote(b, ap->name);
 	rc = rc ? rc : buf_add_str(b, "\n  alias: ");
-	rc = rc ? rc : yq(b, ap->alias);
+	rc = rc ? rc : deploy__yaml_quote(b, ap->alias);
 	rc = rc ? rc : buf_add_str(b, "\n  domain: " DEPLOY_STACK_MRAP_DOMAIN "\nregions:\n");
 	for (uint32_t i = 0; rc == 0 && i < ap->nregions; i++) {
 		const struct deploy_stack_bucket *bk = &st->bucket[ap->region[i].bucket];
 		const struct deploy_stack_store *s = &st->store[bk->store];
 		rc = buf_printf(b, "  - name: ");
-		rc = rc ? rc : yq(b, s->region);
+		rc = rc ? rc : deploy__yaml_quote(b, s->region);
 		rc = rc ? rc
 		        : buf_printf(b, "\n    endpoint: \"127.0.0.1:%u\"\n    bucket: ",
 		                     port_to(u, l, bk->store));
-		rc = rc ? rc : yq(b, bk->name);
+		rc = rc ? rc : deploy__yaml_quote(b, bk->name);
 		rc = rc ? rc
 		        : buf_printf(b, "\n    dial: %s\n",
 		                     ap->region[i].active ? "active" : "passive");
@@ -357,7 +357,7 @@ static int router_yaml(const struct deploy_up *u, uint32_t a, uint32_t l, struct
 	rc = rc ? rc
 	        : buf_printf(b, "admin:\n  listen: \"127.0.0.1:%u\"\n  credentials: ",
 	                     u->router_admin[DEPLOY_UP_AT(u, a, l)]);
-	rc = rc ? rc : yq(b, admin);
+	rc = rc ? rc : deploy__yaml_quote(b, admin);
 	return rc ? rc : buf_add_char(b, '\n');
 }
 
@@ -387,7 +387,7 @@ static int list_yaml(struct buf *b, char *const *items, uint32_t n)
 	for (uint32_t i = 0; rc == 0 && i < n; i++) {
 		if (i)
 			rc = buf_add_str(b, ", ");
-		rc = rc ? rc : yq(b, items[i]);
+		rc = rc ? rc : deploy__yaml_quote(b, items[i]);
 	}
 	return rc ? rc : buf_add_char(b, ']');
 }
@@ -415,13 +415,13 @@ static int origin_yaml(const struct deploy_up *u, const struct deploy_stack_dist
 			         st->store[bk->store].region);
 	}
 	int rc = buf_add_str(b, "  - id: ");
-	rc = rc ? rc : yq(b, o->id);
+	rc = rc ? rc : deploy__yaml_quote(b, o->id);
 	rc = rc ? rc : buf_add_str(b, "\n    domain_name: ");
-	rc = rc ? rc : yq(b, host);
+	rc = rc ? rc : deploy__yaml_quote(b, host);
 	rc = rc ? rc : buf_printf(b, "\n    address: \"127.0.0.1:%u\"\n", port);
 	if (rc == 0 && o->origin_path) {
 		rc = buf_add_str(b, "    origin_path: ");
-		rc = rc ? rc : yq(b, o->origin_path);
+		rc = rc ? rc : deploy__yaml_quote(b, o->origin_path);
 		rc = rc ? rc : buf_add_char(b, '\n');
 	}
 	if (rc == 0 && o->connect_timeout_ms)
@@ -436,7 +436,7 @@ static int origin_yaml(const struct deploy_up *u, const struct deploy_stack_dist
 		rc = buf_add_str(b, "    custom_headers:\n");
 	for (uint32_t h = 0; rc == 0 && h < o->nheaders; h++) {
 		rc = buf_printf(b, "      %s: ", o->header[h].name);
-		rc = rc ? rc : yq(b, o->header[h].value);
+		rc = rc ? rc : deploy__yaml_quote(b, o->header[h].value);
 		rc = rc ? rc : buf_add_char(b, '\n');
 	}
 	return rc;
@@ -452,9 +452,9 @@ static int behavior_yaml(const struct deploy_stack_distribution *d,
                          const struct deploy_stack_behavior *bh, struct buf *b)
 {
 	int rc = buf_add_str(b, "  - path_pattern: ");
-	rc = rc ? rc : yq(b, bh->path_pattern);
+	rc = rc ? rc : deploy__yaml_quote(b, bh->path_pattern);
 	rc = rc ? rc : buf_add_str(b, "\n    target: ");
-	rc = rc ? rc : yq(b, target_id(d, bh));
+	rc = rc ? rc : deploy__yaml_quote(b, target_id(d, bh));
 	rc = rc ? rc : buf_add_str(b, "\n    allowed_methods: ");
 	rc = rc ? rc : methods_yaml(b, bh->allowed_methods);
 	rc = rc ? rc : buf_add_str(b, "    cached_methods: ");
@@ -481,7 +481,7 @@ static int behavior_yaml(const struct deploy_stack_distribution *d,
 	                                                             : "none");
 	if (rc == 0 && bh->signing_region) {
 		rc = buf_add_str(b, "    signing_region: ");
-		rc = rc ? rc : yq(b, bh->signing_region);
+		rc = rc ? rc : deploy__yaml_quote(b, bh->signing_region);
 		rc = rc ? rc : buf_add_char(b, '\n');
 	}
 	return rc ? rc : buf_printf(b, "    compress: %s\n", bh->compress ? "true" : "false");
@@ -494,12 +494,12 @@ static int edge_yaml(const struct deploy_up *u, uint32_t di, uint32_t li, struct
 	const struct deploy_stack_distribution *d = &st->distribution[di];
 	uint32_t l = d->location[li];
 	int rc = buf_add_str(b, "distribution:\n  domain: ");
-	rc = rc ? rc : yq(b, d->domain);
+	rc = rc ? rc : deploy__yaml_quote(b, d->domain);
 	rc = rc ? rc : buf_add_str(b, "\n  id: ");
-	rc = rc ? rc : yq(b, d->id);
+	rc = rc ? rc : deploy__yaml_quote(b, d->id);
 	if (rc == 0 && d->default_root_object) {
 		rc = buf_add_str(b, "\n  default_root_object: ");
-		rc = rc ? rc : yq(b, d->default_root_object);
+		rc = rc ? rc : deploy__yaml_quote(b, d->default_root_object);
 	}
 	rc = rc ? rc : buf_add_str(b, "\norigins:\n");
 	for (uint32_t i = 0; rc == 0 && i < d->norigins; i++)
@@ -509,11 +509,11 @@ static int edge_yaml(const struct deploy_up *u, uint32_t di, uint32_t li, struct
 	for (uint32_t g = 0; rc == 0 && g < d->ngroups; g++) {
 		const struct deploy_stack_group *gr = &d->group[g];
 		rc = buf_add_str(b, "  - id: ");
-		rc = rc ? rc : yq(b, gr->id);
+		rc = rc ? rc : deploy__yaml_quote(b, gr->id);
 		rc = rc ? rc : buf_add_str(b, "\n    members: [");
 		for (uint32_t m = 0; rc == 0 && m < gr->nmembers; m++) {
 			rc = m ? buf_add_str(b, ", ") : 0;
-			rc = rc ? rc : yq(b, d->origin[gr->member[m]].id);
+			rc = rc ? rc : deploy__yaml_quote(b, d->origin[gr->member[m]].id);
 		}
 		rc = rc ? rc : buf_add_str(b, "]\n");
 		if (rc == 0 && gr->nstatuses) {
@@ -533,10 +533,11 @@ static int edge_yaml(const struct deploy_up *u, uint32_t di, uint32_t li, struct
 		         st->credentials[d->credentials].logical_id);
 		deploy__state_path(u, rel, path);
 		rc = buf_add_str(b, "signing:\n  credentials: ");
-		rc = rc ? rc : yq(b, path);
+		rc = rc ? rc : deploy__yaml_quote(b, path);
 		rc = rc ? rc : buf_add_str(b, "\n  failover_header: ");
-		rc =
-		    rc ? rc : yq(b, d->failover_header ? d->failover_header : "originTypeFailover");
+		rc = rc ? rc
+		        : deploy__yaml_quote(b, d->failover_header ? d->failover_header
+		                                                   : "originTypeFailover");
 		rc = rc ? rc : buf_add_char(b, '\n');
 	}
 	if (rc == 0 && d->memory_bytes)
@@ -546,7 +547,7 @@ static int edge_yaml(const struct deploy_up *u, uint32_t di, uint32_t li, struct
 	rc = rc ? rc
 	        : buf_printf(b, "admin:\n  listen: \"127.0.0.1:%u\"\n  credentials: ",
 	                     u->edge_admin[DEPLOY_UP_AT(u, di, l)]);
-	rc = rc ? rc : yq(b, path);
+	rc = rc ? rc : deploy__yaml_quote(b, path);
 	return rc ? rc : buf_add_char(b, '\n');
 }
 

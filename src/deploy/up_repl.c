@@ -104,19 +104,6 @@ int deploy__repl_xml(const struct deploy_stack *st, uint32_t bi, struct buf *out
 	return rc ? rc : buf_add_str(out, "</ReplicationConfiguration>");
 }
 
-/* A YAML double-quoted scalar. */
-static int yq(struct buf *b, const char *s)
-{
-	int rc = buf_add_char(b, '"');
-	for (; rc == 0 && *s; s++) {
-		if (*s == '"' || *s == '\\')
-			rc = buf_add_char(b, '\\');
-		if (rc == 0)
-			rc = buf_add_char(b, *s);
-	}
-	return rc ? rc : buf_add_char(b, '"');
-}
-
 int deploy__repl_peers_yaml(const struct deploy_stack *st, uint32_t s, const uint16_t *port,
                             struct buf *out)
 {
@@ -132,14 +119,14 @@ int deploy__repl_peers_yaml(const struct deploy_stack *st, uint32_t s, const uin
 		deploy__repl_peer_name(st->store[t].region, name, sizeof(name));
 		snprintf(keys, sizeof(keys), "%s.keys", name);
 		rc = buf_add_str(out, "  - name: ");
-		rc = rc ? rc : yq(out, name);
+		rc = rc ? rc : deploy__yaml_quote(out, name);
 		rc = rc ? rc : buf_add_str(out, "\n    region: ");
-		rc = rc ? rc : yq(out, st->store[t].region);
+		rc = rc ? rc : deploy__yaml_quote(out, st->store[t].region);
 		rc = rc ? rc
 		        : buf_printf(out,
 		                     "\n    endpoint: \"http://127.0.0.1:%u\"\n    credentials: ",
 		                     port[t]);
-		rc = rc ? rc : yq(out, keys);
+		rc = rc ? rc : deploy__yaml_quote(out, keys);
 		rc = rc ? rc : buf_add_str(out, "\n    backoff_max: " REPL_BACKOFF_MAX "\n");
 	}
 	return rc;
