@@ -9,6 +9,7 @@
  * reparse to the stored parts, the key from "k" (or an absolute file),
  * ranges and defaults. Then it is freed, and must be all zero.
  */
+#define _GNU_SOURCE
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -104,7 +105,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(rc == ERR_CONFIG_YAML || rc == ERR_CONFIG_SCHEMA || rc == ERR_TOO_BIG ||
 		      rc == ERR_IO || rc == ERR_NOMEM);
 		CHECK(all_zero(&c, sizeof(c)));
-		CHECK(strstr(err, "fuzzsecret") == NULL);
+		/* The secret never shows, unless the input itself wrote it (an
+		 * endpoint or name quoted back in the message). */
+		CHECK(strstr(err, "fuzzsecret") == NULL ||
+		      memmem(data, size, "fuzzsecret", 10) != NULL);
 		if (rc == ERR_NOMEM)
 			return 0;
 		size_t n = strlen(yaml);
