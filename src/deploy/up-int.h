@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "base/buf.h"
 
@@ -44,6 +45,8 @@ bool deploy__port_free(uint16_t port);
 /* Whether `pid` runs `meridian up` (its argv[1] is "up"): a stale up.pid
  * whose pid was reused names another process, which is never signalled. */
 bool deploy__is_supervisor(int pid);
+/* The pid in STATE/up.pid when that process is alive and runs `up`, else 0. */
+pid_t deploy__supervisor_pid(const char *state);
 
 /* Percent-encode a key for a path (unreserved characters and '/' kept)
  * into out[cap]. 0 or ERR_TOO_BIG. */

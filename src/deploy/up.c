@@ -1248,23 +1248,6 @@ static void free_plan(struct deploy_up *u)
 	deploy_stack_free(u->st);
 }
 
-/* The pid in STATE/up.pid when that process is alive, else 0. */
-static pid_t running_pid(const char *state)
-{
-	char path[DEPLOY_UP_PATH_MAX];
-	snprintf(path, sizeof(path), "%s/up.pid", state);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return 0;
-	long pid = 0;
-	if (fscanf(f, "%ld", &pid) != 1)
-		pid = 0;
-	fclose(f);
-	if (pid <= 0 || kill((pid_t)pid, 0) != 0 || !deploy__is_supervisor((int)pid))
-		return 0;
-	return (pid_t)pid;
-}
-
 static int write_pid(struct deploy_up *u)
 {
 	char path[DEPLOY_UP_PATH_MAX], line[32];
@@ -1277,7 +1260,7 @@ static void remove_pid(struct deploy_up *u)
 {
 	char path[DEPLOY_UP_PATH_MAX];
 	deploy__state_path(u, "up.pid", path);
-	if (running_pid(u->state) == getpid())
+	if (deploy__supervisor_pid(u->state) == getpid())
 		unlink(path);
 }
 
@@ -1434,7 +1417,7 @@ static int detach(struct deploy_up *u)
 		int status;
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : ERR_UP_CHILD;
-		if (running_pid(u->state) == pid) {
+		if (deploy__supervisor_pid(u->state) == pid) {
 			fprintf(u->out, "detached: supervisor pid %d (meridian down --state %s)\n",
 			        (int)pid, u->state);
 			return 0;
@@ -1469,7 +1452,7 @@ int deploy_up(const struct deploy_up_opts *o, FILE *out, FILE *err)
 		return ERR_TOO_BIG;
 	}
 	memcpy(u.state, real, strlen(real) + 1);
-	pid_t other = running_pid(u.state);
+	pid_t other = deploy__supervisor_pid(u.state);
 	if (other) {
 		fprintf(err,
 		        "up: a stack is already running from %s (pid %d); meridian down first\n",

@@ -28,6 +28,7 @@ static const char *state_or_default(const char *state)
 	return state ? state : DEPLOY_UP_STATE_DEFAULT;
 }
 
+/* The pid STATE/up.pid names, or 0. */
 static pid_t read_pid(const char *state)
 {
 	char path[DEPLOY_UP_PATH_MAX];
@@ -61,8 +62,7 @@ bool deploy__is_supervisor(int pid)
 	return first + 3 <= n && strcmp(cmd + first + 1, "up") == 0;
 }
 
-/* The supervisor's pid when it runs, else 0. */
-static pid_t supervisor(const char *state)
+pid_t deploy__supervisor_pid(const char *state)
 {
 	pid_t pid = read_pid(state);
 	return alive(pid) && deploy__is_supervisor(pid) ? pid : 0;
@@ -96,7 +96,7 @@ static size_t child_pids(const char *state, pid_t *pids, size_t cap)
 int deploy_down(const char *state, FILE *out, FILE *err)
 {
 	state = state_or_default(state);
-	pid_t pid = supervisor(state);
+	pid_t pid = deploy__supervisor_pid(state);
 	if (!pid) {
 		fprintf(err, "down: no stack is running from %s\n", state);
 		return ERR_UP_NOT_RUNNING;
@@ -273,7 +273,7 @@ int deploy_status(const char *state, FILE *out, FILE *err)
 		fprintf(err, "status: no stack in %s\n", state);
 		return ERR_UP_NOT_RUNNING;
 	}
-	pid_t sup = supervisor(state);
+	pid_t sup = deploy__supervisor_pid(state);
 	fprintf(out, "supervisor: %s", alive(sup) ? "running" : "not running");
 	if (alive(sup))
 		fprintf(out, " (pid %d)", (int)sup);
