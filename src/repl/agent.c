@@ -149,11 +149,6 @@ struct repl_agent {
 	uint64_t fails_other;
 };
 
-static int64_t wall_ms(void)
-{
-	return repl__wall_ms();
-}
-
 /* ---- busy set ---- */
 
 static size_t busy_slot(int64_t id)
@@ -526,7 +521,7 @@ static void record_sent(struct repl_agent *a, struct peer *p, const struct xfer 
 static void xfer_finished(struct repl_agent *a, struct xfer *x, CURLcode res)
 {
 	struct peer *p = x->p;
-	int64_t now = wall_ms();
+	int64_t now = repl__wall_ms();
 	long status = 0;
 	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
 	p->inflight--;
@@ -619,7 +614,7 @@ static void xfer_start(struct repl_agent *a, struct peer *p, const struct meta_o
 		a->xfers = x;
 	}
 	if (rc) {
-		ack_add(a, r->id, ACK_RETRY, wall_ms() + ROW_RETRY_FIRST_MS, err_text(rc));
+		ack_add(a, r->id, ACK_RETRY, repl__wall_ms() + ROW_RETRY_FIRST_MS, err_text(rc));
 		xfer_free(x);
 		return;
 	}
@@ -665,7 +660,7 @@ static void *agent_main(void *arg)
 	CHECK(tmp);
 	while (!atomic_load(&a->stop)) {
 		acks_collect(a);
-		int64_t now = wall_ms();
+		int64_t now = repl__wall_ms();
 		for (size_t i = 0; i < a->npeers; i++)
 			peer_fill(a, &a->peers[i], now, tmp);
 		int running = 0;
@@ -791,7 +786,7 @@ int repl_agent_start(const struct repl_agent_opts *o, struct repl_agent **out, c
 	a->cfg = o->cfg;
 	a->writer = o->writer;
 	a->blobs = o->blobs;
-	a->rng = (uint32_t)wall_ms() ^ (uint32_t)getpid();
+	a->rng = (uint32_t)repl__wall_ms() ^ (uint32_t)getpid();
 	pthread_mutex_init(&a->mu, NULL);
 	a->npeers = o->cfg->npeers;
 	for (size_t i = 0; i < a->npeers; i++) {

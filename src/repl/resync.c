@@ -284,13 +284,6 @@ struct remote {
 	struct arena *a;
 };
 
-static int bytes_cmp(struct iov a, struct iov b)
-{
-	size_t n = a.len < b.len ? a.len : b.len;
-	int c = n ? memcmp(a.base, b.base, n) : 0;
-	return c ? c : (a.len > b.len) - (a.len < b.len);
-}
-
 static int resync_rule(struct repl_resync *r, const struct repl_peer *pc,
                        const struct meta_peer_rule *rule, struct add_job *j, uint64_t *queued)
 {
@@ -363,7 +356,7 @@ static int resync_rule(struct repl_resync *r, const struct repl_peer *pc,
 					continue;
 				}
 				const struct repl_list_entry *e = &rem.page.entries[rem.i];
-				int c = bytes_cmp(e->key, cur_key);
+				int c = iov_cmp(e->key, cur_key);
 				if (c > 0)
 					break;
 				rem.i++;
