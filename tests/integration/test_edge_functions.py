@@ -249,8 +249,8 @@ def test_cache_control_override(tmp_path, stop_all):
     stop_all(origin)
     cc = {"origin-response": "fn/cache.lua"}
     edge = FnEdge(tmp_path, [{"id": "o", "address": origin.address}],
-                  [behavior("o", path_pattern="/raw/*", default_ttl=0),
-                   behavior("o", default_ttl=0, functions=cc)],
+                  [behavior("o", path_pattern="/raw/*", default_ttl="0s"),
+                   behavior("o", default_ttl="0s", functions=cc)],
                   files={"fn/cache.lua": "cache-control.lua"}, sign=False)
     stop_all(edge)
     # Without the function (default_ttl 0), an answer without Cache-Control is not kept.
@@ -466,6 +466,11 @@ def test_loop_and_memory_bomb_are_stopped(tmp_path, stop_all, instructions):
     lines = edge.wait_fn_log(lambda ln: True, at_least=3 * len(LIMITED))
     assert len(lines) == 3 * len(LIMITED), lines
     assert {ln[3] for ln in lines} == {"LambdaLimitExceeded"}, lines
+    # Each stopped by the limit meant for it.
+    loop_limit = "instruction budget" if instructions == 200000 else "time limit"
+    for _, file, _, _, msg in lines:
+        want = "memory limit" if "/mem" in file else loop_limit
+        assert want in msg, (file, msg)
     # Many viewers at once while the bombs go off: the others are served.
     with concurrent.futures.ThreadPoolExecutor(8) as ex:
         futs = [ex.submit(edge.request, "GET", f"/mem/c{i}") for i in range(4)]
@@ -496,14 +501,14 @@ def test_reload_under_load(tmp_path, stop_all):
     st, h, _ = edge.request("GET", "/obj")
     assert (st, h.get("x-fn-version")) == (200, "1"), (st, h, edge.read_log())
 
-    # A bounded load: 4 viewers, each at most 250 requests or 15 s.
+    # A bounded load: 4 viewers, each until told to stop, at most 5000 requests or 15 s.
     stop = threading.Event()
     lock = threading.Lock()
     seen, failures = [], []
 
     def viewer(i):
         deadline = time.monotonic() + 15
-        for n in range(250):
+        for n in range(5000):
             if stop.is_set() or time.monotonic() > deadline:
                 return
             try:
@@ -519,6 +524,8 @@ def test_reload_under_load(tmp_path, stop_all):
     with concurrent.futures.ThreadPoolExecutor(4) as ex:
         futs = [ex.submit(viewer, i) for i in range(4)]
         time.sleep(0.5)
+        with lock:
+            before = len(seen)
         edge.write_fn("fn/version.lua", VERSION_FN % "2")
         edge.hup()
         time.sleep(1.0)
@@ -526,13 +533,18 @@ def test_reload_under_load(tmp_path, stop_all):
         edge.write_fn("fn/version.lua", "function handler(event, context)\n  return (\n")
         edge.hup()
         assert edge.wait_log("edge: functions not reloaded"), edge.read_log()
+        with lock:
+            refused = len(seen)
         time.sleep(0.5)
         stop.set()
         for f in futs:
             f.result()
     assert not failures, failures[:5]
+    # The load ran before, between and after the two reloads.
+    assert 0 < before < refused < len(seen), (before, refused, len(seen))
     assert set(seen) <= {"1", "2"}, set(seen)
     assert "2" in seen, "version 2 never seen under load"
+    assert "1" not in seen[refused:], "version 1 came back after the refused reload"
     # Once switched, a worker never goes back to 1: the last answers are all 2.
     for _ in range(8):
         st, h, _ = edge.request("GET", "/obj0")
