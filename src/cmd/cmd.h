@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "net/tls.h"
+
 /* Exit statuses every subcommand uses. */
 #define CMD_OK    0
 #define CMD_FAIL  1
@@ -77,11 +79,25 @@ int cmd_role_args(int argc, char **argv, const char *name, void (*help)(FILE *ou
 void cmd_serve_prepare(void);
 /* Run `l` until SIGTERM or SIGINT has drained http, srv's HTTP server
  * (polled every 20 ms); a second signal exits the process at once. SIGHUP:
- * ops->reload(srv), and the admin listener's credentials re-read (admin may
- * be NULL). Closes its own handles; the caller stops srv and frees l
- * afterwards. */
+ * ops->reload(srv), the admin listener's credentials and the HTTPS
+ * listener's certificates re-read (admin and tls may be NULL). Closes its
+ * own handles; the caller stops srv and frees l afterwards. */
 void cmd_serve(struct net_loop *l, const struct cmd_serve_ops *ops, void *srv,
-               struct http_server *http, struct http_admin *admin);
+               struct http_server *http, struct http_admin *admin, struct net_tls_server *tls);
+
+/* --tls-listen ADDR and --tls-cert FILE / --tls-key FILE pairs (the store's
+ * options): the HTTPS listener beside --listen. */
+struct cmd_tls_args {
+	const char *listen;
+	struct net_tls_cert certs[NET_TLS_CERTS_MAX];
+	size_t ncerts, nkeys;
+};
+/* One of the three options (val 'T' listen, 'E' cert, 'K' key); 0 or
+ * CMD_USAGE with the reason printed. */
+int cmd_tls_option(struct cmd_tls_args *t, const char *name, int val, const char *value);
+/* Check the pairs and build the context (NULL *out without --tls-listen).
+ * 0, or CMD_USAGE / CMD_FAIL with the reason printed. */
+int cmd_tls_server(const struct cmd_tls_args *t, const char *name, struct net_tls_server **out);
 
 /* True when argv holds -h or --help (before a "--"). */
 int cmd_wants_help(int argc, char **argv);

@@ -121,7 +121,7 @@ int cmd_edge(int argc, char **argv)
 	if (admin)
 		fprintf(stderr, "edge: admin on %s (port %d)\n", cfg.admin_listen,
 		        http_admin_port(admin));
-	cmd_serve(loop, &edge_serve, srv, edge_server_http(srv), admin);
+	cmd_serve(loop, &edge_serve, srv, edge_server_http(srv), admin, NULL);
 	struct edge_server_stats st;
 	edge_server_stats(srv, &st);
 	fprintf(stderr,

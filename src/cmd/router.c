@@ -80,7 +80,7 @@ int cmd_router(int argc, char **argv)
 	if (admin)
 		fprintf(stderr, "router: admin on %s (port %d)\n", cfg.admin_listen,
 		        http_admin_port(admin));
-	cmd_serve(loop, &router_serve, srv, router_server_http(srv), admin);
+	cmd_serve(loop, &router_serve, srv, router_server_http(srv), admin, NULL);
 	http_admin_stop(admin);
 	router_server_stop(srv);
 	net_loop_free(loop);

@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "base/err.h"
 #include "cmd/cmd.h"
 #include "http/admin.h"
 #include "http/server.h"
@@ -25,6 +26,7 @@ struct serve {
 	void *srv;
 	struct http_server *http;
 	struct http_admin *admin;
+	struct net_tls_server *tls;
 	struct net_timer *poll;
 	int signals;
 };
@@ -55,9 +57,13 @@ static void on_hup(void *arg, int signum)
 	(void)signum;
 	if (m->ops->reload)
 		m->ops->reload(m->srv);
+	char err[512];
+	if (m->tls && net_tls_server_reload(m->tls, err, sizeof(err)))
+		fprintf(stderr, "%s: TLS certificates not reloaded: %s\n", m->ops->name, err);
+	else if (m->tls)
+		fprintf(stderr, "%s: TLS certificates reloaded\n", m->ops->name);
 	if (!m->admin)
 		return;
-	char err[512];
 	if (http_admin_reload(m->admin, err, sizeof(err)))
 		fprintf(stderr, "%s: admin credentials not reloaded: %s\n", m->ops->name, err);
 	else
@@ -142,18 +148,68 @@ void cmd_serve_prepare(void)
 }
 
 void cmd_serve(struct net_loop *l, const struct cmd_serve_ops *ops, void *srv,
-               struct http_server *http, struct http_admin *admin)
+               struct http_server *http, struct http_admin *admin, struct net_tls_server *tls)
 {
-	struct serve m = { .loop = l, .ops = ops, .srv = srv, .http = http, .admin = admin };
+	struct serve m = {
+		.loop = l, .ops = ops, .srv = srv, .http = http, .admin = admin, .tls = tls
+	};
 	struct net_signal *s_term = NULL, *s_int = NULL, *s_hup = NULL;
 	net_timer_new(l, poll_drained, &m, &m.poll);
 	net_signal_watch(l, SIGTERM, on_stop_signal, &m, &s_term);
 	net_signal_watch(l, SIGINT, on_stop_signal, &m, &s_int);
-	if (ops->reload || admin)
+	if (ops->reload || admin || tls)
 		net_signal_watch(l, SIGHUP, on_hup, &m, &s_hup);
 	net_loop_run(l);
 	net_timer_free(m.poll);
 	net_signal_close(s_term);
 	net_signal_close(s_int);
 	net_signal_close(s_hup);
+}
+
+/* ---- --tls-listen, --tls-cert, --tls-key ---- */
+
+int cmd_tls_option(struct cmd_tls_args *t, const char *name, int val, const char *value)
+{
+	switch (val) {
+	case 'T':
+		t->listen = value;
+		return 0;
+	case 'E':
+		if (t->ncerts == NET_TLS_CERTS_MAX) {
+			fprintf(stderr, "%s: at most %d --tls-cert\n", name, NET_TLS_CERTS_MAX);
+			return CMD_USAGE;
+		}
+		t->certs[t->ncerts++].cert_file = value;
+		return 0;
+	case 'K':
+		if (t->nkeys == NET_TLS_CERTS_MAX) {
+			fprintf(stderr, "%s: at most %d --tls-key\n", name, NET_TLS_CERTS_MAX);
+			return CMD_USAGE;
+		}
+		t->certs[t->nkeys++].key_file = value;
+		return 0;
+	default:
+		return CMD_USAGE;
+	}
+}
+
+int cmd_tls_server(const struct cmd_tls_args *t, const char *name, struct net_tls_server **out)
+{
+	*out = NULL;
+	if (!t->listen && !t->ncerts && !t->nkeys)
+		return 0;
+	if (!t->listen || !t->ncerts || t->ncerts != t->nkeys) {
+		fprintf(stderr,
+		        "%s: --tls-listen needs --tls-cert FILE and --tls-key FILE (one key per "
+		        "certificate, in the same order), and they need --tls-listen\n",
+		        name);
+		return CMD_USAGE;
+	}
+	char err[NET_TLS_ERR_LEN + 64];
+	int rc = net_tls_server_new(t->certs, t->ncerts, out, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "%s: %s\n", name, rc == ERR_NOMEM ? "out of memory" : err);
+		return rc == ERR_NOMEM ? CMD_FAIL : CMD_USAGE;
+	}
+	return 0;
 }

@@ -22,7 +22,11 @@ void cmd_store_help(FILE *out)
 	      "Serves one region's S3 API: buckets, objects, versions, multipart uploads,\n"
 	      "SigV4 and SigV4A verification. Data and metadata live under DIR.\n"
 	      "\n"
-	      "  --listen ADDR        ip:port or [ipv6]:port to listen on\n"
+	      "  --listen ADDR        ip:port or [ipv6]:port to listen on (HTTP)\n"
+	      "  --tls-listen ADDR    an HTTPS listener (beside --listen, or alone)\n"
+	      "  --tls-cert FILE      its PEM certificate chain; repeat with --tls-key for\n"
+	      "                       more names (chosen by SNI; the first is the default)\n"
+	      "  --tls-key FILE       the PEM private key of the --tls-cert at the same place\n"
 	      "  --data DIR           data directory (created, mode 0700; locked while in use)\n"
 	      "  --region NAME        this store's region, e.g. eu-west-1\n"
 	      "  --credentials FILE   users: one `ACCESS_KEY_ID SECRET [name]` per line, #\n"
@@ -106,11 +110,15 @@ int cmd_store(int argc, char **argv)
 		{ "replication", required_argument, NULL, 'R' },
 		{ "admin", required_argument, NULL, 'A' },
 		{ "admin-credentials", required_argument, NULL, 'C' },
+		{ "tls-listen", required_argument, NULL, 'T' },
+		{ "tls-cert", required_argument, NULL, 'E' },
+		{ "tls-key", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct s3_server_config cfg = { 0 };
 	const char *repl_file = NULL, *admin = NULL, *admin_creds = NULL;
+	struct cmd_tls_args tls_args = { 0 };
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -143,6 +151,12 @@ int cmd_store(int argc, char **argv)
 			break;
 		case 'R':
 			repl_file = optarg;
+			break;
+		case 'T':
+		case 'E':
+		case 'K':
+			if (cmd_tls_option(&tls_args, "store", c, optarg))
+				return CMD_USAGE;
 			break;
 		case 'A':
 			admin = optarg;
@@ -185,8 +199,11 @@ int cmd_store(int argc, char **argv)
 			return CMD_USAGE;
 		}
 	}
-	if (optind < argc || !cfg.listen || !cfg.data_dir || !cfg.region || !cfg.credentials) {
-		fputs("store: --listen, --data, --region and --credentials are required\n", stderr);
+	if (optind < argc || (!cfg.listen && !tls_args.listen) || !cfg.data_dir || !cfg.region ||
+	    !cfg.credentials) {
+		fputs("store: --listen (or --tls-listen), --data, --region and --credentials are "
+		      "required\n",
+		      stderr);
 		cmd_store_help(stderr);
 		return CMD_USAGE;
 	}
@@ -204,10 +221,19 @@ int cmd_store(int argc, char **argv)
 		}
 		cfg.repl = &repl;
 	}
+	struct net_tls_server *tls = NULL;
+	int trc = cmd_tls_server(&tls_args, "store", &tls);
+	if (trc) {
+		repl_config_free(&repl);
+		return trc;
+	}
+	cfg.tls_listen = tls_args.listen;
+	cfg.tls = tls;
 	struct net_loop *loop;
 	struct s3_server *srv;
 	if (net_loop_new(&loop)) {
 		fputs("store: out of memory\n", stderr);
+		net_tls_server_free(tls);
 		return CMD_FAIL;
 	}
 	int rc = s3_server_start(&cfg, &srv, err, sizeof(err));
@@ -215,10 +241,15 @@ int cmd_store(int argc, char **argv)
 		fprintf(stderr, "store: %s\n", err[0] ? err : err_text(rc));
 		net_loop_free(loop);
 		repl_config_free(&repl);
+		net_tls_server_free(tls);
 		return CMD_FAIL;
 	}
-	fprintf(stderr, "store: region %s, data %s, listening on %s (port %d)\n", cfg.region,
-	        cfg.data_dir, cfg.listen, http_server_port(s3_server_http(srv)));
+	if (cfg.listen)
+		fprintf(stderr, "store: region %s, data %s, listening on %s (port %d)\n", cfg.region,
+		        cfg.data_dir, cfg.listen, http_server_port(s3_server_http(srv)));
+	if (tls)
+		fprintf(stderr, "store: region %s, data %s, HTTPS on %s (port %d)\n", cfg.region,
+		        cfg.data_dir, cfg.tls_listen, http_server_tls_port(s3_server_http(srv)));
 	struct http_admin *adm = NULL;
 	if (admin) {
 		rc = s3_admin_start(srv, admin, admin_creds ? admin_creds : cfg.credentials, &adm,
@@ -228,15 +259,17 @@ int cmd_store(int argc, char **argv)
 			s3_server_stop(srv);
 			net_loop_free(loop);
 			repl_config_free(&repl);
+			net_tls_server_free(tls);
 			return CMD_FAIL;
 		}
 		fprintf(stderr, "store: admin on %s (port %d)\n", admin, http_admin_port(adm));
 	}
-	cmd_serve(loop, &store_serve, srv, s3_server_http(srv), adm);
+	cmd_serve(loop, &store_serve, srv, s3_server_http(srv), adm, tls);
 	http_admin_stop(adm);
 	s3_server_stop(srv);
 	net_loop_free(loop);
 	repl_config_free(&repl);
+	net_tls_server_free(tls);
 	fputs("store: stopped\n", stderr);
 	return CMD_OK;
 }

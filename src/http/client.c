@@ -23,12 +23,14 @@
 #include "net/conn.h"
 #include "net/listen.h"
 #include "net/timer.h"
+#include "net/tls.h"
 
 #define CLIENT_MAGIC    0x48434c54u /* "HCLT" */
 #define CCONN_MAGIC     0x48434343u /* "HCCC" */
 #define EXCHANGE_MAGIC  0x48584348u /* "HXCH" */
 #define PENDING_MAX     (64 * 1024) /* one read (net's read buffer) */
 #define ORIGIN_ADDR_MAX 128         /* "[v6]:port" fits */
+#define ORIGIN_NAME_MAX 256         /* a TLS server name: a DNS name (253) */
 #define HEAD_STACK      1024        /* request heads built on the stack up to this */
 
 #define DEFAULT_CONNECT_MS    10000
@@ -125,6 +127,7 @@ struct cconn {
 	struct origin *origin;
 	struct net_conn *nc;
 	struct net_connect *pc;
+	struct net_tls_connect *tpc; /* the TLS handshake after the connect */
 	struct http_parser *parser;
 	struct net_timer *timer;
 	struct http_exchange *x;
@@ -145,6 +148,7 @@ struct origin {
 	struct http_client *client;
 	struct origin *next;
 	char addr[ORIGIN_ADDR_MAX];
+	char tls_name[ORIGIN_NAME_MAX]; /* "" plain HTTP, else the name TLS verifies */
 	struct cconn *conns;
 	struct cconn *idle; /* top of the LIFO */
 	unsigned nconns;    /* connecting + idle + busy */
@@ -196,17 +200,19 @@ static void origin_unref(struct origin *o)
 	client_maybe_free(c);
 }
 
-static struct origin *origin_find(const struct http_client *c, const char *addr)
+/* The pool of an address, plain or over TLS for a server name. */
+static struct origin *origin_find(const struct http_client *c, const char *addr,
+                                  const char *tls_name)
 {
 	for (struct origin *o = c->origins; o; o = o->next)
-		if (strcmp(o->addr, addr) == 0)
+		if (strcmp(o->addr, addr) == 0 && strcmp(o->tls_name, tls_name ? tls_name : "") == 0)
 			return o;
 	return NULL;
 }
 
-static struct origin *origin_get(struct http_client *c, const char *addr)
+static struct origin *origin_get(struct http_client *c, const char *addr, const char *tls_name)
 {
-	struct origin *o = origin_find(c, addr);
+	struct origin *o = origin_find(c, addr, tls_name);
 	if (o)
 		return o;
 	o = calloc(1, sizeof(*o));
@@ -214,6 +220,8 @@ static struct origin *origin_get(struct http_client *c, const char *addr)
 		return NULL;
 	o->client = c;
 	memcpy(o->addr, addr, strlen(addr) + 1);
+	if (tls_name)
+		memcpy(o->tls_name, tls_name, strlen(tls_name) + 1);
 	o->next = c->origins;
 	c->origins = o;
 	c->norigins++;
@@ -360,6 +368,8 @@ static void conn_close(struct cconn *cn, int error)
 	net_timer_clear(cn->timer);
 	if (cn->pc)
 		net_connect_cancel(cn->pc); /* on_connected follows */
+	else if (cn->tpc)
+		net_tls_connect_cancel(cn->tpc); /* on_tls_connected follows */
 	else if (cn->nc)
 		net_conn_close(cn->nc); /* write callbacks, then on_close */
 }
@@ -811,6 +821,8 @@ static void exchange_complete(struct cconn *cn)
 
 /* ---- connecting ---- */
 
+static void on_tls_connected(void *arg, struct net_conn *nc, int status);
+
 static void on_connected(void *arg, struct net_conn *nc, int status)
 {
 	struct cconn *cn = arg;
@@ -818,6 +830,17 @@ static void on_connected(void *arg, struct net_conn *nc, int status)
 	struct http_exchange *x = cn->x;
 	struct origin *o = cn->origin;
 	cn->pc = NULL;
+	if (cn->state != CCONN_CLOSING && status == 0 && o->tls_name[0]) {
+		/* TLS before anything: a certificate refused is a connect error,
+		 * within the same connect deadline. */
+		int rc = net_tls_connect(cn->client->cfg.tls, nc, o->tls_name, on_tls_connected, cn,
+		                         &cn->tpc);
+		if (rc == 0)
+			return;
+		cn->tpc = NULL;
+		nc = NULL; /* closed by net_tls_connect */
+		status = rc;
+	}
 	if (cn->state == CCONN_CLOSING || status) {
 		if (nc)
 			net_conn_close(nc);
@@ -834,6 +857,18 @@ static void on_connected(void *arg, struct net_conn *nc, int status)
 	net_conn_set_events(nc, &conn_events, cn);
 	conn_read_start(cn);
 	conn_bind(cn, x);
+}
+
+static void on_tls_connected(void *arg, struct net_conn *nc, int status)
+{
+	struct cconn *cn = arg;
+	CHECK_MAGIC(cn, CCONN_MAGIC);
+	cn->tpc = NULL;
+	if (status == ERR_TLS_VERIFY || status == ERR_TLS_HANDSHAKE)
+		fprintf(stderr, "http client: TLS to %s (%s) failed: %s%s%s\n", cn->origin->addr,
+		        cn->origin->tls_name, err_text(status), status == ERR_TLS_VERIFY ? ": " : "",
+		        status == ERR_TLS_VERIFY ? net_tls_last_verify_error() : "");
+	on_connected(cn, nc, status);
 }
 
 static int conn_new(struct origin *o, struct cconn **out)
@@ -1082,7 +1117,11 @@ static int request_check(const struct http_client *c, const struct http_exchange
 	if (!req->origin || strlen(req->origin) >= ORIGIN_ADDR_MAX)
 		return ERR_INVALID;
 	/* An origin in the list passed this check when it was added. */
-	if (!origin_find(c, req->origin) && net_parse_addr(req->origin, &ss, &sslen))
+	if (req->tls_name && (!c->cfg.tls || !req->tls_name[0] ||
+	                      strlen(req->tls_name) >= ORIGIN_NAME_MAX))
+		return ERR_INVALID;
+	if (!origin_find(c, req->origin, req->tls_name) &&
+	    net_parse_addr(req->origin, &ss, &sslen))
 		return ERR_INVALID;
 	if (!all_tchar(req->method) || !target_ok(req->target) || !value_ok(req->host) ||
 	    req->body_length < -1 || (req->nheaders && !req->headers))
@@ -1113,7 +1152,7 @@ int http_client_send(struct http_client *c, const struct http_exchange_request *
 		return rc == ERR_NOMEM ? rc : ERR_INVALID;
 	}
 	struct http_exchange *x = malloc(sizeof(*x) + b.len);
-	struct origin *o = x ? origin_get(c, req->origin) : NULL;
+	struct origin *o = x ? origin_get(c, req->origin, req->tls_name) : NULL;
 	if (!o) {
 		buf_free(&b);
 		free(x);

@@ -17,6 +17,7 @@
 
 struct http_client;
 struct http_exchange;
+struct net_tls_client;
 
 /* Cap on a request head (request line, Host, headers, framing). */
 #define HTTP_CLIENT_HEAD_MAX (64 * 1024)
@@ -32,6 +33,7 @@ struct http_client_config {
 	uint32_t idle_timeout_ms;       /* (5000) a pooled connection unused this long closes */
 	unsigned max_per_origin;        /* (64) connections per origin, busy + idle; more wait */
 	struct http_limits limits;      /* response head caps (HTTP_DEFAULT_*) */
+	struct net_tls_client *tls;     /* for exchanges with a tls_name (borrowed) */
 };
 
 struct http_exchange_request {
@@ -45,6 +47,11 @@ struct http_exchange_request {
 	int64_t body_length; /* 0: none; >0: Content-Length; -1: chunked */
 	bool retryable;      /* may be sent again on a fresh connection if a reused one
 	                        fails before any response byte (idempotent requests) */
+	const char *tls_name; /* NULL: plain HTTP; else HTTPS, the certificate checked
+	                         for this name (and SNI): needs the config's tls. A
+	                         refused certificate ends the exchange with
+	                         ERR_TLS_VERIFY, a failed handshake ERR_TLS_HANDSHAKE,
+	                         both before anything was sent, like a refused connect */
 };
 
 /*

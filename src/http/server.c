@@ -17,6 +17,7 @@
 #include "net/conn.h"
 #include "net/listen.h"
 #include "net/timer.h"
+#include "net/tls.h"
 #include "net/workers.h"
 
 #define CONN_MAGIC    0x48434f4eu
@@ -78,7 +79,7 @@ struct http_request {
 struct worker {
 	struct http_server *srv;
 	struct net_loop *loop;
-	struct net_listener *listener;
+	struct net_listener *listener, *tls_listener;
 	struct http_conn *conns;
 	unsigned nconns;
 	uint64_t next_id;
@@ -95,7 +96,7 @@ struct http_server {
 	struct net_workers *workers;
 	struct worker *w;
 	unsigned nworkers;
-	atomic_int port;
+	atomic_int port, tls_port;
 	atomic_uint open_conns;
 	char boot[9];
 };
@@ -421,6 +422,11 @@ const char *http_request_id(const struct http_request *r)
 const char *http_request_peer(const struct http_request *r)
 {
 	return r->conn ? r->conn->peer : "?";
+}
+
+bool http_request_tls(const struct http_request *r)
+{
+	return r->conn && net_tls_is(r->conn->nc);
 }
 
 struct arena *http_request_take_arena(struct http_request *r)
@@ -1123,26 +1129,51 @@ static void on_accept(void *arg, struct net_conn *nc)
 	c->reading = net_conn_read_start(nc) == 0;
 }
 
+/* An HTTPS connection: TLS first, then the same as plain HTTP. */
+static void on_tls_accept(void *arg, struct net_conn *nc)
+{
+	struct worker *w = arg;
+	struct net_conn *tc;
+	if (w->draining) {
+		net_conn_close(nc);
+		return;
+	}
+	if (net_tls_accept(w->srv->cfg.tls, nc, &tc) == 0)
+		on_accept(w, tc);
+}
+
 /* ---- workers, drain, stop ---- */
+
+/* Listen on `listen`; later workers join the port the first one bound
+ * (the port 0 case). */
+static int worker_listen(struct worker *w, unsigned index, const char *listen, atomic_int *port,
+                         void (*accept)(void *arg, struct net_conn *c), struct net_listener **out)
+{
+	char addr[300];
+	int bound = atomic_load(port);
+	if (index > 0 && bound > 0) {
+		const char *colon = strrchr(listen, ':');
+		snprintf(addr, sizeof(addr), "%.*s:%d", (int)(colon - listen), listen, bound);
+		listen = addr;
+	}
+	int rc = net_listen(w->loop, listen, true, accept, w, out);
+	if (rc == 0 && index == 0)
+		atomic_store(port, net_listener_port(*out));
+	return rc;
+}
 
 static int worker_setup(void *arg, struct net_loop *l, unsigned index)
 {
 	struct http_server *s = arg;
 	struct worker *w = &s->w[index];
-	char addr[300];
 	w->srv = s;
 	w->loop = l;
-	int port = atomic_load(&s->port);
-	const char *listen = s->cfg.listen;
-	if (index > 0 && port > 0) {
-		/* Later workers join the port the first one bound (port 0 case). */
-		const char *colon = strrchr(listen, ':');
-		snprintf(addr, sizeof(addr), "%.*s:%d", (int)(colon - listen), listen, port);
-		listen = addr;
-	}
-	int rc = net_listen(l, listen, true, on_accept, w, &w->listener);
-	if (rc == 0 && index == 0)
-		atomic_store(&s->port, net_listener_port(w->listener));
+	int rc = 0;
+	if (s->cfg.listen)
+		rc = worker_listen(w, index, s->cfg.listen, &s->port, on_accept, &w->listener);
+	if (rc == 0 && s->cfg.tls_listen)
+		rc = worker_listen(w, index, s->cfg.tls_listen, &s->tls_port, on_tls_accept,
+		                   &w->tls_listener);
 	if (rc == 0)
 		rc = net_timer_new(l, NULL, NULL, &w->drain_timer);
 	if (rc == 0 && s->cfg.worker_start)
@@ -1170,7 +1201,8 @@ static void worker_drain(void *arg, struct net_loop *l, unsigned index)
 		return;
 	w->draining = true;
 	net_listener_close(w->listener);
-	w->listener = NULL;
+	net_listener_close(w->tls_listener);
+	w->listener = w->tls_listener = NULL;
 	for (struct http_conn *c = w->conns, *next; c; c = next) {
 		next = c->next;
 		if (c->state == CONN_HEAD && !c->head_started && c->pending_len == 0)
@@ -1203,6 +1235,7 @@ static void worker_teardown(void *arg, struct net_loop *l, unsigned index)
 	struct worker *w = &s->w[index];
 	close_all(w);
 	net_listener_close(w->listener);
+	net_listener_close(w->tls_listener);
 	net_timer_free(w->drain_timer);
 	if (s->cfg.worker_stop)
 		s->cfg.worker_stop(s->cfg.handler_ctx, l, index);
@@ -1244,7 +1277,8 @@ int http_server_start(const struct http_server_config *cfg, struct http_server *
 		return ERR_NOMEM;
 	s->cfg = *cfg;
 	defaults(&s->cfg);
-	CHECK(s->cfg.handler && s->cfg.handler->on_request && s->cfg.listen);
+	CHECK(s->cfg.handler && s->cfg.handler->on_request && (s->cfg.listen || s->cfg.tls_listen));
+	CHECK(!s->cfg.tls_listen || s->cfg.tls);
 	uint32_t nonce = 0;
 	if (getrandom(&nonce, sizeof(nonce), 0) != sizeof(nonce))
 		nonce = (uint32_t)now_us();
@@ -1271,6 +1305,11 @@ int http_server_start(const struct http_server_config *cfg, struct http_server *
 int http_server_port(const struct http_server *s)
 {
 	return atomic_load(&s->port);
+}
+
+int http_server_tls_port(const struct http_server *s)
+{
+	return atomic_load(&s->tls_port);
 }
 
 void http_server_drain(struct http_server *s)

@@ -51,8 +51,12 @@ struct http_handler {
 };
 
 /* Defaults in parentheses; 0 means the default. */
+struct net_tls_server;
+
 struct http_server_config {
-	const char *listen;            /* "ip:port" or "[ipv6]:port" */
+	const char *listen;            /* "ip:port" or "[ipv6]:port"; NULL: HTTPS only */
+	const char *tls_listen;        /* optional HTTPS listener beside it (needs tls) */
+	struct net_tls_server *tls;    /* its certificates (borrowed; outlives the server) */
 	unsigned workers;              /* (number of online CPUs) */
 	struct http_limits limits;     /* (HTTP_DEFAULT_*) */
 	uint32_t head_timeout_ms;      /* (10000) whole head must arrive within this */
@@ -78,8 +82,9 @@ struct http_server_config {
 
 /* Start the workers and listeners. 0, ERR_INVALID (bad address), ERR_IO. */
 int http_server_start(const struct http_server_config *cfg, struct http_server **out);
-/* The bound port (useful with port 0). */
+/* The bound port (useful with port 0); the HTTPS listener's (0: none). */
 int http_server_port(const struct http_server *s);
+int http_server_tls_port(const struct http_server *s);
 /* Stop accepting; let in-flight requests finish up to the drain deadline,
  * closing idle keep-alive connections at once. Returns immediately. */
 void http_server_drain(struct http_server *s);
@@ -94,6 +99,8 @@ const struct http_head *http_request_head(const struct http_request *r);
 const char *http_request_id(const struct http_request *r);
 /* The viewer's address, "ip:port" or "[ipv6]:port" (for logs, X-Forwarded-For). */
 const char *http_request_peer(const struct http_request *r);
+/* Whether the request came over TLS (the HTTPS listener). */
+bool http_request_tls(const struct http_request *r);
 struct arena *http_request_arena(struct http_request *r);
 /* From on_finish only: take the request's arena (the head's copy lives in
  * it), which then outlives the request until the caller arena_free()s it,

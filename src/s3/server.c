@@ -849,6 +849,8 @@ int s3_server_start(const struct s3_server_config *cfg, struct s3_server **out, 
 	if (rc == 0) {
 		struct http_server_config h = {
 			.listen = cfg->listen,
+			.tls_listen = cfg->tls_listen,
+			.tls = cfg->tls,
 			.workers = s->cfg.workers,
 			.request_id_header = "x-amz-request-id",
 			.server_header = "meridian",
@@ -857,7 +859,8 @@ int s3_server_start(const struct s3_server_config *cfg, struct s3_server **out, 
 		};
 		rc = http_server_start(&h, &s->http);
 		if (rc)
-			snprintf(err, errcap, "cannot listen on %s: %s", cfg->listen, err_text(rc));
+			snprintf(err, errcap, "cannot listen on %s: %s",
+			         cfg->listen ? cfg->listen : cfg->tls_listen, err_text(rc));
 	}
 	if (rc == 0 && cfg->repl && cfg->repl->npeers) {
 		char path[4096];

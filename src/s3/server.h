@@ -37,7 +37,9 @@
 #define S3_REPLICA_MODIFIED_HEADER "x-meridian-replica-last-modified"
 
 struct s3_server_config {
-	const char *listen;                  /* "ip:port" */
+	const char *listen;                  /* "ip:port"; NULL: HTTPS only */
+	const char *tls_listen;              /* optional HTTPS listener */
+	struct net_tls_server *tls;          /* its certificates (borrowed) */
 	const char *data_dir;                /* objects, metadata, lock */
 	const char *region;                  /* this store's region name */
 	const char *credentials;             /* the users file */
