@@ -245,8 +245,9 @@ int cmd_store(int argc, char **argv)
 		return CMD_FAIL;
 	}
 	if (cfg.listen)
-		fprintf(stderr, "store: region %s, data %s, listening on %s (port %d)\n", cfg.region,
-		        cfg.data_dir, cfg.listen, http_server_port(s3_server_http(srv)));
+		fprintf(stderr, "store: region %s, data %s, listening on %s (port %d)\n",
+		        cfg.region, cfg.data_dir, cfg.listen,
+		        http_server_port(s3_server_http(srv)));
 	if (tls)
 		fprintf(stderr, "store: region %s, data %s, HTTPS on %s (port %d)\n", cfg.region,
 		        cfg.data_dir, cfg.tls_listen, http_server_tls_port(s3_server_http(srv)));

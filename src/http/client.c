@@ -205,7 +205,8 @@ static struct origin *origin_find(const struct http_client *c, const char *addr,
                                   const char *tls_name)
 {
 	for (struct origin *o = c->origins; o; o = o->next)
-		if (strcmp(o->addr, addr) == 0 && strcmp(o->tls_name, tls_name ? tls_name : "") == 0)
+		if (strcmp(o->addr, addr) == 0 &&
+		    strcmp(o->tls_name, tls_name ? tls_name : "") == 0)
 			return o;
 	return NULL;
 }
@@ -866,7 +867,8 @@ static void on_tls_connected(void *arg, struct net_conn *nc, int status)
 	cn->tpc = NULL;
 	if (status == ERR_TLS_VERIFY || status == ERR_TLS_HANDSHAKE)
 		fprintf(stderr, "http client: TLS to %s (%s) failed: %s%s%s\n", cn->origin->addr,
-		        cn->origin->tls_name, err_text(status), status == ERR_TLS_VERIFY ? ": " : "",
+		        cn->origin->tls_name, err_text(status),
+		        status == ERR_TLS_VERIFY ? ": " : "",
 		        status == ERR_TLS_VERIFY ? net_tls_last_verify_error() : "");
 	on_connected(cn, nc, status);
 }
@@ -1117,11 +1119,10 @@ static int request_check(const struct http_client *c, const struct http_exchange
 	if (!req->origin || strlen(req->origin) >= ORIGIN_ADDR_MAX)
 		return ERR_INVALID;
 	/* An origin in the list passed this check when it was added. */
-	if (req->tls_name && (!c->cfg.tls || !req->tls_name[0] ||
-	                      strlen(req->tls_name) >= ORIGIN_NAME_MAX))
+	if (req->tls_name &&
+	    (!c->cfg.tls || !req->tls_name[0] || strlen(req->tls_name) >= ORIGIN_NAME_MAX))
 		return ERR_INVALID;
-	if (!origin_find(c, req->origin, req->tls_name) &&
-	    net_parse_addr(req->origin, &ss, &sslen))
+	if (!origin_find(c, req->origin, req->tls_name) && net_parse_addr(req->origin, &ss, &sslen))
 		return ERR_INVALID;
 	if (!all_tchar(req->method) || !target_ok(req->target) || !value_ok(req->host) ||
 	    req->body_length < -1 || (req->nheaders && !req->headers))

@@ -44,9 +44,9 @@ struct http_exchange_request {
 	const struct http_header *headers; /* extra headers (no Host, Content-Length,
 	                                      Transfer-Encoding, Connection) */
 	size_t nheaders;
-	int64_t body_length; /* 0: none; >0: Content-Length; -1: chunked */
-	bool retryable;      /* may be sent again on a fresh connection if a reused one
-	                        fails before any response byte (idempotent requests) */
+	int64_t body_length;  /* 0: none; >0: Content-Length; -1: chunked */
+	bool retryable;       /* may be sent again on a fresh connection if a reused one
+	                         fails before any response byte (idempotent requests) */
 	const char *tls_name; /* NULL: plain HTTP; else HTTPS, the certificate checked
 	                         for this name (and SNI): needs the config's tls. A
 	                         refused certificate ends the exchange with

@@ -245,8 +245,8 @@ static int gen_build(const struct net_tls_cert *certs, size_t n, struct tls_gen 
 	return 0;
 }
 
-int net_tls_server_new(const struct net_tls_cert *certs, size_t ncerts,
-                       struct net_tls_server **out, char *err, size_t errlen)
+int net_tls_server_new(const struct net_tls_cert *certs, size_t ncerts, struct net_tls_server **out,
+                       char *err, size_t errlen)
 {
 	*out = NULL;
 	if (ncerts == 0 || ncerts > NET_TLS_CERTS_MAX) {
@@ -697,7 +697,8 @@ static int tls_read_start(struct net_conn *c)
 	if (c->closing || c->reading)
 		return 0;
 	c->reading = true;
-	if (t->established && (SSL_pending(t->ssl) > 0 || BIO_ctrl_pending(t->rbio) > 0 || t->ended))
+	if (t->established &&
+	    (SSL_pending(t->ssl) > 0 || BIO_ctrl_pending(t->rbio) > 0 || t->ended))
 		net__defer(c->loop, t, resume, t, 0);
 	if (t->ended)
 		return 0;

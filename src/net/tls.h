@@ -43,8 +43,8 @@ struct net_tls_cert {
 
 /* A server context from ncerts (1..NET_TLS_CERTS_MAX) certificates, the
  * first the default. 0 or ERR_TLS_CONFIG with "file: why" in err. */
-int net_tls_server_new(const struct net_tls_cert *certs, size_t ncerts,
-                       struct net_tls_server **out, char *err, size_t errlen);
+int net_tls_server_new(const struct net_tls_cert *certs, size_t ncerts, struct net_tls_server **out,
+                       char *err, size_t errlen);
 /* Read the same files again; on any error nothing changes. Any thread. */
 int net_tls_server_reload(struct net_tls_server *s, char *err, size_t errlen);
 /* Free once no loop uses it (connections keep what they need). */
