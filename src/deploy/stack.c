@@ -474,6 +474,8 @@ static void free_distribution(struct deploy_stack_distribution *d)
 		deploy__free_strs(b->query, b->nquery);
 		deploy__free_strs(b->key_header, b->nheaders);
 		free(b->signing_region);
+		for (int e = 0; e < DEPLOY_STACK_FN_EVENTS; e++)
+			free(b->function[e]);
 	}
 	free(d->behavior);
 }
