@@ -859,3 +859,114 @@ def test_every_validation_error_class_with_its_exact_message(tmp_path):
     assert r.returncode == 2
     assert r.stderr.splitlines() == [f'{f}:2:1: duplicate key "a" (first at 1:1)']
     assert not (tmp_path / "state").exists()
+
+
+# A distribution at two locations whose behavior runs a viewer-response
+# function; the function file lives beside the stack file and is named
+# relative to it.
+FN_STACK = """\
+Resources:
+  UsEast1: {Type: Meridian::Location, Properties: {Name: us-east-1, Region: us-east-1}}
+  EuWest1: {Type: Meridian::Location, Properties: {Name: eu-west-1, Region: eu-west-1}}
+  UsStore: {Type: Meridian::Store, Properties: {Location: !Ref UsEast1}}
+  EuStore: {Type: Meridian::Store, Properties: {Location: !Ref EuWest1}}
+  UsBucket:
+    Type: Meridian::Bucket
+    Properties:
+      Store: !Ref UsStore
+      BucketName: fn-us-east-1
+      AnonymousRead: true
+      Objects: [{Key: index.html, Body: "fn from us-east-1"}]
+  EuBucket:
+    Type: Meridian::Bucket
+    Properties:
+      Store: !Ref EuStore
+      BucketName: fn-eu-west-1
+      AnonymousRead: true
+      Objects: [{Key: index.html, Body: "fn from eu-west-1"}]
+  Dist:
+    Type: Meridian::Distribution
+    Properties:
+      Locations: [!Ref UsEast1, !Ref EuWest1]
+      Origins:
+        - Id: nearest
+          NearestBucket: [!Ref UsBucket, !Ref EuBucket]
+      Behaviors:
+        - PathPattern: "*"
+          TargetOriginId: nearest
+          DefaultTTL: 60
+          Functions:
+            ViewerResponse: fn/headers.lua
+      FunctionLimits: {Memory: 16MiB, ViewerTimeout: 2s}
+  Latency:
+    Type: Meridian::LatencyMatrix
+    Properties:
+      Links: [{Between: [!Ref UsEast1, !Ref EuWest1], DelayMs: 5}]
+"""
+
+HEADERS_FN = ('function handler(event, context) '
+              'local r = event.Records[1].cf.response; '
+              'r.headers["x-from-fn"] = {{key="X-From-Fn", value="yes"}}; '
+              'return r end\n')
+
+
+def test_a_viewer_response_function_runs_at_every_edge(tmp_path):
+    """A behavior's Functions: every location's edge runs the stack's
+    viewer-response function on a miss and on a hit; the generated edge
+    configs name the file by its absolute path (they live in STATE/config)."""
+    (tmp_path / "fn").mkdir()
+    fn = tmp_path / "fn" / "headers.lua"
+    fn.write_text(HEADERS_FN)
+    stack_file = tmp_path / "fn-stack.yaml"
+    stack_file.write_text(FN_STACK)
+    state = tmp_path / "state"
+    try:
+        r = run("up", str(stack_file), "--state", str(state), "--base-port",
+                str(probe_base_port()), "-d", timeout=UP_TIMEOUT)
+        assert r.returncode == 0, r.stdout + r.stderr
+        ep = json.loads((state / "endpoints.json").read_text())
+        assert set(ep["edges"]) == {US, EU}
+        for loc in (US, EU):
+            conf = (state / "config" / f"edge-{loc}.yaml").read_text()
+            assert f'viewer-response: "{fn.resolve()}"' in conf, conf
+            assert "function_limits:\n  memory: 16777216\n  viewer_timeout: 2000ms\n" in conf
+            port = port_of(ep["edges"][loc])
+            for cache in ("Miss from meridian", "Hit from meridian"):
+                status, h, body = get(port)
+                assert (status, body) == (200, f"fn from {loc}".encode())
+                assert h["x-cache"] == cache
+                assert h.get("x-from-fn") == "yes", h
+            # Not for an error status (CloudFront's rule for viewer-response).
+            status, h, _ = get(port, "/missing.txt")
+            assert status == 404 and "x-from-fn" not in h
+    finally:
+        stop_everything(state)
+
+
+def test_a_missing_function_file_is_refused_before_anything_starts(tmp_path):
+    stack_file = tmp_path / "fn-stack.yaml"
+    stack_file.write_text(FN_STACK)
+    r = run("up", str(stack_file), "--state", str(tmp_path / "state"))
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stderr.splitlines() == [
+        f"{stack_file}:32:13: ViewerResponse: cannot read {tmp_path}/fn/headers.lua: "
+        "No such file or directory"]
+    assert not (tmp_path / "state").exists()
+
+
+def test_a_function_without_handler_stops_up_with_the_edges_message(tmp_path):
+    """The edge's parser compiles the function when `up` checks the configs
+    it wrote: a file without a handler stops `up`, nothing left running."""
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "headers.lua").write_text("function nothandler() end\n")
+    stack_file = tmp_path / "fn-stack.yaml"
+    stack_file.write_text(FN_STACK)
+    state = tmp_path / "state"
+    try:
+        r = run("up", str(stack_file), "--state", str(state), "--base-port",
+                str(probe_base_port()), "-d", timeout=UP_TIMEOUT)
+        assert r.returncode != 0, r.stdout + r.stderr
+        assert "functions: viewer-response:" in r.stderr, r.stderr
+        assert "handler" in r.stderr, r.stderr
+    finally:
+        stop_everything(state)
