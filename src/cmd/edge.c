@@ -38,12 +38,25 @@ void cmd_edge_help(FILE *out)
 	    "With admin.listen in the config: CloudFront's invalidation API\n"
 	    "(POST " EDGE_ADMIN_API_PREFIX "ID/invalidation, SigV4 for service\n"
 	    "cloudfront with an admin key) and GET /metrics (Prometheus) there;\n"
-	    "SIGHUP re-reads the admin credentials.\n",
+	    "SIGHUP re-reads the admin credentials and the edge functions' files\n"
+	    "(docs/edge-functions.md); a file that does not load keeps the old ones.\n",
 	    out);
+}
+
+/* SIGHUP: the edge functions' files, read and checked again. */
+static void edge_reload(void *srv)
+{
+	char err[EDGE_CONFIG_ERR_LEN] = "";
+	int rc = edge_server_reload_functions(srv, err, sizeof(err));
+	if (rc > 0)
+		fputs("edge: functions reloaded\n", stderr);
+	else if (rc < 0)
+		fprintf(stderr, "edge: functions not reloaded: %s\n", err[0] ? err : err_text(rc));
 }
 
 static const struct cmd_serve_ops edge_serve = {
 	.name = "edge",
+	.reload = edge_reload,
 };
 
 /* --location NAME */
@@ -99,7 +112,7 @@ int cmd_edge(int argc, char **argv)
 		edge_server_stop(srv);
 		net_loop_free(loop);
 		edge_config_free(&cfg);
-		return CMD_FAIL;
+		return rc == ERR_CONFIG_SCHEMA ? CMD_USAGE : CMD_FAIL;
 	}
 	fprintf(stderr,
 	        "edge: distribution %s, %u origins, %u behaviors, listening on %s (port %d)\n",

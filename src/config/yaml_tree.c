@@ -19,6 +19,7 @@
 #include "base/arena.h"
 #include "base/check.h"
 #include "base/err.h"
+#include "base/file.h"
 
 #define YAML_TREE_MAGIC 0x79616d6cu /* "yaml" */
 
@@ -406,36 +407,13 @@ int yaml_tree_load(const char *path, struct yaml_tree **out, char *err, size_t e
 	*out = NULL;
 	if (errlen)
 		err[0] = '\0';
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errlen)
-			snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		return ERR_IO;
-	}
-	char *data = malloc((size_t)YAML_TREE_MAX_INPUT + 1);
-	if (!data) {
-		close(fd);
-		return ERR_NOMEM;
-	}
-	size_t n = 0;
-	while (n <= YAML_TREE_MAX_INPUT) {
-		ssize_t r = read(fd, data + n, (size_t)YAML_TREE_MAX_INPUT + 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			if (errlen)
-				snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-			free(data);
-			close(fd);
-			return ERR_IO;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
+	char *data;
+	size_t n;
+	int rc = file_read(path, YAML_TREE_MAX_INPUT, &data, &n, err, errlen);
+	if (rc)
+		return rc;
 	/* n == cap + 1 means the file is over the cap: parse reports it. */
-	int rc = yaml_tree_parse(path, data, n, out, err, errlen);
+	rc = yaml_tree_parse(path, data, n, out, err, errlen);
 	free(data);
 	return rc;
 }

@@ -26,7 +26,8 @@
 #define ENV_VALUE_MAX   4096 /* bytes of one credential from the environment */
 
 static const char *const top_keys[] = {
-	"distribution", "origins", "origin_groups", "behaviors", "signing", "cache", "admin",
+	"distribution", "origins", "origin_groups", "behaviors",
+	"signing",      "cache",   "admin",         "function_limits",
 };
 static const char *const dist_keys[] = { "domain", "default_root_object", "id" };
 static const char *const origin_keys[] = {
@@ -45,7 +46,19 @@ static const char *const origin_keys[] = {
 static const char *const group_keys[] = { "id", "members", "failover_statuses" };
 static const char *const behavior_keys[] = {
 	"path_pattern", "target",    "allowed_methods", "cached_methods", "min_ttl",  "default_ttl",
-	"max_ttl",      "cache_key", "signing",         "signing_region", "compress",
+	"max_ttl",      "cache_key", "signing",         "signing_region", "compress", "functions",
+};
+const char *const edge_config_fn_events[EDGE_CONFIG_FN_EVENTS] = {
+	"viewer-request",
+	"origin-request",
+	"origin-response",
+	"viewer-response",
+};
+static const char *const fn_limit_keys[] = {
+	"memory",
+	"instructions",
+	"viewer_timeout",
+	"origin_timeout",
 };
 static const char *const cache_key_keys[] = { "query_strings", "headers" };
 static const char *const signing_keys[] = { "credentials", "failover_header" };
@@ -1000,6 +1013,56 @@ static int read_target(struct parse *ps, const struct yaml_tree_node *item,
 	                          config_schema_quote_len(target), target.base);
 }
 
+/* functions: {event-type: path}: each path resolved, with where it was
+ * written, so edge/fn.c can report a file that does not load at its key. */
+static int read_functions(struct parse *ps, const struct yaml_tree_node *item,
+                          struct edge_config_behavior *b)
+{
+	const struct yaml_tree_node *m =
+	    config_schema_section(&ps->s, item, "functions", CONFIG_OPTIONAL, YAML_TREE_MAP);
+	if (!m || config_schema_keys(&ps->s, m, edge_config_fn_events, EDGE_CONFIG_FN_EVENTS))
+		return ps->s.rc;
+	for (int e = 0; e < EDGE_CONFIG_FN_EVENTS; e++) {
+		const char *ev = edge_config_fn_events[e];
+		const struct yaml_tree_node *k = NULL;
+		struct iov v;
+		if (config_schema_cstr(&ps->s, m, ev, CONFIG_OPTIONAL, &v, &k))
+			return ps->s.rc;
+		if (!v.base)
+			continue;
+		const struct yaml_tree_mark at = yaml_tree_mark(k);
+		char where[64];
+		snprintf(where, sizeof(where), ":%u:%u", at.line, at.col);
+		if (config_schema_path(&ps->s, k, ev, v, &b->function[e]) ||
+		    config_schema_dup2(&ps->s, IOV_NULL, v, &b->function_name[e]) ||
+		    config_schema_dup2(&ps->s, iov_cstr(ps->path), iov_cstr(where),
+		                       &b->function_at[e]))
+			return ps->s.rc;
+	}
+	return 0;
+}
+
+static int read_function_limits(struct parse *ps, const struct yaml_tree_node *root)
+{
+	struct edge_config_function_limits *l = &ps->c->fn_limits;
+	const struct yaml_tree_node *m =
+	    config_schema_section(&ps->s, root, "function_limits", CONFIG_OPTIONAL, YAML_TREE_MAP);
+	if (!m || config_schema_keys(&ps->s, m, fn_limit_keys, N_ELEMS(fn_limit_keys)))
+		return ps->s.rc;
+	uint64_t viewer = l->viewer_timeout_ms, origin = l->origin_timeout_ms;
+	config_schema_bytes(&ps->s, m, "memory", CONFIG_OPTIONAL, EDGE_CONFIG_FN_MEMORY_MIN,
+	                    EDGE_CONFIG_FN_MEMORY_MAX, &l->memory_bytes);
+	config_schema_u64(&ps->s, m, "instructions", CONFIG_OPTIONAL, EDGE_CONFIG_FN_INSTR_MIN,
+	                  EDGE_CONFIG_FN_INSTR_MAX, &l->instructions);
+	config_schema_duration(&ps->s, m, "viewer_timeout", CONFIG_OPTIONAL, 1,
+	                       EDGE_CONFIG_FN_VIEWER_MS_MAX, &viewer);
+	config_schema_duration(&ps->s, m, "origin_timeout", CONFIG_OPTIONAL, 1,
+	                       EDGE_CONFIG_FN_ORIGIN_MS_MAX, &origin);
+	l->viewer_timeout_ms = (uint32_t)viewer;
+	l->origin_timeout_ms = (uint32_t)origin;
+	return ps->s.rc;
+}
+
 static int read_behavior(struct parse *ps, const struct yaml_tree_node *item, uint32_t i)
 {
 	struct edge_config_behavior *b = &ps->c->behavior[i];
@@ -1029,7 +1092,8 @@ static int read_behavior(struct parse *ps, const struct yaml_tree_node *item, ui
 			    "(a leading '/' makes no difference)",
 			    config_schema_quote_len(pattern), pattern.base, j + 1);
 	if (read_target(ps, item, b) || read_method_sets(ps, item, b) || read_ttls(ps, item, b) ||
-	    read_cache_key(ps, item, b) || read_signing_mode(ps, item, b))
+	    read_cache_key(ps, item, b) || read_signing_mode(ps, item, b) ||
+	    read_functions(ps, item, b))
 		return ps->s.rc;
 	b->compress = false;
 	return config_schema_bool(&ps->s, item, "compress", CONFIG_OPTIONAL, &b->compress);
@@ -1117,6 +1181,12 @@ static void defaults(struct edge_config *c)
 	c->cache.disk_bytes = EDGE_CONFIG_DISK_BYTES;
 	c->cache.error_ttl_ms = EDGE_CONFIG_ERROR_TTL_MS;
 	c->cache.not_found_ttl_ms = EDGE_CONFIG_NOT_FOUND_TTL_MS;
+	c->fn_limits = (struct edge_config_function_limits){
+		.memory_bytes = EDGE_CONFIG_FN_MEMORY,
+		.instructions = EDGE_CONFIG_FN_INSTR,
+		.viewer_timeout_ms = EDGE_CONFIG_FN_VIEWER_MS,
+		.origin_timeout_ms = EDGE_CONFIG_FN_ORIGIN_MS,
+	};
 }
 
 /* The whole schema over a parsed tree; takes the tree. */
@@ -1139,7 +1209,8 @@ static int from_tree(const char *path, struct yaml_tree *t, struct edge_config *
 	    config_schema_keys(&ps->s, root, top_keys, N_ELEMS(top_keys)) == 0 &&
 	    read_distribution(ps, root) == 0 && read_origins(ps, root) == 0 &&
 	    read_signing(ps, root) == 0 && read_groups(ps, root) == 0 &&
-	    read_behaviors(ps, root) == 0 && read_cache(ps, root) == 0)
+	    read_behaviors(ps, root) == 0 && read_cache(ps, root) == 0 &&
+	    read_function_limits(ps, root) == 0)
 		read_admin(ps, root);
 	yaml_tree_free(t);
 	int rc = ps->s.rc;
@@ -1223,6 +1294,11 @@ void edge_config_free(struct edge_config *c)
 		free_names(b->query, b->nquery);
 		free_names(b->key_header, b->nkey_headers);
 		free(b->signing_region);
+		for (int e = 0; e < EDGE_CONFIG_FN_EVENTS; e++) {
+			free(b->function[e]);
+			free(b->function_name[e]);
+			free(b->function_at[e]);
+		}
 	}
 	free(c->behavior);
 	free(c->signing.credentials_path);

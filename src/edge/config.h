@@ -39,6 +39,15 @@
  *       signing: sigv4a                  # none | sigv4 | sigv4a
  *       signing_region: us-east-1        # sigv4 only
  *       compress: false
+ *       functions:                       # optional edge functions (issue 9), one file
+ *         viewer-request: fn/rewrite.lua # per event type: viewer-request,
+ *         origin-request: fn/sign.lua    # origin-request, origin-response,
+ *                                        # viewer-response
+ *   function_limits:                     # optional; per worker state / per call
+ *     memory: 64MiB                      # 1MiB..1GiB
+ *     instructions: 10000000             # 1000..10000000000
+ *     viewer_timeout: 5s                 # 1ms..30s (CloudFront: 5 s)
+ *     origin_timeout: 30s                # 1ms..60s (CloudFront: 30 s)
  *   signing:                             # required when a behavior signs
  *     credentials: edge-credentials      # a file (one "KEY SECRET" line) or env
  *     failover_header: originTypeFailover
@@ -59,7 +68,8 @@
  * is "file:line:col: message" (a value's error at its key, a duplicate's at
  * the second), except out of memory ("file: out of memory").
  *
- * Relative paths (signing.credentials, cache.disk_path, admin.credentials)
+ * Relative paths (signing.credentials, cache.disk_path, admin.credentials,
+ * function files)
  * are anchored at the config file's directory. `credentials: env` reads
  * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and (optional)
  * AWS_SESSION_TOKEN during the parse; a credentials file is only named
@@ -127,6 +137,21 @@
 #define EDGE_CONFIG_ERROR_TTL_MS     10000 /* CloudFront's error caching minimum TTL */
 #define EDGE_CONFIG_NOT_FOUND_TTL_MS 2000  /* a replication-lag 404 must not stick */
 #define EDGE_CONFIG_ERROR_TTL_MAX    3600000
+
+/* Edge functions: event types, in CloudFront's order (edge/fn_event.h's
+ * enum edge_fn_trigger has the same values), and function_limits. */
+#define EDGE_CONFIG_FN_EVENTS        4
+#define EDGE_CONFIG_FN_MEMORY        (64ull << 20)
+#define EDGE_CONFIG_FN_MEMORY_MIN    (1ull << 20)
+#define EDGE_CONFIG_FN_MEMORY_MAX    (1ull << 30)
+#define EDGE_CONFIG_FN_INSTR         10000000ull
+#define EDGE_CONFIG_FN_INSTR_MIN     1000ull
+#define EDGE_CONFIG_FN_INSTR_MAX     10000000000ull
+#define EDGE_CONFIG_FN_VIEWER_MS     5000
+#define EDGE_CONFIG_FN_VIEWER_MS_MAX 30000
+#define EDGE_CONFIG_FN_ORIGIN_MS     30000
+#define EDGE_CONFIG_FN_ORIGIN_MS_MAX 60000
+extern const char *const edge_config_fn_events[EDGE_CONFIG_FN_EVENTS];
 
 #define EDGE_CONFIG_FAILOVER_HEADER "originTypeFailover"
 
@@ -218,6 +243,19 @@ struct edge_config_behavior {
 	enum edge_config_signing signing;
 	char *signing_region; /* sigv4 only; NULL otherwise */
 	bool compress;
+	/* Edge functions by event type (EDGE_CONFIG_FN_*): the resolved path
+	 * or NULL, the path as written, and "file:line:col" of its key (for
+	 * load errors, which edge/fn.c reports at start). */
+	char *function[EDGE_CONFIG_FN_EVENTS];
+	char *function_name[EDGE_CONFIG_FN_EVENTS];
+	char *function_at[EDGE_CONFIG_FN_EVENTS];
+};
+
+struct edge_config_function_limits {
+	uint64_t memory_bytes;
+	uint64_t instructions;
+	uint32_t viewer_timeout_ms;
+	uint32_t origin_timeout_ms;
 };
 
 struct edge_config_signing_creds {
@@ -249,6 +287,7 @@ struct edge_config {
 	struct edge_config_behavior *behavior;
 	struct edge_config_signing_creds signing;
 	struct edge_config_cache cache;
+	struct edge_config_function_limits fn_limits;
 	char *admin_listen;      /* NULL when absent */
 	char *admin_credentials; /* resolved; NULL when absent */
 };

@@ -25,6 +25,7 @@
 #include "edge/config.h"
 #include "edge/dfill.h"
 #include "edge/disk.h"
+#include "edge/fn.h"
 #include "edge/fresh.h"
 #include "edge/server.h"
 #include "http/client.h"
@@ -38,7 +39,7 @@
 #define EDGE_LOOPS_MAX  256
 #define EDGE_MAX_ORIGIN 512 /* pooled connections per origin and loop */
 #define FLIGHT_BUCKETS  1024
-#define REQ_ARENA_MAX   (256 * 1024)
+#define REQ_ARENA_MAX   (4 * 1024 * 1024) /* blocks are taken as needed; functions' results fit */
 #define CREDS_LINE_MAX  1024
 #define EDGE_SHARDS     16
 
@@ -57,6 +58,7 @@ struct edge_loop {
 	unsigned index;
 	struct net_loop *loop;
 	struct http_client **client; /* one per origin */
+	struct edge_fn_worker *fn;   /* this loop's function state (NULL: no functions) */
 	/* Where a cache key is built before its exact length is copied into
 	 * the request arena (a whole EDGE_KEY_MAX there would cost every
 	 * request a second arena block). Loop thread only. */
@@ -80,6 +82,8 @@ struct edge_server {
 	struct auth_keycache *keys;
 	char access_key[CREDS_LINE_MAX], secret_key[CREDS_LINE_MAX], token[CREDS_LINE_MAX];
 	struct auth_creds creds;
+	struct edge_fn_sign_creds fn_creds; /* the same, for functions' signing bindings */
+	struct edge_fn_set *fns;            /* NULL: no functions */
 	char location[EDGE_LOCATION_MAX + 1];
 	char via[EDGE_LOCATION_MAX + 32];
 	char **origin_addr;           /* connect address per origin */
@@ -127,7 +131,19 @@ struct ereq {
 	char *key; /* the request arena's on a hit, else owned */
 	size_t keylen;
 	bool key_owned;
-	struct iov vpath, vquery; /* normalised path, query (request arena) */
+	struct iov vpath, vquery;     /* normalised path, query (request arena) */
+	const struct http_header *vh; /* the viewer's headers, as a viewer-request */
+	size_t nvh;                   /* function left them (request arena) */
+	/* edge functions */
+	bool fn_no_vresp;                /* an answer viewer-response does not see */
+	bool fn_failed;                  /* a function failed: answer fn_err */
+	bool fn_gen;                     /* origin-response replaced the body: answer gen */
+	struct edge_fn_error *fn_err;    /* (q->arena) */
+	struct edge_fn_response gen;     /* (q->arena) */
+	const char *req_id, *client_ip;  /* (q->arena) for origin triggers */
+	struct edge_fn_origin ev_origin; /* the origin as the last attempt's event showed it */
+	const struct http_header *sent;  /* that attempt's headers (q->arena) */
+	size_t nsent;
 	/* the origin request's parts, owned (the viewer may leave first) */
 	struct arena *arena;
 	struct iov method, path, query;
@@ -193,12 +209,56 @@ int edge__start_response(struct ereq *q, int status, const struct http_header *h
                          int64_t length, const char *xcache);
 /* A whole XML error answer of the edge's own. */
 void edge__respond_error(struct ereq *q, int status, const char *code, const char *message);
+/* The answer to a failed function (502 / 503, X-Cache "<name> from meridian"). */
+void edge__respond_fn_error(struct ereq *q, const struct edge_fn_error *e);
+/* Run the behavior's viewer-response function, if any, on the answer about
+ * to start: *hs / *n may be replaced (request arena). 0 to go on; nonzero
+ * when the function failed and the viewer got the error answer instead. */
+int edge__viewer_response(struct ereq *q, int status, const struct http_header **hs, size_t *n);
+/* The behavior's TTL policy for q. */
+void edge__policy(const struct ereq *q, struct edge_fresh_policy *p);
+/* The meta of an entry made from decision d at now, with the validators of
+ * the packed header block. */
+void edge__meta_for(const struct edge_fresh_decision *d, int status, struct iov block, int64_t now,
+                    struct edge_cache_meta *m);
 /* Begin fetching for q; an error means nothing was sent (fetch_failed). */
 int edge__fetch_start(struct ereq *q);
 /* The viewer gets a 502 / 504 of the edge's own; waiters are released. */
 void edge__fetch_failed(struct ereq *q, int error);
 /* Past the cache lookup with a not fresh entry e (or NULL): see server.c. */
 void edge__proceed(struct ereq *q, struct edge_cache_entry *e, enum edge_fresh_state st);
+
+/* ---- hooks.c: the four function triggers ---- */
+
+/* One origin attempt as the origin-request function sees and may change
+ * it (server.c's attempt builds it; arrays in q->arena). */
+struct edge_origin_req {
+	uint32_t oi;      /* the configured origin whose client is used */
+	const char *addr; /* connect address */
+	struct iov domain, opath, path, query;
+	struct http_header *hs; /* what the edge sends: Host first */
+	size_t n, cap;
+	const struct http_header *custom; /* the origin's custom headers */
+	size_t ncustom;
+};
+
+/* The origin's custom headers as a list (a), or NULL when a is full. */
+struct http_header *edge__origin_custom(struct arena *a, const struct edge_config_origin *o);
+/* viewer-request: 0 to go on (*path, *query and q->vh may be changed), 1
+ * when the viewer was answered (generated response or failure). */
+int edge__fn_viewer_request(struct ereq *q, int id, struct iov *path, struct iov *query);
+/* origin-request on *o: 0 to send it, 1 when it was answered (a generated
+ * response, cached like an origin's), or an error (q->fn_failed set when
+ * the function failed). */
+int edge__fn_origin_request(struct ereq *q, int id, struct edge_origin_req *o);
+/* origin-response on the head h: 0 with *out the head to go on with (h
+ * itself or a changed copy); nonzero when the function failed (q->fn_failed)
+ * or replaced the body (q->fn_gen): the origin's body is then dropped. */
+int edge__fn_origin_response(struct ereq *q, int id, const struct http_head *h,
+                             struct http_head *out);
+/* Answer a response a function made at the origin side (origin-request or
+ * origin-response): cached as an origin's answer would be, waiters woken. */
+void edge__fn_origin_generated(struct ereq *q, const struct edge_fn_response *g);
 
 /* ---- hit.c ---- */
 

@@ -75,12 +75,11 @@ void edge__serve_entry(struct ereq *q, struct edge_cache_entry *e, struct edge_d
 		edge__respond_error(q, 500, "InternalError", "A cached response is damaged.");
 		return;
 	}
-	const struct http_head *h = http_request_head(q->r);
 	struct edge_serve_viewer v;
 	struct edge_serve_plan plan;
 	uint64_t size = dh ? dh->body_len : e->body.len;
 	int64_t now = clock_now();
-	edge_serve_viewer_parse(h->headers, h->nheaders, &v);
+	edge_serve_viewer_parse(q->vh, q->nvh, &v);
 	edge_serve_plan(&v, &e->meta, size, now, &plan);
 	int64_t length = (int64_t)plan.len;
 	if (plan.status == 304 || plan.status == 412 || plan.status == 416) {
@@ -100,7 +99,13 @@ void edge__serve_entry(struct ereq *q, struct edge_cache_entry *e, struct edge_d
 	q->result = plan.status >= 400 ? RES_ERROR : res;
 	q->detail = detail ? detail : edge__result_names[res];
 	edge__count(&s->n_hits);
-	if (edge__start_response(q, plan.status, hs, n, length, edge__xcache(plan.status, res))) {
+	const struct http_header *vout = hs;
+	if (edge__viewer_response(q, plan.status, &vout, &n)) {
+		if (dh)
+			edge_disk_hit_release(dh);
+		return;
+	}
+	if (edge__start_response(q, plan.status, vout, n, length, edge__xcache(plan.status, res))) {
 		if (dh)
 			edge_disk_hit_release(dh);
 		http_response_end(q->r);

@@ -112,7 +112,8 @@ int edge__start_response(struct ereq *q, int status, const struct http_header *h
 	return http_response_start(q->r, status, out, n, length);
 }
 
-void edge__respond_error(struct ereq *q, int status, const char *code, const char *message)
+static void respond_error_x(struct ereq *q, int status, const char *code, const char *message,
+                            const char *xcache)
 {
 	char body[512];
 	int n = snprintf(body, sizeof(body),
@@ -121,13 +122,33 @@ void edge__respond_error(struct ereq *q, int status, const char *code, const cha
 	                 code, message, http_request_id(q->r));
 	const struct http_header ct = { IOV_LIT("Content-Type"), IOV_LIT("application/xml") };
 	q->result = RES_ERROR;
+	q->fn_no_vresp = true;
 	http_response_early(q->r);
-	if (edge__start_response(q, status, &ct, 1, n, "Error from meridian") == 0) {
+	if (edge__start_response(q, status, &ct, 1, n, xcache) == 0) {
 		struct iov copy = arena_dup(http_request_arena(q->r), iov_make(body, (size_t)n));
 		if (copy.base && http_response_write(q->r, copy.base, copy.len, NULL, NULL) == 0)
 			q->bytes_out += copy.len;
 	}
 	http_response_end(q->r);
+}
+
+void edge__respond_error(struct ereq *q, int status, const char *code, const char *message)
+{
+	respond_error_x(q, status, code, message, "Error from meridian");
+}
+
+void edge__respond_fn_error(struct ereq *q, const struct edge_fn_error *e)
+{
+	char xcache[64];
+	snprintf(xcache, sizeof(xcache), "%s from meridian", e->name);
+	edge__count(&q->el->srv->n_errors);
+	respond_error_x(q, e->status, e->name,
+	                e->kind == EDGE_FN_VALIDATION
+	                    ? "The edge function returned an invalid response or request."
+	                : e->kind == EDGE_FN_LIMIT ? "The edge function exceeded a limit."
+	                                           : "The edge function failed.",
+	                xcache);
+	q->detail = e->name;
 }
 
 /* ---- the origin exchange ---- */
@@ -202,7 +223,7 @@ static void buffer_stop(struct ereq *q)
 	q->body_len = q->body_cap = 0;
 }
 
-static void policy(const struct ereq *q, struct edge_fresh_policy *p)
+void edge__policy(const struct ereq *q, struct edge_fresh_policy *p)
 {
 	const struct edge_server *s = q->el->srv;
 	const struct edge_config_behavior *cb = &s->cfg->behavior[q->bi];
@@ -217,8 +238,8 @@ static void policy(const struct ereq *q, struct edge_fresh_policy *p)
 
 /* The meta of an entry made from decision d at now, with the validators of
  * the header block (ETag slice into it). */
-static void meta_for(const struct edge_fresh_decision *d, int status, struct iov block, int64_t now,
-                     struct edge_cache_meta *m)
+void edge__meta_for(const struct edge_fresh_decision *d, int status, struct iov block, int64_t now,
+                    struct edge_cache_meta *m)
 {
 	struct http_header hs[EDGE_FETCH_NHEADERS_MAX];
 	size_t n = 0;
@@ -260,12 +281,12 @@ static struct edge_cache_entry *refresh(struct ereq *q, const struct http_head *
 	struct edge_fresh_policy p;
 	struct edge_fresh_decision d;
 	int64_t now = clock_now();
-	policy(q, &p);
+	edge__policy(q, &p);
 	if (rc == 0)
 		rc = edge_fresh_decide(&p, old->meta.status, hs, n, q->req_time, now, &d);
 	if (rc == 0) {
 		struct edge_cache_meta m;
-		meta_for(&d, old->meta.status, buf_iov(&merged), now, &m);
+		edge__meta_for(&d, old->meta.status, buf_iov(&merged), now, &m);
 		if (!d.store)
 			m.ttl = 0; /* served this once; the next request revalidates */
 		*keep = d.store && d.ttl > 0;
@@ -285,11 +306,10 @@ static int miss_plan(struct ereq *q, const struct http_head *h, struct http_head
 	struct http_request *r = edge__viewer(q);
 	if (!q->cached || !q->is_get || h->status != 200 || h->framing != HTTP_BODY_LENGTH)
 		return 0;
-	const struct http_head *vh = http_request_head(r);
 	struct edge_serve_viewer v;
 	struct edge_cache_meta m = { .status = 200, .last_modified = -1 };
 	struct edge_serve_plan plan;
-	edge_serve_viewer_parse(vh->headers, vh->nheaders, &v);
+	edge_serve_viewer_parse(q->vh, q->nvh, &v);
 	if (!v.range.base && !v.if_match.base && !v.if_none_match.base &&
 	    !v.if_modified_since.base && !v.if_unmodified_since.base)
 		return 0;
@@ -322,7 +342,7 @@ static void fill_start(struct ereq *q, const struct http_head *h)
 {
 	struct edge_server *s = q->el->srv;
 	struct edge_fresh_policy p;
-	policy(q, &p);
+	edge__policy(q, &p);
 	int64_t now = clock_now();
 	if (edge_fresh_decide(&p, h->status, h->headers, h->nheaders, q->req_time, now, &q->dec) ||
 	    !q->dec.store || q->dec.ttl <= 0)
@@ -340,7 +360,7 @@ static void fill_start(struct ereq *q, const struct http_head *h)
 			buffer_stop(q);
 	} else if (s->disk && h->content_length <= s->disk_cap) {
 		struct edge_cache_meta m;
-		meta_for(&q->dec, h->status, buf_iov(&q->hdrs), now, &m);
+		edge__meta_for(&q->dec, h->status, buf_iov(&q->hdrs), now, &m);
 		if (edge_dfill_new(q->el->loop, s->disk, q->key, q->keylen, &m, buf_iov(&q->hdrs),
 		                   &q->df))
 			q->df = NULL;
@@ -378,6 +398,18 @@ static int up_head(void *arg, const struct http_head *h)
 		q->use_stale = q->drop = true;
 		return 0;
 	}
+	/* origin-response: its head (headers, status) is what is cached and
+	 * sent; a failure or a new body drops the origin's body. */
+	struct http_head fh;
+	int rid = edge_fn_set_id(s->fns, q->bi, EDGE_FN_ORIGIN_RESPONSE);
+	if (rid >= 0) {
+		if (edge__fn_origin_response(q, rid, h, &fh)) {
+			q->drop = true;
+			return 0;
+		}
+		h = &fh;
+		q->up_status = h->status;
+	}
 	/* What the cache would do with it (GET answers only: they carry the
 	 * body an entry needs). */
 	q->buffering = false;
@@ -409,9 +441,15 @@ static int up_head(void *arg, const struct http_head *h)
 	int status = miss_plan(q, h, out, &n, &length);
 	if (status == 0)
 		status = h->status;
+	const struct http_header *vout = out;
+	if (edge__viewer_response(q, status, &vout, &n)) {
+		q->fn_failed = q->drop = true; /* the viewer got the function's error */
+		buffer_stop(q);
+		return 0;
+	}
 	q->result = status >= 400 ? RES_ERROR : RES_MISS;
 	q->detail = "Miss";
-	return edge__start_response(q, status, out, n, length, edge__xcache(status, RES_MISS));
+	return edge__start_response(q, status, vout, n, length, edge__xcache(status, RES_MISS));
 }
 
 /* Keep n more body bytes for the cache; past the object cap (or out of
@@ -491,7 +529,7 @@ static struct edge_cache_entry *store(struct ereq *q)
 		return NULL;
 	int64_t now = clock_now();
 	struct edge_cache_meta m;
-	meta_for(&q->dec, q->up_status, buf_iov(&q->hdrs), now, &m);
+	edge__meta_for(&q->dec, q->up_status, buf_iov(&q->hdrs), now, &m);
 	struct edge_cache_entry *e;
 	if (edge_cache_entry_new(&m, buf_iov(&q->hdrs), iov_make(q->body, q->body_len), &e))
 		return NULL;
@@ -509,6 +547,11 @@ void edge__fetch_failed(struct ereq *q, int error)
 	edge__flight_complete(q, NULL);
 	if (!edge__viewer(q))
 		return;
+	if (q->fn_failed) {
+		if (!q->started)
+			edge__respond_fn_error(q, q->fn_err);
+		return;
+	}
 	edge__count(&s->n_errors);
 	if (error == ERR_NET_TIMEOUT)
 		edge__respond_error(q, 504, "GatewayTimeout", "The origin did not answer in time.");
@@ -527,7 +570,11 @@ static void serve_stale(struct ereq *q, const char *detail)
 /* The fetch is over without a retry: answer, cache, wake the waiters. */
 static void up_finish(struct ereq *q, int error)
 {
-	if (q->not_modified) {
+	if (q->fn_gen) {
+		edge__fn_origin_generated(q, &q->gen);
+	} else if (q->fn_failed) {
+		edge__fetch_failed(q, error);
+	} else if (q->not_modified) {
 		struct edge_cache_entry *e = q->refreshed ? q->refreshed : q->stale;
 		edge__flight_complete(q, e);
 		if (edge__viewer(q))
@@ -599,38 +646,41 @@ static const struct http_exchange_ops up_ops = {
 	.on_done = up_done,
 };
 
-/* Send the request to members[member]. 0 (the exchange holds a reference)
- * or an error. */
+/* Send the request to members[member]. 0 (the exchange holds a reference,
+ * or an origin-request function answered) or an error. */
 static int attempt(struct ereq *q)
 {
 	struct edge_server *s = q->el->srv;
 	struct edge_loop *el = q->el;
-	uint32_t oi = q->members[q->member];
 	const struct edge_config_origin *o = cur_origin(q);
 	const struct edge_config_behavior *cb = &s->cfg->behavior[q->bi];
 	struct arena *a = q->arena;
-	/* target: origin_path + path [+ ? query] */
-	struct iov opath = iov_cstr(o->origin_path);
-	struct iov path = arena_printf(a, IOV_FMT IOV_FMT, IOV_ARG(opath), IOV_ARG(q->path));
-	struct iov target =
-	    q->query.len ? arena_printf(a, IOV_FMT "?" IOV_FMT, IOV_ARG(path), IOV_ARG(q->query))
-	                 : path;
-	size_t cap = 1 + q->nfwd + o->nheaders + 6 + AUTH_SIGN_MAX_ADDED;
-	struct http_header *hs = arena_alloc(a, cap * sizeof(*hs));
-	if (!hs || !path.base || !target.base)
+	struct edge_origin_req oreq = {
+		.oi = q->members[q->member],
+		.addr = s->origin_addr[q->members[q->member]],
+		.domain = iov_cstr(o->domain_name),
+		.opath = iov_cstr(o->origin_path),
+		.path = q->path,
+		.query = q->query,
+		.ncustom = o->nheaders,
+	};
+	/* What the edge sends, as an origin-request function sees it: Host,
+	 * the forwarded viewer headers, Via, X-Forwarded-For, the stored
+	 * validators, Content-Length. Custom headers (the event's
+	 * origin.customHeaders) and X-Amz-Cf-Id (set after the function, as
+	 * CloudFront does) come after. */
+	oreq.cap = 1 + q->nfwd + o->nheaders + 6 + AUTH_SIGN_MAX_ADDED + EDGE_FN_HEADERS_MAX;
+	oreq.hs = arena_alloc(a, oreq.cap * sizeof(*oreq.hs));
+	oreq.custom = edge__origin_custom(a, o);
+	if (!oreq.hs || !oreq.custom)
 		return ERR_NOMEM;
 	size_t n = 0;
-	struct iov host = iov_cstr(o->domain_name);
-	hs[n++] = (struct http_header){ IOV_LIT("Host"), host };
+	struct http_header *hs = oreq.hs;
+	hs[n++] = (struct http_header){ IOV_LIT("Host"), oreq.domain };
 	for (size_t i = 0; i < q->nfwd; i++)
 		hs[n++] = q->fwd[i];
-	for (uint32_t i = 0; i < o->nheaders; i++)
-		hs[n++] = (struct http_header){ iov_cstr(o->header[i].name),
-			                        iov_cstr(o->header[i].value) };
 	hs[n++] = (struct http_header){ IOV_LIT("Via"), q->via };
 	hs[n++] = (struct http_header){ IOV_LIT("X-Forwarded-For"), q->xff };
-	hs[n++] = (struct http_header){ IOV_LIT(EDGE_REQUEST_ID_HEADER),
-		                        iov_cstr(q->r ? http_request_id(q->r) : "-") };
 	/* Revalidation: the stored validators (signed like the rest). */
 	if (q->revalidating && q->stale->meta.etag.len)
 		hs[n++] = (struct http_header){ IOV_LIT("If-None-Match"), q->stale->meta.etag };
@@ -639,12 +689,55 @@ static int attempt(struct ereq *q)
 	    http_date_format(q->stale->meta.last_modified, ims) == 0)
 		hs[n++] = (struct http_header){ IOV_LIT("If-Modified-Since"),
 			                        arena_dup(a, iov_cstr(ims)) };
-	char clen[24];
-	size_t nsign = n;
-	if (q->body_length > 0) {
-		snprintf(clen, sizeof(clen), "%lld", (long long)q->body_length);
-		hs[nsign++] = (struct http_header){ IOV_LIT("Content-Length"), iov_cstr(clen) };
+	if (q->body_length > 0)
+		hs[n++] =
+		    (struct http_header){ IOV_LIT("Content-Length"),
+			                  arena_printf(a, "%lld", (long long)q->body_length) };
+	oreq.n = n;
+	q->ev_origin.kind = EDGE_FN_ORIGIN_NONE;
+	int fid = edge_fn_set_id(s->fns, q->bi, EDGE_FN_ORIGIN_REQUEST);
+	if (fid >= 0) {
+		int rc = edge__fn_origin_request(q, fid, &oreq);
+		if (rc == 1)
+			return 0;
+		if (rc)
+			return rc;
+		hs = oreq.hs;
+		n = oreq.n;
 	}
+	if (edge_fn_set_id(s->fns, q->bi, EDGE_FN_ORIGIN_RESPONSE) >= 0) {
+		/* what origin-response will show as the request */
+		struct http_header *c = arena_alloc(a, (n ? n : 1) * sizeof(*c));
+		if (!c)
+			return ERR_NOMEM;
+		memcpy(c, hs, n * sizeof(*c));
+		q->sent = c;
+		q->nsent = n;
+	}
+	/* Content-Length is signed but framed by the client, so it moves to
+	 * the end of the signed part, where it is left off the sent list. */
+	struct http_header clen = { IOV_NULL, IOV_NULL };
+	for (size_t i = 0; i < n; i++)
+		if (iov_eq_nocase(hs[i].name, IOV_LIT("content-length"))) {
+			clen = hs[i];
+			memmove(&hs[i], &hs[i + 1], (n - i - 1) * sizeof(*hs));
+			n--;
+			break;
+		}
+	for (size_t i = 0; i < oreq.ncustom && n < oreq.cap; i++)
+		hs[n++] = oreq.custom[i];
+	if (n + 2 + AUTH_SIGN_MAX_ADDED > oreq.cap)
+		return ERR_TOO_BIG;
+	hs[n++] = (struct http_header){ IOV_LIT(EDGE_REQUEST_ID_HEADER), iov_cstr(q->req_id) };
+	size_t nsign = n;
+	if (clen.name.base)
+		hs[nsign++] = clen;
+	struct iov path = arena_printf(a, IOV_FMT IOV_FMT, IOV_ARG(oreq.opath), IOV_ARG(oreq.path));
+	struct iov target = oreq.query.len ? arena_printf(a, IOV_FMT "?" IOV_FMT, IOV_ARG(path),
+	                                                  IOV_ARG(oreq.query))
+	                                   : path;
+	if (!path.base || !target.base)
+		return ERR_NOMEM;
 	struct edge_signer signer = {
 		.mode = q->b->sign,
 		.region = iov_cstr(cb->signing_region),
@@ -655,7 +748,7 @@ static int attempt(struct ereq *q)
 	struct edge_sign_request sr = {
 		.method = q->method,
 		.path = path,
-		.query = q->query,
+		.query = oreq.query,
 		.headers = hs,
 		.nheaders = nsign,
 		.has_body = q->body_length != 0,
@@ -676,19 +769,28 @@ static int attempt(struct ereq *q)
 	auth_signature_free(&sig);
 	if (rc)
 		return rc;
+	/* The Host the function left (it may have changed the origin). */
+	struct iov host = oreq.domain;
+	for (size_t i = 0; i < n; i++)
+		if (iov_eq_nocase(hs[i].name, IOV_LIT("host"))) {
+			host = hs[i].value;
+			memmove(&hs[i], &hs[i + 1], (n - i - 1) * sizeof(*hs));
+			n--;
+			break;
+		}
 	struct http_exchange_request req = {
-		.origin = s->origin_addr[oi],
+		.origin = oreq.addr,
 		.method = q->method,
 		.target = target,
 		.host = host,
-		.headers = hs + 1,
-		.nheaders = n - 1,
+		.headers = hs,
+		.nheaders = n,
 		.body_length = q->body_length,
 		.retryable = q->may_fail_over,
 	};
 	q->started = false;
 	q->sent_ns = clock_mono_ns();
-	rc = http_client_send(el->client[oi], &req, &up_ops, q, &q->x);
+	rc = http_client_send(el->client[oreq.oi], &req, &up_ops, q, &q->x);
 	if (rc)
 		return rc;
 	q->attempts++;
@@ -740,23 +842,28 @@ static int prepare(struct ereq *q, const struct http_head *h, struct iov path, s
 		if (rc)
 			return rc;
 	}
-	q->fwd = arena_alloc(a, (h->nheaders ? h->nheaders : 1) * sizeof(*q->fwd));
-	if (!q->method.base || !q->path.base || !q->fwd)
+	q->fwd = arena_alloc(a, (q->nvh ? q->nvh : 1) * sizeof(*q->fwd));
+	struct iov ip = edge_fetch_client_ip(iov_cstr(http_request_peer(q->r)));
+	struct iov rid = arena_printf(a, "%s", http_request_id(q->r));
+	struct iov cip = arena_printf(a, IOV_FMT, IOV_ARG(ip));
+	if (!q->method.base || !q->path.base || !q->fwd || !rid.base || !cip.base)
 		return ERR_NOMEM;
+	q->req_id = rid.base;
+	q->client_ip = cip.base;
 	struct iov prior_xff = IOV_NULL;
 	struct iov prior_via = IOV_NULL;
-	for (size_t i = 0; i < h->nheaders; i++) {
-		struct iov name = h->headers[i].name;
+	for (size_t i = 0; i < q->nvh; i++) {
+		struct iov name = q->vh[i].name;
 		if (iov_eq_nocase(name, IOV_LIT("x-forwarded-for")))
-			prior_xff = h->headers[i].value;
+			prior_xff = q->vh[i].value;
 		if (iov_eq_nocase(name, IOV_LIT("via")))
-			prior_via = h->headers[i].value;
+			prior_via = q->vh[i].value;
 		bool keyed = false;
 		for (size_t k = 0; k < cb->nkey_headers && !keyed; k++)
 			keyed = iov_eq_nocase(name, iov_cstr(cb->key_header[k]));
 		if (!edge_fetch_forward_header(name, q->cached, keyed))
 			continue;
-		struct http_header c = { arena_dup(a, name), arena_dup(a, h->headers[i].value) };
+		struct http_header c = { arena_dup(a, name), arena_dup(a, q->vh[i].value) };
 		if (!c.name.base || !c.value.base)
 			return ERR_NOMEM;
 		q->fwd[q->nfwd++] = c;
@@ -769,7 +876,6 @@ static int prepare(struct ereq *q, const struct http_head *h, struct iov path, s
 		return ERR_NOMEM;
 	struct buf xb;
 	buf_init(&xb, EDGE_FETCH_XFF_MAX + 64);
-	struct iov ip = edge_fetch_client_ip(iov_cstr(http_request_peer(q->r)));
 	int rc = edge_fetch_xff(prior_xff, ip, &xb);
 	if (rc && rc != ERR_TOO_BIG) {
 		buf_free(&xb);
@@ -883,17 +989,27 @@ static void on_request(void *ctx, struct http_request *r)
 	struct iov path = iov_make(np, plen);
 	q->b = edge_behavior_match(s->table, path);
 	q->bi = behavior_index(s, q->b);
-	if (plen == 1 && q->b->root_object[0]) {
-		size_t rl = strlen(q->b->root_object);
-		memcpy(np + 1, q->b->root_object, rl);
-		path = iov_make(np, rl + 1);
-	}
 	q->method_bit = edge_behavior_method(h->method);
 	if (!q->method_bit || !(q->b->allowed_methods & q->method_bit)) {
 		edge__respond_error(q, 403, "MethodNotAllowed",
 		                    "This distribution is not configured to allow the HTTP request "
 		                    "method that was used for this request.");
 		return;
+	}
+	q->vh = h->headers;
+	q->nvh = h->nheaders;
+	int vid = edge_fn_set_id(s->fns, q->bi, EDGE_FN_VIEWER_REQUEST);
+	if (vid >= 0 && edge__fn_viewer_request(q, vid, &path, &query))
+		return;
+	/* The default root object, for "/" (after viewer-request, which may
+	 * have made "/" of something else, or something else of "/"). */
+	if (path.len == 1 && q->b->root_object[0]) {
+		struct iov rp = arena_printf(a, "/%s", q->b->root_object);
+		if (!rp.base) {
+			edge__respond_error(q, 503, "ServiceUnavailable", "Out of memory.");
+			return;
+		}
+		path = rp;
 	}
 	q->is_get = q->method_bit == EDGE_METHOD_GET;
 	q->is_head = q->method_bit == EDGE_METHOD_HEAD;
@@ -911,8 +1027,8 @@ static void on_request(void *ctx, struct http_request *r)
 			.method = h->method,
 			.path = path,
 			.query = query,
-			.headers = h->headers,
-			.nheaders = h->nheaders,
+			.headers = q->vh,
+			.nheaders = q->nvh,
 		};
 		int rc = edge_cache_key(q->b, &in, key, EDGE_KEY_MAX, &klen);
 		if (rc == 0) {
@@ -1106,6 +1222,11 @@ static int worker_start(void *ctx, struct net_loop *l, unsigned index)
 		if (rc)
 			return rc;
 	}
+	if (edge_fn_set_any(s->fns)) {
+		int rc = edge_fn_worker_new(s->fns, &el->fn);
+		if (rc)
+			return rc;
+	}
 	tl_loop = el;
 	return 0;
 }
@@ -1120,6 +1241,9 @@ static void worker_stop(void *ctx, struct net_loop *l, unsigned index)
 		el->client[i] = NULL;
 		http_client_free(c);
 	}
+	/* The Lua state is this thread's: closed here. */
+	edge_fn_worker_free(el->fn);
+	el->fn = NULL;
 	tl_loop = NULL;
 }
 
@@ -1185,6 +1309,7 @@ static void server_free(struct edge_server *s)
 	edge_cache_free(s->cache);
 	edge_disk_close(s->disk);
 	edge_behavior_table_free(s->table);
+	edge_fn_set_free(s->fns);
 	auth_keycache_free(s->keys);
 	explicit_bzero(s->secret_key, sizeof(s->secret_key));
 	s->magic = 0;
@@ -1249,6 +1374,12 @@ int edge_server_start(const struct edge_server_opts *o, struct edge_server **out
 	}
 	if (rc == 0)
 		rc = edge_config_behavior_table(cfg, &s->table);
+	s->fn_creds = (struct edge_fn_sign_creds){ s->creds, s->keys };
+	if (rc == 0 && (rc = edge_fn_set_new(cfg, &s->fn_creds, &s->fns, err, errcap)) != 0 &&
+	    rc != ERR_NOMEM) {
+		server_free(s);
+		return ERR_CONFIG_SCHEMA;
+	}
 	/* The object cap is a shard's budget / 8, as the cache's default. */
 	size_t budget = (size_t)cfg->cache.memory_bytes;
 	unsigned shards = EDGE_SHARDS;
@@ -1463,7 +1594,38 @@ int edge_server_metrics(struct edge_server *s, struct buf *out)
 			                (double)load(&s->origin_sum_us) / 1e6,
 			                (unsigned long long)cum);
 	}
+	if (rc || !edge_fn_set_any(s->fns))
+		return rc;
+	static const char *const kinds[] = { NULL, "validation", "execution", "limit" };
+	struct edge_fn_counts fc;
+	edge_fn_set_counts(s->fns, &fc);
+	rc = buf_printf(out, "# HELP meridian_edge_function_calls_total Edge function calls.\n"
+	                     "# TYPE meridian_edge_function_calls_total counter\n");
+	for (int ev = 0; rc == 0 && ev < EDGE_CONFIG_FN_EVENTS; ev++)
+		rc = buf_printf(out, "meridian_edge_function_calls_total{event=\"%s\"} %llu\n",
+		                edge_config_fn_events[ev], (unsigned long long)fc.calls[ev]);
+	if (rc == 0)
+		rc = buf_printf(out,
+		                "# HELP meridian_edge_function_errors_total Edge function calls "
+		                "that failed, by kind.\n"
+		                "# TYPE meridian_edge_function_errors_total counter\n");
+	for (int ev = 0; rc == 0 && ev < EDGE_CONFIG_FN_EVENTS; ev++)
+		for (int k = 1; rc == 0 && k < 4; k++)
+			rc = buf_printf(
+			    out,
+			    "meridian_edge_function_errors_total{event=\"%s\",kind=\"%s\"} %llu\n",
+			    edge_config_fn_events[ev], kinds[k],
+			    (unsigned long long)fc.failed[ev][k]);
 	return rc;
+}
+
+int edge_server_reload_functions(struct edge_server *s, char *err, size_t errcap)
+{
+	CHECK_MAGIC(s, EDGE_MAGIC);
+	if (!edge_fn_set_any(s->fns))
+		return 0;
+	int rc = edge_fn_set_reload(s->fns, err, errcap);
+	return rc ? rc : 1;
 }
 
 struct http_server *edge_server_http(const struct edge_server *s)

@@ -57,7 +57,8 @@ struct edge_server_stats {
 };
 
 /* 0, or an error with `err` saying why (credentials file, cache budget,
- * listen address). */
+ * listen address); ERR_CONFIG_SCHEMA when an edge function's file does not
+ * load ("file:line:col: functions: ..."). */
 int edge_server_start(const struct edge_server_opts *o, struct edge_server **out, char *err,
                       size_t errcap);
 struct http_server;
@@ -78,5 +79,10 @@ int edge_server_invalidate(struct edge_server *s, const struct iov *paths, size_
                            size_t *marked);
 /* Append the Prometheus text of the counters. Any thread. 0 or buf's error. */
 int edge_server_metrics(struct edge_server *s, struct buf *out);
+/* SIGHUP: read the edge functions' files again and publish them (workers
+ * switch between requests). 1 when reloaded, 0 when there are none, or a
+ * negative error with err saying why (the old functions stay). Signal /
+ * main thread. */
+int edge_server_reload_functions(struct edge_server *s, char *err, size_t errcap);
 
 #endif

@@ -124,7 +124,7 @@ static const char *worker_date(struct worker *w)
 	return w->date;
 }
 
-static const char *reason_phrase(int status)
+const char *http_reason_phrase(int status)
 {
 	switch (status) {
 	case 100:
@@ -382,7 +382,7 @@ static void free_buffer(void *p, int status)
 static void send_error(struct http_conn *c, int status, const char *why)
 {
 	char buf[512];
-	const char *reason = reason_phrase(status);
+	const char *reason = http_reason_phrase(status);
 	int n = snprintf(buf, sizeof(buf),
 	                 "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: text/plain\r\n"
 	                 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s\n",
@@ -581,7 +581,7 @@ int http_response_start(struct http_request *r, int status, const struct http_he
 	/* Measured, then written straight into the arena: one pass of
 	 * appends, no staging buffer and no second copy. */
 	struct head_parts hp = {
-		.reason = iov_cstr(reason_phrase(status)),
+		.reason = iov_cstr(http_reason_phrase(status)),
 		.date = iov_cstr(worker_date(c->w)),
 		.server = iov_cstr(cfg->server_header),
 		.rid_name = iov_cstr(cfg->request_id_header),

@@ -154,6 +154,9 @@ int http_response_abort(struct http_request *r);
  * body (an error, say). If the body has not all arrived, the head says
  * Connection: close and the connection closes after the response. */
 void http_response_early(struct http_request *r);
+
+/* The standard reason phrase of a status ("OK", "Not Found"), or "Unknown". */
+const char *http_reason_phrase(int status);
 /* Send the head now (it otherwise waits to go out with the first body bytes,
  * in one writev): for handlers that start a response and produce later. */
 int http_response_flush(struct http_request *r);

@@ -792,6 +792,52 @@ static void test_cache_and_admin(void **state)
 	edge_config_free(&c);
 }
 
+static void test_functions(void **state)
+{
+	(void)state;
+	struct edge_config c;
+	parse_ok("/etc/m/e.yaml",
+	         D O B "    functions:\n      viewer-request: fn/a.lua\n"
+	               "      origin-response: /abs/b.lua\n",
+	         &c);
+	const struct edge_config_behavior *b = &c.behavior[0];
+	assert_string_equal(b->function[0], "/etc/m/fn/a.lua");
+	assert_string_equal(b->function_name[0], "fn/a.lua");
+	assert_string_equal(b->function_at[0], "/etc/m/e.yaml:10:7");
+	assert_null(b->function[1]);
+	assert_string_equal(b->function[2], "/abs/b.lua");
+	assert_string_equal(b->function_at[2], "/etc/m/e.yaml:11:7");
+	assert_null(b->function[3]);
+	/* the defaults */
+	assert_int_equal(c.fn_limits.memory_bytes, 64ull << 20);
+	assert_int_equal(c.fn_limits.instructions, 10000000);
+	assert_int_equal(c.fn_limits.viewer_timeout_ms, 5000);
+	assert_int_equal(c.fn_limits.origin_timeout_ms, 30000);
+	edge_config_free(&c);
+	parse_ok("e.yaml",
+	         D O B "function_limits: {memory: 2MiB, instructions: 5000, viewer_timeout: 20ms, "
+	               "origin_timeout: 1s}\n",
+	         &c);
+	assert_int_equal(c.fn_limits.memory_bytes, 2u << 20);
+	assert_int_equal(c.fn_limits.instructions, 5000);
+	assert_int_equal(c.fn_limits.viewer_timeout_ms, 20);
+	assert_int_equal(c.fn_limits.origin_timeout_ms, 1000);
+	edge_config_free(&c);
+
+	refused(D O B "    functions:\n      viewer_request: a.lua\n",
+	        "e.yaml:10:7: unknown key \"viewer_request\"; did you mean \"viewer-request\"?");
+	refused(D O B "    functions: [a.lua]\n",
+	        "e.yaml:9:5: functions: expected a map, got a sequence");
+	refused(D O B "    functions:\n      origin-request: \"\"\n",
+	        "e.yaml:10:7: origin-request: must not be empty");
+	refused(D O B "function_limits: {memory: 512KiB}\n",
+	        "e.yaml:9:19: memory: 512KiB is outside 1048576..1073741824 bytes");
+	refused(D O B "function_limits: {instructions: 10}\n",
+	        "e.yaml:9:19: instructions: \"10\" is not an integer in 1000..10000000000");
+	refused(D O B "function_limits: {origin_timeout: 2m}\n",
+	        "e.yaml:9:19: origin_timeout: 2m is outside 1ms..60000ms");
+}
+
 static void test_distribution(void **state)
 {
 	(void)state;
@@ -932,6 +978,7 @@ int main(void)
 		cmocka_unit_test(test_signing),
 		cmocka_unit_test(test_cache_and_admin),
 		cmocka_unit_test(test_distribution),
+		cmocka_unit_test(test_functions),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_behavior_table),
 		cmocka_unit_test(test_behavior_count_fits_the_table),
