@@ -56,17 +56,13 @@ enum deploy_stack_fn_event {
 	DEPLOY_STACK_FN_VIEWER_RESPONSE,
 	DEPLOY_STACK_FN_EVENTS,
 };
+_Static_assert(DEPLOY_STACK_FN_EVENTS == EDGE_CONFIG_FN_EVENTS,
+               "the stack's event types are the edge's, in its order");
 /* The stack's key (ViewerRequest) and the edge's (viewer-request) of event e. */
 const char *deploy_stack_fn_key(enum deploy_stack_fn_event e);
 const char *deploy_stack_fn_edge_key(enum deploy_stack_fn_event e);
 
-/* FunctionLimits' ranges (the edge's function_limits, docs/edge.md). */
-#define DEPLOY_STACK_FN_MEMORY_MIN  (1ull << 20)
-#define DEPLOY_STACK_FN_MEMORY_MAX  (1ull << 30)
-#define DEPLOY_STACK_FN_INSTR_MIN   1000ull
-#define DEPLOY_STACK_FN_INSTR_MAX   10000000000ull
-#define DEPLOY_STACK_FN_TIMEOUT_MIN 1ull      /* ms */
-#define DEPLOY_STACK_FN_TIMEOUT_MAX 300000ull /* ms: 5 minutes */
+/* FunctionLimits' ranges are the edge's (EDGE_CONFIG_FN_*_MIN/_MAX). */
 
 /* Default domain of an access point's Host: <alias>.<this>. */
 #define DEPLOY_STACK_MRAP_DOMAIN "accesspoint.s3-global.meridian.test"

@@ -46,12 +46,6 @@ static const char *const fn_keys[DEPLOY_STACK_FN_EVENTS] = {
 	"OriginResponse",
 	"ViewerResponse",
 };
-static const char *const fn_edge_keys[DEPLOY_STACK_FN_EVENTS] = {
-	"viewer-request",
-	"origin-request",
-	"origin-response",
-	"viewer-response",
-};
 static const char *const limit_keys[] = { "Memory", "Instructions", "ViewerTimeout",
 	                                  "OriginTimeout" };
 
@@ -64,7 +58,7 @@ const char *deploy_stack_fn_key(enum deploy_stack_fn_event e)
 const char *deploy_stack_fn_edge_key(enum deploy_stack_fn_event e)
 {
 	CHECK((unsigned)e < DEPLOY_STACK_FN_EVENTS);
-	return fn_edge_keys[e];
+	return edge_config_fn_events[e];
 }
 
 static int get_duration(struct deploy__parse *ps, const struct yaml_tree_node *map, const char *key,
@@ -468,20 +462,20 @@ static int read_fn_limits(struct deploy__parse *ps, const struct yaml_tree_node 
 	char *mem = NULL;
 	int rc = deploy__get_str(ps, m, m, "Memory", false, &mem);
 	if (mem && (config_schema_parse_bytes(iov_cstr(mem), &l->memory_bytes) != 0 ||
-	            l->memory_bytes < DEPLOY_STACK_FN_MEMORY_MIN ||
-	            l->memory_bytes > DEPLOY_STACK_FN_MEMORY_MAX)) {
+	            l->memory_bytes < EDGE_CONFIG_FN_MEMORY_MIN ||
+	            l->memory_bytes > EDGE_CONFIG_FN_MEMORY_MAX)) {
 		l->memory_bytes = 0;
 		rc = deploy__errf(ps, config_schema_key(m, "Memory"),
 		                  "Memory: \"%.*s\" is not a byte size in 1MiB..1GiB (like 64MiB)",
 		                  config_schema_quote_len(iov_cstr(mem)), mem);
 	}
 	free(mem);
-	rc |= deploy__get_u64(ps, m, m, "Instructions", false, DEPLOY_STACK_FN_INSTR_MIN,
-	                      DEPLOY_STACK_FN_INSTR_MAX, &l->instructions);
-	rc |= get_duration(ps, m, "ViewerTimeout", DEPLOY_STACK_FN_TIMEOUT_MIN,
-	                   DEPLOY_STACK_FN_TIMEOUT_MAX, &l->viewer_timeout_ms);
-	rc |= get_duration(ps, m, "OriginTimeout", DEPLOY_STACK_FN_TIMEOUT_MIN,
-	                   DEPLOY_STACK_FN_TIMEOUT_MAX, &l->origin_timeout_ms);
+	rc |= deploy__get_u64(ps, m, m, "Instructions", false, EDGE_CONFIG_FN_INSTR_MIN,
+	                      EDGE_CONFIG_FN_INSTR_MAX, &l->instructions);
+	rc |= get_duration(ps, m, "ViewerTimeout", 1, EDGE_CONFIG_FN_VIEWER_MS_MAX,
+	                   &l->viewer_timeout_ms);
+	rc |= get_duration(ps, m, "OriginTimeout", 1, EDGE_CONFIG_FN_ORIGIN_MS_MAX,
+	                   &l->origin_timeout_ms);
 	return rc;
 }
 

@@ -29,6 +29,7 @@
 #include "base/err.h"
 #include "deploy/up-plan.h"
 #include "edge/config.h"
+#include "edge/fn.h"
 #include "router/config.h"
 
 #define CONFIG_MAX    (256u << 10) /* bytes of one generated config */
@@ -598,8 +599,15 @@ static int write_config(struct deploy_up *u, const char *rel, struct buf *b, boo
 	if (edge) {
 		struct edge_config c;
 		rc = edge_config_parse(path, b->data, b->len, &c, err, sizeof(err));
-		if (rc == 0)
-			edge_config_free(&c);
+		/* And its functions, as the edge loads them at start (compiled,
+		 * top level run, a global handler), so that a bad file stops
+		 * `up` before anything starts. No credentials: the signing
+		 * bindings still bind, and nothing is called. */
+		struct edge_fn_set *fns = NULL;
+		static const struct edge_fn_sign_creds none;
+		if (rc == 0 && (rc = edge_fn_set_new(&c, &none, &fns, err, sizeof(err))) == 0)
+			edge_fn_set_free(fns);
+		edge_config_free(&c);
 	} else {
 		struct router_config c;
 		rc = router_config_parse(path, b->data, b->len, &c, err, sizeof(err));

@@ -26,6 +26,7 @@
 #include "deploy/stack.h"
 #include "deploy/up-plan.h"
 #include "edge/config.h"
+#include "edge/fn.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -1011,7 +1012,7 @@ static void test_function_limits(void **state)
 	         "        Memory: 2GiB\n"          /* 13 */
 	         "        Instructions: \"999\"\n" /* 14 */
 	         "        ViewerTimeout: 5 s\n"    /* 15 */
-	         "        OriginTimeout: 301s\n"   /* 16 */
+	         "        OriginTimeout: 61s\n"    /* 16 */
 	         "        Timeout: 1s\n",          /* 17 */
 	         star);
 	char want[5][512];
@@ -1022,11 +1023,11 @@ static void test_function_limits(void **state)
 	         "%s/s.yaml:14:9: Instructions: \"999\" is not an integer in 1000..10000000000",
 	         dir);
 	snprintf(want[2], sizeof(want[2]),
-	         "%s/s.yaml:15:9: ViewerTimeout: \"5 s\" is not a duration in 1ms..300000ms (like "
+	         "%s/s.yaml:15:9: ViewerTimeout: \"5 s\" is not a duration in 1ms..30000ms (like "
 	         "500ms, 10s)",
 	         dir);
 	snprintf(want[3], sizeof(want[3]),
-	         "%s/s.yaml:16:9: OriginTimeout: \"301s\" is not a duration in 1ms..300000ms (like "
+	         "%s/s.yaml:16:9: OriginTimeout: \"61s\" is not a duration in 1ms..60000ms (like "
 	         "500ms, 10s)",
 	         dir);
 	snprintf(want[4], sizeof(want[4]), "%s/s.yaml:17:9: unknown key \"Timeout\"", dir);
@@ -1107,6 +1108,32 @@ static void test_edge_yaml_functions(void **state)
 	                          "admin:\n"));
 	assert_null(strstr(y, "instructions:"));
 	assert_null(strstr(y, "origin_timeout:"));
+	/* The edge's own parser reads it back: the files by absolute path,
+	 * the limits given and the edge's defaults for the others, and the
+	 * functions load (what `up` checks before starting anything). */
+	struct edge_config c;
+	char err[EDGE_CONFIG_ERR_LEN];
+	if (edge_config_parse("/state/config/edge-here.yaml", y, strlen(y), &c, err, sizeof(err)))
+		fail_msg("%s\nin\n%s", err, y);
+	assert_int_equal(c.nbehaviors, 2);
+	snprintf(want, sizeof(want), "%s/fn/a.lua", real);
+	assert_string_equal(c.behavior[0].function[DEPLOY_STACK_FN_ORIGIN_REQUEST], want);
+	snprintf(want, sizeof(want), "%s/fn/b.lua", real);
+	assert_string_equal(c.behavior[0].function[DEPLOY_STACK_FN_VIEWER_RESPONSE], want);
+	assert_null(c.behavior[0].function[DEPLOY_STACK_FN_VIEWER_REQUEST]);
+	for (int e = 0; e < DEPLOY_STACK_FN_EVENTS; e++)
+		assert_null(c.behavior[1].function[e]);
+	assert_int_equal(c.fn_limits.memory_bytes, 32u << 20);
+	assert_int_equal(c.fn_limits.viewer_timeout_ms, 2000);
+	assert_int_equal(c.fn_limits.instructions, EDGE_CONFIG_FN_INSTR);
+	assert_int_equal(c.fn_limits.origin_timeout_ms, EDGE_CONFIG_FN_ORIGIN_MS);
+	static const struct edge_fn_sign_creds none;
+	struct edge_fn_set *fns = NULL;
+	if (edge_fn_set_new(&c, &none, &fns, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_true(edge_fn_set_any(fns));
+	edge_fn_set_free(fns);
+	edge_config_free(&c);
 	buf_free(&b);
 	deploy_stack_free(st);
 
