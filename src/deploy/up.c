@@ -602,11 +602,17 @@ static int write_config(struct deploy_up *u, const char *rel, struct buf *b, boo
 		/* And its functions, as the edge loads them at start (compiled,
 		 * top level run, a global handler), so that a bad file stops
 		 * `up` before anything starts. No credentials: the signing
-		 * bindings still bind, and nothing is called. */
+		 * bindings still bind, and nothing is called. A file the edge
+		 * would refuse is a bad configuration, as `meridian edge` says. */
 		struct edge_fn_set *fns = NULL;
 		static const struct edge_fn_sign_creds none;
-		if (rc == 0 && (rc = edge_fn_set_new(&c, &none, &fns, err, sizeof(err))) == 0)
-			edge_fn_set_free(fns);
+		if (rc == 0) {
+			rc = edge_fn_set_new(&c, &none, &fns, err, sizeof(err));
+			if (rc == 0)
+				edge_fn_set_free(fns);
+			else if (rc != ERR_NOMEM)
+				rc = ERR_CONFIG_SCHEMA;
+		}
 		edge_config_free(&c);
 	} else {
 		struct router_config c;

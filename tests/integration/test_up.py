@@ -955,18 +955,27 @@ def test_a_missing_function_file_is_refused_before_anything_starts(tmp_path):
 
 
 def test_a_function_without_handler_stops_up_with_the_edges_message(tmp_path):
-    """The edge's parser compiles the function when `up` checks the configs
-    it wrote: a file without a handler stops `up`, nothing left running."""
+    """`up` loads each edge's functions as the edge will when it checks the
+    configs it wrote: a file without a handler stops `up` with the edge's
+    message before anything starts."""
     (tmp_path / "fn").mkdir()
     (tmp_path / "fn" / "headers.lua").write_text("function nothandler() end\n")
     stack_file = tmp_path / "fn-stack.yaml"
     stack_file.write_text(FN_STACK)
     state = tmp_path / "state"
     try:
+        # In the foreground: it returns at once, with exit 2 (bad stack).
         r = run("up", str(stack_file), "--state", str(state), "--base-port",
-                str(probe_base_port()), "-d", timeout=UP_TIMEOUT)
-        assert r.returncode != 0, r.stdout + r.stderr
-        assert "functions: viewer-response:" in r.stderr, r.stderr
-        assert "handler" in r.stderr, r.stderr
+                str(probe_base_port()), timeout=UP_TIMEOUT)
+        assert r.returncode == 2, r.stdout + r.stderr
+        fn = tmp_path / "fn" / "headers.lua"
+        lines = r.stderr.splitlines()
+        assert re.fullmatch(
+            re.escape(f"{state}/config/edge-{US}.yaml:") + r"\d+:\d+: " +
+            re.escape(f"functions: {fn}: defines no global function handler(event, context)"),
+            lines[0]), r.stderr
+        assert lines[1:] == ["up: the stack gives a configuration its role refuses (above)"]
+        # Refused while writing configs: no process was started.
+        assert not (state / "up.pid").exists() and not (state / "processes").exists()
     finally:
         stop_everything(state)
