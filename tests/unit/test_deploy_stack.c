@@ -435,6 +435,20 @@ static void test_wrong_types(void **state)
 	        "dir/s.yaml:8:14: !Join is not supported (use !Ref, !GetAtt or !Sub)");
 }
 
+/* Type is written out: a tag or an intrinsic there is refused in pass 1
+ * (an unknown tag once went unreported: the fuzzer's find). */
+static void test_type_written_out(void **state)
+{
+	(void)state;
+	refused("Resources:\n  D:\n    Type: !Subdian::Distribution\n",
+	        "dir/s.yaml:3:5: Type: must be a resource type written out, not "
+	        "!Subdian::Distribution");
+	refused("Resources:\n  D:\n    Type: !Sub Meridian::Location\n    Properties: {Name: x}\n",
+	        "dir/s.yaml:3:5: Type: must be a resource type written out, not !Sub");
+	refused("Resources:\n  D:\n    Type: {Ref: X}\n",
+	        "dir/s.yaml:3:5: Type: expected a string, got a map");
+}
+
 static void test_missing_required(void **state)
 {
 	(void)state;
@@ -1165,6 +1179,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_keys),
 		cmocka_unit_test(test_wrong_types),
 		cmocka_unit_test(test_missing_required),
+		cmocka_unit_test(test_type_written_out),
 		cmocka_unit_test(test_dangling),
 		cmocka_unit_test(test_getatt_attribute),
 		cmocka_unit_test(test_allowed_values),
