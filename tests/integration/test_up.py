@@ -979,3 +979,37 @@ def test_a_function_without_handler_stops_up_with_the_edges_message(tmp_path):
         assert not (state / "up.pid").exists() and not (state / "processes").exists()
     finally:
         stop_everything(state)
+
+
+def test_the_lua_signer_example_signs_the_access_point_requests(tmp_path):
+    """docs/examples/lua-signer-stack.yaml: the default stack with the built-in
+    signer off and examples/functions/sigv4a-origin-signer.lua signing each
+    origin request instead. Each location gets its own region's greeting
+    through the access point (the router's X-Meridian-Region, one attempt at
+    the mrap origin), which answers 403 to an unsigned request: so the Lua
+    function signed it."""
+    state = tmp_path / "state"
+    fn = (EXAMPLES.parents[1] / "examples" / "functions" / "sigv4a-origin-signer.lua").resolve()
+    try:
+        r = run("up", str(EXAMPLES / "lua-signer-stack.yaml"), "--state", str(state),
+                "--base-port", str(probe_base_port()), "-d", timeout=UP_TIMEOUT)
+        assert r.returncode == 0, r.stdout + r.stderr
+        ep = json.loads((state / "endpoints.json").read_text())
+        for loc in (US, EU):
+            conf = (state / "config" / f"edge-{loc}.yaml").read_text()
+            assert f'origin-request: "{fn}"' in conf and "signing: none" in conf, conf
+            status, h, body = get(port_of(ep["edges"][loc]))
+            assert (status, body) == (200, greeting(loc)), (loc, status, body)
+            assert h.get("x-meridian-region") == loc, h
+            log = (state / "logs" / f"edge-{loc}.log").read_text()
+            assert "x-origin=mrap\tx-origin-attempts=1" in log, log
+        # Unsigned, the access point refuses (what makes the check above mean
+        # something).
+        c = http.client.HTTPConnection("127.0.0.1", port_of(ep["routers"][US]), timeout=10)
+        try:
+            c.request("GET", "/index.html", headers={"Host": ep["access_point"]["host"]})
+            assert c.getresponse().status == 403
+        finally:
+            c.close()
+    finally:
+        stop_everything(state)

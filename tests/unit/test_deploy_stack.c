@@ -1167,6 +1167,72 @@ static void test_edge_yaml_functions(void **state)
 	rm_tree(dir);
 }
 
+/* docs/examples/lua-signer-stack.yaml validates: the default stack with the
+ * blog's signer (examples/functions/sigv4a-origin-signer.lua) as the
+ * origin-request function and the built-in signer off; its edge configs
+ * pass the edge's parser and load the function, as `up` checks them. */
+static void test_lua_signer_example(void **state)
+{
+	(void)state;
+	char path[4096], fn[4096];
+	const char *file = __FILE__;
+	const char *cut = strstr(file, "tests/unit/");
+	assert_non_null(cut);
+	snprintf(path, sizeof(path), "%.*sdocs/examples/lua-signer-stack.yaml", (int)(cut - file),
+	         file);
+	snprintf(fn, sizeof(fn), "%.*sexamples/functions/sigv4a-origin-signer.lua",
+	         (int)(cut - file), file);
+	char *want = realpath(fn, NULL);
+	assert_non_null(want);
+	struct deploy_stack *st = NULL;
+	if (deploy_stack_load(path, NULL, 0, &st, &diag) != 0)
+		fail_msg("%s", diag.n ? diag.msg[0].text : "?");
+	assert_int_equal(st->ndistributions, 1);
+	const struct deploy_stack_distribution *d = &st->distribution[0];
+	assert_int_equal(d->nbehaviors, 1);
+	assert_int_equal(d->behavior[0].signing, EDGE_CONFIG_SIGN_NONE);
+	assert_int_not_equal(d->credentials, DEPLOY_STACK_NONE); /* lent to the function */
+	assert_string_equal(d->behavior[0].function[DEPLOY_STACK_FN_ORIGIN_REQUEST], want);
+	for (int e = 0; e < DEPLOY_STACK_FN_EVENTS; e++)
+		if (e != DEPLOY_STACK_FN_ORIGIN_REQUEST)
+			assert_null(d->behavior[0].function[e]);
+
+	static struct deploy_up u;
+	memset(&u, 0, sizeof(u));
+	u.st = st;
+	snprintf(u.state, sizeof(u.state), "/state");
+	uint16_t ports[64];
+	for (size_t i = 0; i < N_ELEMS(ports); i++)
+		ports[i] = (uint16_t)(9000 + i);
+	u.store_port = ports;
+	u.wan_port = ports;
+	u.router_port = ports;
+	u.router_admin = ports;
+	u.edge_port = ports;
+	u.edge_admin = ports;
+	for (uint32_t li = 0; li < d->nlocations; li++) {
+		struct buf b;
+		buf_init(&b, 1 << 18);
+		assert_int_equal(deploy__edge_yaml(&u, 0, li, &b), 0);
+		struct edge_config c;
+		char err[EDGE_CONFIG_ERR_LEN];
+		if (edge_config_parse("/state/config/edge.yaml", b.data, b.len, &c, err,
+		                      sizeof(err)) != 0)
+			fail_msg("%s", err);
+		assert_string_equal(c.behavior[0].function[DEPLOY_STACK_FN_ORIGIN_REQUEST], want);
+		assert_int_equal(c.behavior[0].signing, EDGE_CONFIG_SIGN_NONE);
+		static const struct edge_fn_sign_creds none;
+		struct edge_fn_set *fns = NULL;
+		if (edge_fn_set_new(&c, &none, &fns, err, sizeof(err)) != 0)
+			fail_msg("%s", err);
+		edge_fn_set_free(fns);
+		edge_config_free(&c);
+		buf_free(&b);
+	}
+	deploy_stack_free(st);
+	free(want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1195,6 +1261,7 @@ int main(void)
 		cmocka_unit_test(test_function_errors),
 		cmocka_unit_test(test_function_limits),
 		cmocka_unit_test(test_edge_yaml_functions),
+		cmocka_unit_test(test_lua_signer_example),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
