@@ -226,15 +226,26 @@ static void list_resources(struct deploy__parse *ps, const struct yaml_tree_node
 		r->map = v;
 		deploy__check_keys(ps, v, resource_keys, DEPLOY__N_ELEMS(resource_keys));
 		char *type = NULL;
-		if (deploy__get_str(ps, v, r->key, "Type", true, &type) == 0) {
+		const struct yaml_tree_node *tk = NULL,
+		                            *tv = deploy__prop(ps, v, r->key, "Type", false, &tk);
+		/* Written out, as CloudFormation wants it: an intrinsic or a tag
+		 * here would be evaluated before the plan exists, and an unknown
+		 * tag is only reported by the reference walk, which skips Type. */
+		if (tv && yaml_tree_tag(tv) != YAML_TREE_TAG_NONE) {
+			deploy__errf(ps, tk,
+			             "Type: must be a resource type written out, not " IOV_FMT,
+			             IOV_ARG(yaml_tree_tag_text(tv)));
+		} else if (tv && !deploy__is_scalar(tv)) {
+			deploy__errf(ps, tk, "Type: expected a string, got %s",
+			             config_schema_kind_name(tv));
+		} else if (deploy__get_str(ps, v, r->key, "Type", true, &type) == 0) {
 			for (int t = 0; t < DEPLOY_STACK_NTYPES; t++)
 				if (strcmp(type, deploy__types[t].name) == 0)
 					r->type = t;
 			if (r->type < 0) {
-				struct iov tv = iov_cstr(type);
+				struct iov tname = iov_cstr(type);
 				const char *hint =
-				    config_schema_suggest(tv, tnames, DEPLOY__N_ELEMS(tnames));
-				const struct yaml_tree_node *tk = config_schema_key(v, "Type");
+				    config_schema_suggest(tname, tnames, DEPLOY__N_ELEMS(tnames));
 				if (hint)
 					deploy__errf(ps, tk,
 					             "Type: unknown resource type \"%s\"; did you "
@@ -474,6 +485,8 @@ static void free_distribution(struct deploy_stack_distribution *d)
 		deploy__free_strs(b->query, b->nquery);
 		deploy__free_strs(b->key_header, b->nheaders);
 		free(b->signing_region);
+		for (int e = 0; e < DEPLOY_STACK_FN_EVENTS; e++)
+			free(b->function[e]);
 	}
 	free(d->behavior);
 }

@@ -16,10 +16,12 @@
  * attribute the type lacks, parameter values outside AllowedValues,
  * duplicate names, and YAML syntax errors.
  *
- * Pure: no processes, no sockets, no files (an object's File is only
- * named, anchored at the stack file's directory; deploy_stack_load reads
- * the stack file itself). Startup thread; a finished plan is read-only
- * and may be read from any thread until deploy_stack_free.
+ * Pure but for one look at each function file: no processes, no sockets,
+ * no file reads (an object's File is only named, anchored at the stack
+ * file's directory; deploy_stack_load reads the stack file itself; a
+ * behavior's Functions files are resolved to absolute paths and opened to
+ * check that they are readable regular files, never read). Startup thread; a finished plan is
+ * read-only and may be read from any thread until deploy_stack_free.
  */
 #ifndef MERIDIAN_DEPLOY_STACK_H
 #define MERIDIAN_DEPLOY_STACK_H
@@ -44,6 +46,23 @@
 /* The message of a refusal that found no error to name (a bug; the fuzzer
  * watches for it). */
 #define DEPLOY_STACK_INCOMPLETE "a resource was refused without a message (a bug)"
+
+/* A behavior's Functions (docs/stack-file.md): the four event types, in
+ * the order a request meets them. */
+enum deploy_stack_fn_event {
+	DEPLOY_STACK_FN_VIEWER_REQUEST = 0,
+	DEPLOY_STACK_FN_ORIGIN_REQUEST,
+	DEPLOY_STACK_FN_ORIGIN_RESPONSE,
+	DEPLOY_STACK_FN_VIEWER_RESPONSE,
+	DEPLOY_STACK_FN_EVENTS,
+};
+_Static_assert(DEPLOY_STACK_FN_EVENTS == EDGE_CONFIG_FN_EVENTS,
+               "the stack's event types are the edge's, in its order");
+/* The stack's key (ViewerRequest) and the edge's (viewer-request) of event e. */
+const char *deploy_stack_fn_key(enum deploy_stack_fn_event e);
+const char *deploy_stack_fn_edge_key(enum deploy_stack_fn_event e);
+
+/* FunctionLimits' ranges are the edge's (EDGE_CONFIG_FN_*_MIN/_MAX). */
 
 /* Default domain of an access point's Host: <alias>.<this>. */
 #define DEPLOY_STACK_MRAP_DOMAIN "accesspoint.s3-global.meridian.test"
@@ -201,6 +220,17 @@ struct deploy_stack_behavior {
 	enum edge_config_signing signing;
 	char *signing_region; /* NULL */
 	bool compress;
+	/* Functions: each an absolute, canonical path of a regular file that
+	 * was readable when the stack was parsed; NULL when none. */
+	char *function[DEPLOY_STACK_FN_EVENTS];
+};
+
+/* A distribution's FunctionLimits; 0 in a field: not given (the edge's
+ * default). */
+struct deploy_stack_fn_limits {
+	uint64_t memory_bytes;
+	uint64_t instructions;
+	uint64_t viewer_timeout_ms, origin_timeout_ms;
 };
 
 struct deploy_stack_distribution {
@@ -219,6 +249,7 @@ struct deploy_stack_distribution {
 	struct deploy_stack_group *group;
 	uint32_t nbehaviors;
 	struct deploy_stack_behavior *behavior;
+	struct deploy_stack_fn_limits fn_limits;
 };
 
 struct deploy_stack_link {

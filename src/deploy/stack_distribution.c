@@ -5,11 +5,15 @@
  */
 #include "deploy/stack.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/check.h"
 #include "base/err.h"
@@ -32,10 +36,30 @@ static const char *const origin_keys[] = {
 };
 static const char *const group_keys[] = { "Id", "Members", "FailoverStatuses" };
 static const char *const behavior_keys[] = {
-	"PathPattern",     "TargetOriginId", "AllowedMethods", "CachedMethods",
-	"MinTTL",          "DefaultTTL",     "MaxTTL",         "QueryStrings",
-	"CacheKeyHeaders", "Signing",        "SigningRegion",  "Compress",
+	"PathPattern",   "TargetOriginId", "AllowedMethods", "CachedMethods",   "MinTTL",
+	"DefaultTTL",    "MaxTTL",         "QueryStrings",   "CacheKeyHeaders", "Signing",
+	"SigningRegion", "Compress",       "Functions",
 };
+static const char *const fn_keys[DEPLOY_STACK_FN_EVENTS] = {
+	"ViewerRequest",
+	"OriginRequest",
+	"OriginResponse",
+	"ViewerResponse",
+};
+static const char *const limit_keys[] = { "Memory", "Instructions", "ViewerTimeout",
+	                                  "OriginTimeout" };
+
+const char *deploy_stack_fn_key(enum deploy_stack_fn_event e)
+{
+	CHECK((unsigned)e < DEPLOY_STACK_FN_EVENTS);
+	return fn_keys[e];
+}
+
+const char *deploy_stack_fn_edge_key(enum deploy_stack_fn_event e)
+{
+	CHECK((unsigned)e < DEPLOY_STACK_FN_EVENTS);
+	return edge_config_fn_events[e];
+}
 
 static int get_duration(struct deploy__parse *ps, const struct yaml_tree_node *map, const char *key,
                         uint64_t lo, uint64_t hi, uint64_t *out)
@@ -303,6 +327,72 @@ static int get_methods(struct deploy__parse *ps, const struct yaml_tree_node *it
 	return rc;
 }
 
+/*
+ * A function file: `file` as written, anchored at the stack file's
+ * directory, made absolute and canonical (the generated edge config lives
+ * in the state directory), and opened once to check that it is a readable
+ * regular file (O_NONBLOCK: a FIFO never blocks the parse). *out is
+ * malloc'd. The file is not read: the edge compiles it when it starts.
+ */
+static int function_path(struct deploy__parse *ps, const struct yaml_tree_node *k, const char *key,
+                         const char *file, char **out)
+{
+	struct config_schema s;
+	char err[YAML_TREE_ERR_LEN];
+	char *anchored = NULL;
+	config_schema_init(&s, ps->t, err, sizeof(err));
+	if (config_schema_path(&s, k, key, iov_cstr(file), &anchored) != 0)
+		return deploy__errf(ps, k, "%s: path too long", key);
+	int rc = 0;
+	char *abs = realpath(anchored, NULL);
+	struct stat sb;
+	int fd = -1;
+	if (!abs) {
+		if (errno == ENOMEM)
+			rc = deploy__nomem(ps);
+		else
+			rc = deploy__errf(ps, k, "%s: cannot read %s: %s", key, anchored,
+			                  strerror(errno));
+	} else if (stat(abs, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		rc = deploy__errf(ps, k, "%s: %s is not a regular file", key, anchored);
+	} else if ((fd = open(abs, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) < 0) {
+		rc = deploy__errf(ps, k, "%s: cannot read %s: %s", key, anchored, strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	free(anchored);
+	if (rc == 0)
+		*out = abs;
+	else
+		free(abs);
+	return rc;
+}
+
+/* A behavior's Functions: {ViewerRequest: path, ...}, each optional. */
+static int read_functions(struct deploy__parse *ps, const struct yaml_tree_node *it,
+                          struct deploy_stack_behavior *b)
+{
+	const struct yaml_tree_node *k = NULL,
+	                            *m = deploy__prop(ps, it, it, "Functions", false, &k);
+	if (!m)
+		return 0;
+	if (yaml_tree_kind(m) != YAML_TREE_MAP || yaml_tree_tag(m) != YAML_TREE_TAG_NONE)
+		return deploy__errf(ps, k, "Functions: expected a map, got %s",
+		                    config_schema_kind_name(m));
+	deploy__check_keys(ps, m, fn_keys, DEPLOY_STACK_FN_EVENTS);
+	int rc = 0;
+	for (int e = 0; e < DEPLOY_STACK_FN_EVENTS; e++) {
+		char *file = NULL;
+		int r = deploy__get_str(ps, m, m, fn_keys[e], false, &file);
+		if (r == 0 && file)
+			r = function_path(ps, config_schema_key(m, fn_keys[e]), fn_keys[e], file,
+			                  &b->function[e]);
+		free(file);
+		rc |= r;
+	}
+	return rc;
+}
+
 static int read_behavior(struct deploy__parse *ps, struct deploy_stack_distribution *d,
                          const struct yaml_tree_node *it, struct deploy_stack_behavior *b)
 {
@@ -352,6 +442,40 @@ static int read_behavior(struct deploy__parse *ps, struct deploy_stack_distribut
 		rc = deploy__errf(ps, it,
 		                  "SigningRegion goes with Signing: sigv4, and only with it");
 	rc |= deploy__get_bool(ps, it, it, "Compress", &b->compress);
+	rc |= read_functions(ps, it, b);
+	return rc;
+}
+
+/* FunctionLimits: {Memory, Instructions, ViewerTimeout, OriginTimeout},
+ * each optional (0: the edge's default). */
+static int read_fn_limits(struct deploy__parse *ps, const struct yaml_tree_node *props,
+                          struct deploy_stack_fn_limits *l)
+{
+	const struct yaml_tree_node *k = NULL, *m = deploy__prop(ps, props, props, "FunctionLimits",
+	                                                         false, &k);
+	if (!m)
+		return 0;
+	if (yaml_tree_kind(m) != YAML_TREE_MAP || yaml_tree_tag(m) != YAML_TREE_TAG_NONE)
+		return deploy__errf(ps, k, "FunctionLimits: expected a map, got %s",
+		                    config_schema_kind_name(m));
+	deploy__check_keys(ps, m, limit_keys, DEPLOY__N_ELEMS(limit_keys));
+	char *mem = NULL;
+	int rc = deploy__get_str(ps, m, m, "Memory", false, &mem);
+	if (mem && (config_schema_parse_bytes(iov_cstr(mem), &l->memory_bytes) != 0 ||
+	            l->memory_bytes < EDGE_CONFIG_FN_MEMORY_MIN ||
+	            l->memory_bytes > EDGE_CONFIG_FN_MEMORY_MAX)) {
+		l->memory_bytes = 0;
+		rc = deploy__errf(ps, config_schema_key(m, "Memory"),
+		                  "Memory: \"%.*s\" is not a byte size in 1MiB..1GiB (like 64MiB)",
+		                  config_schema_quote_len(iov_cstr(mem)), mem);
+	}
+	free(mem);
+	rc |= deploy__get_u64(ps, m, m, "Instructions", false, EDGE_CONFIG_FN_INSTR_MIN,
+	                      EDGE_CONFIG_FN_INSTR_MAX, &l->instructions);
+	rc |= get_duration(ps, m, "ViewerTimeout", 1, EDGE_CONFIG_FN_VIEWER_MS_MAX,
+	                   &l->viewer_timeout_ms);
+	rc |= get_duration(ps, m, "OriginTimeout", 1, EDGE_CONFIG_FN_ORIGIN_MS_MAX,
+	                   &l->origin_timeout_ms);
 	return rc;
 }
 
@@ -479,6 +603,7 @@ void deploy__read_distribution(struct deploy__parse *ps, uint32_t r)
 	free(mem);
 	if (!d->failover_header)
 		d->failover_header = deploy__dup_iov(ps, IOV_LIT(EDGE_CONFIG_FAILOVER_HEADER));
+	rc |= read_fn_limits(ps, m, &d->fn_limits);
 	rc |= read_dist_locations(ps, r, d);
 	rc |= read_dist_lists(ps, r, d);
 	char domain[300];

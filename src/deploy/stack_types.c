@@ -34,8 +34,8 @@ static const char *const bucket_keys[] = {
 static const char *const credentials_keys[] = { "AccessKeyId", "SecretAccessKey" };
 static const char *const access_point_keys[] = { "Name", "Alias", "Regions" };
 static const char *const distribution_keys[] = {
-	"Locations",   "DefaultRootObject", "SigningCredentials", "FailoverHeader",
-	"MemoryBytes", "Origins",           "OriginGroups",       "Behaviors",
+	"Locations", "DefaultRootObject", "SigningCredentials", "FailoverHeader", "MemoryBytes",
+	"Origins",   "OriginGroups",      "Behaviors",          "FunctionLimits",
 };
 static const char *const latency_keys[] = { "Links" };
 

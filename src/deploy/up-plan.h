@@ -116,6 +116,12 @@ int deploy__repl_write(struct deploy_up *u, uint32_t s, char *path);
  * after a message naming the bucket. */
 int deploy__repl_apply(struct deploy_up *u, uint32_t bi, bool kept);
 
+/* Append the config of distribution di's edge at its location index li
+ * (docs/edge.md's keys: origins with this location's ports, groups,
+ * behaviors with their functions' absolute paths, signing, cache,
+ * function_limits, admin). 0 or ERR_NOMEM / ERR_TOO_BIG. */
+int deploy__edge_yaml(const struct deploy_up *u, uint32_t di, uint32_t li, struct buf *b);
+
 /* A child's name into out[DEPLOY_UP_NAME_MAX]: ROLE-LOC for the first
  * access point's router or distribution's edge (i == 0), ROLE-WHAT-LOC for
  * the others, with characters outside A-Z a-z 0-9 . _ - made '_'. */

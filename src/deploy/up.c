@@ -29,6 +29,7 @@
 #include "base/err.h"
 #include "deploy/up-plan.h"
 #include "edge/config.h"
+#include "edge/fn.h"
 #include "router/config.h"
 
 #define CONFIG_MAX    (256u << 10) /* bytes of one generated config */
@@ -484,11 +485,44 @@ static int behavior_yaml(const struct deploy_stack_distribution *d,
 		rc = rc ? rc : deploy__yaml_quote(b, bh->signing_region);
 		rc = rc ? rc : buf_add_char(b, '\n');
 	}
-	return rc ? rc : buf_printf(b, "    compress: %s\n", bh->compress ? "true" : "false");
+	rc = rc ? rc : buf_printf(b, "    compress: %s\n", bh->compress ? "true" : "false");
+	/* Functions: absolute paths (the stack made them so), since the edge
+	 * anchors relative ones at this config's directory, the state's. */
+	bool any = false;
+	for (int e = 0; rc == 0 && e < DEPLOY_STACK_FN_EVENTS; e++) {
+		if (!bh->function[e])
+			continue;
+		if (!any)
+			rc = buf_add_str(b, "    functions:\n");
+		any = true;
+		rc = rc ? rc : buf_printf(b, "      %s: ", deploy_stack_fn_edge_key(e));
+		rc = rc ? rc : deploy__yaml_quote(b, bh->function[e]);
+		rc = rc ? rc : buf_add_char(b, '\n');
+	}
+	return rc;
 }
 
-/* The edge of distribution di at its location index li. */
-static int edge_yaml(const struct deploy_up *u, uint32_t di, uint32_t li, struct buf *b)
+/* A distribution's FunctionLimits as the edge's function_limits (only the
+ * fields given; none: no section, the edge's defaults). */
+static int fn_limits_yaml(const struct deploy_stack_fn_limits *l, struct buf *b)
+{
+	if (!l->memory_bytes && !l->instructions && !l->viewer_timeout_ms && !l->origin_timeout_ms)
+		return 0;
+	int rc = buf_add_str(b, "function_limits:\n");
+	if (rc == 0 && l->memory_bytes)
+		rc = buf_printf(b, "  memory: %llu\n", (unsigned long long)l->memory_bytes);
+	if (rc == 0 && l->instructions)
+		rc = buf_printf(b, "  instructions: %llu\n", (unsigned long long)l->instructions);
+	if (rc == 0 && l->viewer_timeout_ms)
+		rc = buf_printf(b, "  viewer_timeout: %llums\n",
+		                (unsigned long long)l->viewer_timeout_ms);
+	if (rc == 0 && l->origin_timeout_ms)
+		rc = buf_printf(b, "  origin_timeout: %llums\n",
+		                (unsigned long long)l->origin_timeout_ms);
+	return rc;
+}
+
+int deploy__edge_yaml(const struct deploy_up *u, uint32_t di, uint32_t li, struct buf *b)
 {
 	const struct deploy_stack *st = u->st;
 	const struct deploy_stack_distribution *d = &st->distribution[di];
@@ -543,6 +577,7 @@ static int edge_yaml(const struct deploy_up *u, uint32_t di, uint32_t li, struct
 	if (rc == 0 && d->memory_bytes)
 		rc = buf_printf(b, "cache:\n  memory_bytes: %llu\n",
 		                (unsigned long long)d->memory_bytes);
+	rc = rc ? rc : fn_limits_yaml(&d->fn_limits, b);
 	deploy__state_path(u, "credentials/admin", path);
 	rc = rc ? rc
 	        : buf_printf(b, "admin:\n  listen: \"127.0.0.1:%u\"\n  credentials: ",
@@ -564,8 +599,21 @@ static int write_config(struct deploy_up *u, const char *rel, struct buf *b, boo
 	if (edge) {
 		struct edge_config c;
 		rc = edge_config_parse(path, b->data, b->len, &c, err, sizeof(err));
-		if (rc == 0)
-			edge_config_free(&c);
+		/* And its functions, as the edge loads them at start (compiled,
+		 * top level run, a global handler), so that a bad file stops
+		 * `up` before anything starts. No credentials: the signing
+		 * bindings still bind, and nothing is called. A file the edge
+		 * would refuse is a bad configuration, as `meridian edge` says. */
+		struct edge_fn_set *fns = NULL;
+		static const struct edge_fn_sign_creds none;
+		if (rc == 0) {
+			rc = edge_fn_set_new(&c, &none, &fns, err, sizeof(err));
+			if (rc == 0)
+				edge_fn_set_free(fns);
+			else if (rc != ERR_NOMEM)
+				rc = ERR_CONFIG_SCHEMA;
+		}
+		edge_config_free(&c);
 	} else {
 		struct router_config c;
 		rc = router_config_parse(path, b->data, b->len, &c, err, sizeof(err));
@@ -733,7 +781,7 @@ static int add_children(struct deploy_up *u)
 			deploy__role_name("edge", d, di->id, st->location[l].name, name);
 			snprintf(rel, sizeof(rel), "config/%s.yaml", name);
 			buf_reset(&b);
-			rc = edge_yaml(u, d, li, &b);
+			rc = deploy__edge_yaml(u, d, li, &b);
 			rc = rc ? rc : write_config(u, rel, &b, true);
 			if (rc)
 				break;

@@ -859,3 +859,163 @@ def test_every_validation_error_class_with_its_exact_message(tmp_path):
     assert r.returncode == 2
     assert r.stderr.splitlines() == [f'{f}:2:1: duplicate key "a" (first at 1:1)']
     assert not (tmp_path / "state").exists()
+
+
+# A distribution at two locations whose behavior runs a viewer-response
+# function; the function file lives beside the stack file and is named
+# relative to it.
+FN_STACK = """\
+Resources:
+  UsEast1: {Type: Meridian::Location, Properties: {Name: us-east-1, Region: us-east-1}}
+  EuWest1: {Type: Meridian::Location, Properties: {Name: eu-west-1, Region: eu-west-1}}
+  UsStore: {Type: Meridian::Store, Properties: {Location: !Ref UsEast1}}
+  EuStore: {Type: Meridian::Store, Properties: {Location: !Ref EuWest1}}
+  UsBucket:
+    Type: Meridian::Bucket
+    Properties:
+      Store: !Ref UsStore
+      BucketName: fn-us-east-1
+      AnonymousRead: true
+      Objects: [{Key: index.html, Body: "fn from us-east-1"}]
+  EuBucket:
+    Type: Meridian::Bucket
+    Properties:
+      Store: !Ref EuStore
+      BucketName: fn-eu-west-1
+      AnonymousRead: true
+      Objects: [{Key: index.html, Body: "fn from eu-west-1"}]
+  Dist:
+    Type: Meridian::Distribution
+    Properties:
+      Locations: [!Ref UsEast1, !Ref EuWest1]
+      Origins:
+        - Id: nearest
+          NearestBucket: [!Ref UsBucket, !Ref EuBucket]
+      Behaviors:
+        - PathPattern: "*"
+          TargetOriginId: nearest
+          DefaultTTL: 60
+          Functions:
+            ViewerResponse: fn/headers.lua
+      FunctionLimits: {Memory: 16MiB, ViewerTimeout: 2s}
+  Latency:
+    Type: Meridian::LatencyMatrix
+    Properties:
+      Links: [{Between: [!Ref UsEast1, !Ref EuWest1], DelayMs: 5}]
+"""
+
+HEADERS_FN = ('function handler(event, context) '
+              'local r = event.Records[1].cf.response; '
+              'r.headers["x-from-fn"] = {{key="X-From-Fn", value="yes"}}; '
+              'return r end\n')
+
+
+def test_a_viewer_response_function_runs_at_every_edge(tmp_path):
+    """A behavior's Functions: every location's edge runs the stack's
+    viewer-response function on a miss and on a hit; the generated edge
+    configs name the file by its absolute path (they live in STATE/config)."""
+    (tmp_path / "fn").mkdir()
+    fn = tmp_path / "fn" / "headers.lua"
+    fn.write_text(HEADERS_FN)
+    stack_file = tmp_path / "fn-stack.yaml"
+    stack_file.write_text(FN_STACK)
+    state = tmp_path / "state"
+    try:
+        r = run("up", str(stack_file), "--state", str(state), "--base-port",
+                str(probe_base_port()), "-d", timeout=UP_TIMEOUT)
+        assert r.returncode == 0, r.stdout + r.stderr
+        ep = json.loads((state / "endpoints.json").read_text())
+        assert set(ep["edges"]) == {US, EU}
+        for loc in (US, EU):
+            conf = (state / "config" / f"edge-{loc}.yaml").read_text()
+            assert f'viewer-response: "{fn.resolve()}"' in conf, conf
+            assert "function_limits:\n  memory: 16777216\n  viewer_timeout: 2000ms\n" in conf
+            port = port_of(ep["edges"][loc])
+            for cache in ("Miss from meridian", "Hit from meridian"):
+                status, h, body = get(port)
+                assert (status, body) == (200, f"fn from {loc}".encode())
+                assert h["x-cache"] == cache
+                assert h.get("x-from-fn") == "yes", h
+            # Not for an error status (CloudFront's rule for viewer-response).
+            status, h, _ = get(port, "/missing.txt")
+            assert status == 404 and "x-from-fn" not in h
+    finally:
+        stop_everything(state)
+
+
+def test_a_missing_function_file_is_refused_before_anything_starts(tmp_path):
+    stack_file = tmp_path / "fn-stack.yaml"
+    stack_file.write_text(FN_STACK)
+    r = run("up", str(stack_file), "--state", str(tmp_path / "state"))
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stderr.splitlines() == [
+        f"{stack_file}:32:13: ViewerResponse: cannot read {tmp_path}/fn/headers.lua: "
+        "No such file or directory"]
+    assert not (tmp_path / "state").exists()
+
+
+def test_a_function_without_handler_stops_up_with_the_edges_message(tmp_path):
+    """`up` loads each edge's functions as the edge will when it checks the
+    configs it wrote: a file without a handler stops `up` with the edge's
+    message before anything starts."""
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "headers.lua").write_text("function nothandler() end\n")
+    stack_file = tmp_path / "fn-stack.yaml"
+    stack_file.write_text(FN_STACK)
+    state = tmp_path / "state"
+    try:
+        # In the foreground: it returns at once, with exit 2 (bad stack).
+        r = run("up", str(stack_file), "--state", str(state), "--base-port",
+                str(probe_base_port()), timeout=UP_TIMEOUT)
+        assert r.returncode == 2, r.stdout + r.stderr
+        fn = tmp_path / "fn" / "headers.lua"
+        lines = r.stderr.splitlines()
+        assert re.fullmatch(
+            re.escape(f"{state}/config/edge-{US}.yaml:") + r"\d+:\d+: " +
+            re.escape(f"functions: {fn}: defines no global function handler(event, context)"),
+            lines[0]), r.stderr
+        assert lines[1:] == ["up: the stack gives a configuration its role refuses (above)"]
+        # Refused while writing configs: no process was started.
+        assert not (state / "up.pid").exists() and not (state / "processes").exists()
+    finally:
+        stop_everything(state)
+
+
+def test_the_lua_signer_example_signs_the_access_point_requests(tmp_path):
+    """docs/examples/lua-signer-stack.yaml: the default stack with the built-in
+    signer off and examples/functions/sigv4a-origin-signer.lua signing each
+    origin request instead. Each location gets its own region's greeting
+    through the access point (the router's X-Meridian-Region, one attempt at
+    the mrap origin), which answers 403 to an unsigned request: so the Lua
+    function signed it."""
+    state = tmp_path / "state"
+    fn = (EXAMPLES.parents[1] / "examples" / "functions" / "sigv4a-origin-signer.lua").resolve()
+    try:
+        r = run("up", str(EXAMPLES / "lua-signer-stack.yaml"), "--state", str(state),
+                "--base-port", str(probe_base_port()), "-d", timeout=UP_TIMEOUT)
+        assert r.returncode == 0, r.stdout + r.stderr
+        ep = json.loads((state / "endpoints.json").read_text())
+        for loc in (US, EU):
+            conf = (state / "config" / f"edge-{loc}.yaml").read_text()
+            assert f'origin-request: "{fn}"' in conf and "signing: none" in conf, conf
+            status, h, body = get(port_of(ep["edges"][loc]))
+            assert (status, body) == (200, greeting(loc)), (loc, status, body)
+            assert h.get("x-meridian-region") == loc, h
+            # The access log line may trail the answer a little.
+            end = time.monotonic() + 5
+            while True:
+                log = (state / "logs" / f"edge-{loc}.log").read_text()
+                if "x-origin=mrap\tx-origin-attempts=1" in log or time.monotonic() > end:
+                    break
+                time.sleep(0.05)
+            assert "x-origin=mrap\tx-origin-attempts=1" in log, log
+        # Unsigned, the access point refuses (what makes the check above mean
+        # something).
+        c = http.client.HTTPConnection("127.0.0.1", port_of(ep["routers"][US]), timeout=10)
+        try:
+            c.request("GET", "/index.html", headers={"Host": ep["access_point"]["host"]})
+            assert c.getresponse().status == 403
+        finally:
+            c.close()
+    finally:
+        stop_everything(state)

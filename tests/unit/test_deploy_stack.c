@@ -5,6 +5,9 @@
  * each class of validation error with its exact message, every error of a
  * file reported at once, cycles, short and long intrinsic forms, parameter
  * overrides, and deploy_stack_expand with a runtime attribute table.
+ * A behavior's Functions (files resolved to absolute paths, checked to be
+ * readable, every error at once) and a distribution's FunctionLimits,
+ * and the edge config `up` generates from them (deploy__edge_yaml).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,11 +16,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "deploy/stack.h"
+#include "deploy/up-plan.h"
+#include "edge/config.h"
+#include "edge/fn.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -426,6 +435,20 @@ static void test_wrong_types(void **state)
 	        "dir/s.yaml:8:14: !Join is not supported (use !Ref, !GetAtt or !Sub)");
 }
 
+/* Type is written out: a tag or an intrinsic there is refused in pass 1
+ * (an unknown tag once went unreported: the fuzzer's find). */
+static void test_type_written_out(void **state)
+{
+	(void)state;
+	refused("Resources:\n  D:\n    Type: !Subdian::Distribution\n",
+	        "dir/s.yaml:3:5: Type: must be a resource type written out, not "
+	        "!Subdian::Distribution");
+	refused("Resources:\n  D:\n    Type: !Sub Meridian::Location\n    Properties: {Name: x}\n",
+	        "dir/s.yaml:3:5: Type: must be a resource type written out, not !Sub");
+	refused("Resources:\n  D:\n    Type: {Ref: X}\n",
+	        "dir/s.yaml:3:5: Type: expected a string, got a map");
+}
+
 static void test_missing_required(void **state)
 {
 	(void)state;
@@ -778,6 +801,438 @@ static void test_nearest_bucket(void **state)
 	        "dir/s.yaml:3:43: Location: a has no Region; a store needs one");
 }
 
+/* ---- functions ---- */
+
+/* A fresh directory for function files (removed by rm_tree). */
+static void make_dir(char *dir, size_t cap)
+{
+	snprintf(dir, cap, "%s/meridian-stackfn-XXXXXX",
+	         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	assert_non_null(mkdtemp(dir));
+}
+
+static void write_text(const char *dir, const char *rel, const char *text)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void rm_tree(const char *dir)
+{
+	static const char *const files[] = { "fn/a.lua", "fn/b.lua", "top.lua", "locked.lua",
+		                             "s.yaml" };
+	char path[4096];
+	for (size_t i = 0; i < N_ELEMS(files); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/fn", dir);
+	rmdir(path);
+	rmdir(dir);
+}
+
+#define LUA_FN "function handler(event, context) return event.Records[1].cf.request end\n"
+
+/* A stack with one bucket origin and the behaviors `behaviors` (from line
+ * 17), and `extra` distribution properties before them (line 16). */
+static void fn_stack(char *out, size_t cap, const char *extra, const char *behaviors)
+{
+	snprintf(out, cap,
+	         "Parameters:\n"                             /* 1 */
+	         "  Fn: {Type: String, Default: fn/b.lua}\n" /* 2 */
+	         "Resources:\n"                              /* 3 */
+	         "  L: {Type: Meridian::Location, Properties: {Name: here, Region: r-1}}\n"
+	         "  S: {Type: Meridian::Store, Properties: {Location: !Ref L}}\n" /* 5 */
+	         "  B: {Type: Meridian::Bucket, Properties: {Store: !Ref S, BucketName: b-1}}\n"
+	         "  D:\n"                                     /* 7 */
+	         "    Type: Meridian::Distribution\n"         /* 8 */
+	         "    Properties:\n"                          /* 9 */
+	         "      Locations: [!Ref L]\n"                /* 10 */
+	         "      Origins: [{Id: b, Bucket: !Ref B}]\n" /* 11 */
+	         "%s"                                         /* 12.. */
+	         "      Behaviors:\n"
+	         "%s",
+	         extra, behaviors);
+}
+
+static int parse_in(const char *dir, const char *text, struct deploy_stack **st)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/s.yaml", dir);
+	return deploy_stack_parse(path, text, strlen(text), NULL, 0, st, &diag);
+}
+
+static void test_functions(void **state)
+{
+	(void)state;
+	char dir[256], sub[300], text[4096], want[4096];
+	make_dir(dir, sizeof(dir));
+	snprintf(sub, sizeof(sub), "%s/fn", dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	write_text(dir, "fn/a.lua", LUA_FN);
+	write_text(dir, "fn/b.lua", LUA_FN);
+	write_text(dir, "top.lua", LUA_FN);
+	char top[512];
+	snprintf(top, sizeof(top), "%s/top.lua", dir);
+	char behaviors[2048];
+	/* Relative (to the stack file's directory, "./" and "../" resolved),
+	 * absolute, and through a parameter; one file for several events. */
+	snprintf(behaviors, sizeof(behaviors),
+	         "        - PathPattern: \"/a/*\"\n"
+	         "          TargetOriginId: b\n"
+	         "          Functions:\n"
+	         "            ViewerRequest: fn/a.lua\n"
+	         "            OriginRequest: ./fn/../fn/a.lua\n"
+	         "            OriginResponse: %s\n"
+	         "            ViewerResponse: !Ref Fn\n"
+	         "        - PathPattern: \"*\"\n"
+	         "          TargetOriginId: b\n"
+	         "          Functions: {ViewerResponse: top.lua}\n",
+	         top);
+	fn_stack(text, sizeof(text), "", behaviors);
+	struct deploy_stack *st = NULL;
+	if (parse_in(dir, text, &st) != 0)
+		fail_msg("%s", diag.n ? diag.msg[0].text : "?");
+	char *real = realpath(dir, NULL); /* TMPDIR may hold a symlink */
+	assert_non_null(real);
+	const struct deploy_stack_behavior *b = &st->distribution[0].behavior[0];
+	snprintf(want, sizeof(want), "%s/fn/a.lua", real);
+	assert_string_equal(b->function[DEPLOY_STACK_FN_VIEWER_REQUEST], want);
+	assert_string_equal(b->function[DEPLOY_STACK_FN_ORIGIN_REQUEST], want);
+	snprintf(want, sizeof(want), "%s/top.lua", real);
+	assert_string_equal(b->function[DEPLOY_STACK_FN_ORIGIN_RESPONSE], want);
+	snprintf(want, sizeof(want), "%s/fn/b.lua", real);
+	assert_string_equal(b->function[DEPLOY_STACK_FN_VIEWER_RESPONSE], want);
+	b = &st->distribution[0].behavior[1];
+	assert_null(b->function[DEPLOY_STACK_FN_VIEWER_REQUEST]);
+	assert_null(b->function[DEPLOY_STACK_FN_ORIGIN_REQUEST]);
+	assert_null(b->function[DEPLOY_STACK_FN_ORIGIN_RESPONSE]);
+	snprintf(want, sizeof(want), "%s/top.lua", real);
+	assert_string_equal(b->function[DEPLOY_STACK_FN_VIEWER_RESPONSE], want);
+	/* No FunctionLimits: every field 0 (the edge's defaults). */
+	assert_int_equal(st->distribution[0].fn_limits.memory_bytes, 0);
+	assert_int_equal(st->distribution[0].fn_limits.instructions, 0);
+	assert_int_equal(st->distribution[0].fn_limits.viewer_timeout_ms, 0);
+	assert_int_equal(st->distribution[0].fn_limits.origin_timeout_ms, 0);
+	deploy_stack_free(st);
+	assert_string_equal(deploy_stack_fn_key(DEPLOY_STACK_FN_ORIGIN_RESPONSE), "OriginResponse");
+	assert_string_equal(deploy_stack_fn_edge_key(DEPLOY_STACK_FN_VIEWER_REQUEST),
+	                    "viewer-request");
+	free(real);
+	rm_tree(dir);
+}
+
+/* Every Functions error, each at its key, all in one file. */
+static void test_function_errors(void **state)
+{
+	(void)state;
+	char dir[256], sub[300], text[4096];
+	make_dir(dir, sizeof(dir));
+	snprintf(sub, sizeof(sub), "%s/fn", dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	write_text(dir, "fn/a.lua", LUA_FN);
+	write_text(dir, "locked.lua", LUA_FN);
+	char locked[512];
+	snprintf(locked, sizeof(locked), "%s/locked.lua", dir);
+	assert_int_equal(chmod(locked, 0), 0);
+	bool root = geteuid() == 0; /* root reads a 0000 file */
+	fn_stack(text, sizeof(text), "",
+	         "        - PathPattern: \"/a/*\"\n"                                       /* 13 */
+	         "          TargetOriginId: b\n"                                           /* 14 */
+	         "          Functions:\n"                                                  /* 15 */
+	         "            ViewerReqest: fn/a.lua\n"                                    /* 16 */
+	         "            OriginRequest: fn/missing.lua\n"                             /* 17 */
+	         "            OriginResponse: {File: fn/a.lua}\n"                          /* 18 */
+	         "            ViewerResponse: fn\n"                                        /* 19 */
+	         "        - PathPattern: \"/b/*\"\n"                                       /* 20 */
+	         "          TargetOriginId: b\n"                                           /* 21 */
+	         "          Functions: [fn/a.lua]\n"                                       /* 22 */
+	         "        - PathPattern: \"/c/*\"\n"                                       /* 23 */
+	         "          TargetOriginId: b\n"                                           /* 24 */
+	         "          Functions: {ViewerRequest: locked.lua, OriginRequest: \"\"}\n" /* 25 */
+	         "        - PathPattern: \"*\"\n"                                          /* 26 */
+	         "          TargetOriginId: b\n"                                           /* 27 */
+	         "          Functions: {ViewerRequest: !GetAtt S.Endpoint}\n");            /* 28 */
+	char want[8][1024];
+	size_t n = 0;
+	snprintf(want[n++], sizeof(want[0]),
+	         "%s/s.yaml:16:13: unknown key \"ViewerReqest\"; did you mean \"ViewerRequest\"?",
+	         dir);
+	snprintf(want[n++], sizeof(want[0]),
+	         "%s/s.yaml:17:13: OriginRequest: cannot read %s/fn/missing.lua: No such file or "
+	         "directory",
+	         dir, dir);
+	snprintf(want[n++], sizeof(want[0]),
+	         "%s/s.yaml:18:13: OriginResponse: expected a string, got a map", dir);
+	snprintf(want[n++], sizeof(want[0]),
+	         "%s/s.yaml:19:13: ViewerResponse: %s/fn is not a regular file", dir, dir);
+	snprintf(want[n++], sizeof(want[0]),
+	         "%s/s.yaml:22:11: Functions: expected a map, got a sequence", dir);
+	if (!root)
+		snprintf(want[n++], sizeof(want[0]),
+		         "%s/s.yaml:25:23: ViewerRequest: cannot read %s/locked.lua: Permission "
+		         "denied",
+		         dir, dir);
+	snprintf(want[n++], sizeof(want[0]),
+	         "%s/s.yaml:25:50: OriginRequest: must not be empty or hold a NUL byte", dir);
+	snprintf(want[n++], sizeof(want[0]),
+	         "%s/s.yaml:28:23: ViewerRequest: \"${S.Endpoint}\" is only known once the stack "
+	         "runs; use it in Outputs",
+	         dir);
+	struct deploy_stack *st = (struct deploy_stack *)1;
+	assert_int_equal(parse_in(dir, text, &st), ERR_CONFIG_SCHEMA);
+	assert_null(st);
+	for (size_t i = 0; i < diag.n; i++)
+		if (i >= n || strcmp(diag.msg[i].text, want[i]) != 0)
+			fail_msg("message %zu: want\n  %s\ngot\n  %s", i,
+			         i < n ? want[i] : "(none)", diag.msg[i].text);
+	assert_int_equal(diag.n, n);
+	chmod(locked, 0644);
+	rm_tree(dir);
+}
+
+static void test_function_limits(void **state)
+{
+	(void)state;
+	char dir[256], text[4096];
+	make_dir(dir, sizeof(dir));
+	const char *star = "        - {PathPattern: \"*\", TargetOriginId: b}\n";
+	fn_stack(text, sizeof(text),
+	         "      FunctionLimits: {Memory: 32MiB, Instructions: 5000, ViewerTimeout: 250ms, "
+	         "OriginTimeout: 10s}\n",
+	         star);
+	struct deploy_stack *st = NULL;
+	if (parse_in(dir, text, &st) != 0)
+		fail_msg("%s", diag.n ? diag.msg[0].text : "?");
+	const struct deploy_stack_fn_limits *l = &st->distribution[0].fn_limits;
+	assert_int_equal(l->memory_bytes, 32u << 20);
+	assert_int_equal(l->instructions, 5000);
+	assert_int_equal(l->viewer_timeout_ms, 250);
+	assert_int_equal(l->origin_timeout_ms, 10000);
+	deploy_stack_free(st);
+	/* Only some: the others stay 0. */
+	fn_stack(text, sizeof(text), "      FunctionLimits: {Instructions: 10000000000}\n", star);
+	st = NULL;
+	assert_int_equal(parse_in(dir, text, &st), 0);
+	assert_int_equal(st->distribution[0].fn_limits.instructions, 10000000000ull);
+	assert_int_equal(st->distribution[0].fn_limits.memory_bytes, 0);
+	deploy_stack_free(st);
+	fn_stack(text, sizeof(text),
+	         "      FunctionLimits:\n"         /* 12 */
+	         "        Memory: 2GiB\n"          /* 13 */
+	         "        Instructions: \"999\"\n" /* 14 */
+	         "        ViewerTimeout: 5 s\n"    /* 15 */
+	         "        OriginTimeout: 61s\n"    /* 16 */
+	         "        Timeout: 1s\n",          /* 17 */
+	         star);
+	char want[5][512];
+	snprintf(want[0], sizeof(want[0]),
+	         "%s/s.yaml:13:9: Memory: \"2GiB\" is not a byte size in 1MiB..1GiB (like 64MiB)",
+	         dir);
+	snprintf(want[1], sizeof(want[1]),
+	         "%s/s.yaml:14:9: Instructions: \"999\" is not an integer in 1000..10000000000",
+	         dir);
+	snprintf(want[2], sizeof(want[2]),
+	         "%s/s.yaml:15:9: ViewerTimeout: \"5 s\" is not a duration in 1ms..30000ms (like "
+	         "500ms, 10s)",
+	         dir);
+	snprintf(want[3], sizeof(want[3]),
+	         "%s/s.yaml:16:9: OriginTimeout: \"61s\" is not a duration in 1ms..60000ms (like "
+	         "500ms, 10s)",
+	         dir);
+	snprintf(want[4], sizeof(want[4]), "%s/s.yaml:17:9: unknown key \"Timeout\"", dir);
+	const char *w[5] = { want[0], want[1], want[2], want[3], want[4] };
+	char path[512];
+	snprintf(path, sizeof(path), "%s/s.yaml", dir);
+	st = (struct deploy_stack *)1;
+	assert_int_equal(deploy_stack_parse(path, text, strlen(text), NULL, 0, &st, &diag),
+	                 ERR_CONFIG_SCHEMA);
+	for (size_t i = 0; i < diag.n; i++)
+		if (i >= N_ELEMS(w) || strcmp(diag.msg[i].text, w[i]) != 0)
+			fail_msg("message %zu: want\n  %s\ngot\n  %s", i,
+			         i < N_ELEMS(w) ? w[i] : "(none)", diag.msg[i].text);
+	assert_int_equal(diag.n, N_ELEMS(w));
+	fn_stack(text, sizeof(text), "      FunctionLimits: [1]\n", star);
+	st = (struct deploy_stack *)1;
+	assert_int_equal(parse_in(dir, text, &st), ERR_CONFIG_SCHEMA);
+	assert_int_equal(diag.n, 1);
+	snprintf(want[0], sizeof(want[0]),
+	         "%s/s.yaml:12:7: FunctionLimits: expected a map, got a sequence", dir);
+	assert_string_equal(diag.msg[0].text, want[0]);
+	rm_tree(dir);
+}
+
+/* The edge config `up` writes: functions per behavior with the edge's
+ * event keys and absolute paths, function_limits with the fields given. */
+static void test_edge_yaml_functions(void **state)
+{
+	(void)state;
+	char dir[256], sub[300], text[4096];
+	make_dir(dir, sizeof(dir));
+	snprintf(sub, sizeof(sub), "%s/fn", dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	write_text(dir, "fn/a.lua", LUA_FN);
+	write_text(dir, "fn/b.lua", LUA_FN);
+	fn_stack(text, sizeof(text), "      FunctionLimits: {Memory: 32MiB, ViewerTimeout: 2s}\n",
+	         "        - PathPattern: \"/a/*\"\n"
+	         "          TargetOriginId: b\n"
+	         "          Functions: {OriginRequest: fn/a.lua, ViewerResponse: fn/b.lua}\n"
+	         "        - PathPattern: \"*\"\n"
+	         "          TargetOriginId: b\n");
+	struct deploy_stack *st = NULL;
+	if (parse_in(dir, text, &st) != 0)
+		fail_msg("%s", diag.n ? diag.msg[0].text : "?");
+	static struct deploy_up u;
+	memset(&u, 0, sizeof(u));
+	u.st = st;
+	snprintf(u.state, sizeof(u.state), "/state");
+	uint16_t store_port[1] = { 9001 }, wan_port[1] = { 0 }, router[1] = { 0 };
+	uint16_t edge_port[1] = { 9100 }, edge_admin[1] = { 9101 };
+	u.store_port = store_port;
+	u.wan_port = wan_port;
+	u.router_port = router;
+	u.router_admin = router;
+	u.edge_port = edge_port;
+	u.edge_admin = edge_admin;
+	struct buf b;
+	buf_init(&b, 1 << 18);
+	assert_int_equal(deploy__edge_yaml(&u, 0, 0, &b), 0);
+	assert_int_equal(buf_add_char(&b, '\0'), 0);
+	const char *y = (const char *)b.data;
+	char *real = realpath(dir, NULL);
+	assert_non_null(real);
+	char want[2048];
+	/* The first behavior ends with its functions, in event order. */
+	snprintf(want, sizeof(want),
+	         "    compress: false\n"
+	         "    functions:\n"
+	         "      origin-request: \"%s/fn/a.lua\"\n"
+	         "      viewer-response: \"%s/fn/b.lua\"\n"
+	         "  - path_pattern: \"*\"\n",
+	         real, real);
+	if (!strstr(y, want))
+		fail_msg("want\n%s\nin\n%s", want, y);
+	/* Only the first behavior has functions. */
+	assert_null(strstr(strstr(y, "functions:") + 1, "functions:"));
+	assert_non_null(strstr(y, "function_limits:\n  memory: 33554432\n  viewer_timeout: 2000ms\n"
+	                          "admin:\n"));
+	assert_null(strstr(y, "instructions:"));
+	assert_null(strstr(y, "origin_timeout:"));
+	/* The edge's own parser reads it back: the files by absolute path,
+	 * the limits given and the edge's defaults for the others, and the
+	 * functions load (what `up` checks before starting anything). */
+	struct edge_config c;
+	char err[EDGE_CONFIG_ERR_LEN];
+	if (edge_config_parse("/state/config/edge-here.yaml", y, strlen(y), &c, err, sizeof(err)))
+		fail_msg("%s\nin\n%s", err, y);
+	assert_int_equal(c.nbehaviors, 2);
+	snprintf(want, sizeof(want), "%s/fn/a.lua", real);
+	assert_string_equal(c.behavior[0].function[DEPLOY_STACK_FN_ORIGIN_REQUEST], want);
+	snprintf(want, sizeof(want), "%s/fn/b.lua", real);
+	assert_string_equal(c.behavior[0].function[DEPLOY_STACK_FN_VIEWER_RESPONSE], want);
+	assert_null(c.behavior[0].function[DEPLOY_STACK_FN_VIEWER_REQUEST]);
+	for (int e = 0; e < DEPLOY_STACK_FN_EVENTS; e++)
+		assert_null(c.behavior[1].function[e]);
+	assert_int_equal(c.fn_limits.memory_bytes, 32u << 20);
+	assert_int_equal(c.fn_limits.viewer_timeout_ms, 2000);
+	assert_int_equal(c.fn_limits.instructions, EDGE_CONFIG_FN_INSTR);
+	assert_int_equal(c.fn_limits.origin_timeout_ms, EDGE_CONFIG_FN_ORIGIN_MS);
+	static const struct edge_fn_sign_creds none;
+	struct edge_fn_set *fns = NULL;
+	if (edge_fn_set_new(&c, &none, &fns, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_true(edge_fn_set_any(fns));
+	edge_fn_set_free(fns);
+	edge_config_free(&c);
+	buf_free(&b);
+	deploy_stack_free(st);
+
+	/* No functions and no limits: neither key (what an edge without
+	 * function support accepts). */
+	fn_stack(text, sizeof(text), "", "        - {PathPattern: \"*\", TargetOriginId: b}\n");
+	st = NULL;
+	assert_int_equal(parse_in(dir, text, &st), 0);
+	u.st = st;
+	buf_init(&b, 1 << 18);
+	assert_int_equal(deploy__edge_yaml(&u, 0, 0, &b), 0);
+	assert_int_equal(buf_add_char(&b, '\0'), 0);
+	assert_null(strstr((const char *)b.data, "function"));
+	buf_free(&b);
+	deploy_stack_free(st);
+	free(real);
+	rm_tree(dir);
+}
+
+/* docs/examples/lua-signer-stack.yaml validates: the default stack with the
+ * blog's signer (examples/functions/sigv4a-origin-signer.lua) as the
+ * origin-request function and the built-in signer off; its edge configs
+ * pass the edge's parser and load the function, as `up` checks them. */
+static void test_lua_signer_example(void **state)
+{
+	(void)state;
+	char path[4096], fn[4096];
+	const char *file = __FILE__;
+	const char *cut = strstr(file, "tests/unit/");
+	assert_non_null(cut);
+	snprintf(path, sizeof(path), "%.*sdocs/examples/lua-signer-stack.yaml", (int)(cut - file),
+	         file);
+	snprintf(fn, sizeof(fn), "%.*sexamples/functions/sigv4a-origin-signer.lua",
+	         (int)(cut - file), file);
+	char *want = realpath(fn, NULL);
+	assert_non_null(want);
+	struct deploy_stack *st = NULL;
+	if (deploy_stack_load(path, NULL, 0, &st, &diag) != 0)
+		fail_msg("%s", diag.n ? diag.msg[0].text : "?");
+	assert_int_equal(st->ndistributions, 1);
+	const struct deploy_stack_distribution *d = &st->distribution[0];
+	assert_int_equal(d->nbehaviors, 1);
+	assert_int_equal(d->behavior[0].signing, EDGE_CONFIG_SIGN_NONE);
+	assert_int_not_equal(d->credentials, DEPLOY_STACK_NONE); /* lent to the function */
+	assert_string_equal(d->behavior[0].function[DEPLOY_STACK_FN_ORIGIN_REQUEST], want);
+	for (int e = 0; e < DEPLOY_STACK_FN_EVENTS; e++)
+		if (e != DEPLOY_STACK_FN_ORIGIN_REQUEST)
+			assert_null(d->behavior[0].function[e]);
+
+	static struct deploy_up u;
+	memset(&u, 0, sizeof(u));
+	u.st = st;
+	snprintf(u.state, sizeof(u.state), "/state");
+	uint16_t ports[64];
+	for (size_t i = 0; i < N_ELEMS(ports); i++)
+		ports[i] = (uint16_t)(9000 + i);
+	u.store_port = ports;
+	u.wan_port = ports;
+	u.router_port = ports;
+	u.router_admin = ports;
+	u.edge_port = ports;
+	u.edge_admin = ports;
+	for (uint32_t li = 0; li < d->nlocations; li++) {
+		struct buf b;
+		buf_init(&b, 1 << 18);
+		assert_int_equal(deploy__edge_yaml(&u, 0, li, &b), 0);
+		struct edge_config c;
+		char err[EDGE_CONFIG_ERR_LEN];
+		if (edge_config_parse("/state/config/edge.yaml", b.data, b.len, &c, err,
+		                      sizeof(err)) != 0)
+			fail_msg("%s", err);
+		assert_string_equal(c.behavior[0].function[DEPLOY_STACK_FN_ORIGIN_REQUEST], want);
+		assert_int_equal(c.behavior[0].signing, EDGE_CONFIG_SIGN_NONE);
+		static const struct edge_fn_sign_creds none;
+		struct edge_fn_set *fns = NULL;
+		if (edge_fn_set_new(&c, &none, &fns, err, sizeof(err)) != 0)
+			fail_msg("%s", err);
+		edge_fn_set_free(fns);
+		edge_config_free(&c);
+		buf_free(&b);
+	}
+	deploy_stack_free(st);
+	free(want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -790,6 +1245,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_keys),
 		cmocka_unit_test(test_wrong_types),
 		cmocka_unit_test(test_missing_required),
+		cmocka_unit_test(test_type_written_out),
 		cmocka_unit_test(test_dangling),
 		cmocka_unit_test(test_getatt_attribute),
 		cmocka_unit_test(test_allowed_values),
@@ -801,6 +1257,11 @@ int main(void)
 		cmocka_unit_test(test_distribution_errors),
 		cmocka_unit_test(test_deferred_values),
 		cmocka_unit_test(test_nearest_bucket),
+		cmocka_unit_test(test_functions),
+		cmocka_unit_test(test_function_errors),
+		cmocka_unit_test(test_function_limits),
+		cmocka_unit_test(test_edge_yaml_functions),
+		cmocka_unit_test(test_lua_signer_example),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
