@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -30,7 +31,8 @@ void cmd_tls_help(FILE *out)
 	      "A local certificate authority for HTTPS between Meridian's roles.\n"
 	      "\n"
 	      "ca     writes DIR/ca.pem (the certificate clients trust) and DIR/ca-key.pem\n"
-	      "       (mode 0600). Refuses to replace an existing CA without --force.\n"
+	      "       (mode 0600), creating DIR if needed. It refuses to replace an\n"
+	      "       existing CA unless --force is given.\n"
 	      "  --name CN            the CA's common name (default \"" CERT_CA_NAME_DEFAULT "\")\n"
 	      "  --days N             valid for N days from now (default 3650)\n"
 	      "\n"
@@ -68,11 +70,9 @@ static int parse_days(const char *opt, const char *text, long long *out)
 	char *end;
 	errno = 0;
 	long long v = strtoll(text, &end, 10);
-	if (end == text || *end || errno || v < -TLS_DAYS_MAX || v > TLS_DAYS_MAX) {
-		fprintf(stderr, "tls: --%s wants a whole number of days, -%d to %d\n", opt,
-		        TLS_DAYS_MAX, TLS_DAYS_MAX);
-		return ERR_USAGE;
-	}
+	if (end == text || *end || errno || v < -TLS_DAYS_MAX || v > TLS_DAYS_MAX)
+		return usage_error("--%s wants a whole number of days, -%d to %d", opt,
+		                   TLS_DAYS_MAX, TLS_DAYS_MAX);
 	*out = v;
 	return 0;
 }
@@ -141,6 +141,10 @@ static int tls_ca(int argc, char **argv)
 	int rc = CMD_FAIL;
 	if (!force && (access(cert_file, F_OK) == 0 || access(key_file, F_OK) == 0)) {
 		fprintf(stderr, "tls: %s already holds a CA; --force replaces it\n", dir);
+		goto out;
+	}
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "tls: %s: cannot create: %s\n", dir, strerror(errno));
 		goto out;
 	}
 	int e = cert_ca_new(&o, &ca, err, sizeof err);
