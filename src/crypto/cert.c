@@ -357,22 +357,27 @@ static int write_atomic(const char *path, const char *data, size_t len, mode_t m
 			break;
 	}
 	if (fd < 0) {
-		int rc = fail(ERR_IO, err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
+		int rc = fail(ERR_IO, err, errlen, "%s: cannot create a temporary file: %s", path,
+		              strerror(errno));
 		free(tmp);
 		return rc;
 	}
 	const char *what = NULL;
-	int e = 0;
 	if (write_all(fd, data, len) != 0)
-		what = "write", e = errno;
+		what = "write";
 	else if (fsync(fd) != 0)
-		what = "sync", e = errno;
-	if (close(fd) != 0 && !what)
-		what = "close", e = errno;
-	if (!what && rename(tmp, path) != 0)
-		what = "rename it over the destination", e = errno;
+		what = "sync";
+	int e = errno;
+	if (close(fd) != 0 && !what) {
+		what = "close";
+		e = errno;
+	}
+	if (!what && rename(tmp, path) != 0) {
+		what = "rename the temporary file";
+		e = errno;
+	}
 	if (what) {
-		int rc = fail(ERR_IO, err, errlen, "%s: cannot %s: %s", tmp, what, strerror(e));
+		int rc = fail(ERR_IO, err, errlen, "%s: cannot %s: %s", path, what, strerror(e));
 		unlink(tmp);
 		free(tmp);
 		return rc;
