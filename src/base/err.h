@@ -271,7 +271,11 @@
 	X(EDGEFN_VALUE, "a value cannot cross the edge function boundary", 502, NULL)              \
 	/* edge/fn_event.c: a function's result breaks a Lambda@Edge rule (502) */                 \
 	X(EDGE_FN_VIOLATION, "the edge function returned a result CloudFront would refuse", 502,   \
-	  NULL)
+	  NULL)                                                                                    \
+	/* TLS (net/tls.c, crypto/cert.c) */                                                       \
+	X(TLS_CONFIG, "a TLS certificate, key or CA file is not usable", 0, NULL)                  \
+	X(TLS_HANDSHAKE, "the TLS handshake failed", 0, NULL)                                      \
+	X(TLS_VERIFY, "the peer's TLS certificate was not accepted", 0, NULL)
 
 enum err {
 	ERR_OK = 0,

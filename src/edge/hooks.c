@@ -54,7 +54,8 @@ static int with_hidden(struct arena *a, const struct http_header *orig, size_t n
 	struct http_header *hs = arena_alloc(a, (*cap ? *cap : 1) * sizeof(*hs));
 	if (!hs)
 		return ERR_NOMEM;
-	memcpy(hs, fn, nfn * sizeof(*hs));
+	if (nfn)
+		memcpy(hs, fn, nfn * sizeof(*hs));
 	size_t n = nfn;
 	for (size_t i = 0; i < norig; i++)
 		if (edge_fn_header_disallowed(orig[i].name))
@@ -272,13 +273,13 @@ int edge__fn_origin_request(struct ereq *q, int id, struct edge_origin_req *o)
 	size_t extra = no->ncustom_headers + 8 + AUTH_SIGN_MAX_ADDED;
 	struct http_header *hs;
 	size_t n, cap;
-	if (with_hidden(a, o->hs, o->n, fr->headers_changed ? fr->headers : o->hs,
-	                fr->headers_changed ? fr->nheaders : 0, extra, &hs, &n, &cap))
+	/* The function's list and what it was not shown, or the edge's own
+	 * list as it was; with room for what attempt() adds. */
+	bool changed = fr->headers_changed;
+	if (with_hidden(a, changed ? o->hs : NULL, changed ? o->n : 0,
+	                changed ? fr->headers : o->hs, changed ? fr->nheaders : o->n, extra, &hs,
+	                &n, &cap))
 		return ERR_NOMEM;
-	if (!fr->headers_changed) { /* the edge's own list as it was */
-		memcpy(hs, o->hs, o->n * sizeof(*hs));
-		n = o->n;
-	}
 	if (fr->origin_changed) {
 		struct iov domain = no->domain_name;
 		/* A Host that named the old origin names the new one. */

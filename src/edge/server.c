@@ -104,7 +104,8 @@ int edge__start_response(struct ereq *q, int status, const struct http_header *h
 	struct http_header *out = arena_alloc(a, (n + 3) * sizeof(*out));
 	if (!out)
 		return ERR_NOMEM;
-	memcpy(out, hs, n * sizeof(*out));
+	if (n)
+		memcpy(out, hs, n * sizeof(*out));
 	out[n++] = (struct http_header){ IOV_LIT("X-Cache"), iov_cstr(xcache) };
 	out[n++] = (struct http_header){ IOV_LIT("Via"), iov_cstr(q->el->srv->via) };
 	q->status = status;

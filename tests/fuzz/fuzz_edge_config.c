@@ -84,10 +84,23 @@ static void check_behavior(const struct edge_config *c, const struct edge_config
 			CHECK(!(*p >= 'A' && *p <= 'Z'));
 	CHECK((b->signing == EDGE_CONFIG_SIGN_SIGV4) == (b->signing_region != NULL));
 	CHECK(b->signing == EDGE_CONFIG_SIGN_NONE || c->signing.source != EDGE_CONFIG_CREDS_NONE);
+	for (int e = 0; e < EDGE_CONFIG_FN_EVENTS; e++) {
+		/* a function is its path, the path as written and where, or none of them */
+		CHECK(!b->function[e] == !b->function_name[e] &&
+		      !b->function[e] == !b->function_at[e]);
+		CHECK(!b->function[e] || (b->function[e][0] && b->function_name[e][0]));
+	}
 }
 
 static void check_config(const struct edge_config *c)
 {
+	const struct edge_config_function_limits *l = &c->fn_limits;
+	CHECK(l->memory_bytes >= EDGE_CONFIG_FN_MEMORY_MIN &&
+	      l->memory_bytes <= EDGE_CONFIG_FN_MEMORY_MAX);
+	CHECK(l->instructions >= EDGE_CONFIG_FN_INSTR_MIN &&
+	      l->instructions <= EDGE_CONFIG_FN_INSTR_MAX);
+	CHECK(l->viewer_timeout_ms >= 1 && l->viewer_timeout_ms <= EDGE_CONFIG_FN_VIEWER_MS_MAX);
+	CHECK(l->origin_timeout_ms >= 1 && l->origin_timeout_ms <= EDGE_CONFIG_FN_ORIGIN_MS_MAX);
 	CHECK(c->domain && c->domain[0]);
 	CHECK(c->norigins >= 1 && c->norigins <= EDGE_CONFIG_ORIGINS_MAX);
 	for (uint32_t i = 0; i < c->norigins; i++) {
