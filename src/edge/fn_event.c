@@ -134,6 +134,8 @@ static int build_headers(struct arena *a, const struct http_header *h, size_t n,
                          struct edgefn_value *out)
 {
 	*out = edgefn_table();
+	if (n && edgefn_table_reserve(a, out, n))
+		return ERR_NOMEM;
 	for (size_t i = 0; i < n; i++) {
 		if (edge_fn_header_disallowed(h[i].name))
 			continue;
@@ -149,12 +151,12 @@ static int build_headers(struct arena *a, const struct http_header *h, size_t n,
 			iov_copy_lower(low, h[i].name);
 			list = edgefn_table_set(a, out, edgefn_str(iov_make(low, h[i].name.len)),
 			                        edgefn_table());
-			if (!list)
+			if (!list || edgefn_table_reserve(a, list, 1))
 				return ERR_NOMEM;
 		}
 		struct edgefn_value kv = edgefn_table();
-		if (put_str(a, &kv, "key", h[i].name) || put_str(a, &kv, "value", h[i].value) ||
-		    !edgefn_table_push(a, list, kv))
+		if (edgefn_table_reserve(a, &kv, 2) || put_str(a, &kv, "key", h[i].name) ||
+		    put_str(a, &kv, "value", h[i].value) || !edgefn_table_push(a, list, kv))
 			return ERR_NOMEM;
 	}
 	return 0;
@@ -211,7 +213,8 @@ int edge_fn_event_build(const struct edge_fn_input *in, struct arena *a, struct 
 {
 	struct edgefn_value config = edgefn_table(), req = edgefn_table(), hv;
 	int rc;
-	if (put_str(a, &config, "distributionDomainName", in->distribution_domain) ||
+	if (edgefn_table_reserve(a, &config, 4) || edgefn_table_reserve(a, &req, 6) ||
+	    put_str(a, &config, "distributionDomainName", in->distribution_domain) ||
 	    put_str(a, &config, "distributionId", in->distribution_id) ||
 	    put_str(a, &config, "eventType", iov_cstr(edge_fn_trigger_name(in->trigger))) ||
 	    put_str(a, &config, "requestId", in->request_id))
@@ -231,7 +234,8 @@ int edge_fn_event_build(const struct edge_fn_input *in, struct arena *a, struct 
 		return ERR_NOMEM;
 
 	struct edgefn_value cf = edgefn_table();
-	if (put(a, &cf, "config", config) || put(a, &cf, "request", req))
+	if (edgefn_table_reserve(a, &cf, 3) || put(a, &cf, "config", config) ||
+	    put(a, &cf, "request", req))
 		return ERR_NOMEM;
 	if (is_response_trigger(in->trigger)) {
 		struct edgefn_value resp = edgefn_table(), rh;
@@ -250,8 +254,9 @@ int edge_fn_event_build(const struct edge_fn_input *in, struct arena *a, struct 
 	}
 	struct edgefn_value rec = edgefn_table(), records = edgefn_table();
 	*event = edgefn_table();
-	if (put(a, &rec, "cf", cf) || !edgefn_table_push(a, &records, rec) ||
-	    put(a, event, "Records", records))
+	if (edgefn_table_reserve(a, &rec, 1) || edgefn_table_reserve(a, &records, 1) ||
+	    edgefn_table_reserve(a, event, 1) || put(a, &rec, "cf", cf) ||
+	    !edgefn_table_push(a, &records, rec) || put(a, event, "Records", records))
 		return ERR_NOMEM;
 	return 0;
 }

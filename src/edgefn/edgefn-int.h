@@ -85,6 +85,7 @@ struct edgefn_state {
 		const struct edgefn_value *node;
 	} filled[EDGEFN_FILLED_MAX];
 	unsigned nfilled;
+	int proxy_mt; /* registry reference of the proxies' metatable */
 };
 
 /* The published program with a reference (the caller drops it) and its

@@ -100,12 +100,52 @@ static bool lazy_slot(struct edgefn_state *st, size_t *idx)
 	return true;
 }
 
+static void remember_filled(lua_State *L, struct edgefn_state *st, int idx,
+                            const struct edgefn_value *v)
+{
+	if (st->nfilled < EDGEFN_FILLED_MAX)
+		st->filled[st->nfilled++] = (struct edgefn_filled){ lua_topointer(L, idx), v };
+}
+
+static void fill_entries(lua_State *L, int idx, const struct edgefn_value *v, unsigned depth);
+
+#define EAGER_LEVELS  3 /* levels below an argument built at once (with the argument's) */
+#define EAGER_ENTRIES 4 /* when they hold at most this many entries, all tables */
+
+static bool eager_ok(const struct edgefn_value *v)
+{
+	if (v->u.t.len == 0 || v->u.t.len > EAGER_ENTRIES)
+		return false;
+	for (size_t i = 0; i < v->u.t.len; i++)
+		if (v->u.t.items[i].val.kind != EDGEFN_TABLE)
+			return false;
+	return true;
+}
+
 void edgefn__push_lazy(lua_State *L, const struct edgefn_value *v, unsigned depth_left)
 {
 	struct edgefn_state *st = edgefn__state(L);
 	size_t idx;
-	if (v->kind != EDGEFN_TABLE || depth_left == 0 || depth_left >= 1u << TAG_DEPTH_BITS ||
-	    !lazy_slot(st, &idx)) {
+	if (v->kind != EDGEFN_TABLE || depth_left == 0 || depth_left >= 1u << TAG_DEPTH_BITS) {
+		edgefn__push(L, v, depth_left);
+		return;
+	}
+	/* The first levels of an argument, when they hold only a few tables
+	 * (event = {Records}, Records = {record}, record = {cf}, cf = {config,
+	 * request}), are built at once: whoever reads the argument reads
+	 * through them, and a proxy and its fill cost more than the table.
+	 * What they hold stays lazy. */
+	if (st->lim.depth_max - depth_left <= EAGER_LEVELS && depth_left > 1 && eager_ok(v)) {
+		if (!lua_checkstack(L, 3))
+			luaL_error(L, "stack overflow");
+		int narr, nrec;
+		count_parts(v, &narr, &nrec);
+		lua_createtable(L, narr, nrec);
+		fill_entries(L, lua_gettop(L), v, depth_left);
+		remember_filled(L, st, -1, v);
+		return;
+	}
+	if (!lazy_slot(st, &idx)) {
 		edgefn__push(L, v, depth_left);
 		return;
 	}
@@ -117,7 +157,7 @@ void edgefn__push_lazy(lua_State *L, const struct edgefn_value *v, unsigned dept
 	lua_pushinteger(L, (lua_Integer)((uint64_t)st->lazy_gen << (TAG_IDX_BITS + TAG_DEPTH_BITS) |
 	                                 (uint64_t)depth_left << TAG_IDX_BITS | idx));
 	lua_rawset(L, -3);
-	lua_getfield(L, LUA_REGISTRYINDEX, REG_PROXY_MT);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, st->proxy_mt);
 	lua_setmetatable(L, -2);
 }
 
@@ -163,9 +203,13 @@ void edgefn__lazy_fill(lua_State *L, int idx)
 	lua_pushnil(L);
 	lua_setmetatable(L, idx);
 	luaL_checkstack(L, 3, NULL);
-	struct edgefn_state *st = edgefn__state(L);
-	if (st->nfilled < EDGEFN_FILLED_MAX)
-		st->filled[st->nfilled++] = (struct edgefn_filled){ lua_topointer(L, idx), v };
+	remember_filled(L, edgefn__state(L), idx, v);
+	fill_entries(L, idx, v, depth);
+}
+
+/* Set v's entries into the table at idx (absolute), tables as proxies. */
+static void fill_entries(lua_State *L, int idx, const struct edgefn_value *v, unsigned depth)
+{
 	for (size_t i = 0; i < v->u.t.len; i++) {
 		const struct edgefn_entry *e = &v->u.t.items[i];
 		if (e->key.kind == EDGEFN_INT) {
@@ -234,7 +278,9 @@ void edgefn__lazy_open(lua_State *L)
 	luaL_newlib(L, mms);
 	lua_pushboolean(L, 0);
 	lua_setfield(L, -2, "__metatable");
+	lua_pushvalue(L, -1);
 	lua_setfield(L, LUA_REGISTRYINDEX, REG_PROXY_MT);
+	edgefn__state(L)->proxy_mt = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
 static int value_fail(char *err, size_t errlen, const char *msg)

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "base/err.h"
+
 #define TABLE_FIRST_CAP 4
 
 struct edgefn_value *edgefn_table_set(struct arena *a, struct edgefn_value *t,
@@ -26,6 +28,22 @@ struct edgefn_value *edgefn_table_set(struct arena *a, struct edgefn_value *t,
 	e->key = key;
 	e->val = val;
 	return &e->val;
+}
+
+int edgefn_table_reserve(struct arena *a, struct edgefn_value *t, size_t n)
+{
+	if (t->kind != EDGEFN_TABLE || n > SIZE_MAX / sizeof(struct edgefn_entry))
+		return ERR_INVALID;
+	if (n <= t->u.t.cap)
+		return 0;
+	struct edgefn_entry *items = arena_alloc(a, n * sizeof(*items));
+	if (!items)
+		return ERR_NOMEM;
+	if (t->u.t.len)
+		memcpy(items, t->u.t.items, t->u.t.len * sizeof(*items));
+	t->u.t.items = items;
+	t->u.t.cap = n;
+	return 0;
 }
 
 struct edgefn_value *edgefn_table_set_str(struct arena *a, struct edgefn_value *t, const char *key,

@@ -95,6 +95,9 @@ struct edgefn_value *edgefn_table_set(struct arena *a, struct edgefn_value *t,
 /* edgefn_table_set with a string key. */
 struct edgefn_value *edgefn_table_set_str(struct arena *a, struct edgefn_value *t, const char *key,
                                           struct edgefn_value val);
+/* Make room for n entries in all (a table about to receive a known number
+ * of entries takes one allocation). 0 or ERR_NOMEM. */
+int edgefn_table_reserve(struct arena *a, struct edgefn_value *t, size_t n);
 /* Append val with key #t + 1 (a sequence). */
 struct edgefn_value *edgefn_table_push(struct arena *a, struct edgefn_value *t,
                                        struct edgefn_value val);
