@@ -309,8 +309,8 @@ static void tls_outcome(struct router_loop *rl, uint32_t i, int error)
 		return;
 	}
 	char why[TLS_WHY_MAX];
-	snprintf(why, sizeof(why), "%s%s%s", err_text(error), error == ERR_TLS_VERIFY ? ": " : "",
-	         error == ERR_TLS_VERIFY ? net_tls_last_verify_error() : "");
+	const char *detail = net_tls_last_verify_error();
+	snprintf(why, sizeof(why), "%s%s%s", err_text(error), detail[0] ? ": " : "", detail);
 	if (strcmp(why, last) == 0)
 		return;
 	memcpy(last, why, sizeof(why));
