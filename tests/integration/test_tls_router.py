@@ -372,6 +372,45 @@ def test_refused_certificate_fails_over(env, case):
     assert f"{VERIFY_FAILED}: {reason}" in why[0], why
 
 
+def test_region_comes_back_when_its_certificate_is_fixed(env):
+    expired = region_cert(env.pki, EU, prefix="eu-expired", days=-1, not_before=-30)
+    good = region_cert(env.pki, EU, prefix="eu-good")
+    eu = env.store(EU, expired)
+    us = env.store(US, region_cert(env.pki, US))
+    eu.put("k", BODY[EU])
+    us.put("k", BODY[US])
+    rt = env.router([region_entry(eu, server_name=SERVER_NAME[EU]),
+                     region_entry(us, dial="passive")],
+                    [f"ca_file: {env.pki.ca}"], routing={"probe_interval": "100ms"})
+    assert wait_until(lambda: rt.lines(rf"region {EU} \S+ -> DOWN"), 10), rt.read_log()
+
+    def restart_with(cert):
+        eu.store.stop()
+        i = eu.store.extra.index("--tls-cert")
+        eu.store.extra[i + 1:i + 4:2] = [str(cert[0]), str(cert[1])]
+        eu.store.start()
+
+    # The store gets a good certificate: the probes bring eu back, it serves.
+    restart_with(good)
+    assert wait_until(lambda: rt.lines(rf"region {EU} \S+ -> UP"), 10), rt.read_log()
+    assert wait_until(lambda: served_by(rt) == EU, 10), rt.read_log()
+    # Expired again: one more line with the reason (it changed: it had cleared).
+    restart_with(expired)
+    assert wait_until(lambda: len(rt.lines(rf"region {EU} \S+ -> DOWN")) == 2, 10), \
+        rt.read_log()
+    why = rt.lines(rf"router: region {EU}: TLS to .* failed: {VERIFY_FAILED}: "
+                   "certificate has expired")
+    assert len(why) == 2, rt.read_log(tail=None)
+    for _ in range(10):
+        assert served_by(rt) == US
+
+
+def served_by(rt):
+    status, h, body = rt.request("GET", rt.presigned("k"))
+    assert status == 200 and body == BODY[h[REGION_HEADER]], (status, body)
+    return h[REGION_HEADER]
+
+
 def test_insecure_skip_verify_accepts_them(env):
     # One certificate that is wrong three ways: another CA, another name, expired.
     bad = region_cert(env.pki, EU, prefix="bad-all", names=["someone-else.example.test"],
