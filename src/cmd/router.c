@@ -4,9 +4,11 @@
 
 #include "base/err.h"
 #include "cmd/cmd.h"
-#include "http/server.h"
-#include "net/loop.h"
 #include "http/admin.h"
+#include "http/server.h"
+#include "http/tls_config.h"
+#include "net/loop.h"
+#include "net/tls.h"
 #include "router/admin.h"
 #include "router/config.h"
 #include "router/server.h"
@@ -30,8 +32,22 @@ void cmd_router_help(FILE *out)
 	      "config: the control API (GET/PATCH " ROUTER_ADMIN_API_PREFIX "NAME/routes,\n"
 	      "SigV4 with an admin key) and GET /metrics (Prometheus) there.\n"
 	      "SIGTERM or SIGINT: stop accepting, finish in-flight requests, exit; a second\n"
-	      "signal exits at once. SIGHUP: re-read the admin credentials.\n",
+	      "signal exits at once. SIGHUP: re-read the admin credentials and the\n"
+	      "tls.certificates files.\n"
+	      "\n"
+	      "TLS (issue 10): tls.listen in the config adds an HTTPS listener beside\n"
+	      "--listen; regions with protocol: https are reached over TLS, their\n"
+	      "certificates checked (tls.ca_file, else the system's store) for their\n"
+	      "server_name or endpoint IP; a refused certificate fails over like a\n"
+	      "refused connection.\n",
 	      out);
+}
+
+/* After the server has stopped: no loop uses them any more. */
+static void tls_free(struct net_tls_server *tls, struct net_tls_client *upstream)
+{
+	net_tls_server_free(tls);
+	net_tls_client_free(upstream);
 }
 
 static const struct cmd_serve_ops router_serve = {
@@ -55,12 +71,27 @@ int cmd_router(int argc, char **argv)
 		return CMD_USAGE;
 	}
 	o.cfg = &cfg;
+	struct net_tls_server *tls = NULL;
+	struct net_tls_client *upstream = NULL;
+	if (cfg.tls.present || cfg.any_https) {
+		char terr[NET_TLS_ERR_LEN];
+		rc = http_tls_contexts(&cfg.tls, "router", &tls, &upstream, terr, sizeof(terr));
+		if (rc) {
+			fprintf(stderr, "router: %s\n", rc == ERR_NOMEM ? "out of memory" : terr);
+			router_config_free(&cfg);
+			return rc == ERR_NOMEM ? CMD_FAIL : CMD_USAGE;
+		}
+	}
+	o.tls_listen = cfg.tls.listen;
+	o.tls = tls;
+	o.upstream = upstream;
 	cmd_serve_prepare();
 	struct router_server *srv = NULL;
 	struct http_admin *admin = NULL;
 	struct net_loop *loop;
 	if (net_loop_new(&loop)) {
 		fputs("router: out of memory\n", stderr);
+		tls_free(tls, upstream);
 		router_config_free(&cfg);
 		return CMD_FAIL;
 	}
@@ -71,19 +102,31 @@ int cmd_router(int argc, char **argv)
 		fprintf(stderr, "router: %s\n", err[0] ? err : err_text(rc));
 		router_server_stop(srv);
 		net_loop_free(loop);
+		tls_free(tls, upstream);
 		router_config_free(&cfg);
 		return CMD_FAIL;
 	}
 	fprintf(
 	    stderr, "router: access point %s (alias %s), %u regions, listening on %s (port %d)\n",
 	    cfg.name, cfg.alias, cfg.nregions, o.listen, http_server_port(router_server_http(srv)));
+	if (tls)
+		fprintf(stderr, "router: HTTPS on %s (port %d)\n", cfg.tls.listen,
+		        http_server_tls_port(router_server_http(srv)));
+	for (uint32_t i = 0; i < cfg.nregions; i++)
+		if (cfg.region[i].https)
+			fprintf(stderr,
+			        "router: region %s over HTTPS to %s, certificate checked for %s\n",
+			        cfg.region[i].name, cfg.region[i].endpoint,
+			        cfg.tls.insecure ? "nothing (insecure_skip_verify)"
+			                         : cfg.region[i].tls_name);
 	if (admin)
 		fprintf(stderr, "router: admin on %s (port %d)\n", cfg.admin_listen,
 		        http_admin_port(admin));
-	cmd_serve(loop, &router_serve, srv, router_server_http(srv), admin, NULL);
+	cmd_serve(loop, &router_serve, srv, router_server_http(srv), admin, tls);
 	http_admin_stop(admin);
 	router_server_stop(srv);
 	net_loop_free(loop);
+	tls_free(tls, upstream);
 	router_config_free(&cfg);
 	fputs("router: stopped\n", stderr);
 	return CMD_OK;

@@ -36,9 +36,10 @@
 #define TIMEOUT_MAX            60000
 #define FIRST_BYTE_TIMEOUT_MAX 600000
 
-static const char *const top_keys[] = { "access_point", "regions", "routing", "admin" };
+static const char *const top_keys[] = { "access_point", "regions", "routing", "admin", "tls" };
 static const char *const ap_keys[] = { "name", "alias", "domain" };
-static const char *const region_keys[] = { "name", "endpoint", "bucket", "dial" };
+static const char *const region_keys[] = { "name", "endpoint", "bucket",
+	                                   "dial", "protocol", "server_name" };
 static const char *const routing_keys[] = {
 	"probe_interval",     "probe_timeout",    "connect_timeout",
 	"first_byte_timeout", "passive_fallback", "retry_404",
@@ -198,6 +199,51 @@ static int check_unique(struct parse *ps, struct seen *seen, uint32_t i,
 	return 0;
 }
 
+/* The IP of an endpoint http_endpoint_addr accepted: "::1" of "[::1]:9001",
+ * "10.0.0.1" of "10.0.0.1:80". */
+static struct iov endpoint_ip(struct iov endpoint)
+{
+	if (endpoint.len && endpoint.base[0] == '[') {
+		size_t close = 1;
+		while (close < endpoint.len && endpoint.base[close] != ']')
+			close++;
+		return iov_sub(endpoint, 1, close - 1);
+	}
+	size_t colon = endpoint.len;
+	while (colon > 0 && endpoint.base[colon - 1] != ':')
+		colon--;
+	return iov_sub(endpoint, 0, colon ? colon - 1 : endpoint.len);
+}
+
+/* protocol and server_name of region r (key nodes kp, ks; values IOV_NULL
+ * when absent): r->https, r->server_name and, with a server_name, r->tls_name. */
+static int read_protocol(struct parse *ps, struct router_config_region *r,
+                         const struct yaml_tree_node *kp, struct iov protocol,
+                         const struct yaml_tree_node *ks, struct iov server_name)
+{
+	if (protocol.base && iov_eq(protocol, IOV_LIT("https")))
+		r->https = true;
+	else if (protocol.base && !iov_eq(protocol, IOV_LIT("http")))
+		return config_schema_fail(&ps->s, kp, "protocol: \"%.*s\" is not http or https",
+		                          config_schema_quote_len(protocol), protocol.base);
+	if (!server_name.base)
+		return 0;
+	if (!r->https)
+		return config_schema_fail(&ps->s, ks,
+		                          "server_name: only with protocol: https (a plain HTTP "
+		                          "region has no certificate to check)");
+	if (!valid_host(server_name))
+		return config_schema_fail(&ps->s, ks,
+		                          "server_name: \"%.*s\" is not a DNS name (dot-separated "
+		                          "labels of 1-63 characters of a-z, 0-9 and '-', not "
+		                          "first or last, at most 253 in all)",
+		                          config_schema_quote_len(server_name), server_name.base);
+	if (config_schema_dup2(&ps->s, IOV_NULL, server_name, &r->server_name) ||
+	    config_schema_dup2(&ps->s, IOV_NULL, server_name, &r->tls_name))
+		return ps->s.rc;
+	return 0;
+}
+
 static int read_region(struct parse *ps, const struct yaml_tree_node *item, uint32_t i,
                        struct seen *seen)
 {
@@ -208,11 +254,14 @@ static int read_region(struct parse *ps, const struct yaml_tree_node *item, uint
 	if (config_schema_keys(&ps->s, item, region_keys, N_ELEMS(region_keys)))
 		return ps->s.rc;
 	const struct yaml_tree_node *kn = NULL, *ke = NULL, *kb = NULL, *kd = NULL;
-	struct iov name, endpoint, bucket, dial;
+	const struct yaml_tree_node *kp = NULL, *ks = NULL;
+	struct iov name, endpoint, bucket, dial, protocol, server_name;
 	config_schema_cstr(&ps->s, item, "name", CONFIG_REQUIRED, &name, &kn);
 	config_schema_cstr(&ps->s, item, "endpoint", CONFIG_REQUIRED, &endpoint, &ke);
 	config_schema_cstr(&ps->s, item, "bucket", CONFIG_REQUIRED, &bucket, &kb);
-	if (config_schema_cstr(&ps->s, item, "dial", CONFIG_OPTIONAL, &dial, &kd))
+	config_schema_cstr(&ps->s, item, "dial", CONFIG_OPTIONAL, &dial, &kd);
+	config_schema_cstr(&ps->s, item, "protocol", CONFIG_OPTIONAL, &protocol, &kp);
+	if (config_schema_cstr(&ps->s, item, "server_name", CONFIG_OPTIONAL, &server_name, &ks))
 		return ps->s.rc;
 	if (!valid_word(name, 1, REGION_NAME_MAX, false))
 		return config_schema_fail(
@@ -235,9 +284,14 @@ static int read_region(struct parse *ps, const struct yaml_tree_node *item, uint
 	else if (dial.base && !iov_eq(dial, IOV_LIT("active")))
 		return config_schema_fail(&ps->s, kd, "dial: \"%.*s\" is not active or passive",
 		                          config_schema_quote_len(dial), dial.base);
+	if (read_protocol(ps, r, kp, protocol, ks, server_name))
+		return ps->s.rc;
 	if (config_schema_dup2(&ps->s, IOV_NULL, name, &r->name) ||
 	    config_schema_dup2(&ps->s, IOV_NULL, endpoint, &r->endpoint) ||
 	    config_schema_dup2(&ps->s, IOV_NULL, bucket, &r->bucket))
+		return ps->s.rc;
+	if (r->https && !server_name.base &&
+	    config_schema_dup2(&ps->s, IOV_NULL, endpoint_ip(endpoint), &r->tls_name))
 		return ps->s.rc;
 	r->id = region_id(r->name);
 	seen->name_at[i] = yaml_tree_mark(kn);
@@ -263,6 +317,7 @@ static int read_regions(struct parse *ps, const struct yaml_tree_node *root)
 		if (read_region(ps, yaml_tree_item(seq, i), i, &seen))
 			return ps->s.rc;
 		active |= ps->c->region[i].dial == ROUTER_DIAL_ACTIVE;
+		ps->c->any_https |= ps->c->region[i].https;
 	}
 	if (!active)
 		return config_schema_fail(&ps->s, k,
@@ -306,6 +361,25 @@ static int read_admin(struct parse *ps, const struct yaml_tree_node *root)
 	                              &c->admin_credentials);
 }
 
+/* The shared tls: section (http/tls_config.h), and what only the router
+ * can tell about it: upstream settings with no https region to use them. */
+static int read_tls(struct parse *ps, const struct yaml_tree_node *root)
+{
+	struct router_config *c = ps->c;
+	if (http_tls_config_read(&ps->s, root, &c->tls) || !c->tls.present || c->any_https)
+		return ps->s.rc;
+	const struct yaml_tree_node *m = yaml_tree_get(root, IOV_LIT("tls"), NULL);
+	const char *key = c->tls.ca_file    ? "ca_file"
+	                  : c->tls.insecure ? "insecure_skip_verify"
+	                                    : NULL;
+	if (key)
+		return config_schema_fail(&ps->s, config_schema_key(m, key),
+		                          "tls.%s: no region has protocol: https (it is for "
+		                          "checking the stores' certificates)",
+		                          key);
+	return 0;
+}
+
 static void defaults(struct router_config *c)
 {
 	c->probe_interval_ms = ROUTER_CONFIG_PROBE_INTERVAL_MS;
@@ -327,8 +401,8 @@ static int from_tree(const char *path, struct yaml_tree *t, struct router_config
 	if (config_schema_map(&ps.s, root, "the router configuration") == 0 &&
 	    config_schema_keys(&ps.s, root, top_keys, N_ELEMS(top_keys)) == 0 &&
 	    read_access_point(&ps, root) == 0 && read_regions(&ps, root) == 0 &&
-	    read_routing(&ps, root) == 0)
-		read_admin(&ps, root);
+	    read_routing(&ps, root) == 0 && read_admin(&ps, root) == 0)
+		read_tls(&ps, root);
 	yaml_tree_free(t);
 	if (ps.s.rc) {
 		router_config_free(out);
@@ -371,7 +445,10 @@ void router_config_free(struct router_config *c)
 		free(c->region[i].name);
 		free(c->region[i].endpoint);
 		free(c->region[i].bucket);
+		free(c->region[i].server_name);
+		free(c->region[i].tls_name);
 	}
+	http_tls_config_free(&c->tls);
 	free(c->admin_listen);
 	free(c->admin_credentials);
 	memset(c, 0, sizeof(*c));

@@ -18,6 +18,11 @@
  *                                       # of a-z 0-9 '.' '-', alnum at both ends,
  *                                       # no "..", not an IPv4 address
  *       dial: active                    # active | passive (default active)
+ *       protocol: https                 # http | https (default http)
+ *       server_name: eu.store.example   # https only: the DNS name the store's
+ *                                       # certificate must carry (alias's rules);
+ *                                       # default: the endpoint's IP, checked
+ *                                       # against the certificate's IP addresses
  *   routing:                            # optional, defaults shown
  *     probe_interval: 500ms             # 50ms..60s
  *     probe_timeout: 2s                 # 10ms..60s
@@ -29,14 +34,20 @@
  *     listen: 127.0.0.1:9100            # control API and /metrics (port 0: any)
  *     credentials: admin-credentials    # users file (auth/users.h) of admin keys;
  *                                       # relative to the config file's directory
+ *   tls:                                # optional (http/tls_config.h): listen and
+ *     listen: 127.0.0.1:8443            # certificates for an HTTPS listener beside
+ *     certificates:                     # --listen; ca_file or insecure_skip_verify
+ *       - {cert: router.pem, key: router-key.pem}  # for the https regions
+ *     ca_file: ca.pem
  *
  * Unknown keys are errors at every level (with "did you mean"), as are two
  * regions with the same name, endpoint (compared as addresses) or region id
  * (crypto/region.h), no active region, and admin.listen without
- * admin.credentials. Present strings must not be empty or hold a NUL byte;
- * routing and admin, when present, must be maps. Every error is
- * "file:line:col: message" (a value's error at its key, a duplicate's at the
- * second one's key), except out of memory ("file: out of memory").
+ * admin.credentials, server_name with protocol http, and tls.ca_file or
+ * tls.insecure_skip_verify when no region is https. Present strings must not be empty or hold a NUL
+ * byte; routing and admin, when present, must be maps. Every error is "file:line:col: message" (a
+ * value's error at its key, a duplicate's at the second one's key), except out of memory ("file:
+ * out of memory").
  *
  * Pure apart from reading the file; startup thread only. The struct owns
  * its strings (NUL-terminated copies); free with router_config_free.
@@ -48,6 +59,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http/tls_config.h"
 #include "router/routes.h"
 
 #define ROUTER_CONFIG_ERR_LEN 512
@@ -63,7 +75,12 @@ struct router_config_region {
 	char *endpoint; /* "127.0.0.1:9001", checked by http_endpoint_addr (http/endpoint.h) */
 	char *bucket;
 	enum router_dial dial;
-	uint16_t id; /* region_id(name): what the store puts in upload ids */
+	uint16_t id;       /* region_id(name): what the store puts in upload ids */
+	bool https;        /* protocol: https */
+	char *server_name; /* as configured; NULL when absent */
+	char *tls_name;    /* https: server_name, else the endpoint's IP ("::1" for
+	                    * "[::1]:9001"), the name the certificate is checked for;
+	                    * NULL for http */
 };
 
 struct router_config {
@@ -78,13 +95,15 @@ struct router_config {
 	uint32_t first_byte_timeout_ms;
 	bool passive_fallback;
 	bool retry_404;
-	char *admin_listen;      /* NULL when absent */
-	char *admin_credentials; /* absolute, or the file's directory (path up to its last
-	                          * '/', nothing if none) + the value; NULL when absent */
+	char *admin_listen;         /* NULL when absent */
+	char *admin_credentials;    /* absolute, or the file's directory (path up to its last
+	                             * '/', nothing if none) + the value; NULL when absent */
+	struct http_tls_config tls; /* the tls: section (tls.present false when absent) */
+	bool any_https;             /* some region has protocol: https */
 };
 
 /* Parse the YAML text `p`/`n` (borrowed); `path` (not NULL) names it in
- * messages and anchors relative admin.credentials. 0, or ERR_CONFIG_YAML /
+ * messages and anchors relative admin.credentials and tls paths. 0, or ERR_CONFIG_YAML /
  * ERR_TOO_BIG (config/yaml_tree.h) / ERR_CONFIG_SCHEMA / ERR_NOMEM with
  * `err` holding "path:line:col: message" (truncated to errcap).
  * On error *out is zeroed and owns nothing. */

@@ -33,6 +33,7 @@
 #include "http/server.h"
 #include "net/loop.h"
 #include "net/timer.h"
+#include "net/tls.h"
 #include "router/select.h"
 
 #define ROUTER_MAGIC      0x524f5554u /* "ROUT" */
@@ -43,6 +44,9 @@
  * is kept whole before its first byte goes to the viewer, so a region that
  * dies mid-answer is retried elsewhere instead of cutting the answer short. */
 #define ROUTER_KEEP_MAX (64 * 1024)
+/* The last TLS failure logged per region and loop ("the peer's TLS
+ * certificate was not accepted: certificate has expired"). */
+#define TLS_WHY_MAX 256
 
 /* Request latency histogram bounds, seconds (Prometheus "le"). */
 static const double hist_le[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -103,6 +107,9 @@ struct router_loop {
 	uint64_t routes_version;
 	struct probe probe[ROUTER_REGIONS_MAX];
 	struct region_stats stats[ROUTER_REGIONS_MAX];
+	/* What was last logged of a TLS failure toward each region ("" none
+	 * since its last success), so a reason is logged once, not per request. */
+	char tls_why[ROUTER_REGIONS_MAX][TLS_WHY_MAX];
 	/* The region this loop would pick for a new request (index + 1; 0:
 	 * none usable) and when it was worked out, for the metrics reader:
 	 * refreshed on each health event and each probe tick. */
@@ -114,6 +121,7 @@ struct router_server {
 	uint32_t magic;
 	const struct router_config *cfg;
 	bool access_log;
+	struct net_tls_client *upstream; /* borrowed */
 	struct http_server *http;
 	unsigned nloops;
 	struct router_loop *loops;
@@ -283,6 +291,34 @@ static enum router_health_event error_event(int error)
 	return error == ERR_NET_TIMEOUT ? ROUTER_HEALTH_EV_TIMEOUT : ROUTER_HEALTH_EV_CONNECT_ERROR;
 }
 
+static bool tls_error(int error)
+{
+	return error == ERR_TLS_VERIFY || error == ERR_TLS_HANDSHAKE;
+}
+
+/* An exchange toward region i ended with `error` (0: it got an answer):
+ * log a TLS failure's reason when it differs from the last one logged for
+ * the region on this loop, forget it on success. Call from on_done, where
+ * net_tls_last_verify_error still names this connection's failure. */
+static void tls_outcome(struct router_loop *rl, uint32_t i, int error)
+{
+	char *last = rl->tls_why[i];
+	if (!tls_error(error)) {
+		if (error == 0)
+			last[0] = '\0';
+		return;
+	}
+	char why[TLS_WHY_MAX];
+	const char *detail = net_tls_last_verify_error();
+	snprintf(why, sizeof(why), "%s%s%s", err_text(error), detail[0] ? ": " : "", detail);
+	if (strcmp(why, last) == 0)
+		return;
+	memcpy(last, why, sizeof(why));
+	const struct router_config_region *r = &rl->srv->cfg->region[i];
+	fprintf(stderr, "router: region %s: TLS to %s as %s failed: %s (loop %u)\n", r->name,
+	        r->endpoint, r->tls_name, why, rl->index);
+}
+
 /* ---- answers of the router's own ---- */
 
 static void respond_error(struct fwd *f, int status, const char *code, const char *message)
@@ -359,6 +395,7 @@ static int up_head(void *arg, const struct http_head *h)
 		stat_add(&rl->stats[i].upstream_errors, 1);
 		note(rl, i, ROUTER_HEALTH_EV_HTTP_5XX, now);
 	} else {
+		tls_outcome(rl, i, 0);
 		note(rl, i, ROUTER_HEALTH_EV_REQUEST_OK, now);
 		if (f->may_fail_over) /* bodiless: time to the head is a round trip */
 			router_select_sample(&rl->sel, i, now, now - f->attempt_ns);
@@ -488,6 +525,7 @@ static void up_done(void *arg, int error)
 		return;
 	}
 	if (error && !f->retry) {
+		tls_outcome(rl, i, error);
 		stat_add(&rl->stats[i].upstream_errors, 1);
 		note(rl, i, error_event(error), clock_mono_ns());
 	}
@@ -497,9 +535,10 @@ static void up_done(void *arg, int error)
 		f->keep = NULL;
 		CHECK(http_response_reset(f->r) == 0);
 	}
-	/* Refused: not a byte left, so any request may go elsewhere, its body
+	/* Refused (the connection, or the store's certificate, or the TLS
+	 * handshake): not a byte left, so any request may go elsewhere, its body
 	 * (held until now) replayed. Otherwise only bodiless idempotent ones. */
-	bool refused = error == ERR_NET_REFUSED && !f->wrote;
+	bool refused = (error == ERR_NET_REFUSED || tls_error(error)) && !f->wrote;
 	bool retry =
 	    f->retry || (error && !f->started && !f->pinned && (f->may_fail_over || refused));
 	if (retry && !f->retry)
@@ -589,6 +628,7 @@ static int attempt(struct fwd *f)
 		               : h->framing == HTTP_BODY_CHUNKED ? -1
 		                                                 : 0,
 		.retryable = f->may_fail_over,
+		.tls_name = s->cfg->region[f->region].tls_name,
 	};
 	f->attempt_ns = clock_mono_ns();
 	int rc = http_client_send(rl->client, &req, &up_ops, f, &f->x);
@@ -769,6 +809,8 @@ static void probe_done(void *arg, int error)
 	if (!p->rl->client)
 		return; /* stopping */
 	bool ok = error == 0 && p->status >= 200 && p->status < 300;
+	/* A refused certificate is a failed probe like a refused connection. */
+	tls_outcome(p->rl, p->region, ok ? 0 : error);
 	note(p->rl, p->region, ok ? ROUTER_HEALTH_EV_PROBE_OK : ROUTER_HEALTH_EV_PROBE_FAIL,
 	     clock_mono_ns());
 }
@@ -796,6 +838,7 @@ static void probe_tick(void *arg)
 			.method = IOV_LIT("GET"),
 			.target = IOV_LIT(ROUTER_HEALTH_PATH),
 			.host = iov_cstr(cfg->region[i].endpoint),
+			.tls_name = cfg->region[i].tls_name,
 		};
 		struct http_exchange *x;
 		p->status = 0;
@@ -832,6 +875,7 @@ static int worker_start(void *ctx, struct net_loop *l, unsigned index)
 		.first_byte_timeout_ms = cfg->first_byte_timeout_ms,
 		.read_timeout_ms = cfg->first_byte_timeout_ms,
 		.max_per_origin = ROUTER_MAX_ORIGIN,
+		.tls = s->upstream,
 	};
 	struct http_client_config pc = {
 		.connect_timeout_ms = cfg->probe_timeout_ms,
@@ -839,6 +883,7 @@ static int worker_start(void *ctx, struct net_loop *l, unsigned index)
 		.read_timeout_ms = cfg->probe_timeout_ms,
 		.idle_timeout_ms = cfg->probe_interval_ms * 4 + 1000,
 		.max_per_origin = 1,
+		.tls = s->upstream,
 	};
 	if (rc == 0)
 		rc = http_client_new(l, &cc, &rl->client);
@@ -874,12 +919,17 @@ int router_server_start(const struct router_server_opts *o, struct router_server
                         size_t errcap)
 {
 	const struct router_config *cfg = o->cfg;
+	if (cfg->any_https && !o->upstream) {
+		snprintf(err, errcap, "a region is https but there is no TLS client context");
+		return ERR_INVALID;
+	}
 	struct router_server *s = calloc(1, sizeof(*s));
 	if (!s)
 		return ERR_NOMEM;
 	s->magic = ROUTER_MAGIC;
 	s->cfg = cfg;
 	s->access_log = o->access_log;
+	s->upstream = o->upstream;
 	unsigned n = o->workers;
 	if (n == 0) {
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -905,6 +955,8 @@ int router_server_start(const struct router_server_opts *o, struct router_server
 	pthread_mutex_init(&s->routes_mu, NULL);
 	struct http_server_config hc = {
 		.listen = o->listen,
+		.tls_listen = o->tls_listen,
+		.tls = o->tls,
 		.workers = n,
 		.handler = &router_handler,
 		.handler_ctx = s,
@@ -913,7 +965,9 @@ int router_server_start(const struct router_server_opts *o, struct router_server
 	};
 	rc = http_server_start(&hc, &s->http);
 	if (rc) {
-		snprintf(err, errcap, "cannot listen on %s: %s", o->listen, err_text(rc));
+		snprintf(err, errcap, "cannot listen on %s%s%s: %s", o->listen ? o->listen : "",
+		         o->listen && o->tls_listen ? " and " : "",
+		         o->tls_listen ? o->tls_listen : "", err_text(rc));
 		pthread_mutex_destroy(&s->routes_mu);
 		free(s->loops);
 		free(s);

@@ -5,6 +5,12 @@
  * connections (http/client.h), and fail over, retry a 404 on the other
  * regions, or pin a multipart upload to the region that created it.
  *
+ * Regions with protocol: https are reached over TLS, their certificates
+ * checked for the region's tls_name (router/config.h); a certificate refused
+ * or a failed handshake is a connect error like a refused connection: the
+ * request goes to another region and the region's health counts a failure
+ * (probes too), with the reason logged once per change.
+ *
  * Each worker loop keeps its own selection state, fed by its own probes of
  * every region's health endpoint and by its own requests; the routes table
  * (active / passive dials) is shared, versioned, and copied into a loop on
@@ -29,18 +35,26 @@
 
 struct router_server;
 
+struct net_tls_server;
+struct net_tls_client;
+
 struct router_server_opts {
 	const char *listen;              /* ip:port or [ipv6]:port */
+	const char *tls_listen;          /* NULL, or an HTTPS listener beside it (needs tls) */
+	struct net_tls_server *tls;      /* its certificates (borrowed; outlives the server) */
+	struct net_tls_client *upstream; /* for the https regions (borrowed; outlives the
+	                                  * server); NULL when no region is https */
 	unsigned workers;                /* 0: one per online CPU */
 	const struct router_config *cfg; /* borrowed for the server's life */
 	bool access_log;                 /* one line per request on stderr */
 };
 
-/* 0, or an error with `err` saying why (bad listen address, ERR_IO). */
+/* 0, or an error with `err` saying why (bad listen address, ERR_IO;
+ * ERR_INVALID when a region is https and o->upstream is NULL). */
 int router_server_start(const struct router_server_opts *o, struct router_server **out, char *err,
                         size_t errcap);
 struct http_server;
-/* Its HTTP server: port, drain and drained are http/server.h's. */
+/* Its HTTP server: port, TLS port, drain and drained are http/server.h's. */
 struct http_server *router_server_http(const struct router_server *s);
 /* Close everything, join the workers, free. NULL is a no-op. */
 void router_server_stop(struct router_server *s);

@@ -4,7 +4,8 @@
  * struct. An accepted file must keep every promise of config.h: 1..17
  * regions with checked names, unique names, endpoints and ids equal to
  * region_id(), at least one active, durations in range, and admin.listen
- * only with credentials. Then it is freed.
+ * only with credentials, tls_name exactly on https regions, the tls section
+ * as http/tls_config.h says. Then it is freed.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -38,7 +39,7 @@ static void check_config(const struct router_config *c)
 	CHECK(c->name && c->alias && strlen(c->name) >= 3 && strlen(c->name) <= 50);
 	CHECK(word_chars(c->name));
 	CHECK(c->nregions >= 1 && c->nregions <= ROUTER_REGIONS_MAX);
-	bool active = false;
+	bool active = false, any_https = false;
 	for (uint32_t i = 0; i < c->nregions; i++) {
 		const struct router_config_region *r = &c->region[i];
 		CHECK(r->name && r->endpoint && r->bucket);
@@ -46,6 +47,12 @@ static void check_config(const struct router_config *c)
 		CHECK(r->id == region_id(r->name));
 		CHECK(r->dial == ROUTER_DIAL_ACTIVE || r->dial == ROUTER_DIAL_PASSIVE);
 		active |= r->dial == ROUTER_DIAL_ACTIVE;
+		/* https regions have the name their certificate is checked for;
+		 * server_name only on them, and then it is that name. */
+		CHECK(r->https == (r->tls_name != NULL));
+		CHECK(!r->server_name || (r->https && strcmp(r->server_name, r->tls_name) == 0));
+		CHECK(!r->tls_name || r->tls_name[0]);
+		any_https |= r->https;
 		for (uint32_t j = 0; j < i; j++) {
 			CHECK(strcmp(r->name, c->region[j].name) != 0 && r->id != c->region[j].id);
 			CHECK(strcmp(r->endpoint, c->region[j].endpoint) != 0);
@@ -57,6 +64,15 @@ static void check_config(const struct router_config *c)
 	CHECK(c->connect_timeout_ms >= 10 && c->connect_timeout_ms <= 60000);
 	CHECK(c->first_byte_timeout_ms >= 10 && c->first_byte_timeout_ms <= 600000);
 	CHECK(!c->admin_listen || c->admin_credentials);
+	/* tls: as http/tls_config.h promises, and upstream settings only with
+	 * an https region. */
+	CHECK(c->any_https == any_https);
+	CHECK(c->tls.present || (!c->tls.listen && !c->tls.ca_file && !c->tls.insecure));
+	CHECK(!c->tls.listen == !c->tls.ncerts && c->tls.ncerts <= NET_TLS_CERTS_MAX);
+	for (size_t i = 0; i < c->tls.ncerts; i++)
+		CHECK(c->tls.certs[i].cert_file && c->tls.certs[i].key_file);
+	CHECK(!(c->tls.ca_file && c->tls.insecure));
+	CHECK(any_https || (!c->tls.ca_file && !c->tls.insecure));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -522,6 +522,127 @@ static void test_load(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* Issue 10: protocol and server_name per region, the shared tls: section. */
+static void test_tls(void **state)
+{
+	(void)state;
+	static const char text[] =
+	    AP "regions:\n"
+	       "  - name: eu-west-1\n"
+	       "    endpoint: 127.0.0.1:9001\n"
+	       "    bucket: assets-eu\n"
+	       "    protocol: https\n"
+	       "    server_name: eu.store.example.test\n"
+	       "  - {name: us-east-1, endpoint: \"[::1]:9002\", bucket: b-2, "
+	       "protocol: https}\n"
+	       "  - {name: ap-south-1, endpoint: 10.0.0.3:80, bucket: b-3, "
+	       "protocol: http}\n"
+	       "  - {name: sa-east-1, endpoint: 10.0.0.4:443, bucket: b-4, "
+	       "protocol: https, server_name: 10.9.8.7}\n"
+	       "tls:\n"
+	       "  listen: 127.0.0.1:8443\n"
+	       "  certificates:\n"
+	       "    - {cert: router.pem, key: keys/router-key.pem}\n"
+	       "    - {cert: /etc/other.pem, key: /etc/other-key.pem}\n"
+	       "  ca_file: ca.pem\n";
+	struct router_config c;
+	parse_ok("/srv/conf/router.yaml", text, &c);
+	assert_int_equal(c.nregions, 4);
+	assert_true(c.any_https);
+	assert_true(c.region[0].https);
+	assert_string_equal(c.region[0].server_name, "eu.store.example.test");
+	assert_string_equal(c.region[0].tls_name, "eu.store.example.test");
+	assert_true(c.region[1].https);
+	assert_null(c.region[1].server_name);
+	assert_string_equal(c.region[1].tls_name, "::1"); /* the endpoint's IP */
+	assert_false(c.region[2].https);
+	assert_null(c.region[2].server_name);
+	assert_null(c.region[2].tls_name);
+	assert_string_equal(c.region[3].tls_name, "10.9.8.7");
+	assert_true(c.tls.present);
+	assert_string_equal(c.tls.listen, "127.0.0.1:8443");
+	assert_int_equal(c.tls.ncerts, 2);
+	assert_string_equal(c.tls.certs[0].cert_file, "/srv/conf/router.pem");
+	assert_string_equal(c.tls.certs[0].key_file, "/srv/conf/keys/router-key.pem");
+	assert_string_equal(c.tls.certs[1].cert_file, "/etc/other.pem");
+	assert_string_equal(c.tls.ca_file, "/srv/conf/ca.pem");
+	assert_false(c.tls.insecure);
+	router_config_free(&c);
+	assert_true(all_zero(&c, sizeof(c)));
+
+	/* Defaults: plain HTTP, no tls section; an HTTPS listener with plain regions;
+	 * https regions verified by the system store (no tls section at all). */
+	parse_ok("r.yaml", AP R1, &c);
+	assert_false(c.region[0].https || c.any_https || c.tls.present);
+	assert_null(c.region[0].tls_name);
+	router_config_free(&c);
+	parse_ok("r.yaml",
+	         AP R1 "tls:\n  listen: \"[::1]:0\"\n  certificates: [{cert: c, key: k}]\n", &c);
+	assert_true(c.tls.present && !c.any_https);
+	assert_string_equal(c.tls.listen, "[::1]:0");
+	assert_string_equal(c.tls.certs[0].cert_file, "c");
+	router_config_free(&c);
+	parse_ok("r.yaml", AP R1 "    protocol: https\n", &c);
+	assert_true(c.any_https && !c.tls.present);
+	assert_string_equal(c.region[0].tls_name, "127.0.0.1");
+	router_config_free(&c);
+	parse_ok("r.yaml", AP R1 "    protocol: https\ntls:\n  insecure_skip_verify: true\n", &c);
+	assert_true(c.tls.insecure);
+	router_config_free(&c);
+	parse_ok("r.yaml", AP R1 "tls:\n  insecure_skip_verify: false\n", &c);
+	assert_true(c.tls.present && !c.tls.insecure);
+	router_config_free(&c);
+}
+
+static void test_tls_errors(void **state)
+{
+	(void)state;
+	refused(AP R1 "    protocol: HTTPS\n", ERR_CONFIG_SCHEMA,
+	        "r.yaml:8:5: protocol: \"HTTPS\" is not http or https");
+	refused(AP R1 "    protocol: ftp\n", ERR_CONFIG_SCHEMA,
+	        "r.yaml:8:5: protocol: \"ftp\" is not http or https");
+	refused(AP R1 "    server_name: eu.example\n", ERR_CONFIG_SCHEMA,
+	        "r.yaml:8:5: server_name: only with protocol: https (a plain HTTP region has no "
+	        "certificate to check)");
+	refused(AP R1 "    protocol: http\n    server_name: eu.example\n", ERR_CONFIG_SCHEMA,
+	        "r.yaml:9:5: server_name: only with protocol: https");
+	refused(AP R1 "    protocol: https\n    server_name: Eu_1.example\n", ERR_CONFIG_SCHEMA,
+	        "r.yaml:9:5: server_name: \"Eu_1.example\" is not a DNS name (dot-separated "
+	        "labels of 1-63 characters of a-z, 0-9 and '-', not first or last, at most 253 "
+	        "in all)");
+	refused(AP R1 "    protocol: https\n    server_name: \"*.example\"\n", ERR_CONFIG_SCHEMA,
+	        "r.yaml:9:5: server_name: \"*.example\" is not a DNS name");
+	refused(AP R1 "    protocol: https\n    server_name: \"\"\n", ERR_CONFIG_SCHEMA,
+	        "r.yaml:9:5: server_name: must not be empty");
+	refused(AP R1 "    protocl: https\n", ERR_CONFIG_SCHEMA,
+	        "r.yaml:8:5: unknown key \"protocl\"; did you mean \"protocol\"?");
+	refused(AP R1 "    server-name: x\n", ERR_CONFIG_SCHEMA,
+	        "r.yaml:8:5: unknown key \"server-name\"; did you mean \"server_name\"?");
+	/* Upstream settings with nothing upstream to use them. */
+	refused(AP R1 "tls:\n  ca_file: ca.pem\n", ERR_CONFIG_SCHEMA,
+	        "r.yaml:9:3: tls.ca_file: no region has protocol: https (it is for checking the "
+	        "stores' certificates)");
+	refused(AP R1 "    protocol: http\ntls:\n  insecure_skip_verify: true\n", ERR_CONFIG_SCHEMA,
+	        "r.yaml:10:3: tls.insecure_skip_verify: no region has protocol: https");
+	/* The shared reader's errors come through with their positions. */
+	refused(AP R1 "tls:\n  lisen: 127.0.0.1:1\n", ERR_CONFIG_SCHEMA,
+	        "r.yaml:9:3: unknown key \"lisen\"; did you mean \"listen\"?");
+	refused(AP R1 "tlss: {}\n", ERR_CONFIG_SCHEMA,
+	        "r.yaml:8:1: unknown key \"tlss\"; did you mean \"tls\"?");
+	refused(AP R1 "tls: [1]\n", ERR_CONFIG_SCHEMA,
+	        "r.yaml:8:1: tls: expected a map, got a sequence");
+	refused(AP R1 "tls:\n  listen: 127.0.0.1:8443\n", ERR_CONFIG_SCHEMA,
+	        "r.yaml:9:3: tls.listen needs tls.certificates (cert and key files)");
+	refused(AP R1 "tls:\n  listen: localhost:8443\n  certificates: [{cert: c, key: k}]\n",
+	        ERR_CONFIG_SCHEMA, "r.yaml:9:3: listen: \"localhost:8443\" is not ip:port");
+	refused(AP R1 "tls:\n  listen: 127.0.0.1:8443\n  certificates: [{cert: c}]\n",
+	        ERR_CONFIG_SCHEMA, "r.yaml:10:18: missing required key \"key\"");
+	refused(AP R1 "    protocol: https\ntls:\n  ca_file: c\n  insecure_skip_verify: true\n",
+	        ERR_CONFIG_SCHEMA,
+	        "r.yaml:10:3: ca_file: pointless with insecure_skip_verify: true (nothing is "
+	        "verified)");
+}
+
 /* No error buffer at all still gives the code. */
 static void test_no_error_buffer(void **state)
 {
@@ -546,6 +667,7 @@ int main(void)
 		cmocka_unit_test(test_duplicates),   cmocka_unit_test(test_dials_and_routing),
 		cmocka_unit_test(test_admin),        cmocka_unit_test(test_credentials_path),
 		cmocka_unit_test(test_load),         cmocka_unit_test(test_no_error_buffer),
+		cmocka_unit_test(test_tls),          cmocka_unit_test(test_tls_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
