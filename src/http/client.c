@@ -157,8 +157,19 @@ struct origin {
 	bool kicking;
 };
 
+/* The last TLS failure logged for an address and name: kept by the client,
+ * since an origin's struct goes when its last connection does. */
+#define TLS_LOG_SLOTS 16
+struct tls_log {
+	char addr[ORIGIN_ADDR_MAX];
+	char name[ORIGIN_NAME_MAX];
+	char why[160]; /* "" since a success */
+};
+
 struct http_client {
 	unsigned magic;
+	struct tls_log tls_log[TLS_LOG_SLOTS];
+	unsigned tls_log_next;
 	struct net_loop *loop;
 	struct http_client_config cfg;
 	struct origin *origins;
@@ -831,7 +842,7 @@ static void on_connected(void *arg, struct net_conn *nc, int status)
 	struct http_exchange *x = cn->x;
 	struct origin *o = cn->origin;
 	cn->pc = NULL;
-	if (cn->state != CCONN_CLOSING && status == 0 && o->tls_name[0]) {
+	if (cn->state != CCONN_CLOSING && status == 0 && o->tls_name[0] && !net_tls_is(nc)) {
 		/* TLS before anything: a certificate refused is a connect error,
 		 * within the same connect deadline. */
 		int rc = net_tls_connect(cn->client->cfg.tls, nc, o->tls_name, on_tls_connected, cn,
@@ -860,16 +871,42 @@ static void on_connected(void *arg, struct net_conn *nc, int status)
 	conn_bind(cn, x);
 }
 
+/* A TLS failure is logged once per change of an address's reason (a dead
+ * origin's retries and probes do not repeat it); a success clears it. */
+static void tls_log(struct http_client *c, const struct origin *o, int status)
+{
+	struct tls_log *slot = NULL;
+	for (unsigned i = 0; i < TLS_LOG_SLOTS && !slot; i++)
+		if (strcmp(c->tls_log[i].addr, o->addr) == 0 &&
+		    strcmp(c->tls_log[i].name, o->tls_name) == 0)
+			slot = &c->tls_log[i];
+	if (status == 0) {
+		if (slot)
+			slot->why[0] = '\0';
+		return;
+	}
+	if (status != ERR_TLS_VERIFY && status != ERR_TLS_HANDSHAKE)
+		return;
+	char why[sizeof(slot->why)];
+	snprintf(why, sizeof(why), "%s%s%s", err_text(status), status == ERR_TLS_VERIFY ? ": " : "",
+	         status == ERR_TLS_VERIFY ? net_tls_last_verify_error() : "");
+	if (slot && strcmp(slot->why, why) == 0)
+		return;
+	if (!slot) {
+		slot = &c->tls_log[c->tls_log_next++ % TLS_LOG_SLOTS];
+		snprintf(slot->addr, sizeof(slot->addr), "%s", o->addr);
+		snprintf(slot->name, sizeof(slot->name), "%s", o->tls_name);
+	}
+	memcpy(slot->why, why, sizeof(why));
+	fprintf(stderr, "http client: TLS to %s (%s) failed: %s\n", o->addr, o->tls_name, why);
+}
+
 static void on_tls_connected(void *arg, struct net_conn *nc, int status)
 {
 	struct cconn *cn = arg;
 	CHECK_MAGIC(cn, CCONN_MAGIC);
 	cn->tpc = NULL;
-	if (status == ERR_TLS_VERIFY || status == ERR_TLS_HANDSHAKE)
-		fprintf(stderr, "http client: TLS to %s (%s) failed: %s%s%s\n", cn->origin->addr,
-		        cn->origin->tls_name, err_text(status),
-		        status == ERR_TLS_VERIFY ? ": " : "",
-		        status == ERR_TLS_VERIFY ? net_tls_last_verify_error() : "");
+	tls_log(cn->client, cn->origin, status);
 	on_connected(cn, nc, status);
 }
 
