@@ -26,8 +26,8 @@
 
 static const char *const top_keys[] = { "peers", "resync_on_empty", "ca_file" };
 static const char *const peer_keys[] = {
-	"name",        "region",      "endpoint", "credentials",          "concurrency",
-	"timeout",     "backoff_max", "ca_file",  "insecure_skip_verify", "server_name",
+	"name",    "region",      "endpoint", "credentials",          "concurrency",
+	"timeout", "backoff_max", "ca_file",  "insecure_skip_verify", "server_name",
 };
 /* The keys only an https:// peer may have. */
 static const char *const tls_keys[] = { "ca_file", "insecure_skip_verify", "server_name" };
@@ -138,8 +138,7 @@ static int check_ca_file(struct parse *ps, const struct yaml_tree_node *k, const
 	fclose(f);
 	ERR_clear_error();
 	if (!x)
-		return config_schema_fail(&ps->s, k, "ca_file: %s: no PEM certificate in it",
-		                          path);
+		return config_schema_fail(&ps->s, k, "ca_file: %s: no PEM certificate in it", path);
 	X509_free(x);
 	return 0;
 }
