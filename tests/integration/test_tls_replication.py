@@ -9,8 +9,7 @@ nobody trusts, gets nothing: the sender's status and log say why (once, not
 per retry), the rows stay queued, and once the peer has a good certificate
 (replaced and SIGHUP, or a restart) every queued version arrives, deletes
 included. insecure_skip_verify sends without checking and says so at every
-start. Certificates come from the openssl CLI (`meridian tls` is not on
-main yet)."""
+start. Certificates come from `meridian tls ca` / `meridian tls issue`."""
 import json
 import os
 import pathlib
@@ -21,48 +20,35 @@ import time
 import pytest
 
 from replenv import Pair, rules_json, wait_for
-from storeenv import ALICE, Store, free_port
+from storeenv import ALICE, Store, free_port, meridian_bin
 
 
-# ---- certificates (openssl CLI) ----
+# ---- certificates (`meridian tls`, as users make them) ----
 
-def openssl(*args):
-    r = subprocess.run(["openssl", *args], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, f"openssl {' '.join(args)}: {r.stderr}"
+def tls(*args):
+    r = subprocess.run([meridian_bin(), "tls", *args], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, f"meridian tls {' '.join(args)}: {r.stderr}"
 
 
 def make_ca(d, cn):
-    """A P-256 CA in d: ca.pem, ca-key.pem."""
-    d = pathlib.Path(d)
-    d.mkdir(parents=True, exist_ok=True)
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", str(d / "ca-key.pem"), "-out", str(d / "ca.pem"), "-days", "30",
-            "-subj", f"/CN={cn}", "-addext", "basicConstraints=critical,CA:TRUE",
-            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    return d
+    """A CA in d (created): ca.pem, ca-key.pem."""
+    tls("ca", "--out", str(d), "--name", cn)
+    return pathlib.Path(d)
 
 
-def issue(ca, prefix, names=(), ips=()):
-    """A server certificate from CA dir `ca` for the names and IPs:
-    PREFIX.pem and PREFIX-key.pem. Returns (cert, key)."""
+def issue(ca, prefix, names=(), ips=(), *more):
+    """A certificate from CA dir `ca` for the names and IPs (the first name
+    is required: "x.invalid" when only IPs are wanted): PREFIX.pem and
+    PREFIX-key.pem, written over any earlier ones. Returns (cert, key)."""
+    args = ["issue", "--ca", str(ca), "--out", str(prefix)]
+    for n in names or ["x.invalid"]:
+        args += ["--name", n]
+    for i in ips:
+        args += ["--ip", i]
+    tls(*args, *more)
     prefix = pathlib.Path(prefix)
-    cert, key, csr = (prefix.with_name(prefix.name + s) for s in (".pem", "-key.pem", ".csr"))
-    ext = prefix.with_name(prefix.name + ".ext")
-    san = ",".join([f"DNS:{n}" for n in names] + [f"IP:{i}" for i in ips])
-    ext.write_text(f"subjectAltName={san}\nextendedKeyUsage=serverAuth\n"
-                   "basicConstraints=CA:FALSE\n")
-    tmp_key = prefix.with_name(prefix.name + ".tmpkey")
-    openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", str(tmp_key), "-out", str(csr), "-subj",
-            f"/CN={(list(names) + list(ips))[0]}")
-    tmp_cert = prefix.with_name(prefix.name + ".tmpcert")
-    openssl("x509", "-req", "-in", str(csr), "-CA", str(ca / "ca.pem"), "-CAkey",
-            str(ca / "ca-key.pem"), "-CAcreateserial", "-days", "30", "-extfile", str(ext),
-            "-out", str(tmp_cert))
-    # Replace in place (a reload reads the same paths).
-    os.replace(tmp_key, key)
-    os.replace(tmp_cert, cert)
-    return cert, key
+    return prefix.with_name(prefix.name + ".pem"), prefix.with_name(prefix.name + "-key.pem")
 
 
 # ---- two stores over HTTPS ----
@@ -202,14 +188,24 @@ def pending_stays_put(pair, run, keys, reason):
         assert pair.ca.head_object(Bucket=pair.ba, Key=k)["ReplicationStatus"] == "PENDING"
 
 
-def test_a_certificate_for_another_name_sends_nothing_until_fixed_by_sighup(tmp_path, ca, run):
+# B's bad certificate (issue's arguments) and the words the reason must hold.
+BAD_CERTS = {
+    "another-name": ((["someone-else.test"], []), "target host name '127.0.0.1'"),
+    "expired": (([], ["127.0.0.1"], "--days", "-1", "--not-before-days", "-30"),
+                "certificate has expired"),
+}
+
+
+@pytest.mark.parametrize("bad", sorted(BAD_CERTS))
+def test_a_bad_certificate_sends_nothing_until_replaced_and_reloaded(tmp_path, ca, run, bad):
+    args, reason = BAD_CERTS[bad]
     cert_a = issue(ca, tmp_path / "a-cert", ips=["127.0.0.1"])
-    cert_b = issue(ca, tmp_path / "b-cert", names=["someone-else.test"])
+    cert_b = issue(ca, tmp_path / "b-cert", *args)
     pair = TLSPair(tmp_path, cert_a, cert_b, a_peer={"ca_file": str(ca / "ca.pem")},
                    b_peer={"ca_file": str(ca / "ca.pem")})
     try:
         keys = [f"shared/k{i:02d}" for i in range(20)]
-        pending_stays_put(pair, run, keys, "127.0.0.1")
+        pending_stays_put(pair, run, keys, reason)
         # B gets a good certificate in the same files and reloads.
         issue(ca, tmp_path / "b-cert", ips=["127.0.0.1"])
         pair.b.proc.send_signal(signal.SIGHUP)
@@ -229,11 +225,12 @@ def test_an_unknown_ca_sends_nothing_until_the_peer_restarts_with_a_good_one(tmp
     rogue = make_ca(tmp_path / "rogue", "Someone else's CA")
     cert_a = issue(ca, tmp_path / "a-cert", ips=["127.0.0.1"])
     bad_b = issue(rogue, tmp_path / "b-rogue", ips=["127.0.0.1"])
+    reason = "unable to get local issuer certificate"
     pair = TLSPair(tmp_path, cert_a, bad_b, a_peer={"ca_file": str(ca / "ca.pem")},
                    b_peer={"ca_file": str(ca / "ca.pem")})
     try:
         keys = [f"shared/u{i:02d}" for i in range(20)]
-        pending_stays_put(pair, run, keys, "certificate")
+        pending_stays_put(pair, run, keys, reason)
         # The health check says it too (once), even with nothing to send.
         wait_for(lambda: log_lines(pair.a, "repl: peer eu health check failed: TLS: "),
                  timeout=10, what="the health check's TLS line")
