@@ -151,7 +151,12 @@ static int read_ca_file(struct parse *ps, const struct yaml_tree_node *k, struct
 	if (config_schema_path(&ps->s, k, "ca_file", v, &path))
 		return ps->s.rc;
 	size_t n = strlen(path);
-	CHECK(n <= REPL_PATH_MAX); /* config_schema_path refuses PATH_MAX bytes */
+	if (n > REPL_PATH_MAX) {
+		free(path);
+		return config_schema_fail(&ps->s, k,
+		                          "ca_file: the path would be %zu bytes, more than %d", n,
+		                          REPL_PATH_MAX);
+	}
 	memcpy(dst, path, n + 1);
 	free(path);
 	return check_ca_file(ps, k, dst);

@@ -50,7 +50,6 @@
 #ifndef MERIDIAN_REPL_CONFIG_H
 #define MERIDIAN_REPL_CONFIG_H
 
-#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -66,7 +65,7 @@
 /* "https://" + "[" host "]" + ":65535" + "/" */
 #define REPL_ENDPOINT_MAX  (8 + HTTP_ENDPOINT_HOST_MAX + 2 + 6 + 1)
 #define REPL_AUTHORITY_MAX (HTTP_ENDPOINT_HOST_MAX + 2 + 6)
-#define REPL_PATH_MAX      (PATH_MAX - 1) /* a ca_file path, resolved */
+#define REPL_PATH_MAX      4095 /* a ca_file path, resolved */
 
 /* Defaults and ranges. */
 #define REPL_CONCURRENCY_DEFAULT 64
