@@ -85,6 +85,9 @@ struct peer {
 	unsigned inflight;
 	bool up;
 	struct peer_stats st; /* under the agent's mutex */
+	/* Why it is unreachable ("" while up): logged when it changes, shown
+	 * in the status. Written by the agent thread under the mutex. */
+	char reason[REPL_REASON_MAX];
 };
 
 struct piece {
@@ -97,7 +100,7 @@ struct xfer {
 	struct repl_agent *ag;
 	struct peer *p;
 	CURL *h;
-	struct curl_slist *hdrs;
+	struct repl_req q; /* headers, connect-to, error buffer */
 	struct arena *a;
 	struct meta_outbox_row row;
 	bool marker;
@@ -110,7 +113,6 @@ struct xfer {
 	/* the answer */
 	char body[ERR_BODY_MAX];
 	size_t body_len;
-	char errbuf[CURL_ERROR_SIZE];
 };
 
 /* Versions FAILED since start per (bucket, rule, peer); the rest in one. */
@@ -287,7 +289,7 @@ static void xfer_free(struct xfer *x)
 		curl_multi_remove_handle(x->ag->multi, x->h);
 		curl_easy_cleanup(x->h);
 	}
-	curl_slist_free_all(x->hdrs);
+	repl__req_free(&x->q);
 	if (x->fd >= 0)
 		close(x->fd);
 	arena_free(x->a);
@@ -378,12 +380,11 @@ static int xfer_prepare(struct xfer *x, const struct meta_object *o)
 	struct iov method = x->marker ? IOV_LIT("DELETE") : IOV_LIT("PUT");
 	struct iov payload = x->marker ? IOV_LIT(AUTH_EMPTY_SHA256) : IOV_LIT("UNSIGNED-PAYLOAD");
 	int rc = repl__prepare(x->h, x->p->cfg, method, p, IOV_NULL, &hs, payload, x->ag->keys, ar,
-	                       &x->hdrs);
+	                       &x->q);
 	if (rc)
 		return rc;
 	CURL *h = x->h;
 	curl_easy_setopt(h, CURLOPT_PRIVATE, x);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
 	if (x->marker) {
@@ -418,10 +419,23 @@ static int xfer_pieces(struct xfer *x, const struct meta_object *o)
 	return 0;
 }
 
-static void peer_outage(struct repl_agent *a, struct peer *p, int64_t now)
+/* p did not answer, for `reason` (repl__reason): back off the whole peer.
+ * The reason is logged when it differs from the last one, so a peer that
+ * keeps failing the same way (a refused certificate, say) is one line, not
+ * one per retry. */
+static void peer_outage(struct repl_agent *a, struct peer *p, int64_t now, const char *reason)
 {
-	if (p->backoff_until > now)
+	bool changed = strcmp(p->reason, reason) != 0;
+	if (changed) {
+		pthread_mutex_lock(&a->mu);
+		snprintf(p->reason, sizeof(p->reason), "%s", reason);
+		pthread_mutex_unlock(&a->mu);
+	}
+	if (p->backoff_until > now) {
+		if (changed) /* another cause within one outage */
+			fprintf(stderr, "repl: peer %s unreachable: %s\n", p->cfg->name, reason);
 		return; /* already counted for this outage */
+	}
 	unsigned shift = p->fails < 16 ? p->fails : 16;
 	int64_t d = (int64_t)BACKOFF_FIRST_MS << shift;
 	if (d > p->cfg->backoff_max_ms)
@@ -434,9 +448,11 @@ static void peer_outage(struct repl_agent *a, struct peer *p, int64_t now)
 	pthread_mutex_lock(&a->mu);
 	p->st.outages++;
 	pthread_mutex_unlock(&a->mu);
-	if (p->up || p->fails == 1)
-		fprintf(stderr, "repl: peer %s unreachable, retrying in %" PRId64 " ms\n",
-		        p->cfg->name, d);
+	if (changed)
+		fprintf(stderr,
+		        "repl: peer %s unreachable: %s (retrying in %" PRId64
+		        " ms, then with backoff up to %" PRId64 " ms; rows stay queued)\n",
+		        p->cfg->name, reason, d, p->cfg->backoff_max_ms);
 	p->up = false;
 }
 
@@ -534,11 +550,19 @@ static void xfer_finished(struct repl_agent *a, struct xfer *x, CURLcode res)
 		fprintf(stderr, "repl: %s/" IOV_FMT " " IOV_FMT ": %s\n", p->cfg->name,
 		        IOV_ARG(x->row.key), IOV_ARG(x->row.version_id), why);
 	} else if (res != CURLE_OK || status >= 500 || status == 429 || status == 0) {
+		/* A refused certificate lands here too: an outage, never FAILED. */
 		busy_del(a, id); /* untouched in the outbox: sent again after the outage */
-		peer_outage(a, p, now);
+		char why[REPL_REASON_MAX];
+		repl__reason(res, &x->q, status, why, sizeof(why));
+		peer_outage(a, p, now, why);
 	} else if (status >= 200 && status < 300) {
 		if (!p->up && p->fails)
 			fprintf(stderr, "repl: peer %s reachable again\n", p->cfg->name);
+		if (p->reason[0]) {
+			pthread_mutex_lock(&a->mu);
+			p->reason[0] = '\0';
+			pthread_mutex_unlock(&a->mu);
+		}
 		p->up = true;
 		p->fails = 0;
 		record_sent(a, p, x, now);
@@ -704,20 +728,52 @@ int repl_agent_resync(struct repl_agent *a, struct iov bucket, struct iov peer)
 	return repl__resync_request(a->resync, bucket, peer);
 }
 
+/* s as a JSON string's contents: quotes, backslashes and controls escaped. */
+static int json_text(struct buf *b, const char *s)
+{
+	int rc = 0;
+	for (; rc == 0 && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			rc = buf_printf(b, "\\%c", c);
+		else if (c < 0x20)
+			rc = buf_printf(b, "\\u%04x", c);
+		else
+			rc = buf_add_char(b, (char)c);
+	}
+	return rc;
+}
+
+/* How a peer's certificate is checked, for the status. */
+static const char *tls_mode(const struct repl_peer *c)
+{
+	if (!c->https)
+		return "none";
+	if (c->insecure)
+		return "insecure_skip_verify";
+	return c->ca_file[0] ? "verify (ca_file)" : "verify (system store)";
+}
+
 int repl_agent_status(struct repl_agent *a, struct buf *json)
 {
 	int rc = buf_add_str(json, "{\"peers\": [");
 	pthread_mutex_lock(&a->mu);
 	for (size_t i = 0; rc == 0 && i < a->npeers; i++) {
 		const struct peer *p = &a->peers[i];
+		const struct repl_peer *c = p->cfg;
 		rc = buf_printf(json,
 		                "%s{\"name\": \"%s\", \"region\": \"%s\", \"endpoint\": \"%s\", "
+		                "\"tls\": \"%s\", \"server_name\": \"%s\", "
 		                "\"up\": %s, \"sent\": %" PRIu64 ", \"bytes\": %" PRIu64
 		                ", \"failed\": %" PRIu64 ", \"outages\": %" PRIu64
-		                ", \"lag_max_seconds\": %.3f}",
-		                i ? ", " : "", p->cfg->name, p->cfg->region, p->cfg->endpoint,
-		                p->up ? "true" : "false", p->st.ops, p->st.bytes, p->st.failed,
-		                p->st.outages, p->st.lag_max);
+		                ", \"lag_max_seconds\": %.3f, \"error\": \"",
+		                i ? ", " : "", c->name, c->region, c->endpoint, tls_mode(c),
+		                c->server_name, p->up ? "true" : "false", p->st.ops, p->st.bytes,
+		                p->st.failed, p->st.outages, p->st.lag_max);
+		if (rc == 0)
+			rc = json_text(json, p->reason);
+		if (rc == 0)
+			rc = buf_add_str(json, "\"}");
 	}
 	pthread_mutex_unlock(&a->mu);
 	if (rc == 0)
@@ -790,8 +846,14 @@ int repl_agent_start(const struct repl_agent_opts *o, struct repl_agent **out, c
 	pthread_mutex_init(&a->mu, NULL);
 	a->npeers = o->cfg->npeers;
 	for (size_t i = 0; i < a->npeers; i++) {
-		a->peers[i].cfg = &o->cfg->peers[i];
+		const struct repl_peer *c = &o->cfg->peers[i];
+		a->peers[i].cfg = c;
 		a->peers[i].up = true;
+		if (c->insecure) /* at every start, by name */
+			fprintf(stderr,
+			        "repl: peer %s (%s): TLS verification of its certificate is OFF "
+			        "(insecure_skip_verify: true)\n",
+			        c->name, c->endpoint);
 	}
 	struct meta_db_opts ro = { .query_only = true };
 	int rc = meta_db_open(o->db_path, &ro, &a->rdb);

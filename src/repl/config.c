@@ -5,7 +5,11 @@
  */
 #include "repl/config.h"
 
+#include <errno.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,14 +24,18 @@
 
 #define CRED_ERR_LEN 512 /* the users parser's message: "path:line: text" */
 
-static const char *const top_keys[] = { "peers", "resync_on_empty" };
+static const char *const top_keys[] = { "peers", "resync_on_empty", "ca_file" };
 static const char *const peer_keys[] = {
-	"name", "region", "endpoint", "credentials", "concurrency", "timeout", "backoff_max",
+	"name",    "region",      "endpoint", "credentials",          "concurrency",
+	"timeout", "backoff_max", "ca_file",  "insecure_skip_verify", "server_name",
 };
+/* The keys only an https:// peer may have. */
+static const char *const tls_keys[] = { "ca_file", "insecure_skip_verify", "server_name" };
 
 struct parse {
 	struct config_schema s;
 	struct repl_config *c;
+	char ca_file[REPL_PATH_MAX + 1]; /* the top level's, resolved; "" if none */
 	/* Where each peer's name, region and endpoint keys were, for
 	 * duplicate messages. */
 	struct yaml_tree_mark name_at[REPL_PEERS_MAX];
@@ -92,16 +100,118 @@ static bool read_endpoint(struct repl_peer *p, struct iov v)
 	p->host_is_ip = e.ip;
 	const char *lb = e.ipv6 ? "[" : "", *rb = e.ipv6 ? "]" : "";
 	int hl = (int)e.host.len;
-	bool default_port = e.port == (e.https ? 443 : 80);
-	if (default_port)
-		snprintf(p->authority, sizeof(p->authority), "%s%.*s%s", lb, hl, e.host.base, rb);
-	else
-		snprintf(p->authority, sizeof(p->authority), "%s%.*s%s:%u", lb, hl, e.host.base, rb,
-		         e.port);
 	if (e.ip)
 		snprintf(p->connect, sizeof(p->connect), "%s%.*s%s:%u", lb, hl, e.host.base, rb,
 		         e.port);
 	return true;
+}
+
+/* The Host header: server_name, else host (bracketed if IPv6), with
+ * ":port" unless the scheme's default. */
+static void set_authority(struct repl_peer *p)
+{
+	bool v6 = !p->server_name[0] && strchr(p->host, ':') != NULL;
+	const char *name = p->server_name[0] ? p->server_name : p->host;
+	const char *lb = v6 ? "[" : "", *rb = v6 ? "]" : "";
+	if (p->port == (p->https ? 443 : 80))
+		snprintf(p->authority, sizeof(p->authority), "%s%s%s", lb, name, rb);
+	else
+		snprintf(p->authority, sizeof(p->authority), "%s%s%s:%u", lb, name, rb, p->port);
+}
+
+/*
+ * A CA bundle must hold a PEM certificate: a wrong path or file is found at
+ * start, not as every handshake failing later. The file is read again by
+ * the TLS library when connecting (so it can be replaced in place).
+ */
+static int check_ca_file(struct parse *ps, const struct yaml_tree_node *k, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		config_schema_fail(&ps->s, k, "ca_file: %s: cannot open: %s", path,
+		                   strerror(errno));
+		if (ps->s.rc == ERR_CONFIG_SCHEMA)
+			ps->s.rc = ERR_IO;
+		return ps->s.rc;
+	}
+	X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	ERR_clear_error();
+	if (!x)
+		return config_schema_fail(&ps->s, k, "ca_file: %s: no PEM certificate in it", path);
+	X509_free(x);
+	return 0;
+}
+
+/* A ca_file value into dst (REPL_PATH_MAX + 1 bytes), resolved against the
+ * YAML file's directory and checked. */
+static int read_ca_file(struct parse *ps, const struct yaml_tree_node *k, struct iov v, char *dst)
+{
+	char *path = NULL;
+	if (config_schema_path(&ps->s, k, "ca_file", v, &path))
+		return ps->s.rc;
+	size_t n = strlen(path);
+	if (n > REPL_PATH_MAX) {
+		free(path);
+		return config_schema_fail(&ps->s, k,
+		                          "ca_file: the path would be %zu bytes, more than %d", n,
+		                          REPL_PATH_MAX);
+	}
+	memcpy(dst, path, n + 1);
+	free(path);
+	return check_ca_file(ps, k, dst);
+}
+
+/* A server name: a DNS name, not an address (its last label is not all
+ * digits, as http_endpoint_parse decides). */
+static bool valid_server_name(struct iov v)
+{
+	if (!http_endpoint_dns_name(v))
+		return false;
+	size_t i = v.len;
+	while (i > 0 && v.base[i - 1] >= '0' && v.base[i - 1] <= '9')
+		i--;
+	return !(i == 0 || v.base[i - 1] == '.');
+}
+
+/* The TLS keys of peer p (its endpoint already read), and its Host. */
+static int read_tls(struct parse *ps, const struct yaml_tree_node *item, struct repl_peer *p)
+{
+	if (!p->https) {
+		for (size_t i = 0; i < N_ELEMS(tls_keys); i++)
+			if (yaml_tree_get(item, iov_cstr(tls_keys[i]), NULL))
+				return config_schema_fail(
+				    &ps->s, config_schema_key(item, tls_keys[i]),
+				    "%s: only for an https:// endpoint (this one is http://)",
+				    tls_keys[i]);
+		set_authority(p);
+		return 0;
+	}
+	const struct yaml_tree_node *kca = NULL, *ksn = NULL;
+	struct iov ca, sn;
+	config_schema_cstr(&ps->s, item, "ca_file", CONFIG_OPTIONAL, &ca, &kca);
+	config_schema_cstr(&ps->s, item, "server_name", CONFIG_OPTIONAL, &sn, &ksn);
+	config_schema_bool(&ps->s, item, "insecure_skip_verify", CONFIG_OPTIONAL, &p->insecure);
+	if (ps->s.rc)
+		return ps->s.rc;
+	if (ca.base && p->insecure)
+		return config_schema_fail(&ps->s, kca,
+		                          "ca_file: pointless with insecure_skip_verify: true "
+		                          "(nothing is verified)");
+	if (sn.base && !valid_server_name(sn))
+		return config_schema_fail(
+		    &ps->s, ksn,
+		    "server_name: \"%.*s\" is not a DNS name (labels of 1-63 letters, digits "
+		    "and '-', 253 bytes at most; not an IP address)",
+		    config_schema_quote_len(sn), sn.base);
+	if (sn.base)
+		copy(p->server_name, sizeof(p->server_name), sn);
+	set_authority(p);
+	if (ca.base)
+		return read_ca_file(ps, kca, ca, p->ca_file);
+	if (!p->insecure)
+		memcpy(p->ca_file, ps->ca_file, sizeof(p->ca_file));
+	return 0;
 }
 
 /* Hosts compare without ASCII case, ports exactly; the scheme is not part
@@ -256,7 +366,7 @@ static int read_peer(struct parse *ps, const struct yaml_tree_node *item, size_t
 	ps->name_at[i] = yaml_tree_mark(kn);
 	ps->region_at[i] = yaml_tree_mark(kr);
 	ps->endpoint_at[i] = yaml_tree_mark(ke);
-	if (check_unique(ps, i, kn, kr, ke))
+	if (check_unique(ps, i, kn, kr, ke) || read_tls(ps, item, p))
 		return ps->s.rc;
 	char *path = NULL;
 	if (config_schema_path(&ps->s, kc, "credentials", cred, &path))
@@ -295,7 +405,11 @@ static int from_tree(struct yaml_tree *t, struct repl_config *out, char *err, si
 	    config_schema_keys(&ps.s, root, top_keys, N_ELEMS(top_keys)) == 0) {
 		config_schema_bool(&ps.s, root, "resync_on_empty", CONFIG_OPTIONAL,
 		                   &out->resync_on_empty);
-		read_peers(&ps, root);
+		const struct yaml_tree_node *kca = NULL;
+		struct iov ca;
+		if (config_schema_cstr(&ps.s, root, "ca_file", CONFIG_OPTIONAL, &ca, &kca) == 0 &&
+		    (!ca.base || read_ca_file(&ps, kca, ca, ps.ca_file) == 0))
+			read_peers(&ps, root);
 	}
 	yaml_tree_free(t);
 	if (ps.s.rc)

@@ -19,7 +19,21 @@
  *       concurrency: 64                 # 1..256: requests in flight to this peer
  *       timeout: 30s                    # 1s..10m: a request without progress fails
  *       backoff_max: 30s                # 1s..1h: cap of the retry backoff
+ *       ca_file: ca.pem                 # https only: verify the peer's certificate
+ *                                       # with this PEM bundle (default: the top
+ *                                       # level's, else the system store);
+ *                                       # relative to the YAML file's directory
+ *       insecure_skip_verify: false     # https only: true verifies nothing (the
+ *                                       # agent says so at every start)
+ *       server_name: s3.eu.example      # https only: the DNS name verified in (and
+ *                                       # sent as SNI and Host to) the peer, which
+ *                                       # is still reached at the endpoint's address
  *   resync_on_empty: true               # optional, default true
+ *   ca_file: ca.pem                     # optional: every https peer's default
+ *
+ * A ca_file must hold at least one PEM certificate (read here); ca_file
+ * and insecure_skip_verify: true together are refused, as are the three
+ * TLS keys on an http:// peer.
  *
  * Unknown keys are errors at every level (with "did you mean"). Every error
  * is "file:line:col: message", a value's at its key and a duplicate's at the
@@ -51,6 +65,7 @@
 /* "https://" + "[" host "]" + ":65535" + "/" */
 #define REPL_ENDPOINT_MAX  (8 + HTTP_ENDPOINT_HOST_MAX + 2 + 6 + 1)
 #define REPL_AUTHORITY_MAX (HTTP_ENDPOINT_HOST_MAX + 2 + 6)
+#define REPL_PATH_MAX      4095 /* a ca_file path, resolved */
 
 /* Defaults and ranges. */
 #define REPL_CONCURRENCY_DEFAULT 64
@@ -71,8 +86,8 @@ struct repl_peer {
 	char host[HTTP_ENDPOINT_HOST_MAX + 1]; /* a name, or an IP (IPv6 without brackets) */
 	uint16_t port;                         /* as written, else 80 / 443 */
 	bool host_is_ip;
-	/* The Host header: host (bracketed if IPv6), ":port" unless the
-	 * scheme's default. */
+	/* The Host header and the URL's host: server_name if set, else host
+	 * (bracketed if IPv6); ":port" unless the scheme's default. */
 	char authority[REPL_AUTHORITY_MAX + 1];
 	/* "ip:port" / "[ipv6]:port" for http_exchange_request.origin when
 	 * host_is_ip; "" for a name (resolving it is the caller's job). */
@@ -82,6 +97,12 @@ struct repl_peer {
 	unsigned concurrency;
 	int64_t timeout_ms;
 	int64_t backoff_max_ms;
+	/* TLS (https only; all empty/false for http). */
+	char ca_file[REPL_PATH_MAX + 1]; /* resolved; "": the system store */
+	bool insecure;                   /* insecure_skip_verify: true */
+	/* The name verified in the peer's certificate instead of host; "":
+	 * host itself (a name, or an IP checked against IP SANs). */
+	char server_name[HTTP_ENDPOINT_HOST_MAX + 1];
 };
 
 struct repl_config {

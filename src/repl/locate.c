@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "repl/locate.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "base/err.h"
@@ -46,28 +47,34 @@ static int holds(const struct repl_peer *p, struct iov bucket, struct arena *ar,
 	CURL *h = curl_easy_init();
 	if (!h)
 		return ERR_NOMEM;
-	struct curl_slist *list = NULL;
+	struct repl_req q = { 0 };
 	struct repl_headers hs = { .n = 0 };
 	struct answer a = { .n = 0 };
 	struct iov path = repl__path(ar, bucket, IOV_NULL);
 	int rc = path.base ? repl__prepare(h, p, IOV_LIT("GET"), path, IOV_LIT("location="), &hs,
-	                                   IOV_LIT(AUTH_EMPTY_SHA256), NULL, ar, &list)
+	                                   IOV_LIT(AUTH_EMPTY_SHA256), NULL, ar, &q)
 	                   : ERR_NOMEM;
 	if (rc == 0) {
 		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)REPL_LOCATE_TIMEOUT_MS);
 		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep);
 		curl_easy_setopt(h, CURLOPT_WRITEDATA, &a);
 		long status = 0;
-		if (curl_easy_perform(h) == CURLE_OK &&
-		    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
-		    status == 200) {
+		CURLcode cr = curl_easy_perform(h);
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+		if (cr == CURLE_OK && status == 200) {
 			struct iov lc = constraint(&a);
 			*yes = lc.base && (iov_eq(lc, iov_cstr(p->region)) ||
 			                   (lc.len == 0 && strcmp(p->region, "us-east-1") == 0));
+		} else if (cr != CURLE_OK) {
+			/* Not asked again soon: say why this peer could not answer. */
+			char why[REPL_REASON_MAX];
+			repl__reason(cr, &q, status, why, sizeof(why));
+			fprintf(stderr, "repl: locating bucket " IOV_FMT ": peer %s: %s\n",
+			        IOV_ARG(bucket), p->name, why);
 		}
 	}
-	curl_slist_free_all(list);
 	curl_easy_cleanup(h);
+	repl__req_free(&q);
 	return rc;
 }
 

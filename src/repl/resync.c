@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "auth/canon.h"
+#include "base/check.h"
 #include "base/err.h"
 #include "meta/list.h"
 #include "meta/repl.h"
@@ -77,6 +78,10 @@ struct repl_resync {
 	char last[256];
 	uint64_t queued_total;
 	uint64_t runs;
+	/* The resync thread's own: why the last listing request failed, and
+	 * each peer's last health check failure over TLS (logged on change). */
+	char why[REPL_REASON_MAX];
+	char watch_tls[REPL_PEERS_MAX][REPL_REASON_MAX];
 };
 
 /* ---- writer batches ---- */
@@ -222,10 +227,10 @@ static int peer_page(struct repl_resync *r, const struct repl_peer *pc, struct i
 	CURL *h = curl_easy_init();
 	if (!h)
 		return ERR_NOMEM;
-	struct curl_slist *list = NULL;
+	struct repl_req rq = { 0 };
 	struct repl_headers hs = { .n = 0 };
 	rc = repl__prepare(h, pc, IOV_LIT("GET"), path, query, &hs, IOV_LIT(AUTH_EMPTY_SHA256),
-	                   r->keys, a, &list);
+	                   r->keys, a, &rq);
 	long status = 0;
 	if (rc == 0) {
 		body->n = 0;
@@ -239,6 +244,8 @@ static int peer_page(struct repl_resync *r, const struct repl_peer *pc, struct i
 			rc = ERR_TOO_BIG;
 		else if (cr != CURLE_OK || status >= 500 || status == 0)
 			rc = ERR_IO;
+		if (rc == ERR_IO)
+			repl__reason(cr, &rq, status, r->why, sizeof(r->why));
 		else if (status == 404)
 			rc = ERR_NOT_FOUND;
 		else if (status != 200)
@@ -246,8 +253,8 @@ static int peer_page(struct repl_resync *r, const struct repl_peer *pc, struct i
 		else
 			rc = repl_list_parse(iov_make(body->p, body->n), a, out);
 	}
-	curl_slist_free_all(list);
 	curl_easy_cleanup(h);
+	repl__req_free(&rq);
 	return rc;
 }
 
@@ -435,13 +442,17 @@ static void resync_one(struct repl_resync *r, const struct resync_req *q)
 		j->r = r;
 	uint64_t queued = 0;
 	size_t done = 0;
+	r->why[0] = '\0';
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		if (q->bucket[0] && !iov_eq(rules[i].bucket, iov_cstr(q->bucket)))
 			continue;
 		rc = resync_rule(r, pc, &rules[i], j, &queued);
 		done++;
 	}
-	if (rc)
+	if (rc == ERR_IO && r->why[0]) /* the peer did not answer: say why */
+		set_last(r, "resync %s -> %s failed: %s: %s (%" PRIu64 " versions queued)",
+		         q->bucket[0] ? q->bucket : "*", q->peer, err_text(rc), r->why, queued);
+	else if (rc)
 		set_last(r, "resync %s -> %s failed: %s (%" PRIu64 " versions queued)",
 		         q->bucket[0] ? q->bucket : "*", q->peer, err_text(rc), queued);
 	else
@@ -513,26 +524,47 @@ static void peer_set_done(void *arg, int rc)
 	pthread_mutex_unlock(&j->r->mu);
 }
 
-static void watch(struct repl_resync *r)
+/* A health check's TLS outcome for peer i: a refused certificate is logged
+ * once per change (the sender logs it too, but only when it has something
+ * to send); "" when the check got through TLS. */
+static void watch_tls(struct repl_resync *r, size_t i, CURLcode cr, const struct repl_req *q)
 {
-	for (size_t i = 0; i < r->cfg->npeers; i++) {
+	char why[REPL_REASON_MAX] = "";
+	if (repl__tls_failure(cr))
+		repl__reason(cr, q, 0, why, sizeof(why));
+	if (strcmp(why, r->watch_tls[i]) == 0)
+		return;
+	if (why[0])
+		fprintf(stderr, "repl: peer %s health check failed: %s\n", r->cfg->peers[i].name,
+		        why);
+	memcpy(r->watch_tls[i], why, sizeof(why));
+}
+
+static void watch(struct repl_resync *r, struct arena *a)
+{
+	for (size_t i = 0; i < r->cfg->npeers && i < REPL_PEERS_MAX; i++) {
 		const struct repl_peer *pc = &r->cfg->peers[i];
 		CURL *h = curl_easy_init();
 		if (!h)
 			return;
-		char url[REPL_ENDPOINT_MAX + 32];
-		snprintf(url, sizeof(url), "%s%s", pc->endpoint, S3_HEALTH_PATH);
+		arena_reset(a);
+		struct repl_req q = { 0 };
 		struct sid s = { 0, false };
-		curl_easy_setopt(h, CURLOPT_URL, url);
-		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+		if (repl__peer_curl(h, pc, IOV_LIT(S3_HEALTH_PATH), a, &q)) {
+			curl_easy_cleanup(h);
+			repl__req_free(&q);
+			continue;
+		}
 		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 3000L);
 		curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, read_header);
 		curl_easy_setopt(h, CURLOPT_HEADERDATA, &s);
 		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
 		abort_on_stop(h, r);
-		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 		CURLcode cr = curl_easy_perform(h);
 		curl_easy_cleanup(h);
+		if (!atomic_load(&r->stopping))
+			watch_tls(r, i, cr, &q);
+		repl__req_free(&q);
 		if (cr != CURLE_OK || !s.got)
 			continue;
 		int64_t seen = 0;
@@ -560,6 +592,8 @@ static void *resync_main(void *arg)
 {
 	struct repl_resync *r = arg;
 	int64_t next_watch = 0;
+	struct arena *wa = arena_new(4096);
+	CHECK(wa);
 	pthread_mutex_lock(&r->mu);
 	while (!r->stop) {
 		if (r->nqueue) {
@@ -574,7 +608,7 @@ static void *resync_main(void *arg)
 		int64_t now = repl__wall_ms();
 		if (now >= next_watch) {
 			pthread_mutex_unlock(&r->mu);
-			watch(r);
+			watch(r, wa);
 			next_watch = repl__wall_ms() + WATCH_MS;
 			pthread_mutex_lock(&r->mu);
 			continue;
@@ -587,6 +621,7 @@ static void *resync_main(void *arg)
 		pthread_cond_timedwait(&r->cv, &r->mu, &ts);
 	}
 	pthread_mutex_unlock(&r->mu);
+	arena_free(wa);
 	return NULL;
 }
 

@@ -1,13 +1,16 @@
 /*
  * libFuzzer: arbitrary bytes into repl/config (parse only). The YAML file
  * is named after a temporary directory holding one valid credentials file
- * "k" (and, for the error paths, "k2" with two key lines), so accepted
- * files are reachable. A refusal must be one of the documented codes with a
+ * "k" (and, for the error paths, "k2" with two key lines) and a CA
+ * certificate "ca.pem" (and "bad.pem", not PEM), so accepted files are
+ * reachable. A refusal must be one of the documented codes with a
  * "<dir>/f.yaml:line:col: " message and a wiped struct. An accepted file
  * must keep every promise of config.h: 1..16 peers with checked names and
  * regions, unique names, regions, region ids and endpoints, endpoints that
  * reparse to the stored parts, the key from "k" (or an absolute file),
- * ranges and defaults. Then it is freed, and must be all zero.
+ * ranges and defaults, TLS settings only on https peers (a resolved
+ * ca_file, never with insecure_skip_verify; a server_name that is a DNS
+ * name and is the Host). Then it is freed, and must be all zero.
  */
 #define _GNU_SOURCE
 #include <stddef.h>
@@ -24,6 +27,18 @@
 #include "repl/config.h"
 
 static char yaml[128];
+
+static const char ca_pem[] = "-----BEGIN CERTIFICATE-----\n"
+                             "MIIBhDCCASmgAwIBAgIUc48JN3jDfPuKcdl4VuXugId89p8wCgYIKoZIzj0EAwIw\n"
+                             "FzEVMBMGA1UEAwwMdGVzdCByZXBsIENBMB4XDTI2MTEyNzExMzAwOFoXDTM2MTEy\n"
+                             "NDExMzAwOFowFzEVMBMGA1UEAwwMdGVzdCByZXBsIENBMFkwEwYHKoZIzj0CAQYI\n"
+                             "KoZIzj0DAQcDQgAEa0kLAnSGcM0kVFXkHKinimOqVDsP/FUci/gOmR0PD+TX2TUS\n"
+                             "w4RjRi9t6AeDyfENITYwQ83FzFQla4gat4r+NKNTMFEwHQYDVR0OBBYEFCrIK82S\n"
+                             "UMlxx1Rgy16xjGzUH37GMB8GA1UdIwQYMBaAFCrIK82SUMlxx1Rgy16xjGzUH37G\n"
+                             "MA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSQAwRgIhAOrlU7jFo9Amxhhi\n"
+                             "CiUs/AQg1KGdwNE0Kh1XzmhU1w5qAiEAsesqXJ1/B952gD981h3MqCT+n4yksfT3\n"
+                             "EL5nLqzjJpQ=\n"
+                             "-----END CERTIFICATE-----\n";
 
 static bool all_zero(const void *p, size_t n)
 {
@@ -53,6 +68,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	CHECK(mkdtemp(dir) != NULL);
 	put(dir, "k", "AKIDFUZZ01 fuzzsecret\n");
 	put(dir, "k2", "AKIDFUZZ01 a\nAKIDFUZZ02 b\n");
+	put(dir, "ca.pem", ca_pem);
+	put(dir, "bad.pem", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
 	snprintf(yaml, sizeof(yaml), "%s/f.yaml", dir);
 	return 0;
 }
@@ -86,6 +103,17 @@ static void check_peer(const struct repl_config *c, size_t i)
 	CHECK(p->concurrency >= 1 && p->concurrency <= REPL_CONCURRENCY_MAX);
 	CHECK(p->timeout_ms >= REPL_TIMEOUT_MIN_MS && p->timeout_ms <= REPL_TIMEOUT_MAX_MS);
 	CHECK(p->backoff_max_ms >= REPL_BACKOFF_MIN_MS && p->backoff_max_ms <= REPL_BACKOFF_MAX_MS);
+	if (!p->https)
+		CHECK(!p->ca_file[0] && !p->insecure && !p->server_name[0]);
+	if (p->insecure)
+		CHECK(!p->ca_file[0]);
+	CHECK(!p->ca_file[0] || p->ca_file[0] == '/'); /* resolved against f.yaml's dir */
+	size_t sl = strlen(p->server_name);
+	if (sl) {
+		CHECK(http_endpoint_dns_name(iov_make(p->server_name, sl)));
+		CHECK(strncmp(p->authority, p->server_name, sl) == 0);
+		CHECK(p->authority[sl] == '\0' || p->authority[sl] == ':');
+	}
 	for (size_t j = 0; j < i; j++) {
 		const struct repl_peer *q = &c->peers[j];
 		CHECK(strcmp(p->name, q->name) != 0 && strcmp(p->region, q->region) != 0);

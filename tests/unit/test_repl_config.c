@@ -28,6 +28,24 @@
 	"peers:\n  - name: eu\n    region: eu-west-1\n    endpoint: http://127.0.0.1:9002\n" \
 	"    credentials: k\n"
 
+/* A P1 over https: lines 2-5, its map at 2:5, TLS keys go at line 6. */
+#define PS                                                                                    \
+	"peers:\n  - name: eu\n    region: eu-west-1\n    endpoint: https://127.0.0.1:9443\n" \
+	"    credentials: k\n"
+
+/* A CA certificate (any PEM certificate does: the parse only reads it). */
+static const char ca_pem[] = "-----BEGIN CERTIFICATE-----\n"
+                             "MIIBhDCCASmgAwIBAgIUc48JN3jDfPuKcdl4VuXugId89p8wCgYIKoZIzj0EAwIw\n"
+                             "FzEVMBMGA1UEAwwMdGVzdCByZXBsIENBMB4XDTI2MTEyNzExMzAwOFoXDTM2MTEy\n"
+                             "NDExMzAwOFowFzEVMBMGA1UEAwwMdGVzdCByZXBsIENBMFkwEwYHKoZIzj0CAQYI\n"
+                             "KoZIzj0DAQcDQgAEa0kLAnSGcM0kVFXkHKinimOqVDsP/FUci/gOmR0PD+TX2TUS\n"
+                             "w4RjRi9t6AeDyfENITYwQ83FzFQla4gat4r+NKNTMFEwHQYDVR0OBBYEFCrIK82S\n"
+                             "UMlxx1Rgy16xjGzUH37GMB8GA1UdIwQYMBaAFCrIK82SUMlxx1Rgy16xjGzUH37G\n"
+                             "MA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSQAwRgIhAOrlU7jFo9Amxhhi\n"
+                             "CiUs/AQg1KGdwNE0Kh1XzmhU1w5qAiEAsesqXJ1/B952gD981h3MqCT+n4yksfT3\n"
+                             "EL5nLqzjJpQ=\n"
+                             "-----END CERTIFICATE-----\n";
+
 static char dir[64];   /* the temporary directory */
 static char yaml[128]; /* dir/r.yaml: the name every parse uses */
 
@@ -58,9 +76,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	static const char *const files[] = { "k",        "k2",     "keys/eu.keys", "bad",
-		                             "empty",    "two",    "named",        "shortkey",
-		                             "nosecret", "r.yaml", "abs" };
+	static const char *const files[] = { "k",   "k2",     "keys/eu.keys", "bad",      "empty",
+		                             "two", "named",  "shortkey",     "nosecret", "r.yaml",
+		                             "abs", "ca.pem", "ca2.pem",      "notpem" };
 	char path[256];
 	for (size_t i = 0; i < N_ELEMS(files); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
@@ -536,6 +554,126 @@ static void test_credentials(void **state)
 	refused(text, ERR_CONFIG_SCHEMA, want);
 }
 
+/* The TLS keys: defaults, inheritance of the top-level ca_file, overrides,
+ * server_name, and every refusal with its exact message. */
+static void test_tls(void **state)
+{
+	(void)state;
+	put("k", "AKIDEU0001 s1\n");
+	put("ca.pem", ca_pem);
+	put("ca2.pem", "# a bundle: text before the certificate is skipped\n");
+	char path[256];
+	snprintf(path, sizeof(path), "%s/ca2.pem", dir);
+	FILE *f = fopen(path, "a");
+	assert_non_null(f);
+	fputs(ca_pem, f);
+	assert_int_equal(fclose(f), 0);
+	put("notpem", "not a certificate\n");
+	char ca[256], ca2[256];
+	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+	snprintf(ca2, sizeof(ca2), "%s/ca2.pem", dir);
+
+	/* https with nothing else: the system store, verified, Host the IP. */
+	struct repl_config c;
+	parse_ok(PS, &c);
+	assert_true(c.peers[0].https);
+	assert_string_equal(c.peers[0].ca_file, "");
+	assert_false(c.peers[0].insecure);
+	assert_string_equal(c.peers[0].server_name, "");
+	assert_string_equal(c.peers[0].authority, "127.0.0.1:9443");
+	repl_config_free(&c);
+
+	/* The top level's ca_file is every https peer's default, resolved
+	 * against the YAML file's directory; a peer's own wins; an insecure
+	 * peer and an http peer have none. */
+	static const char text[] =
+	    "ca_file: ca.pem\n"
+	    "peers:\n"
+	    "  - {name: a, region: a, endpoint: \"https://10.0.0.1:9443\", credentials: k}\n"
+	    "  - {name: b, region: b, endpoint: \"https://10.0.0.2\", credentials: k,\n"
+	    "     ca_file: ca2.pem, server_name: S3.eu.example}\n"
+	    "  - {name: c, region: c, endpoint: \"https://10.0.0.3\", credentials: k,\n"
+	    "     insecure_skip_verify: true}\n"
+	    "  - {name: d, region: d, endpoint: \"http://10.0.0.4\", credentials: k}\n"
+	    "  - {name: e, region: e, endpoint: \"https://[::1]:9443\", credentials: k,\n"
+	    "     insecure_skip_verify: false, server_name: store-e}\n";
+	parse_ok(text, &c);
+	assert_int_equal(c.npeers, 5);
+	assert_string_equal(c.peers[0].ca_file, ca);
+	assert_string_equal(c.peers[0].authority, "10.0.0.1:9443");
+	assert_string_equal(c.peers[1].ca_file, ca2);
+	assert_string_equal(c.peers[1].server_name, "S3.eu.example");
+	assert_string_equal(c.peers[1].authority, "S3.eu.example"); /* 443 is the default */
+	assert_string_equal(c.peers[1].host, "10.0.0.2");           /* still where it connects */
+	assert_string_equal(c.peers[1].connect, "10.0.0.2:443");
+	assert_string_equal(c.peers[2].ca_file, "");
+	assert_true(c.peers[2].insecure);
+	assert_false(c.peers[3].https);
+	assert_string_equal(c.peers[3].ca_file, "");
+	assert_false(c.peers[3].insecure);
+	assert_string_equal(c.peers[4].ca_file, ca);
+	assert_false(c.peers[4].insecure);
+	assert_string_equal(c.peers[4].authority, "store-e:9443"); /* no brackets: a name */
+	assert_string_equal(c.peers[4].connect, "[::1]:9443");
+	repl_config_free(&c);
+	/* An absolute ca_file is taken as it is. */
+	char text2[1024];
+	snprintf(text2, sizeof(text2), PS "    ca_file: %s\n", ca2);
+	parse_ok(text2, &c);
+	assert_string_equal(c.peers[0].ca_file, ca2);
+	repl_config_free(&c);
+
+	/* TLS keys on an http peer, whatever their value. */
+	refused(P1 "    ca_file: ca.pem\n", ERR_CONFIG_SCHEMA,
+	        "6:5: ca_file: only for an https:// endpoint (this one is http://)");
+	refused(P1 "    insecure_skip_verify: false\n", ERR_CONFIG_SCHEMA,
+	        "6:5: insecure_skip_verify: only for an https:// endpoint (this one is http://)");
+	refused(P1 "    server_name: s3.example\n", ERR_CONFIG_SCHEMA,
+	        "6:5: server_name: only for an https:// endpoint (this one is http://)");
+	/* ... but a top-level ca_file with only http peers is fine (unused). */
+	parse_ok("ca_file: ca.pem\n" P1, &c);
+	assert_string_equal(c.peers[0].ca_file, "");
+	repl_config_free(&c);
+
+	refused(PS "    ca_file: ca.pem\n    insecure_skip_verify: true\n", ERR_CONFIG_SCHEMA,
+	        "6:5: ca_file: pointless with insecure_skip_verify: true (nothing is verified)");
+	refused(PS "    insecure_skip_verify: yes\n", ERR_CONFIG_SCHEMA,
+	        "6:5: insecure_skip_verify: \"yes\" is not true or false");
+	refused(PS "    insecure_skip_verfy: true\n", ERR_CONFIG_SCHEMA,
+	        "6:5: unknown key \"insecure_skip_verfy\"; did you mean "
+	        "\"insecure_skip_verify\"?");
+	refused(PS "    ca_file: \"\"\n", ERR_CONFIG_SCHEMA, "6:5: ca_file: must not be empty");
+	refused(PS "    server_name: \"\"\n", ERR_CONFIG_SCHEMA,
+	        "6:5: server_name: must not be empty");
+	static const char *const bad_names[] = { "10.0.0.1", "1.2.3", "a_b",   "a..b",
+		                                 "-a",       "a b",   "[::1]", "s3.example:443" };
+	char want[REPL_CONFIG_ERR_LEN];
+	for (size_t i = 0; i < N_ELEMS(bad_names); i++) {
+		snprintf(text2, sizeof(text2), PS "    server_name: \"%s\"\n", bad_names[i]);
+		snprintf(want, sizeof(want),
+		         "6:5: server_name: \"%s\" is not a DNS name (labels of 1-63 letters, "
+		         "digits and '-', 253 bytes at most; not an IP address)",
+		         bad_names[i]);
+		refused(text2, ERR_CONFIG_SCHEMA, want);
+	}
+	/* The CA file is read: missing (ERR_IO) or not PEM, at either level. */
+	snprintf(want, sizeof(want),
+	         "6:5: ca_file: %s/nope.pem: cannot open: No such file or directory", dir);
+	refused(PS "    ca_file: nope.pem\n", ERR_IO, want);
+	snprintf(want, sizeof(want), "6:5: ca_file: %s/notpem: no PEM certificate in it", dir);
+	refused(PS "    ca_file: notpem\n", ERR_CONFIG_SCHEMA, want);
+	snprintf(want, sizeof(want), "1:1: ca_file: %s/notpem: no PEM certificate in it", dir);
+	refused("ca_file: notpem\n" PS, ERR_CONFIG_SCHEMA, want);
+	snprintf(want, sizeof(want), "6:1: ca_file: %s/.: no PEM certificate in it", dir);
+	refused(PS "ca_file: .\n", ERR_CONFIG_SCHEMA, want); /* "dir/." is a directory */
+	refused(PS "insecure_skip_verify: true\n", ERR_CONFIG_SCHEMA,
+	        "6:1: unknown key \"insecure_skip_verify\"");
+	/* A bad top-level ca_file is found before any peer. */
+	snprintf(want, sizeof(want),
+	         "1:1: ca_file: %s/nope.pem: cannot open: No such file or directory", dir);
+	refused("ca_file: nope.pem\npeers: []\n", ERR_IO, want);
+}
+
 static void test_load(void **state)
 {
 	(void)state;
@@ -580,10 +718,15 @@ static void test_no_error_buffer(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_full_file),  cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_shapes),     cmocka_unit_test(test_values),
-		cmocka_unit_test(test_duplicates), cmocka_unit_test(test_credentials),
-		cmocka_unit_test(test_load),       cmocka_unit_test(test_no_error_buffer),
+		cmocka_unit_test(test_full_file),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_shapes),
+		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_duplicates),
+		cmocka_unit_test(test_credentials),
+		cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_no_error_buffer),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
