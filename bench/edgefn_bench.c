@@ -14,6 +14,7 @@
 
 #include "base/arena.h"
 #include "base/check.h"
+#include "edge/fn_event.h"
 #include "edgefn/edgefn.h"
 #include "edgefn/value.h"
 
@@ -123,6 +124,48 @@ int main(int argc, char **argv)
 		t = cpu_now() - t0;
 	} while (t < secs);
 	printf("build-event-only %.0f ns/call\n", t / (double)n * 1e9);
+	/* What the edge does per viewer-request call on a hit: edge/fn_event's
+	 * event from the request, the pass-through function, the result read
+	 * back under CloudFront's rules. */
+	static const struct http_header vh[] = {
+		{ IOV_LIT("Host"), IOV_LIT("127.0.0.1:8080") },
+		{ IOV_LIT("User-Agent"), IOV_LIT("wrk") },
+		{ IOV_LIT("Accept"), IOV_LIT("*/*") },
+	};
+	struct edge_fn_input in = {
+		.trigger = EDGE_FN_VIEWER_REQUEST,
+		.distribution_domain = IOV_LIT("d111111abcdef8.cloudfront.net"),
+		.distribution_id = IOV_LIT("EDFDVBD6EXAMPLE"),
+		.request_id = IOV_LIT("c9e26a56020000000001"),
+		.client_ip = IOV_LIT("127.0.0.1"),
+		.method = IOV_LIT("GET"),
+		.uri = IOV_LIT("/obj/1k"),
+		.headers = vh,
+		.nheaders = 3,
+	};
+	for (int phase = 0; phase < 3 && (!only || strcmp(only, "edge") == 0); phase++) {
+		static const char *const names[] = { "edge-build", "edge-build+call",
+			                             "edge-build+call+parse" };
+		n = 0;
+		t0 = cpu_now();
+		do {
+			for (int k = 0; k < 1000; k++, n++) {
+				struct edgefn_value args[2] = { edgefn_table(), edgefn_table() };
+				struct edgefn_value out;
+				struct edge_fn_result res;
+				CHECK(edge_fn_event_build(&in, a, &args[0]) == 0);
+				if (phase >= 1)
+					CHECK(edgefn_call(st, ids[1], args, 2, 0, a, &out, err,
+					                  sizeof(err)) == 0);
+				if (phase >= 2)
+					CHECK(edge_fn_result_parse(&in, &args[0], &out, a, &res,
+					                           err, sizeof(err)) == 0);
+				arena_reset(a);
+			}
+			t = cpu_now() - t0;
+		} while (t < (only ? 2.0 : secs));
+		printf("%s %.0f ns/call\n", names[phase], t / (double)n * 1e9);
+	}
 	printf("state-memory %zu bytes\n", edgefn_state_mem(st));
 	edgefn_state_free(st);
 	edgefn_program_unref(p);

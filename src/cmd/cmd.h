@@ -39,6 +39,8 @@ int cmd_repl(int argc, char **argv);
 void cmd_repl_help(FILE *out);
 int cmd_store(int argc, char **argv);
 void cmd_store_help(FILE *out);
+int cmd_tls(int argc, char **argv);
+void cmd_tls_help(FILE *out);
 int cmd_up(int argc, char **argv);
 void cmd_up_help(FILE *out);
 int cmd_verify(int argc, char **argv);

@@ -17,6 +17,8 @@ static const struct cmd commands[] = {
 	{ "status", "processes, routes and endpoints of the stack `up` started", cmd_status,
 	  cmd_status_help },
 	{ "store", "serve one region's S3 API from a data directory", cmd_store, cmd_store_help },
+	{ "tls", "a local certificate authority: create it, issue certificates", cmd_tls,
+	  cmd_tls_help },
 	{ "up", "bring a whole stack up from one stack file (default: the demo)", cmd_up,
 	  cmd_up_help },
 	{ "verify", "check the signature of raw HTTP requests saved in files", cmd_verify,

@@ -31,7 +31,10 @@ void cmd_up_help(FILE *out)
 	      "  --base-port P    the first port to try (default 18000)\n"
 	      "  --param NAME=VALUE\n"
 	      "                   a value for one of the stack's Parameters (repeatable)\n"
-	      "  -d, --detach     supervise in the background once ready (DIR/up.pid)\n",
+	      "  -d, --detach     supervise in the background once ready (DIR/up.pid)\n"
+	      "  --no-tls         plain HTTP everywhere: no CA, no certificates (by default\n"
+	      "                   the stack's CA in DIR/tls signs a certificate for every\n"
+	      "                   store, router and edge, which also listen with HTTPS)\n",
 	      out);
 }
 
@@ -87,6 +90,7 @@ static int parse(int argc, char **argv, const char *name, void (*help)(FILE *out
 		{ "base-port", required_argument, NULL, 'p' },
 		{ "detach", no_argument, NULL, 'd' },
 		{ "param", required_argument, NULL, 'P' },
+		{ "no-tls", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -131,6 +135,12 @@ static int parse(int argc, char **argv, const char *name, void (*help)(FILE *out
 		case 'd':
 			if (is_up) {
 				o->detach = true;
+				break;
+			}
+			goto bad;
+		case 'N':
+			if (is_up) {
+				o->no_tls = true;
 				break;
 			}
 			goto bad;

@@ -54,6 +54,11 @@ struct deploy_up {
 	uint16_t *router_admin;
 	uint16_t *edge_port; /* [ndistributions * nlocations] (DEPLOY_UP_AT): 0 none */
 	uint16_t *edge_admin;
+	/* HTTPS (issue 10): each store, router and edge also listens with TLS
+	 * on its own port, certificates from STATE/tls (up_tls.c); 0 with
+	 * --no-tls. The same shapes as the ports above. */
+	bool tls;
+	uint16_t *store_tls, *router_tls, *edge_tls;
 	char (*key)[DEPLOY_UP_KEY_MAX]; /* [ncredentials] */
 	char (*secret)[DEPLOY_UP_KEY_MAX];
 	char admin_key[DEPLOY_UP_KEY_MAX], admin_secret[DEPLOY_UP_KEY_MAX];
@@ -121,6 +126,13 @@ int deploy__repl_apply(struct deploy_up *u, uint32_t bi, bool kept);
  * behaviors with their functions' absolute paths, signing, cache,
  * function_limits, admin). 0 or ERR_NOMEM / ERR_TOO_BIG. */
 int deploy__edge_yaml(const struct deploy_up *u, uint32_t di, uint32_t li, struct buf *b);
+
+/* up_tls.c: the stack's CA (kept in STATE/tls) and a certificate per
+ * store, router and edge (made at every up). 0 or an error after a
+ * message. */
+int deploy__tls_plan(struct deploy_up *u);
+/* STATE/tls/NAME.pem and NAME-key.pem (DEPLOY_UP_PATH_MAX each). */
+void deploy__tls_files(const struct deploy_up *u, const char *name, char *cert, char *key);
 
 /* A child's name into out[DEPLOY_UP_NAME_MAX]: ROLE-LOC for the first
  * access point's router or distribution's edge (i == 0), ROLE-WHAT-LOC for

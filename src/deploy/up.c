@@ -287,6 +287,8 @@ static int plan_ports(struct deploy_up *u)
 			u->store_port[s] = st->store[s].port;
 		else
 			rc = take_port(u, &u->store_port[s]);
+		if (rc == 0 && u->tls)
+			rc = take_port(u, &u->store_tls[s]);
 	}
 	for (uint32_t l = 0; rc == 0 && l < st->nlocations; l++) {
 		/* A relay from l to each store elsewhere that l's router and
@@ -303,6 +305,8 @@ static int plan_ports(struct deploy_up *u)
 			rc = take_port(u, &u->router_port[DEPLOY_UP_AT(u, a, l)]);
 			if (rc == 0)
 				rc = take_port(u, &u->router_admin[DEPLOY_UP_AT(u, a, l)]);
+			if (rc == 0 && u->tls)
+				rc = take_port(u, &u->router_tls[DEPLOY_UP_AT(u, a, l)]);
 		}
 		for (uint32_t d = 0; rc == 0 && d < st->ndistributions; d++) {
 			if (!dist_at(st, d, l))
@@ -310,6 +314,8 @@ static int plan_ports(struct deploy_up *u)
 			rc = take_port(u, &u->edge_port[DEPLOY_UP_AT(u, d, l)]);
 			if (rc == 0)
 				rc = take_port(u, &u->edge_admin[DEPLOY_UP_AT(u, d, l)]);
+			if (rc == 0 && u->tls)
+				rc = take_port(u, &u->edge_tls[DEPLOY_UP_AT(u, d, l)]);
 		}
 	}
 	return rc;
@@ -694,6 +700,17 @@ static int add_children(struct deploy_up *u)
 			                DEPLOY_STACK_MRAP_DOMAIN };
 		for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 			argv[n++] = fixed[i];
+		char tls_listen[32], tls_cert[DEPLOY_UP_PATH_MAX], tls_key[DEPLOY_UP_PATH_MAX];
+		if (u->tls) {
+			snprintf(tls_listen, sizeof(tls_listen), "127.0.0.1:%u", u->store_tls[s]);
+			deploy__tls_files(u, name, tls_cert, tls_key);
+			argv[n++] = "--tls-listen";
+			argv[n++] = tls_listen;
+			argv[n++] = "--tls-cert";
+			argv[n++] = tls_cert;
+			argv[n++] = "--tls-key";
+			argv[n++] = tls_key;
+		}
 		char peers[DEPLOY_UP_PATH_MAX];
 		rc = deploy__repl_write(u, s, peers);
 		if (rc)
@@ -1269,10 +1286,14 @@ static int alloc_plan(struct deploy_up *u)
 	u->router_admin = calloc(na * nl, sizeof(uint16_t));
 	u->edge_port = calloc(nd * nl, sizeof(uint16_t));
 	u->edge_admin = calloc(nd * nl, sizeof(uint16_t));
+	u->store_tls = calloc(ns, sizeof(uint16_t));
+	u->router_tls = calloc(na * nl, sizeof(uint16_t));
+	u->edge_tls = calloc(nd * nl, sizeof(uint16_t));
 	u->key = calloc(nc, sizeof(*u->key));
 	u->secret = calloc(nc, sizeof(*u->secret));
 	if (!u->store_port || !u->wan_port || !u->router_port || !u->router_admin ||
-	    !u->edge_port || !u->edge_admin || !u->key || !u->secret)
+	    !u->edge_port || !u->edge_admin || !u->key || !u->secret || !u->store_tls ||
+	    !u->router_tls || !u->edge_tls)
 		return ERR_NOMEM;
 	return 0;
 }
@@ -1286,6 +1307,9 @@ static void free_plan(struct deploy_up *u)
 	free(u->router_admin);
 	free(u->edge_port);
 	free(u->edge_admin);
+	free(u->store_tls);
+	free(u->router_tls);
+	free(u->edge_tls);
 	if (u->key && u->st) {
 		size_t nc = u->st->ncredentials ? u->st->ncredentials : 1;
 		explicit_bzero(u->secret, nc * sizeof(*u->secret));
@@ -1321,6 +1345,8 @@ static int bring_up(struct deploy_up *u, bool detached)
 		return rc;
 	}
 	rc = plan_ports(u);
+	if (rc == 0 && u->tls)
+		rc = deploy__tls_plan(u);
 	rc = rc ? rc : add_children(u);
 	if (rc)
 		return rc;
@@ -1483,6 +1509,7 @@ int deploy_up(const struct deploy_up_opts *o, FILE *out, FILE *err)
 	u.out = out;
 	u.err = err;
 	u.next_port = o->base_port ? o->base_port : DEPLOY_UP_BASE_PORT;
+	u.tls = !o->no_tls;
 	int rc = load_stack(o, &u);
 	if (rc)
 		return rc;

@@ -34,6 +34,7 @@ struct deploy_up_opts {
 	const char *state;  /* NULL: DEPLOY_UP_STATE_DEFAULT */
 	uint16_t base_port; /* 0: DEPLOY_UP_BASE_PORT */
 	bool detach;        /* -d: daemonize once healthy-ready, write STATE/up.pid */
+	bool no_tls;        /* --no-tls: plain HTTP everywhere (no CA, no certificates) */
 	const char *self;   /* the binary to exec; NULL: /proc/self/exe */
 	const struct deploy_stack_override *params; /* --param NAME=VALUE, borrowed */
 	size_t nparams;

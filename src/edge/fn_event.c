@@ -430,11 +430,20 @@ static int visible(struct pctx *c, const struct http_header *h, size_t n,
 	return 0;
 }
 
+/* Whether v is the event's own subtree `shown` handed back untouched:
+ * edgefn returns such a table as a copy of the caller's value, so the same
+ * entries array (not the same struct) identifies it. */
+static bool same_tree(const struct edgefn_value *v, const struct edgefn_value *shown)
+{
+	return shown && v && v->kind == EDGEFN_TABLE && shown->kind == EDGEFN_TABLE &&
+	       v->u.t.items == shown->u.t.items && v->u.t.len == shown->u.t.len;
+}
+
 /* Validate one { lower = {{key, value}, ...} } map and flatten it. */
 static int parse_headers(struct pctx *c, const struct hdr_opts *o, const struct edgefn_value *map,
                          const struct http_header **out, size_t *nout, bool *changed)
 {
-	if (o->shown && map == o->shown) { /* handed back untouched */
+	if (same_tree(map, o->shown)) { /* handed back untouched */
 		*changed = false;
 		return visible(c, o->orig, o->norig, out, nout);
 	}
@@ -989,11 +998,11 @@ int edge_fn_result_parse(const struct edge_fn_input *in, const struct edgefn_val
 		return viol(&c, "the function must return a table (the request or a response)");
 	if (is_response_trigger(in->trigger)) {
 		out->action = EDGE_FN_RESPOND;
-		if (c.shown_resp && result == c.shown_resp)
+		if (same_tree(result, c.shown_resp))
 			return unchanged_response(&c, &out->response);
 		return parse_response(&c, result, false, &out->response);
 	}
-	if (c.shown_req && result == c.shown_req) {
+	if (same_tree(result, c.shown_req)) {
 		out->action = EDGE_FN_CONTINUE;
 		return unchanged_request(&c, &out->request);
 	}

@@ -23,6 +23,7 @@
 #define EDGEFN_SMALL_MAX   256         /* ... up to this size */
 #define EDGEFN_CACHE_MAX   (1u << 20)  /* bytes kept on the free lists */
 #define EDGEFN_LAZY_MAX    (1u << 16)  /* lazy tables per call; more are built at once */
+#define EDGEFN_FILLED_MAX  32          /* filled proxies remembered per call */
 
 #define EDGEFN_PROGRAM_MAGIC 0x45444650u /* "EDFP" */
 
@@ -77,6 +78,13 @@ struct edgefn_state {
 	uint32_t lazy_gen;                /* bumped per call: older proxies are stale */
 	const struct edgefn_value **lazy; /* proxy index -> its C table */
 	size_t lazy_len, lazy_cap;
+	/* proxies filled during the running call: the Lua table's address and
+	 * its C table, so a result handing one back unchanged is recognised */
+	struct edgefn_filled {
+		const void *table;
+		const struct edgefn_value *node;
+	} filled[EDGEFN_FILLED_MAX];
+	unsigned nfilled;
 };
 
 /* The published program with a reference (the caller drops it) and its

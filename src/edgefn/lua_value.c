@@ -81,6 +81,7 @@ void edgefn__lazy_reset(struct edgefn_state *st)
 {
 	st->lazy_gen++;
 	st->lazy_len = 0;
+	st->nfilled = 0;
 }
 
 static bool lazy_slot(struct edgefn_state *st, size_t *idx)
@@ -162,6 +163,9 @@ void edgefn__lazy_fill(lua_State *L, int idx)
 	lua_pushnil(L);
 	lua_setmetatable(L, idx);
 	luaL_checkstack(L, 3, NULL);
+	struct edgefn_state *st = edgefn__state(L);
+	if (st->nfilled < EDGEFN_FILLED_MAX)
+		st->filled[st->nfilled++] = (struct edgefn_filled){ lua_topointer(L, idx), v };
 	for (size_t i = 0; i < v->u.t.len; i++) {
 		const struct edgefn_entry *e = &v->u.t.items[i];
 		if (e->key.kind == EDGEFN_INT) {
@@ -262,6 +266,78 @@ static int cmp_entry(const void *x, const void *y)
 	return iov_cmp(a->u.s, b->u.s);
 }
 
+static bool same_as(lua_State *L, int idx, const struct edgefn_value *v, unsigned depth_left);
+
+/* Whether the Lua value at idx (absolute) equals v: a string with the same
+ * bytes, the same number or boolean, or a table same_as v. */
+static bool value_same(lua_State *L, int idx, const struct edgefn_value *v, unsigned depth_left)
+{
+	switch (v->kind) {
+	case EDGEFN_NIL:
+		return lua_isnil(L, idx);
+	case EDGEFN_BOOL:
+		return lua_type(L, idx) == LUA_TBOOLEAN && lua_toboolean(L, idx) == v->u.b;
+	case EDGEFN_INT:
+		return lua_isinteger(L, idx) && lua_tointeger(L, idx) == (lua_Integer)v->u.i;
+	case EDGEFN_NUM:
+		return lua_type(L, idx) == LUA_TNUMBER && !lua_isinteger(L, idx) &&
+		       lua_tonumber(L, idx) == v->u.n;
+	case EDGEFN_STR: {
+		size_t n;
+		if (lua_type(L, idx) != LUA_TSTRING)
+			return false;
+		const char *s = lua_tolstring(L, idx, &n);
+		return n == v->u.s.len && (n == 0 || memcmp(s, v->u.s.base, n) == 0);
+	}
+	case EDGEFN_TABLE:
+		return lua_type(L, idx) == LUA_TTABLE && same_as(L, idx, v, depth_left);
+	}
+	return false;
+}
+
+/*
+ * Whether the table at idx (absolute) holds exactly v's entries: an unused
+ * proxy of v itself, or a table with v's keys and equal values (nothing
+ * added, nothing removed). A function that reads the event and returns
+ * part of it unchanged (`return event.Records[1].cf.request`) then hands
+ * back the caller's own subtree, as if it had not been touched.
+ */
+static bool same_as(lua_State *L, int idx, const struct edgefn_value *v, unsigned depth_left)
+{
+	if (depth_left == 0 || !lua_checkstack(L, 3))
+		return false;
+	unsigned pdepth;
+	bool stale;
+	const struct edgefn_value *node = proxy_node(L, idx, &pdepth, &stale);
+	if (node || stale)
+		return node == v;
+	size_t count = 0;
+	lua_pushnil(L);
+	while (lua_next(L, idx) != 0) {
+		lua_pop(L, 1);
+		if (++count > v->u.t.len) {
+			lua_pop(L, 1);
+			return false;
+		}
+	}
+	if (count != v->u.t.len)
+		return false;
+	for (size_t i = 0; i < v->u.t.len; i++) {
+		const struct edgefn_entry *e = &v->u.t.items[i];
+		if (e->key.kind == EDGEFN_INT) {
+			lua_rawgeti(L, idx, (lua_Integer)e->key.u.i);
+		} else {
+			lua_pushlstring(L, e->key.u.s.base, e->key.u.s.len);
+			lua_rawget(L, idx);
+		}
+		bool same = value_same(L, lua_absindex(L, -1), &e->val, depth_left - 1);
+		lua_pop(L, 1);
+		if (!same)
+			return false;
+	}
+	return true;
+}
+
 static int table_to_value(lua_State *L, int idx, struct arena *a, unsigned depth_left,
                           struct edgefn_value *out, char *err, size_t errlen)
 {
@@ -279,6 +355,14 @@ static int table_to_value(lua_State *L, int idx, struct arena *a, unsigned depth
 		*out = *node; /* unused since the call began: the caller's table as it was */
 		return 0;
 	}
+	struct edgefn_state *st = edgefn__state(L);
+	const void *self = lua_topointer(L, idx);
+	for (unsigned i = 0; i < st->nfilled; i++)
+		if (st->filled[i].table == self &&
+		    same_as(L, idx, st->filled[i].node, depth_left)) {
+			*out = *st->filled[i].node; /* filled, read, not changed */
+			return 0;
+		}
 	*out = edgefn_table();
 	lua_pushnil(L);
 	while (lua_next(L, idx) != 0) {

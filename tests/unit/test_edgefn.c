@@ -650,6 +650,33 @@ static void lazy_tables_behave_like_tables(void **state)
 	assert_int_equal(run1(f, "function handler(e) return {e.sub, e.arr} end\n", &ev, &out), 0);
 	assert_ptr_equal(edgefn_table_geti(&out, 1)->u.t.items, sub.u.t.items);
 	assert_true(edgefn_value_eq(edgefn_table_geti(&out, 2), &arr));
+	/* a table that was read (so filled) but not changed comes back as the
+	 * caller's own too; any change makes it a copy */
+	assert_int_equal(
+	    run1(f, "function handler(e) local _ = e.sub.k return e.sub end\n", &ev, &out), 0);
+	assert_ptr_equal(out.u.t.items, sub.u.t.items);
+	assert_int_equal(
+	    run1(f, "function handler(e) local x = e.arr[1] local _ = e.sub.k return e end\n", &ev,
+	         &out),
+	    0);
+	assert_ptr_equal(out.u.t.items, ev.u.t.items);
+	static const char *const changed[] = {
+		"function handler(e) e.sub.k = 8 return e.sub end\n",
+		"function handler(e) e.sub.k = nil return e.sub end\n",
+		"function handler(e) e.sub.z = 1 return e.sub end\n",
+		"function handler(e) e.sub.k = '7' return e.sub end\n",
+		"function handler(e) e.arr[2] = 'y' return e end\n",
+		"function handler(e) e.arr[4] = 'x' return e end\n",
+	};
+	for (size_t i = 0; i < N_ELEMS(changed); i++) {
+		assert_int_equal(run1(f, changed[i], &ev, &out), 0);
+		if (out.u.t.items == sub.u.t.items || out.u.t.items == ev.u.t.items)
+			fail_msg("changed, yet handed back as the caller's: %s", changed[i]);
+	}
+	/* a new table with the same contents is the same value, so also fine */
+	assert_int_equal(
+	    run1(f, "function handler(e) local _ = e.sub.k return {k = 7} end\n", &ev, &out), 0);
+	assert_true(edgefn_value_eq(&out, &sub));
 	/* a table kept past its call (its C data is gone by then) is refused */
 	int id = load(f, "keep.lua",
 	              "function handler(e) if saved then return saved.k end saved = e.sub return "
