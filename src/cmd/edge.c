@@ -10,6 +10,7 @@
 #include "edge/admin.h"
 #include "http/admin.h"
 #include "edge/config.h"
+#include "edge/fn_event.h"
 #include "edge/server.h"
 #include "http/tls_config.h"
 #include "net/loop.h"
@@ -103,17 +104,28 @@ int cmd_edge(int argc, char **argv)
 	}
 	o.cfg = &cfg;
 	/* TLS: the HTTPS listener's certificates, and a verifier when an
-	 * origin may be https (or the file has a tls: section). */
-	bool want_client = cfg.tls.present;
+	 * origin may be https or the file has a tls: section (then a context
+	 * that cannot be made stops the start). An origin-request function
+	 * may switch to https too: for it the verifier (the system's CAs) is
+	 * made when it can be, with a warning when not. */
+	bool need_client = cfg.tls.present, fn_client = false;
 	for (uint32_t i = 0; i < cfg.norigins; i++)
-		want_client |= cfg.origin[i].protocol_policy != EDGE_CONFIG_PROTO_HTTP_ONLY;
+		need_client |= cfg.origin[i].protocol_policy != EDGE_CONFIG_PROTO_HTTP_ONLY;
+	for (uint32_t i = 0; i < cfg.nbehaviors; i++)
+		fn_client |= cfg.behavior[i].function[EDGE_FN_ORIGIN_REQUEST] != NULL;
 	struct net_tls_server *tls_server = NULL;
 	struct net_tls_client *tls_client = NULL;
-	if (want_client &&
+	if ((need_client || fn_client) &&
 	    http_tls_contexts(&cfg.tls, "edge", &tls_server, &tls_client, err, sizeof(err))) {
-		fprintf(stderr, "edge: tls: %s\n", err);
-		edge_config_free(&cfg);
-		return CMD_USAGE;
+		if (need_client) {
+			fprintf(stderr, "edge: tls: %s\n", err);
+			edge_config_free(&cfg);
+			return CMD_USAGE;
+		}
+		fprintf(stderr,
+		        "edge: no TLS client for origin-request functions that choose https: "
+		        "%s\n",
+		        err);
 	}
 	o.tls_listen = cfg.tls.listen;
 	o.tls_server = tls_server;

@@ -415,6 +415,17 @@ def test_functions_see_and_switch_the_protocol(tmp_path, pki, stop_all):
     st, _, body = edge.request("GET", "/switch")
     assert (st, body) == (200, b"secure /switch"), edge.read_log()
     assert secure.last()["headers"]["host"] == ORIGIN_NAME
+    # Without a tls: section the switch still verifies, with the system's
+    # CAs, which do not know the test CA: refused, and said so.
+    edge2 = TLSEdge(tmp_path / "e2", config(
+        [{"id": "h", "domain_name": ORIGIN_NAME, "address": plain.address}],
+        [{"path_pattern": "*", "target": "h", "functions": {"origin-request": "../proto.lua"}}]))
+    stop_all(edge2)
+    n = secure.count()
+    st, _, body = edge2.request("GET", "/switch")
+    assert st == 502 and b"TLS" in body, (st, body, edge2.read_log())
+    assert secure.count() == n
+    assert f"TLS to 127.0.0.1:{secure.port} ({ORIGIN_NAME}) failed" in edge2.read_log()
 
 
 def test_insecure_skip_verify(tmp_path, pki, stop_all):
