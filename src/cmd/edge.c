@@ -10,8 +10,11 @@
 #include "edge/admin.h"
 #include "http/admin.h"
 #include "edge/config.h"
+#include "edge/fn_event.h"
 #include "edge/server.h"
+#include "http/tls_config.h"
 #include "net/loop.h"
+#include "net/tls.h"
 
 void cmd_edge_help(FILE *out)
 {
@@ -38,8 +41,13 @@ void cmd_edge_help(FILE *out)
 	    "With admin.listen in the config: CloudFront's invalidation API\n"
 	    "(POST " EDGE_ADMIN_API_PREFIX "ID/invalidation, SigV4 for service\n"
 	    "cloudfront with an admin key) and GET /metrics (Prometheus) there;\n"
-	    "SIGHUP re-reads the admin credentials and the edge functions' files\n"
-	    "(docs/edge-functions.md); a file that does not load keeps the old ones.\n",
+	    "SIGHUP re-reads the admin credentials, the edge functions' files\n"
+	    "(docs/edge-functions.md) and the certificates of tls.listen; a file\n"
+	    "that does not load keeps the old ones.\n"
+	    "With a tls: section (tls.listen, tls.certificates): an HTTPS listener\n"
+	    "beside --listen, viewer_protocol_policy per behavior, and https origins\n"
+	    "(protocol_policy https-only or match-viewer) verified with tls.ca_file\n"
+	    "or the system's CAs against their domain_name.\n",
 	    out);
 }
 
@@ -95,10 +103,39 @@ int cmd_edge(int argc, char **argv)
 		return CMD_USAGE;
 	}
 	o.cfg = &cfg;
+	/* TLS: the HTTPS listener's certificates, and a verifier when an
+	 * origin may be https or the file has a tls: section (then a context
+	 * that cannot be made stops the start). An origin-request function
+	 * may switch to https too: for it the verifier (the system's CAs) is
+	 * made when it can be, with a warning when not. */
+	bool need_client = cfg.tls.present, fn_client = false;
+	for (uint32_t i = 0; i < cfg.norigins; i++)
+		need_client |= cfg.origin[i].protocol_policy != EDGE_CONFIG_PROTO_HTTP_ONLY;
+	for (uint32_t i = 0; i < cfg.nbehaviors; i++)
+		fn_client |= cfg.behavior[i].function[EDGE_FN_ORIGIN_REQUEST] != NULL;
+	struct net_tls_server *tls_server = NULL;
+	struct net_tls_client *tls_client = NULL;
+	if ((need_client || fn_client) &&
+	    http_tls_contexts(&cfg.tls, "edge", &tls_server, &tls_client, err, sizeof(err))) {
+		if (need_client) {
+			fprintf(stderr, "edge: tls: %s\n", err);
+			edge_config_free(&cfg);
+			return CMD_USAGE;
+		}
+		fprintf(stderr,
+		        "edge: no TLS client for origin-request functions that choose https: "
+		        "%s\n",
+		        err);
+	}
+	o.tls_listen = cfg.tls.listen;
+	o.tls_server = tls_server;
+	o.tls_client = tls_client;
 	cmd_serve_prepare();
 	struct net_loop *loop;
 	if (net_loop_new(&loop)) {
 		fputs("edge: out of memory\n", stderr);
+		net_tls_server_free(tls_server);
+		net_tls_client_free(tls_client);
 		edge_config_free(&cfg);
 		return CMD_FAIL;
 	}
@@ -111,6 +148,8 @@ int cmd_edge(int argc, char **argv)
 		fprintf(stderr, "edge: %s\n", err[0] ? err : err_text(rc));
 		edge_server_stop(srv);
 		net_loop_free(loop);
+		net_tls_server_free(tls_server);
+		net_tls_client_free(tls_client);
 		edge_config_free(&cfg);
 		return rc == ERR_CONFIG_SCHEMA ? CMD_USAGE : CMD_FAIL;
 	}
@@ -118,10 +157,13 @@ int cmd_edge(int argc, char **argv)
 	        "edge: distribution %s, %u origins, %u behaviors, listening on %s (port %d)\n",
 	        cfg.domain, cfg.norigins, cfg.nbehaviors, o.listen,
 	        http_server_port(edge_server_http(srv)));
+	if (tls_server)
+		fprintf(stderr, "edge: HTTPS on %s (port %d)\n", cfg.tls.listen,
+		        http_server_tls_port(edge_server_http(srv)));
 	if (admin)
 		fprintf(stderr, "edge: admin on %s (port %d)\n", cfg.admin_listen,
 		        http_admin_port(admin));
-	cmd_serve(loop, &edge_serve, srv, edge_server_http(srv), admin, NULL);
+	cmd_serve(loop, &edge_serve, srv, edge_server_http(srv), admin, tls_server);
 	struct edge_server_stats st;
 	edge_server_stats(srv, &st);
 	fprintf(stderr,
@@ -134,6 +176,8 @@ int cmd_edge(int argc, char **argv)
 	http_admin_stop(admin);
 	edge_server_stop(srv);
 	net_loop_free(loop);
+	net_tls_server_free(tls_server);
+	net_tls_client_free(tls_client);
 	edge_config_free(&cfg);
 	fputs("edge: stopped\n", stderr);
 	return CMD_OK;

@@ -19,6 +19,7 @@
 #include "config/yaml_tree.h"
 #include "http/admin.h"
 #include "http/endpoint.h"
+#include "http/tls_config.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -26,8 +27,8 @@
 #define ENV_VALUE_MAX   4096 /* bytes of one credential from the environment */
 
 static const char *const top_keys[] = {
-	"distribution", "origins", "origin_groups", "behaviors",
-	"signing",      "cache",   "admin",         "function_limits",
+	"distribution", "origins", "origin_groups",   "behaviors", "signing",
+	"cache",        "admin",   "function_limits", "tls",
 };
 static const char *const dist_keys[] = { "domain", "default_root_object", "id" };
 static const char *const origin_keys[] = {
@@ -36,6 +37,9 @@ static const char *const origin_keys[] = {
 	"address",
 	"port",
 	"protocol",
+	"protocol_policy",
+	"http_port",
+	"https_port",
 	"origin_path",
 	"custom_headers",
 	"connect_timeout",
@@ -45,8 +49,19 @@ static const char *const origin_keys[] = {
 };
 static const char *const group_keys[] = { "id", "members", "failover_statuses" };
 static const char *const behavior_keys[] = {
-	"path_pattern", "target",    "allowed_methods", "cached_methods", "min_ttl",  "default_ttl",
-	"max_ttl",      "cache_key", "signing",         "signing_region", "compress", "functions",
+	"path_pattern",
+	"target",
+	"allowed_methods",
+	"cached_methods",
+	"min_ttl",
+	"default_ttl",
+	"max_ttl",
+	"cache_key",
+	"signing",
+	"signing_region",
+	"compress",
+	"functions",
+	"viewer_protocol_policy",
 };
 const char *const edge_config_fn_events[EDGE_CONFIG_FN_EVENTS] = {
 	"viewer-request",
@@ -388,6 +403,119 @@ static int read_origin_timeouts(struct parse *ps, const struct yaml_tree_node *i
 	return 0;
 }
 
+/* "ip:port" / "[ipv6]:port", or the IP alone ("ip" / "[ipv6]"): *host
+ * the IP as written (brackets kept), *port the port or 0. */
+static bool parse_address(struct iov v, struct iov *host, uint16_t *port)
+{
+	if (v.len == 0 || v.len > HTTP_ENDPOINT_ADDR_MAX)
+		return false;
+	bool bare =
+	    v.base[0] == '[' ? v.base[v.len - 1] == ']' : memchr(v.base, ':', v.len) == NULL;
+	if (bare) {
+		char tmp[HTTP_ENDPOINT_ADDR_MAX + 2];
+		memcpy(tmp, v.base, v.len);
+		memcpy(tmp + v.len, ":1", 2);
+		if (http_endpoint_addr(iov_make(tmp, v.len + 2), false, NULL, NULL) != 0)
+			return false;
+		*host = v;
+		*port = 0;
+		return true;
+	}
+	if (http_endpoint_addr(v, false, NULL, NULL) != 0)
+		return false;
+	size_t colon = v.len;
+	while (colon > 0 && v.base[colon - 1] != ':')
+		colon--;
+	unsigned long long p = 0;
+	if (colon == 0 || iov_to_u64(iov_sub(v, colon, v.len - colon), 65535, &p) != 0 || p == 0)
+		return false;
+	*host = iov_sub(v, 0, colon - 1);
+	*port = (uint16_t)p;
+	return true;
+}
+
+/* The key node of `key` in map, or NULL when it is absent. */
+static const struct yaml_tree_node *key_if(const struct yaml_tree_node *map, const char *key)
+{
+	return yaml_tree_get(map, iov_cstr(key), NULL) ? config_schema_key(map, key) : NULL;
+}
+
+static const char *const policy_names[] = { NULL, "http-only", "https-only", "match-viewer" };
+
+/* The protocol keys: protocol_policy (or the old protocol), http_port (or
+ * the old port), https_port; contradictions refused at the later key. */
+static int read_origin_protocol(struct parse *ps, const struct yaml_tree_node *item,
+                                const struct yaml_tree_node *ka, struct edge_config_origin *o)
+{
+	const struct yaml_tree_node *kp = NULL, *kpp = NULL;
+	struct iov proto, policy;
+	uint64_t port = EDGE_CONFIG_PORT, http_port = EDGE_CONFIG_PORT;
+	uint64_t https_port = EDGE_CONFIG_HTTPS_PORT;
+	config_schema_u64(&ps->s, item, "port", CONFIG_OPTIONAL, 1, 65535, &port);
+	config_schema_u64(&ps->s, item, "http_port", CONFIG_OPTIONAL, 1, 65535, &http_port);
+	config_schema_u64(&ps->s, item, "https_port", CONFIG_OPTIONAL, 1, 65535, &https_port);
+	config_schema_cstr(&ps->s, item, "protocol", CONFIG_OPTIONAL, &proto, &kp);
+	if (config_schema_cstr(&ps->s, item, "protocol_policy", CONFIG_OPTIONAL, &policy, &kpp))
+		return ps->s.rc;
+	const struct yaml_tree_node *kport = key_if(item, "port");
+	const struct yaml_tree_node *khttp = key_if(item, "http_port");
+	const struct yaml_tree_node *khttps = key_if(item, "https_port");
+	enum edge_config_protocol old = 0, pol = 0;
+	if (proto.base) {
+		if (iov_eq(proto, IOV_LIT("http")))
+			old = EDGE_CONFIG_PROTO_HTTP_ONLY;
+		else if (iov_eq(proto, IOV_LIT("https")))
+			old = EDGE_CONFIG_PROTO_HTTPS_ONLY;
+		else
+			return config_schema_fail(&ps->s, kp,
+			                          "protocol: \"%.*s\" is not http or https (see "
+			                          "protocol_policy)",
+			                          config_schema_quote_len(proto), proto.base);
+	}
+	if (policy.base) {
+		for (int k = EDGE_CONFIG_PROTO_HTTP_ONLY; k <= EDGE_CONFIG_PROTO_MATCH_VIEWER; k++)
+			if (iov_eq(policy, iov_cstr(policy_names[k])))
+				pol = (enum edge_config_protocol)k;
+		if (!pol)
+			return config_schema_fail(&ps->s, kpp,
+			                          "protocol_policy: \"%.*s\" is not http-only, "
+			                          "https-only or match-viewer",
+			                          config_schema_quote_len(policy), policy.base);
+		if (old && old != pol)
+			return config_schema_fail(
+			    &ps->s, kpp,
+			    "protocol_policy: %s contradicts protocol: %.*s (the old key: "
+			    "protocol: %.*s means %s); keep protocol_policy alone",
+			    policy_names[pol], (int)proto.len, proto.base, (int)proto.len,
+			    proto.base, policy_names[old]);
+	}
+	if (!pol)
+		pol = old ? old : EDGE_CONFIG_PROTO_HTTP_ONLY;
+	if (kport && khttp)
+		return config_schema_fail(&ps->s, khttp,
+		                          "http_port: port is the old name of http_port; give one "
+		                          "of them");
+	if (pol == EDGE_CONFIG_PROTO_HTTP_ONLY && khttps)
+		return config_schema_fail(&ps->s, khttps,
+		                          "https_port: an http-only origin never uses HTTPS "
+		                          "(protocol_policy: https-only or match-viewer would)");
+	if (pol == EDGE_CONFIG_PROTO_HTTPS_ONLY && (kport || khttp))
+		return config_schema_fail(&ps->s, khttp ? khttp : kport,
+		                          "%s: an https-only origin never uses HTTP; it connects "
+		                          "to https_port",
+		                          khttp ? "http_port" : "port");
+	if (pol == EDGE_CONFIG_PROTO_HTTPS_ONLY && o->address_port)
+		return config_schema_fail(&ps->s, ka,
+		                          "address: \"%s\" has a port, which is HTTP's, and an "
+		                          "https-only origin never uses HTTP: give the IP alone "
+		                          "and https_port",
+		                          o->address);
+	o->protocol_policy = pol;
+	o->http_port = (uint16_t)(kport ? port : http_port);
+	o->https_port = (uint16_t)https_port;
+	return 0;
+}
+
 static int read_origin(struct parse *ps, const struct yaml_tree_node *item, uint32_t i)
 {
 	struct edge_config_origin *o = &ps->c->origin[i];
@@ -396,14 +524,11 @@ static int read_origin(struct parse *ps, const struct yaml_tree_node *item, uint
 		                          config_schema_kind_name(item));
 	if (config_schema_keys(&ps->s, item, origin_keys, N_ELEMS(origin_keys)))
 		return ps->s.rc;
-	const struct yaml_tree_node *ki = NULL, *kd = NULL, *ka = NULL, *kp = NULL, *kpath = NULL;
-	struct iov id, domain, address, proto, opath;
-	uint64_t port = EDGE_CONFIG_PORT;
+	const struct yaml_tree_node *ki = NULL, *kd = NULL, *ka = NULL, *kpath = NULL;
+	struct iov id, domain, address, opath, host = IOV_NULL;
 	config_schema_cstr(&ps->s, item, "id", CONFIG_REQUIRED, &id, &ki);
 	config_schema_cstr(&ps->s, item, "domain_name", CONFIG_REQUIRED, &domain, &kd);
 	config_schema_cstr(&ps->s, item, "address", CONFIG_OPTIONAL, &address, &ka);
-	config_schema_u64(&ps->s, item, "port", CONFIG_OPTIONAL, 1, 65535, &port);
-	config_schema_cstr(&ps->s, item, "protocol", CONFIG_OPTIONAL, &proto, &kp);
 	if (config_schema_cstr(&ps->s, item, "origin_path", CONFIG_OPTIONAL, &opath, &kpath))
 		return ps->s.rc;
 	if (!valid_id(id))
@@ -416,36 +541,28 @@ static int read_origin(struct parse *ps, const struct yaml_tree_node *item, uint
 		return config_schema_fail(&ps->s, kd,
 		                          "domain_name: \"%.*s\" is not a host name (dot-separated "
 		                          "labels of 1-63 letters, digits and '-', at most 253; no "
-		                          "port: see port and address)",
+		                          "port: see http_port, https_port and address)",
 		                          config_schema_quote_len(domain), domain.base);
-	if (address.base && http_endpoint_addr(address, false, NULL, NULL) != 0)
+	if (address.base && !parse_address(address, &host, &o->address_port))
 		return config_schema_fail(&ps->s, ka,
-		                          "address: \"%.*s\" is not ip:port or [ipv6]:port "
-		                          "(numeric, port 1-65535)",
+		                          "address: \"%.*s\" is not ip:port, [ipv6]:port or the IP "
+		                          "alone (numeric, port 1-65535)",
 		                          config_schema_quote_len(address), address.base);
-	if (proto.base && iov_eq(proto, IOV_LIT("https")))
-		return config_schema_fail(&ps->s, kp,
-		                          "protocol: https origins are not supported yet (the edge "
-		                          "has no TLS toward origins); use http");
-	if (proto.base && !iov_eq(proto, IOV_LIT("http")))
-		return config_schema_fail(&ps->s, kp, "protocol: \"%.*s\" is not http",
-		                          config_schema_quote_len(proto), proto.base);
 	if (opath.base && !valid_origin_path(opath))
 		return config_schema_fail(&ps->s, kpath,
 		                          "origin_path: \"%.*s\" must start with '/', not end with "
 		                          "'/', and be at most 255 URL path characters without '*'",
 		                          config_schema_quote_len(opath), opath.base);
 	if (config_schema_dup2(&ps->s, IOV_NULL, id, &o->id) ||
-	    config_schema_dup2(&ps->s, IOV_NULL, domain, &o->domain_name))
+	    config_schema_dup2(&ps->s, IOV_NULL, domain, &o->domain_name) ||
+	    config_schema_dup2(&ps->s, IOV_NULL, address.base ? host : domain, &o->connect_host))
 		return ps->s.rc;
 	if (address.base && config_schema_dup2(&ps->s, IOV_NULL, address, &o->address))
 		return ps->s.rc;
 	if (opath.base && config_schema_dup2(&ps->s, IOV_NULL, opath, &o->origin_path))
 		return ps->s.rc;
-	o->port = (uint16_t)port;
-	o->protocol = EDGE_CONFIG_PROTO_HTTP;
 	ps->origin_id_at[i] = ki;
-	if (read_origin_timeouts(ps, item, o))
+	if (read_origin_protocol(ps, item, ka, o) || read_origin_timeouts(ps, item, o))
 		return ps->s.rc;
 	return read_custom_headers(ps, item, o);
 }
@@ -1063,6 +1180,36 @@ static int read_function_limits(struct parse *ps, const struct yaml_tree_node *r
 	return ps->s.rc;
 }
 
+static const char *const viewer_policy_names[] = { "allow-all", "redirect-to-https", "https-only" };
+
+/* viewer_protocol_policy: CloudFront's names; the two that turn HTTP
+ * viewers away need somewhere to send them (tls.listen). */
+static int read_viewer_policy(struct parse *ps, const struct yaml_tree_node *item,
+                              struct edge_config_behavior *b)
+{
+	const struct yaml_tree_node *k = NULL;
+	struct iov v;
+	b->viewer_policy = EDGE_CONFIG_VIEWER_ALLOW_ALL;
+	if (config_schema_cstr(&ps->s, item, "viewer_protocol_policy", CONFIG_OPTIONAL, &v, &k) ||
+	    !v.base)
+		return ps->s.rc;
+	size_t i = 0;
+	while (i < N_ELEMS(viewer_policy_names) && !iov_eq(v, iov_cstr(viewer_policy_names[i])))
+		i++;
+	if (i == N_ELEMS(viewer_policy_names))
+		return config_schema_fail(&ps->s, k,
+		                          "viewer_protocol_policy: \"%.*s\" is not allow-all, "
+		                          "redirect-to-https or https-only",
+		                          config_schema_quote_len(v), v.base);
+	b->viewer_policy = (enum edge_config_viewer_policy)i;
+	if (b->viewer_policy != EDGE_CONFIG_VIEWER_ALLOW_ALL && !ps->c->tls.listen)
+		return config_schema_fail(&ps->s, k,
+		                          "viewer_protocol_policy: %s needs an HTTPS listener "
+		                          "(tls.listen and tls.certificates)",
+		                          viewer_policy_names[i]);
+	return 0;
+}
+
 static int read_behavior(struct parse *ps, const struct yaml_tree_node *item, uint32_t i)
 {
 	struct edge_config_behavior *b = &ps->c->behavior[i];
@@ -1093,7 +1240,7 @@ static int read_behavior(struct parse *ps, const struct yaml_tree_node *item, ui
 			    config_schema_quote_len(pattern), pattern.base, j + 1);
 	if (read_target(ps, item, b) || read_method_sets(ps, item, b) || read_ttls(ps, item, b) ||
 	    read_cache_key(ps, item, b) || read_signing_mode(ps, item, b) ||
-	    read_functions(ps, item, b))
+	    read_functions(ps, item, b) || read_viewer_policy(ps, item, b))
 		return ps->s.rc;
 	b->compress = false;
 	return config_schema_bool(&ps->s, item, "compress", CONFIG_OPTIONAL, &b->compress);
@@ -1208,9 +1355,9 @@ static int from_tree(const char *path, struct yaml_tree *t, struct edge_config *
 	if (config_schema_map(&ps->s, root, "the edge configuration") == 0 &&
 	    config_schema_keys(&ps->s, root, top_keys, N_ELEMS(top_keys)) == 0 &&
 	    read_distribution(ps, root) == 0 && read_origins(ps, root) == 0 &&
-	    read_signing(ps, root) == 0 && read_groups(ps, root) == 0 &&
-	    read_behaviors(ps, root) == 0 && read_cache(ps, root) == 0 &&
-	    read_function_limits(ps, root) == 0)
+	    read_signing(ps, root) == 0 && http_tls_config_read(&ps->s, root, &out->tls) == 0 &&
+	    read_groups(ps, root) == 0 && read_behaviors(ps, root) == 0 &&
+	    read_cache(ps, root) == 0 && read_function_limits(ps, root) == 0)
 		read_admin(ps, root);
 	yaml_tree_free(t);
 	int rc = ps->s.rc;
@@ -1275,6 +1422,7 @@ void edge_config_free(struct edge_config *c)
 		free(o->id);
 		free(o->domain_name);
 		free(o->address);
+		free(o->connect_host);
 		free(o->origin_path);
 		for (uint32_t j = 0; o->header && j < o->nheaders; j++) {
 			free(o->header[j].name);
@@ -1309,6 +1457,7 @@ void edge_config_free(struct edge_config *c)
 	free(c->cache.disk_path);
 	free(c->admin_listen);
 	free(c->admin_credentials);
+	http_tls_config_free(&c->tls);
 	memset(c, 0, sizeof(*c));
 }
 

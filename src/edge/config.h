@@ -14,9 +14,16 @@
  *   origins:                             # 1..EDGE_CONFIG_ORIGINS_MAX
  *     - id: mrap                         # unique among origins and groups
  *       domain_name: x.mrap.accesspoint.s3-global.example.test  # sent as Host
- *       address: 127.0.0.1:9100          # optional connect override, ip:port
- *       port: 80                         # when no address (default 80)
- *       protocol: http                   # http only for now
+ *       address: 127.0.0.1:9100          # optional connect override: ip:port (the
+ *                                        # port is HTTP's) or a bare ip / [ipv6]
+ *       protocol_policy: match-viewer    # http-only (default) | https-only |
+ *                                        # match-viewer (CloudFront's names)
+ *       http_port: 80                    # (80) when the address has no port; the
+ *                                        # old key `port` means the same
+ *       https_port: 443                  # (443); HTTPS goes to the address's ip or
+ *                                        # domain_name at this port, verifying the
+ *                                        # certificate for domain_name
+ *       # protocol: http | https         # old key: http-only | https-only
  *       origin_path: /prefix             # optional: '/' first, not last
  *       custom_headers: {X-Origin-Token: abc}
  *       connect_timeout: 10s             # 100ms..10s  (CloudFront 1-10 s, 10)
@@ -39,6 +46,8 @@
  *       signing: sigv4a                  # none | sigv4 | sigv4a
  *       signing_region: us-east-1        # sigv4 only
  *       compress: false
+ *       viewer_protocol_policy: allow-all  # | redirect-to-https | https-only
+ *                                        # (those two need tls.listen)
  *       functions:                       # optional edge functions (issue 9), one file
  *         viewer-request: fn/rewrite.lua # per event type: viewer-request,
  *         origin-request: fn/sign.lua    # origin-request, origin-response,
@@ -60,11 +69,20 @@
  *   admin:                               # optional: invalidation and metrics
  *     listen: 127.0.0.1:9200
  *     credentials: admin-credentials     # required with listen
+ *   tls:                                 # optional: http/tls_config.h's section
+ *     listen: 127.0.0.1:8443             # the HTTPS listener beside --listen
+ *     certificates: [{cert: edge.pem, key: edge-key.pem}]
+ *     ca_file: ca.pem                    # verifies https origins (default: system)
+ *     insecure_skip_verify: false
  *
  * Unknown keys are errors at every level (with "did you mean"), as are
  * duplicate ids, a target or member that does not exist, a group as a
  * member, TTLs out of order, the "*" behavior missing or not last, two
- * behaviors with one pattern, and signing without credentials. Every error
+ * behaviors with one pattern, signing without credentials, a viewer
+ * policy other than allow-all without tls.listen, and contradictory origin
+ * protocol keys (protocol with protocol_policy, port with http_port, a
+ * port the policy never uses, an address port on an https-only origin;
+ * see docs/internals/edge-config.md). Every error
  * is "file:line:col: message" (a value's error at its key, a duplicate's at
  * the second), except out of memory ("file: out of memory").
  *
@@ -88,6 +106,7 @@
 #include <stdint.h>
 
 #include "edge/behavior-t.h"
+#include "http/tls_config.h"
 
 #define EDGE_CONFIG_ERR_LEN 512
 
@@ -121,6 +140,7 @@
 #define EDGE_CONFIG_ATTEMPTS            3
 #define EDGE_CONFIG_ATTEMPTS_MAX        3
 #define EDGE_CONFIG_PORT                80
+#define EDGE_CONFIG_HTTPS_PORT          443
 
 /* Behavior TTL defaults and cap, in seconds (CloudFront's). */
 #define EDGE_CONFIG_MIN_TTL     0
@@ -172,8 +192,18 @@ enum edge_config_method {
 	(EDGE_CONFIG_METHODS_GET_HEAD_OPTIONS | EDGE_CONFIG_PUT | EDGE_CONFIG_PATCH | \
 	 EDGE_CONFIG_POST | EDGE_CONFIG_DELETE)
 
+/* CloudFront's OriginProtocolPolicy. */
 enum edge_config_protocol {
-	EDGE_CONFIG_PROTO_HTTP = 1,
+	EDGE_CONFIG_PROTO_HTTP_ONLY = 1,
+	EDGE_CONFIG_PROTO_HTTPS_ONLY,
+	EDGE_CONFIG_PROTO_MATCH_VIEWER, /* the viewer's protocol */
+};
+
+/* CloudFront's ViewerProtocolPolicy. */
+enum edge_config_viewer_policy {
+	EDGE_CONFIG_VIEWER_ALLOW_ALL = 0,
+	EDGE_CONFIG_VIEWER_REDIRECT_TO_HTTPS, /* HTTP viewers get a 301 to https:// */
+	EDGE_CONFIG_VIEWER_HTTPS_ONLY,        /* HTTP viewers get a 403 */
 };
 
 enum edge_config_signing {
@@ -206,11 +236,14 @@ struct edge_config_header {
 
 struct edge_config_origin {
 	char *id;
-	char *domain_name; /* the Host header */
-	char *address;     /* "ip:port" or "[ipv6]:port"; NULL: domain_name:port */
-	uint16_t port;
-	enum edge_config_protocol protocol;
-	char *origin_path; /* "/a/b" or NULL */
+	char *domain_name;     /* the Host header */
+	char *address;         /* as written: "ip:port", "[ipv6]:port", "ip" or "[ipv6]"; NULL */
+	char *connect_host;    /* the address's IP (brackets kept) or domain_name */
+	uint16_t address_port; /* the address's port (HTTP's), 0 when it has none */
+	uint16_t http_port;    /* (80) also the old key `port` */
+	uint16_t https_port;   /* (443) */
+	enum edge_config_protocol protocol_policy; /* protocol: http / https map here */
+	char *origin_path;                         /* "/a/b" or NULL */
 	uint32_t nheaders;
 	struct edge_config_header *header; /* nheaders, in file order */
 	uint32_t connect_timeout_ms;
@@ -243,6 +276,7 @@ struct edge_config_behavior {
 	enum edge_config_signing signing;
 	char *signing_region; /* sigv4 only; NULL otherwise */
 	bool compress;
+	enum edge_config_viewer_policy viewer_policy;
 	/* Edge functions by event type (EDGE_CONFIG_FN_*): the resolved path
 	 * or NULL, the path as written, and "file:line:col" of its key (for
 	 * load errors, which edge/fn.c reports at start). */
@@ -288,8 +322,9 @@ struct edge_config {
 	struct edge_config_signing_creds signing;
 	struct edge_config_cache cache;
 	struct edge_config_function_limits fn_limits;
-	char *admin_listen;      /* NULL when absent */
-	char *admin_credentials; /* resolved; NULL when absent */
+	char *admin_listen;         /* NULL when absent */
+	char *admin_credentials;    /* resolved; NULL when absent */
+	struct http_tls_config tls; /* the shared `tls:` section (tls.present) */
 };
 
 /* Parse the YAML text `p`/`n` (borrowed); `path` (not NULL) names it in

@@ -32,6 +32,7 @@
 #include "http/server.h"
 #include "net/loop.h"
 #include "net/timer.h"
+#include "net/tls.h"
 
 #define EDGE_MAGIC      0x45444745u /* "EDGE" */
 #define REQ_MAGIC       0x45524551u /* "EREQ" */
@@ -49,6 +50,7 @@ enum result {
 	RES_MISS,
 	RES_ERROR,
 	RES_REFRESH,
+	RES_REDIRECT, /* the viewer protocol policy's 301 */
 };
 
 extern const char *const edge__result_names[];
@@ -86,8 +88,10 @@ struct edge_server {
 	struct edge_fn_set *fns;            /* NULL: no functions */
 	char location[EDGE_LOCATION_MAX + 1];
 	char via[EDGE_LOCATION_MAX + 32];
-	char **origin_addr;           /* connect address per origin */
-	_Atomic uint64_t *down_until; /* per origin, monotonic ms */
+	char **origin_addr;                /* HTTP connect address per origin */
+	char **origin_tls_addr;            /* HTTPS connect address per origin */
+	struct net_tls_client *tls_client; /* https origins' verifier (borrowed); NULL: none */
+	_Atomic uint64_t *down_until;      /* per origin, monotonic ms */
 	bool access_log;
 	uint32_t wait_timeout_ms;
 	struct http_server *http;
@@ -128,7 +132,9 @@ struct ereq {
 	const struct edge_behavior *b;
 	unsigned method_bit;
 	bool cached, is_get, is_head, may_fail_over;
-	char *key; /* the request arena's on a hit, else owned */
+	bool viewer_tls; /* the viewer came over HTTPS (kept: match-viewer after it left) */
+	bool up_https;   /* this origin attempt is over HTTPS */
+	char *key;       /* the request arena's on a hit, else owned */
 	size_t keylen;
 	bool key_owned;
 	struct iov vpath, vquery;     /* normalised path, query (request arena) */
@@ -233,8 +239,10 @@ void edge__proceed(struct ereq *q, struct edge_cache_entry *e, enum edge_fresh_s
 /* One origin attempt as the origin-request function sees and may change
  * it (server.c's attempt builds it; arrays in q->arena). */
 struct edge_origin_req {
-	uint32_t oi;      /* the configured origin whose client is used */
-	const char *addr; /* connect address */
+	uint32_t oi;          /* the configured origin whose client is used */
+	const char *addr;     /* connect address */
+	bool https;           /* over TLS */
+	const char *tls_name; /* the name verified (NUL-terminated; NULL: plain HTTP) */
 	struct iov domain, opath, path, query;
 	struct http_header *hs; /* what the edge sends: Host first */
 	size_t n, cap;

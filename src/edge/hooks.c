@@ -65,14 +65,16 @@ static int with_hidden(struct arena *a, const struct http_header *orig, size_t n
 	return 0;
 }
 
-/* The origin as the event shows a configured one. */
-static void event_origin(const struct edge_config_origin *o, const struct http_header *custom,
-                         size_t ncustom, struct edge_fn_origin *eo)
+/* The origin as the event shows a configured one, reached over HTTPS or
+ * not (the attempt's protocol: match-viewer shows the one it follows). */
+static void event_origin(const struct edge_config_origin *o, bool https,
+                         const struct http_header *custom, size_t ncustom,
+                         struct edge_fn_origin *eo)
 {
 	unsigned rt = o->read_timeout_ms / 1000, kt = o->keepalive_timeout_ms / 1000;
-	unsigned port = o->port;
-	if (port != 80 && port != 443 && port < 1024)
-		port = 80;
+	unsigned port = https ? o->https_port : o->http_port;
+	if (port != 80 && port != 443 && port < 1024) /* the event's range: ours is wider */
+		port = https ? 443 : 80;
 	*eo = (struct edge_fn_origin){
 		.kind = EDGE_FN_ORIGIN_CUSTOM,
 		.domain_name = iov_cstr(o->domain_name),
@@ -80,7 +82,7 @@ static void event_origin(const struct edge_config_origin *o, const struct http_h
 		.custom_headers = custom,
 		.ncustom_headers = ncustom,
 		.port = port,
-		.https = false, /* http only until TLS (issue 10) */
+		.https = https,
 		.read_timeout = rt < 4    ? 4
 		                : rt > 60 ? 60
 		                          : rt,
@@ -229,17 +231,46 @@ int edge__viewer_response(struct ereq *q, int status, const struct http_header *
 
 /* ---- origin-request ---- */
 
-/* A configured origin with this domain name (and port, when it has no
- * address of its own), else -1. */
-static int origin_by_domain(const struct edge_config *cfg, struct iov domain, unsigned port)
+/* A configured origin with this domain name (and port for the protocol,
+ * when it has no address of its own), else -1. */
+static int origin_by_domain(const struct edge_config *cfg, struct iov domain, unsigned port,
+                            bool https)
 {
 	for (uint32_t i = 0; i < cfg->norigins; i++) {
 		const struct edge_config_origin *o = &cfg->origin[i];
 		if (iov_eq_nocase(iov_cstr(o->domain_name), domain) &&
-		    (o->address || o->port == port))
+		    (o->address || (https ? o->https_port : o->http_port) == port))
 			return (int)i;
 	}
 	return -1;
+}
+
+/* Where an origin the function named goes: a configured origin's own
+ * connect address for that protocol when the port is the one its event
+ * showed, else its address's ip (or the domain) at the function's port. */
+static int changed_origin_addr(struct edge_server *s, struct arena *a,
+                               const struct edge_fn_origin *no, struct edge_origin_req *o)
+{
+	int oi = origin_by_domain(s->cfg, no->domain_name, no->port, no->https);
+	if (oi < 0) {
+		struct iov addr =
+		    arena_printf(a, IOV_FMT ":%u", IOV_ARG(no->domain_name), no->port);
+		if (!addr.base)
+			return ERR_NOMEM;
+		o->addr = addr.base;
+		return 0;
+	}
+	const struct edge_config_origin *co = &s->cfg->origin[oi];
+	o->oi = (uint32_t)oi;
+	if (no->port == (no->https ? co->https_port : co->http_port)) {
+		o->addr = no->https ? s->origin_tls_addr[oi] : s->origin_addr[oi];
+		return 0;
+	}
+	struct iov addr = arena_printf(a, "%s:%u", co->connect_host, no->port);
+	if (!addr.base)
+		return ERR_NOMEM;
+	o->addr = addr.base;
+	return 0;
 }
 
 int edge__fn_origin_request(struct ereq *q, int id, struct edge_origin_req *o)
@@ -250,7 +281,7 @@ int edge__fn_origin_request(struct ereq *q, int id, struct edge_origin_req *o)
 	struct edge_fn_input in;
 	struct edge_fn_result res;
 	struct edge_fn_error e;
-	event_origin(cur_origin(q), o->custom, o->ncustom, &eo);
+	event_origin(cur_origin(q), o->https, o->custom, o->ncustom, &eo);
 	input_base(q, EDGE_FN_ORIGIN_REQUEST, &in);
 	in.request_id = iov_cstr(q->req_id);
 	in.client_ip = iov_cstr(q->client_ip);
@@ -287,15 +318,17 @@ int edge__fn_origin_request(struct ereq *q, int id, struct edge_origin_req *o)
 			if (iov_eq_nocase(hs[i].name, IOV_LIT("host")) &&
 			    iov_eq_nocase(hs[i].value, o->domain))
 				hs[i].value = domain;
-		int oi = origin_by_domain(s->cfg, domain, no->port);
-		if (oi >= 0) {
-			o->oi = (uint32_t)oi;
-			o->addr = s->origin_addr[oi];
-		} else {
-			struct iov addr = arena_printf(a, IOV_FMT ":%u", IOV_ARG(domain), no->port);
-			if (!addr.base)
+		if (changed_origin_addr(s, a, no, o))
+			return ERR_NOMEM;
+		/* The protocol the function chose: HTTPS verifies the
+		 * certificate for the domain name it gave. */
+		o->https = no->https;
+		o->tls_name = NULL;
+		if (no->https) {
+			struct iov name = arena_printf(a, IOV_FMT, IOV_ARG(domain));
+			if (!name.base)
 				return ERR_NOMEM;
-			o->addr = addr.base;
+			o->tls_name = name.base;
 		}
 		o->domain = domain;
 		o->opath = no->path;
@@ -326,7 +359,7 @@ int edge__fn_origin_response(struct ereq *q, int id, const struct http_head *h,
 		struct http_header *custom = edge__origin_custom(a, o);
 		if (!custom)
 			return ERR_NOMEM;
-		event_origin(o, custom, o->nheaders, &eo);
+		event_origin(o, q->up_https, custom, o->nheaders, &eo);
 	}
 	input_base(q, EDGE_FN_ORIGIN_RESPONSE, &in);
 	in.request_id = iov_cstr(q->req_id);

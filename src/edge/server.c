@@ -63,7 +63,7 @@
 #include "net/timer.h"
 #include "net/work.h"
 
-const char *const edge__result_names[] = { "-", "Hit", "Miss", "Error", "RefreshHit" };
+const char *const edge__result_names[] = { "-", "Hit", "Miss", "Error", "RefreshHit", "Redirect" };
 
 static _Thread_local struct edge_loop *tl_loop;
 
@@ -190,6 +190,22 @@ static void mark_down(struct ereq *q)
 	struct edge_server *s = q->el->srv;
 	atomic_store_explicit(&s->down_until[q->members[q->member]], mono_ms() + EDGE_DOWN_MS,
 	                      memory_order_relaxed);
+}
+
+/* Errors of an attempt that never reached the origin's HTTP: a group
+ * fails over on them (a certificate refused is one, as CloudFront drops
+ * such a connection). */
+static bool connect_error(int e)
+{
+	return e == ERR_NET_REFUSED || e == ERR_NET_TIMEOUT || e == ERR_NET_RESET ||
+	       e == ERR_NET_CLOSED || e == ERR_TLS_VERIFY || e == ERR_TLS_HANDSHAKE;
+}
+
+/* Those that mark the origin down for EDGE_DOWN_MS. */
+static bool down_error(int e)
+{
+	return e == ERR_NET_REFUSED || e == ERR_NET_TIMEOUT || e == ERR_TLS_VERIFY ||
+	       e == ERR_TLS_HANDSHAKE;
 }
 
 static bool other_member(const struct ereq *q)
@@ -556,6 +572,10 @@ void edge__fetch_failed(struct ereq *q, int error)
 	edge__count(&s->n_errors);
 	if (error == ERR_NET_TIMEOUT)
 		edge__respond_error(q, 504, "GatewayTimeout", "The origin did not answer in time.");
+	else if (error == ERR_TLS_VERIFY || error == ERR_TLS_HANDSHAKE)
+		edge__respond_error(
+		    q, 502, "BadGateway",
+		    "The edge could not make a trusted TLS connection to the origin.");
 	else
 		edge__respond_error(q, 502, "BadGateway", "The origin could not be reached.");
 }
@@ -581,7 +601,7 @@ static void up_finish(struct ereq *q, int error)
 		if (edge__viewer(q))
 			edge__serve_entry(q, e, NULL, RES_REFRESH, "RefreshHit");
 	} else if (q->use_stale || (error && !q->started && stale_usable(q))) {
-		if (error == ERR_NET_REFUSED || error == ERR_NET_TIMEOUT)
+		if (down_error(error))
 			mark_down(q);
 		serve_stale(q, "StaleIfError");
 	} else if (error == 0) {
@@ -595,7 +615,7 @@ static void up_finish(struct ereq *q, int error)
 		if (edge__viewer(q))
 			http_response_end(q->r);
 	} else if (!q->started) {
-		if (error == ERR_NET_REFUSED || error == ERR_NET_TIMEOUT)
+		if (down_error(error))
 			mark_down(q);
 		edge__fetch_failed(q, error);
 	} else {
@@ -616,11 +636,12 @@ static void up_done(void *arg, int error)
 	q->x = NULL;
 	bool retry = q->retry;
 	if (!retry && error && !q->started && !q->not_modified && q->group && q->may_fail_over &&
-	    (error == ERR_NET_REFUSED || error == ERR_NET_TIMEOUT || error == ERR_NET_RESET ||
-	     error == ERR_NET_CLOSED) &&
-	    other_member(q)) {
-		if (error == ERR_NET_REFUSED || error == ERR_NET_TIMEOUT)
+	    connect_error(error) && other_member(q)) {
+		if (down_error(error))
 			mark_down(q);
+		if (error == ERR_TLS_VERIFY || error == ERR_TLS_HANDSHAKE)
+			fprintf(stderr, "edge: origin %s (%s): %s; failing over\n",
+			        cur_origin(q)->id, cur_origin(q)->domain_name, err_text(error));
 		retry = true;
 	}
 	q->drop = q->retry = false;
@@ -656,9 +677,16 @@ static int attempt(struct ereq *q)
 	const struct edge_config_origin *o = cur_origin(q);
 	const struct edge_config_behavior *cb = &s->cfg->behavior[q->bi];
 	struct arena *a = q->arena;
+	/* The origin protocol policy; match-viewer follows the viewer's
+	 * (remembered: the viewer may have left). */
+	bool https = o->protocol_policy == EDGE_CONFIG_PROTO_HTTPS_ONLY ||
+	             (o->protocol_policy == EDGE_CONFIG_PROTO_MATCH_VIEWER && q->viewer_tls);
 	struct edge_origin_req oreq = {
 		.oi = q->members[q->member],
-		.addr = s->origin_addr[q->members[q->member]],
+		.addr = https ? s->origin_tls_addr[q->members[q->member]]
+		              : s->origin_addr[q->members[q->member]],
+		.https = https,
+		.tls_name = https ? o->domain_name : NULL,
 		.domain = iov_cstr(o->domain_name),
 		.opath = iov_cstr(o->origin_path),
 		.path = q->path,
@@ -788,7 +816,9 @@ static int attempt(struct ereq *q)
 		.nheaders = n,
 		.body_length = q->body_length,
 		.retryable = q->may_fail_over,
+		.tls_name = oreq.tls_name,
 	};
+	q->up_https = oreq.https;
 	q->started = false;
 	q->sent_ns = clock_mono_ns();
 	rc = http_client_send(el->client[oreq.oi], &req, &up_ops, q, &q->x);
@@ -862,7 +892,10 @@ static int prepare(struct ereq *q, const struct http_head *h, struct iov path, s
 		bool keyed = false;
 		for (size_t k = 0; k < cb->nkey_headers && !keyed; k++)
 			keyed = iov_eq_nocase(name, iov_cstr(cb->key_header[k]));
-		if (!edge_fetch_forward_header(name, q->cached, keyed))
+		/* X-Forwarded-Proto is on CloudFront's disallowed list: a
+		 * viewer's is never passed on. */
+		if (!edge_fetch_forward_header(name, q->cached, keyed) ||
+		    iov_eq_nocase(name, IOV_LIT("x-forwarded-proto")))
 			continue;
 		struct http_header c = { arena_dup(a, name), arena_dup(a, q->vh[i].value) };
 		if (!c.name.base || !c.value.base)
@@ -958,6 +991,75 @@ static size_t behavior_index(const struct edge_server *s, const struct edge_beha
 	return n - 1;
 }
 
+/* The Host a redirect names: the viewer's without its port (the
+ * distribution's domain when it sent none or one that cannot go into a
+ * URL), then the HTTPS listener's port unless it is 443. */
+static struct iov redirect_host(struct ereq *q, const struct http_head *h)
+{
+	struct edge_server *s = q->el->srv;
+	struct iov host = IOV_NULL;
+	for (size_t i = 0; i < h->nheaders; i++)
+		if (iov_eq_nocase(h->headers[i].name, IOV_LIT("host")))
+			host = iov_trim(h->headers[i].value);
+	if (host.len && host.base[0] == '[') {
+		const char *end = memchr(host.base, ']', host.len);
+		host = end ? iov_sub(host, 0, (size_t)(end - host.base) + 1) : IOV_NULL;
+	} else if (host.len) {
+		const char *colon = memchr(host.base, ':', host.len);
+		if (colon)
+			host.len = (size_t)(colon - host.base);
+	}
+	for (size_t i = 0; i < host.len; i++) {
+		char c = host.base[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		          (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '[' || c == ']' ||
+		          c == ':' || c == '_';
+		if (!ok)
+			host = IOV_NULL;
+	}
+	if (!host.len)
+		host = iov_cstr(s->cfg->domain);
+	int port = http_server_tls_port(s->http);
+	if (port > 0 && port != 443)
+		return arena_printf(http_request_arena(q->r), IOV_FMT ":%d", IOV_ARG(host), port);
+	return host;
+}
+
+/* The behavior's viewer protocol policy for a viewer on plain HTTP:
+ * https-only answers 403, redirect-to-https 301 to the same URL over
+ * HTTPS (CloudFront's answers). 1 when the viewer was answered. */
+static int viewer_policy(struct ereq *q, const struct http_head *h)
+{
+	struct edge_server *s = q->el->srv;
+	enum edge_config_viewer_policy p = s->cfg->behavior[q->bi].viewer_policy;
+	if (p == EDGE_CONFIG_VIEWER_HTTPS_ONLY) {
+		edge__respond_error(q, 403, "Forbidden",
+		                    "This distribution only accepts HTTPS requests.");
+		return 1;
+	}
+	if (p != EDGE_CONFIG_VIEWER_REDIRECT_TO_HTTPS)
+		return 0;
+	struct arena *a = http_request_arena(q->r);
+	struct iov host = redirect_host(q, h);
+	struct iov loc = host.base ? arena_printf(a, "https://" IOV_FMT IOV_FMT, IOV_ARG(host),
+	                                          IOV_ARG(h->target))
+	                           : IOV_NULL;
+	if (!loc.base) {
+		edge__respond_error(q, 503, "ServiceUnavailable", "Out of memory.");
+		return 1;
+	}
+	const struct http_header hs[] = { { IOV_LIT("Location"), loc } };
+	q->result = RES_REDIRECT;
+	q->detail = "Redirect";
+	q->fn_no_vresp = true;
+	http_response_early(q->r);
+	if (edge__start_response(q, 301, hs, 1, 0, "Redirect from meridian") == 0)
+		http_response_end(q->r);
+	else
+		http_response_abort(q->r);
+	return 1;
+}
+
 static void on_request(void *ctx, struct http_request *r)
 {
 	struct edge_server *s = ctx;
@@ -990,6 +1092,9 @@ static void on_request(void *ctx, struct http_request *r)
 	struct iov path = iov_make(np, plen);
 	q->b = edge_behavior_match(s->table, path);
 	q->bi = behavior_index(s, q->b);
+	q->viewer_tls = http_request_tls(r);
+	if (!q->viewer_tls && viewer_policy(q, h))
+		return;
 	q->method_bit = edge_behavior_method(h->method);
 	if (!q->method_bit || !(q->b->allowed_methods & q->method_bit)) {
 		edge__respond_error(q, 403, "MethodNotAllowed",
@@ -1218,6 +1323,7 @@ static int worker_start(void *ctx, struct net_loop *l, unsigned index)
 			.read_timeout_ms = o->read_timeout_ms,
 			.idle_timeout_ms = o->keepalive_timeout_ms,
 			.max_per_origin = EDGE_MAX_ORIGIN,
+			.tls = s->tls_client,
 		};
 		int rc = http_client_new(l, &cc, &el->client[i]);
 		if (rc)
@@ -1298,10 +1404,14 @@ static int read_creds(struct edge_server *s, const char *path, char *err, size_t
 
 static void server_free(struct edge_server *s)
 {
-	if (s->origin_addr)
-		for (uint32_t i = 0; i < s->cfg->norigins; i++)
+	for (uint32_t i = 0; i < s->cfg->norigins; i++) {
+		if (s->origin_addr)
 			free(s->origin_addr[i]);
+		if (s->origin_tls_addr)
+			free(s->origin_tls_addr[i]);
+	}
 	free(s->origin_addr);
+	free(s->origin_tls_addr);
 	free((void *)s->down_until);
 	if (s->loops)
 		for (unsigned i = 0; i < s->nloops; i++)
@@ -1358,20 +1468,35 @@ int edge_server_start(const struct edge_server_opts *o, struct edge_server **out
 	s->nloops = n;
 	s->loops = calloc(n, sizeof(s->loops[0]));
 	s->origin_addr = calloc(cfg->norigins, sizeof(s->origin_addr[0]));
+	s->origin_tls_addr = calloc(cfg->norigins, sizeof(s->origin_tls_addr[0]));
 	s->down_until = calloc(cfg->norigins, sizeof(s->down_until[0]));
 	s->keys = auth_keycache_new(16);
-	if (!s->loops || !s->origin_addr || !s->down_until || !s->keys)
+	s->tls_client = o->tls_client;
+	if (!s->loops || !s->origin_addr || !s->origin_tls_addr || !s->down_until || !s->keys)
 		rc = ERR_NOMEM;
+	/* HTTP goes to the address (ip:port), or its ip / the domain name at
+	 * http_port; HTTPS to the ip / domain name at https_port. */
 	for (uint32_t i = 0; rc == 0 && i < cfg->norigins; i++) {
 		const struct edge_config_origin *og = &cfg->origin[i];
-		char addr[300];
-		if (og->address)
+		char addr[300], tls_addr[300];
+		if (og->address_port)
 			snprintf(addr, sizeof(addr), "%s", og->address);
 		else
-			snprintf(addr, sizeof(addr), "%s:%u", og->domain_name, og->port);
+			snprintf(addr, sizeof(addr), "%s:%u", og->connect_host, og->http_port);
+		snprintf(tls_addr, sizeof(tls_addr), "%s:%u", og->connect_host, og->https_port);
 		s->origin_addr[i] = strdup(addr);
-		if (!s->origin_addr[i])
+		s->origin_tls_addr[i] = strdup(tls_addr);
+		if (!s->origin_addr[i] || !s->origin_tls_addr[i])
 			rc = ERR_NOMEM;
+		if (rc == 0 && og->protocol_policy != EDGE_CONFIG_PROTO_HTTP_ONLY &&
+		    !s->tls_client) {
+			snprintf(err, errcap, "origin %s: protocol_policy %s without a TLS client",
+			         og->id,
+			         og->protocol_policy == EDGE_CONFIG_PROTO_HTTPS_ONLY
+			             ? "https-only"
+			             : "match-viewer");
+			rc = ERR_INVALID;
+		}
 	}
 	if (rc == 0)
 		rc = edge_config_behavior_table(cfg, &s->table);
@@ -1416,6 +1541,8 @@ int edge_server_start(const struct edge_server_opts *o, struct edge_server **out
 	pthread_mutex_init(&s->flights_mu, NULL);
 	struct http_server_config hc = {
 		.listen = o->listen,
+		.tls_listen = o->tls_listen,
+		.tls = o->tls_server,
 		.workers = n,
 		.handler = &edge_handler,
 		.handler_ctx = s,
@@ -1425,7 +1552,11 @@ int edge_server_start(const struct edge_server_opts *o, struct edge_server **out
 	};
 	rc = http_server_start(&hc, &s->http);
 	if (rc) {
-		snprintf(err, errcap, "cannot listen on %s: %s", o->listen, err_text(rc));
+		if (o->tls_listen)
+			snprintf(err, errcap, "cannot listen on %s and %s: %s", o->listen,
+			         o->tls_listen, err_text(rc));
+		else
+			snprintf(err, errcap, "cannot listen on %s: %s", o->listen, err_text(rc));
 		pthread_mutex_destroy(&s->flights_mu);
 		server_free(s);
 		return rc;

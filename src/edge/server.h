@@ -25,6 +25,9 @@
 #include "base/iov.h"
 #include "edge/config.h"
 
+struct net_tls_server;
+struct net_tls_client;
+
 /* Response header carrying the request id, also sent to the origin (as
  * CloudFront's X-Amz-Cf-Id). */
 #define EDGE_REQUEST_ID_HEADER "X-Amz-Cf-Id"
@@ -46,6 +49,14 @@ struct edge_server_opts {
 	const char *location;          /* x-edge-location and Via; NULL: the host name */
 	bool access_log;               /* one line per request on stderr */
 	uint32_t wait_timeout_ms;      /* collapsing waiter timeout; 0: EDGE_WAIT_TIMEOUT */
+	/* TLS (issue 10): the HTTPS listener beside listen and its certificates,
+	 * and the verifier for https origins (both borrowed, outliving the
+	 * server; http/tls_config.h's http_tls_contexts makes them). Without
+	 * tls_client no origin attempt may be https (start refuses an origin
+	 * whose policy is not http-only). */
+	const char *tls_listen;
+	struct net_tls_server *tls_server;
+	struct net_tls_client *tls_client;
 };
 
 /* Counters, summed over the process. */

@@ -30,7 +30,12 @@ static bool all_zero(const void *p, size_t n)
 static void check_origin(const struct edge_config_origin *o)
 {
 	CHECK(o->id && o->domain_name && o->id[0] && o->domain_name[0]);
-	CHECK(o->port >= 1 && o->protocol == EDGE_CONFIG_PROTO_HTTP);
+	CHECK(o->http_port >= 1 && o->https_port >= 1 && o->connect_host && o->connect_host[0]);
+	CHECK(o->protocol_policy >= EDGE_CONFIG_PROTO_HTTP_ONLY &&
+	      o->protocol_policy <= EDGE_CONFIG_PROTO_MATCH_VIEWER);
+	/* an address's port is HTTP's: never on an origin that only speaks HTTPS */
+	CHECK(!o->address_port ||
+	      (o->address && o->protocol_policy != EDGE_CONFIG_PROTO_HTTPS_ONLY));
 	CHECK(!o->origin_path || (o->origin_path[0] == '/' && strlen(o->origin_path) <= 255));
 	CHECK(o->nheaders <= EDGE_CONFIG_HEADERS_MAX && (o->nheaders == 0 || o->header));
 	for (uint32_t j = 0; j < o->nheaders; j++)
@@ -90,6 +95,11 @@ static void check_behavior(const struct edge_config *c, const struct edge_config
 		      !b->function[e] == !b->function_at[e]);
 		CHECK(!b->function[e] || (b->function[e][0] && b->function_name[e][0]));
 	}
+	/* a policy that turns HTTP viewers away has an HTTPS listener */
+	CHECK(b->viewer_policy == EDGE_CONFIG_VIEWER_ALLOW_ALL ||
+	      ((b->viewer_policy == EDGE_CONFIG_VIEWER_REDIRECT_TO_HTTPS ||
+	        b->viewer_policy == EDGE_CONFIG_VIEWER_HTTPS_ONLY) &&
+	       c->tls.listen));
 }
 
 static void check_config(const struct edge_config *c)
@@ -127,6 +137,13 @@ static void check_config(const struct edge_config *c)
 	CHECK(c->cache.error_ttl_ms <= EDGE_CONFIG_ERROR_TTL_MAX &&
 	      c->cache.not_found_ttl_ms <= EDGE_CONFIG_ERROR_TTL_MAX);
 	CHECK(!c->admin_listen || c->admin_credentials);
+	/* the shared tls: section: a listener has certificates, and only then */
+	CHECK(!c->tls.listen == (c->tls.ncerts == 0));
+	CHECK(c->tls.ncerts <= NET_TLS_CERTS_MAX);
+	for (size_t i = 0; i < c->tls.ncerts; i++)
+		CHECK(c->tls.certs[i].cert_file && c->tls.certs[i].key_file);
+	CHECK(!(c->tls.ca_file && c->tls.insecure));
+	CHECK(c->tls.present || (!c->tls.listen && !c->tls.ca_file && !c->tls.insecure));
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);

@@ -141,8 +141,11 @@ static void test_full_file(void **state)
 	assert_string_equal(o->domain_name,
 	                    "mfzwi23gnjvgw.mrap.accesspoint.s3-global.example.test");
 	assert_string_equal(o->address, "127.0.0.1:9100");
-	assert_int_equal(o->port, 8080);
-	assert_int_equal(o->protocol, EDGE_CONFIG_PROTO_HTTP);
+	assert_string_equal(o->connect_host, "127.0.0.1");
+	assert_int_equal(o->address_port, 9100);
+	assert_int_equal(o->http_port, 8080); /* the old key `port` */
+	assert_int_equal(o->https_port, 443);
+	assert_int_equal(o->protocol_policy, EDGE_CONFIG_PROTO_HTTP_ONLY);
 	assert_string_equal(o->origin_path, "/site/v1");
 	assert_int_equal(o->nheaders, 2);
 	assert_string_equal(o->header[0].name, "X-Origin-Token");
@@ -157,7 +160,9 @@ static void test_full_file(void **state)
 	o = &c.origin[1];
 	assert_string_equal(o->id, "backup");
 	assert_string_equal(o->address, "[::1]:9101");
-	assert_int_equal(o->port, 80);
+	assert_string_equal(o->connect_host, "[::1]");
+	assert_int_equal(o->address_port, 9101);
+	assert_int_equal(o->http_port, 80);
 	assert_null(o->origin_path);
 	assert_int_equal(o->nheaders, 1);
 	assert_true(o->failover); /* the header name matched with case ignored */
@@ -251,8 +256,11 @@ static void test_defaults(void **state)
 	assert_int_equal(c.norigins, 1);
 	const struct edge_config_origin *o = &c.origin[0];
 	assert_null(o->address);
-	assert_int_equal(o->port, 80);
-	assert_int_equal(o->protocol, EDGE_CONFIG_PROTO_HTTP);
+	assert_string_equal(o->connect_host, "origin.example.test");
+	assert_int_equal(o->address_port, 0);
+	assert_int_equal(o->http_port, 80);
+	assert_int_equal(o->https_port, 443);
+	assert_int_equal(o->protocol_policy, EDGE_CONFIG_PROTO_HTTP_ONLY);
 	assert_null(o->origin_path);
 	assert_int_equal(o->nheaders, 0);
 	assert_null(o->header);
@@ -275,6 +283,9 @@ static void test_defaults(void **state)
 	assert_int_equal(b->nquery + b->nkey_headers, 0);
 	assert_int_equal(b->signing, EDGE_CONFIG_SIGN_NONE);
 	assert_false(b->compress);
+	assert_int_equal(b->viewer_policy, EDGE_CONFIG_VIEWER_ALLOW_ALL);
+	assert_false(c.tls.present);
+	assert_null(c.tls.listen);
 	assert_int_equal(c.signing.source, EDGE_CONFIG_CREDS_NONE);
 	assert_null(c.signing.credentials_path);
 	assert_string_equal(c.signing.failover_header, "originTypeFailover");
@@ -303,7 +314,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.origin[0].connect_timeout_ms, 100);
 	assert_int_equal(c.origin[0].read_timeout_ms, 120000);
 	assert_int_equal(c.origin[0].keepalive_timeout_ms, 1000);
-	assert_int_equal(c.origin[0].port, 65535);
+	assert_int_equal(c.origin[0].http_port, 65535);
 	edge_config_free(&c);
 }
 
@@ -366,31 +377,42 @@ static void test_origin_values(void **state)
 	(void)state;
 #define ORIGIN(extra) D "origins:\n  - id: o1\n    domain_name: o.test\n" extra B
 	/* The value line is line 6, its key at column 5. */
-	refused(ORIGIN("    protocol: https\n"),
-	        "e.yaml:6:5: protocol: https origins are not supported yet (the edge has no TLS "
-	        "toward origins); use http");
-	refused(ORIGIN("    protocol: ftp\n"), "e.yaml:6:5: protocol: \"ftp\" is not http");
+	refused(ORIGIN("    protocol: ftp\n"),
+	        "e.yaml:6:5: protocol: \"ftp\" is not http or https (see protocol_policy)");
 	refused(ORIGIN("    address: localhost:80\n"),
-	        "e.yaml:6:5: address: \"localhost:80\" is not ip:port or [ipv6]:port (numeric, "
-	        "port 1-65535)");
+	        "e.yaml:6:5: address: \"localhost:80\" is not ip:port, [ipv6]:port or the IP "
+	        "alone (numeric, port 1-65535)");
 	static const char *const bad_addr[] = {
-		"127.0.0.1",        "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:+80", "::1:80",
-		"[::1]80",          "[]:80",       "[127.0.0.1]:80",  "1.2.3.4.5:80",  ":80",
+		"localhost",
+		"127.0.0.1:0",
+		"127.0.0.1:65536",
+		"127.0.0.1:+80",
+		"::1:80",
+		"[::1]80",
+		"[]:80",
+		"[127.0.0.1]:80",
+		"1.2.3.4.5:80",
+		":80",
 		"127.0.0.1:080000",
+		"[127.0.0.1]",
+		"::1",
+		"[::1",
+		"1.2.3",
 	};
 	for (size_t i = 0; i < N_ELEMS(bad_addr); i++) {
 		char text[512], want[256];
 		snprintf(text, sizeof(text), ORIGIN("    address: \"%s\"\n"), bad_addr[i]);
 		snprintf(want, sizeof(want),
-		         "e.yaml:6:5: address: \"%s\" is not ip:port or [ipv6]:port (numeric, "
-		         "port 1-65535)",
+		         "e.yaml:6:5: address: \"%s\" is not ip:port, [ipv6]:port or the IP alone "
+		         "(numeric, port 1-65535)",
 		         bad_addr[i]);
 		refused(text, want);
 	}
 	refused(ORIGIN("    port: 0\n"), "e.yaml:6:5: port: \"0\" is not an integer in 1..65535");
 	refused(D "origins:\n  - id: o1\n    domain_name: o.test:80\n" B,
 	        "e.yaml:5:5: domain_name: \"o.test:80\" is not a host name (dot-separated labels "
-	        "of 1-63 letters, digits and '-', at most 253; no port: see port and address)");
+	        "of 1-63 letters, digits and '-', at most 253; no port: see http_port, https_port "
+	        "and address)");
 	refused(D "origins:\n  - id: o/1\n    domain_name: o.test\n" B,
 	        "e.yaml:4:5: id: \"o/1\" is not 1-128 characters of letters, digits, '-', '_' "
 	        "and '.'");
@@ -962,6 +984,158 @@ static void test_behavior_count_fits_the_table(void **state)
 	}
 }
 
+/* The origin protocol keys: CloudFront's OriginProtocolPolicy and ports,
+ * the old protocol / port keys, bare-IP addresses, and every contradiction
+ * refused at the later key with its reason. */
+#define ORIGIN(extra) D "origins:\n  - id: o1\n    domain_name: o.test\n" extra B
+static void test_origin_protocol(void **state)
+{
+	(void)state;
+	struct edge_config c;
+	parse_ok("e.yaml",
+	         ORIGIN("    protocol_policy: match-viewer\n    http_port: 8080\n"
+	                "    https_port: 8443\n"),
+	         &c);
+	assert_int_equal(c.origin[0].protocol_policy, EDGE_CONFIG_PROTO_MATCH_VIEWER);
+	assert_int_equal(c.origin[0].http_port, 8080);
+	assert_int_equal(c.origin[0].https_port, 8443);
+	edge_config_free(&c);
+	/* protocol: https is https-only, on 443 by default */
+	parse_ok("e.yaml", ORIGIN("    protocol: https\n"), &c);
+	assert_int_equal(c.origin[0].protocol_policy, EDGE_CONFIG_PROTO_HTTPS_ONLY);
+	assert_int_equal(c.origin[0].https_port, 443);
+	edge_config_free(&c);
+	/* the old and new keys may agree */
+	parse_ok("e.yaml", ORIGIN("    protocol: http\n    protocol_policy: http-only\n"), &c);
+	assert_int_equal(c.origin[0].protocol_policy, EDGE_CONFIG_PROTO_HTTP_ONLY);
+	edge_config_free(&c);
+	parse_ok("e.yaml",
+	         ORIGIN("    protocol: https\n    protocol_policy: https-only\n"
+	                "    https_port: 9443\n"),
+	         &c);
+	assert_int_equal(c.origin[0].protocol_policy, EDGE_CONFIG_PROTO_HTTPS_ONLY);
+	assert_int_equal(c.origin[0].https_port, 9443);
+	edge_config_free(&c);
+	/* an address without a port: its IP, with the ports of the policy */
+	parse_ok("e.yaml",
+	         ORIGIN("    address: 127.0.0.1\n    protocol_policy: https-only\n"
+	                "    https_port: 9443\n"),
+	         &c);
+	assert_string_equal(c.origin[0].connect_host, "127.0.0.1");
+	assert_int_equal(c.origin[0].address_port, 0);
+	edge_config_free(&c);
+	parse_ok("e.yaml", ORIGIN("    address: \"[::1]\"\n    protocol_policy: match-viewer\n"),
+	         &c);
+	assert_string_equal(c.origin[0].connect_host, "[::1]");
+	assert_int_equal(c.origin[0].address_port, 0);
+	assert_int_equal(c.origin[0].http_port, 80);
+	assert_int_equal(c.origin[0].https_port, 443);
+	edge_config_free(&c);
+	/* match-viewer with ip:port: that port is HTTP's, HTTPS goes to https_port */
+	parse_ok("e.yaml",
+	         ORIGIN("    address: 127.0.0.1:9100\n    protocol_policy: match-viewer\n"
+	                "    https_port: 9443\n"),
+	         &c);
+	assert_int_equal(c.origin[0].address_port, 9100);
+	assert_int_equal(c.origin[0].https_port, 9443);
+	edge_config_free(&c);
+
+	refused(ORIGIN("    protocol_policy: tls\n"),
+	        "e.yaml:6:5: protocol_policy: \"tls\" is not http-only, https-only or "
+	        "match-viewer");
+	refused(ORIGIN("    protocol_policy: HTTPS-ONLY\n"),
+	        "e.yaml:6:5: protocol_policy: \"HTTPS-ONLY\" is not http-only, https-only or "
+	        "match-viewer");
+	refused(ORIGIN("    protocol: https\n    protocol_policy: match-viewer\n"),
+	        "e.yaml:7:5: protocol_policy: match-viewer contradicts protocol: https (the old "
+	        "key: protocol: https means https-only); keep protocol_policy alone");
+	refused(ORIGIN("    protocol: http\n    protocol_policy: https-only\n"),
+	        "e.yaml:7:5: protocol_policy: https-only contradicts protocol: http (the old "
+	        "key: protocol: http means http-only); keep protocol_policy alone");
+	refused(ORIGIN("    port: 80\n    http_port: 8080\n"),
+	        "e.yaml:7:5: http_port: port is the old name of http_port; give one of them");
+	refused(ORIGIN("    https_port: 8443\n"),
+	        "e.yaml:6:5: https_port: an http-only origin never uses HTTPS (protocol_policy: "
+	        "https-only or match-viewer would)");
+	refused(ORIGIN("    protocol: http\n    https_port: 8443\n"),
+	        "e.yaml:7:5: https_port: an http-only origin never uses HTTPS (protocol_policy: "
+	        "https-only or match-viewer would)");
+	refused(ORIGIN("    protocol: https\n    port: 443\n"),
+	        "e.yaml:7:5: port: an https-only origin never uses HTTP; it connects to "
+	        "https_port");
+	refused(ORIGIN("    protocol_policy: https-only\n    http_port: 80\n"),
+	        "e.yaml:7:5: http_port: an https-only origin never uses HTTP; it connects to "
+	        "https_port");
+	refused(ORIGIN("    address: 127.0.0.1:9443\n    protocol_policy: https-only\n"),
+	        "e.yaml:6:5: address: \"127.0.0.1:9443\" has a port, which is HTTP's, and an "
+	        "https-only origin never uses HTTP: give the IP alone and https_port");
+	refused(ORIGIN("    https_port: 0\n"),
+	        "e.yaml:6:5: https_port: \"0\" is not an integer in 1..65535");
+	refused(ORIGIN("    http_port: 65536\n"),
+	        "e.yaml:6:5: http_port: \"65536\" is not an integer in 1..65535");
+#undef ORIGIN
+}
+
+#define TLS_LISTEN "tls:\n  listen: 127.0.0.1:8443\n  certificates: [{cert: c.pem, key: k.pem}]\n"
+#define BEHAVIOR_POLICY(p) \
+	"behaviors:\n  - path_pattern: \"*\"\n    target: o1\n    viewer_protocol_policy: " p "\n"
+
+/* viewer_protocol_policy and the shared tls: section. */
+static void test_viewer_policy_and_tls(void **state)
+{
+	(void)state;
+	struct edge_config c;
+	parse_ok("/srv/edge/e.yaml", D O BEHAVIOR_POLICY("redirect-to-https") TLS_LISTEN, &c);
+	assert_int_equal(c.behavior[0].viewer_policy, EDGE_CONFIG_VIEWER_REDIRECT_TO_HTTPS);
+	assert_true(c.tls.present);
+	assert_string_equal(c.tls.listen, "127.0.0.1:8443");
+	assert_int_equal(c.tls.ncerts, 1);
+	assert_string_equal(c.tls.certs[0].cert_file, "/srv/edge/c.pem");
+	assert_string_equal(c.tls.certs[0].key_file, "/srv/edge/k.pem");
+	assert_null(c.tls.ca_file);
+	assert_false(c.tls.insecure);
+	edge_config_free(&c);
+	assert_true(all_zero(&c, sizeof(c)));
+	parse_ok("e.yaml", D O BEHAVIOR_POLICY("https-only") TLS_LISTEN, &c);
+	assert_int_equal(c.behavior[0].viewer_policy, EDGE_CONFIG_VIEWER_HTTPS_ONLY);
+	edge_config_free(&c);
+	parse_ok("e.yaml", D O BEHAVIOR_POLICY("allow-all"), &c);
+	assert_int_equal(c.behavior[0].viewer_policy, EDGE_CONFIG_VIEWER_ALLOW_ALL);
+	edge_config_free(&c);
+	/* a tls section for upstream verification only */
+	parse_ok("/srv/edge/e.yaml",
+	         D "origins:\n  - {id: o1, domain_name: o.test, protocol_policy: https-only}\n" B
+	           "tls:\n  ca_file: ca.pem\n",
+	         &c);
+	assert_true(c.tls.present);
+	assert_null(c.tls.listen);
+	assert_string_equal(c.tls.ca_file, "/srv/edge/ca.pem");
+	edge_config_free(&c);
+	parse_ok("e.yaml", D O B "tls:\n  insecure_skip_verify: true\n", &c);
+	assert_true(c.tls.insecure);
+	edge_config_free(&c);
+
+	/* The key is line 9 (D, O, then three behavior lines). */
+	refused(D O BEHAVIOR_POLICY("https-only"),
+	        "e.yaml:9:5: viewer_protocol_policy: https-only needs an HTTPS listener "
+	        "(tls.listen and tls.certificates)");
+	refused(D O BEHAVIOR_POLICY("redirect-to-https") "tls:\n  ca_file: ca.pem\n",
+	        "e.yaml:9:5: viewer_protocol_policy: redirect-to-https needs an HTTPS listener "
+	        "(tls.listen and tls.certificates)");
+	refused(D O BEHAVIOR_POLICY("https") TLS_LISTEN,
+	        "e.yaml:9:5: viewer_protocol_policy: \"https\" is not allow-all, "
+	        "redirect-to-https or https-only");
+	/* The shared section's own errors, at their place in this file. */
+	refused(D O B "tls:\n  listen: 127.0.0.1:8443\n",
+	        "e.yaml:10:3: tls.listen needs tls.certificates (cert and key files)");
+	refused(D O B "tls:\n  ca_file: ca.pem\n  insecure_skip_verify: true\n",
+	        "e.yaml:10:3: ca_file: pointless with insecure_skip_verify: true (nothing is "
+	        "verified)");
+	refused(D O B "tls:\n  lisen: 127.0.0.1:8443\n",
+	        "e.yaml:10:3: unknown key \"lisen\"; did you mean \"listen\"?");
+	refused(D O B "tls: [a]\n", "e.yaml:9:1: tls: expected a map, got a sequence");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -982,6 +1156,8 @@ int main(void)
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_behavior_table),
 		cmocka_unit_test(test_behavior_count_fits_the_table),
+		cmocka_unit_test(test_origin_protocol),
+		cmocka_unit_test(test_viewer_policy_and_tls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
