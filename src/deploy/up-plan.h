@@ -107,9 +107,11 @@ void deploy__repl_peer_name(const char *region, char *out, size_t cap);
 int deploy__repl_xml(const struct deploy_stack *st, uint32_t bi, struct buf *out);
 /* Append store s's peers file: each store t it replicates to, named and
  * keyed by deploy__repl_peer_name (keys file NAME.keys beside it), at
- * http://127.0.0.1:port[t]. 0 or ERR_NOMEM / ERR_TOO_BIG. */
+ * http://127.0.0.1:port[t], or with a ca_file (the stack's CA) at
+ * https://127.0.0.1:port[t] verified as s3.REGION.meridian.test. 0 or
+ * ERR_NOMEM / ERR_TOO_BIG. */
 int deploy__repl_peers_yaml(const struct deploy_stack *st, uint32_t s, const uint16_t *port,
-                            struct buf *out);
+                            const char *ca_file, struct buf *out);
 /* Write STATE/replication/REGION/{peers.yaml,PEER.keys} for store s (what
  * an earlier `up` left there removed first) and check them with the
  * store's parser. path[DEPLOY_UP_PATH_MAX] gets the peers file, or "" when
@@ -126,6 +128,9 @@ int deploy__repl_apply(struct deploy_up *u, uint32_t bi, bool kept);
  * behaviors with their functions' absolute paths, signing, cache,
  * function_limits, admin). 0 or ERR_NOMEM / ERR_TOO_BIG. */
 int deploy__edge_yaml(const struct deploy_up *u, uint32_t di, uint32_t li, struct buf *b);
+
+/* The port other roles reach store s on: its HTTPS one with TLS. */
+uint16_t deploy__store_data_port(const struct deploy_up *u, uint32_t s);
 
 /* up_tls.c: the stack's CA (kept in STATE/tls) and a certificate per
  * store, router and edge (made at every up). 0 or an error after a

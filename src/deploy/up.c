@@ -252,11 +252,36 @@ static const struct deploy_stack_link *link_between(const struct deploy_stack *s
 	return NULL;
 }
 
-/* Where location l's routers or edges connect for store s. */
+/* The port other roles reach store s on: HTTPS with TLS, else HTTP. */
+uint16_t deploy__store_data_port(const struct deploy_up *u, uint32_t s)
+{
+	return u->tls ? u->store_tls[s] : u->store_port[s];
+}
+
+/* Where location l's routers or edges connect for store s (a relay keeps
+ * the store's protocol: it moves bytes). */
 static uint16_t port_to(const struct deploy_up *u, uint32_t l, uint32_t s)
 {
 	uint16_t w = u->wan_port[(size_t)l * u->st->nstores + s];
-	return w ? w : u->store_port[s];
+	return w ? w : deploy__store_data_port(u, s);
+}
+
+/* tls: {listen, certificates, ca_file} for the role process `name` with an
+ * HTTPS listener on port (the stack's CA verifies what it connects to). */
+static int tls_yaml(const struct deploy_up *u, const char *name, uint16_t port, struct buf *b)
+{
+	char cert[DEPLOY_UP_PATH_MAX], key[DEPLOY_UP_PATH_MAX], ca[DEPLOY_UP_PATH_MAX];
+	char cak[DEPLOY_UP_PATH_MAX];
+	deploy__tls_files(u, name, cert, key);
+	deploy__tls_files(u, "ca", ca, cak);
+	int rc =
+	    buf_printf(b, "tls:\n  listen: \"127.0.0.1:%u\"\n  certificates:\n    - cert: ", port);
+	rc = rc ? rc : deploy__yaml_quote(b, cert);
+	rc = rc ? rc : buf_add_str(b, "\n      key: ");
+	rc = rc ? rc : deploy__yaml_quote(b, key);
+	rc = rc ? rc : buf_add_str(b, "\n  ca_file: ");
+	rc = rc ? rc : deploy__yaml_quote(b, ca);
+	return rc ? rc : buf_add_char(b, '\n');
 }
 
 /* Whether distribution d runs an edge at location l. */
@@ -358,6 +383,15 @@ static int router_yaml(const struct deploy_up *u, uint32_t a, uint32_t l, struct
 		rc = rc ? rc
 		        : buf_printf(b, "\n    dial: %s\n",
 		                     ap->region[i].active ? "active" : "passive");
+		if (rc == 0 && u->tls)
+			rc = buf_printf(
+			    b, "    protocol: https\n    server_name: s3.%s.meridian.test\n",
+			    s->region);
+	}
+	if (rc == 0 && u->tls) {
+		char name[DEPLOY_UP_NAME_MAX];
+		deploy__role_name("router", a, ap->name, st->location[l].name, name);
+		rc = tls_yaml(u, name, u->router_tls[DEPLOY_UP_AT(u, a, l)], b);
 	}
 	char admin[DEPLOY_UP_PATH_MAX];
 	deploy__state_path(u, "credentials/admin", admin);
@@ -408,7 +442,8 @@ static int origin_yaml(const struct deploy_up *u, const struct deploy_stack_dist
 	char host[512];
 	uint16_t port;
 	if (o->kind == DEPLOY_STACK_ORIGIN_ACCESS_POINT) {
-		port = u->router_port[DEPLOY_UP_AT(u, o->target, l)];
+		port = u->tls ? u->router_tls[DEPLOY_UP_AT(u, o->target, l)]
+		              : u->router_port[DEPLOY_UP_AT(u, o->target, l)];
 		snprintf(host, sizeof(host), "%s",
 		         o->domain_name ? o->domain_name : st->access_point[o->target].host);
 	} else {
@@ -425,7 +460,15 @@ static int origin_yaml(const struct deploy_up *u, const struct deploy_stack_dist
 	rc = rc ? rc : deploy__yaml_quote(b, o->id);
 	rc = rc ? rc : buf_add_str(b, "\n    domain_name: ");
 	rc = rc ? rc : deploy__yaml_quote(b, host);
-	rc = rc ? rc : buf_printf(b, "\n    address: \"127.0.0.1:%u\"\n", port);
+	if (u->tls) /* verified as domain_name, reached at the address */
+		rc = rc ? rc
+		        : buf_printf(
+		              b,
+		              "\n    address: \"127.0.0.1\"\n    protocol_policy: https-only\n"
+		              "    https_port: %u\n",
+		              port);
+	else
+		rc = rc ? rc : buf_printf(b, "\n    address: \"127.0.0.1:%u\"\n", port);
 	if (rc == 0 && o->origin_path) {
 		rc = buf_add_str(b, "    origin_path: ");
 		rc = rc ? rc : deploy__yaml_quote(b, o->origin_path);
@@ -584,6 +627,11 @@ int deploy__edge_yaml(const struct deploy_up *u, uint32_t di, uint32_t li, struc
 		rc = buf_printf(b, "cache:\n  memory_bytes: %llu\n",
 		                (unsigned long long)d->memory_bytes);
 	rc = rc ? rc : fn_limits_yaml(&d->fn_limits, b);
+	if (rc == 0 && u->tls) {
+		char name[DEPLOY_UP_NAME_MAX];
+		deploy__role_name("edge", di, d->id, st->location[l].name, name);
+		rc = tls_yaml(u, name, u->edge_tls[DEPLOY_UP_AT(u, di, l)], b);
+	}
 	deploy__state_path(u, "credentials/admin", path);
 	rc = rc ? rc
 	        : buf_printf(b, "admin:\n  listen: \"127.0.0.1:%u\"\n  credentials: ",
@@ -754,7 +802,7 @@ static int add_children(struct deploy_up *u)
 			snprintf(name, sizeof(name), "wan-%s-to-%s", st->location[l].name,
 			         st->store[s].region);
 			snprintf(listen, sizeof(listen), "127.0.0.1:%u", w);
-			snprintf(to, sizeof(to), "127.0.0.1:%u", u->store_port[s]);
+			snprintf(to, sizeof(to), "127.0.0.1:%u", deploy__store_data_port(u, s));
 			snprintf(delay, sizeof(delay), "%u", lk->delay_ms);
 			snprintf(jitter, sizeof(jitter), "%u", lk->jitter_ms);
 			const char *argv[] = {
@@ -1017,10 +1065,10 @@ static int json_str(struct buf *b, const char *s)
 	return rc ? rc : buf_add_char(b, '"');
 }
 
-/* "key": {"LOCATION": "http://127.0.0.1:PORT", ...}, for the locations
+/* "key": {"LOCATION": "SCHEME://127.0.0.1:PORT", ...}, for the locations
  * that run the role (runs[l] != 0), with port[l]. */
-static int json_location_urls(struct buf *b, const struct deploy_up *u, const char *key,
-                              const uint16_t *runs, const uint16_t *port)
+static int json_urls(struct buf *b, const struct deploy_up *u, const char *key,
+                     const uint16_t *runs, const uint16_t *port, const char *scheme)
 {
 	int rc = json_str(b, key);
 	rc = rc ? rc : buf_add_str(b, ": {");
@@ -1030,10 +1078,38 @@ static int json_location_urls(struct buf *b, const struct deploy_up *u, const ch
 			continue;
 		rc = buf_add_str(b, first ? "" : ", ");
 		rc = rc ? rc : json_str(b, u->st->location[l].name);
-		rc = rc ? rc : buf_printf(b, ": \"http://127.0.0.1:%u\"", port[l]);
+		rc = rc ? rc : buf_printf(b, ": \"%s://127.0.0.1:%u\"", scheme, port[l]);
 		first = false;
 	}
 	return rc ? rc : buf_add_str(b, "},\n  ");
+}
+
+static int json_location_urls(struct buf *b, const struct deploy_up *u, const char *key,
+                              const uint16_t *runs, const uint16_t *port)
+{
+	return json_urls(b, u, key, runs, port, "http");
+}
+
+/* With TLS: "tls": {"ca": PATH, "edges": {...}, "routers": {...},
+ * "stores": {...}} with the HTTPS URLs (the first distribution's and
+ * access point's, as the plain lists). */
+static int json_tls(struct buf *b, const struct deploy_up *u)
+{
+	char ca[DEPLOY_UP_PATH_MAX], cak[DEPLOY_UP_PATH_MAX];
+	deploy__tls_files(u, "ca", ca, cak);
+	int rc = buf_add_str(b, "\"tls\": {\"ca\": ");
+	rc = rc ? rc : json_str(b, ca);
+	rc = rc ? rc : buf_add_str(b, ",\n    ");
+	rc = rc ? rc : json_urls(b, u, "edges", u->edge_port, u->edge_tls, "https");
+	rc = rc ? rc : buf_add_str(b, "  ");
+	rc = rc ? rc : json_urls(b, u, "routers", u->router_port, u->router_tls, "https");
+	rc = rc ? rc : buf_add_str(b, "  \"stores\": {");
+	for (uint32_t s = 0; rc == 0 && s < u->st->nstores; s++) {
+		rc = buf_add_str(b, s ? ", " : "");
+		rc = rc ? rc : json_str(b, u->st->store[s].region);
+		rc = rc ? rc : buf_printf(b, ": \"https://127.0.0.1:%u\"", u->store_tls[s]);
+	}
+	return rc ? rc : buf_add_str(b, "}},\n  ");
 }
 
 static int write_endpoints(struct deploy_up *u)
@@ -1048,6 +1124,8 @@ static int write_endpoints(struct deploy_up *u)
 	rc = rc ? rc : json_location_urls(&b, u, "routers", u->router_port, u->router_port);
 	rc = rc ? rc : json_location_urls(&b, u, "router_admin", u->router_port, u->router_admin);
 	rc = rc ? rc : json_location_urls(&b, u, "edge_admin", u->edge_port, u->edge_admin);
+	if (rc == 0 && u->tls)
+		rc = json_tls(&b, u);
 	rc = rc ? rc : buf_add_str(&b, "\"access_points\": {");
 	for (uint32_t a = 0; rc == 0 && a < st->naccess_points; a++) {
 		const struct deploy_stack_access_point *ap = &st->access_point[a];

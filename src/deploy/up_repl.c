@@ -105,7 +105,7 @@ int deploy__repl_xml(const struct deploy_stack *st, uint32_t bi, struct buf *out
 }
 
 int deploy__repl_peers_yaml(const struct deploy_stack *st, uint32_t s, const uint16_t *port,
-                            struct buf *out)
+                            const char *ca_file, struct buf *out)
 {
 	int rc = buf_printf(out,
 	                    "# Written by `meridian up` from the stack's ReplicationRules: the\n"
@@ -122,12 +122,20 @@ int deploy__repl_peers_yaml(const struct deploy_stack *st, uint32_t s, const uin
 		rc = rc ? rc : deploy__yaml_quote(out, name);
 		rc = rc ? rc : buf_add_str(out, "\n    region: ");
 		rc = rc ? rc : deploy__yaml_quote(out, st->store[t].region);
-		rc = rc ? rc
-		        : buf_printf(out,
-		                     "\n    endpoint: \"http://127.0.0.1:%u\"\n    credentials: ",
-		                     port[t]);
+		rc =
+		    rc ? rc
+		       : buf_printf(out, "\n    endpoint: \"%s://127.0.0.1:%u\"\n    credentials: ",
+		                    ca_file ? "https" : "http", port[t]);
 		rc = rc ? rc : deploy__yaml_quote(out, keys);
+		if (rc == 0 && ca_file)
+			rc = buf_printf(out, "\n    server_name: s3.%s.meridian.test",
+			                st->store[t].region);
 		rc = rc ? rc : buf_add_str(out, "\n    backoff_max: " REPL_BACKOFF_MAX "\n");
+	}
+	if (rc == 0 && ca_file) {
+		rc = buf_add_str(out, "ca_file: ");
+		rc = rc ? rc : deploy__yaml_quote(out, ca_file);
+		rc = rc ? rc : buf_add_char(out, '\n');
 	}
 	return rc;
 }
@@ -137,9 +145,9 @@ int deploy__repl_peers_yaml(const struct deploy_stack *st, uint32_t s, const uin
 static uint16_t peer_port(const struct deploy_up *u, uint32_t s, uint32_t t)
 {
 	if (s == t)
-		return u->store_port[t];
+		return deploy__store_data_port(u, t);
 	uint16_t w = u->wan_port[(size_t)u->st->store[s].location * u->st->nstores + t];
-	return w ? w : u->store_port[t];
+	return w ? w : deploy__store_data_port(u, t);
 }
 
 /* Remove what an earlier `up` wrote in dir (peers.yaml, *.keys), so a peer
@@ -223,7 +231,9 @@ int deploy__repl_write(struct deploy_up *u, uint32_t s, char *path)
 	struct buf b;
 	buf_init(&b, REPL_DOC_MAX);
 	rc = write_keys(u, s);
-	rc = rc ? rc : deploy__repl_peers_yaml(st, s, ports, &b);
+	char ca[DEPLOY_UP_PATH_MAX], cak[DEPLOY_UP_PATH_MAX];
+	deploy__tls_files(u, "ca", ca, cak);
+	rc = rc ? rc : deploy__repl_peers_yaml(st, s, ports, u->tls ? ca : NULL, &b);
 	rc = rc ? rc : repl_path(u, st->store[s].region, "peers.yaml", path);
 	if (rc == 0 && deploy__write_file(path, b.data, b.len, 0644) != 0) {
 		fprintf(u->err, "up: cannot write %s: %s\n", path, strerror(errno));

@@ -242,7 +242,11 @@ def test_replication_files_name_the_other_store_through_its_relay(stack):
         assert keys.read_text().split() == list(creds(stack["ep"]))
         peers = (d / "peers.yaml").read_text()
         relay = procs[f"wan-{here}-to-{there}"][1]
-        assert f'endpoint: "http://127.0.0.1:{relay}"' in peers, peers
+        # HTTPS through the relay (it moves bytes), the peer's certificate
+        # checked for its store's name against the stack's CA
+        assert f'endpoint: "https://127.0.0.1:{relay}"' in peers, peers
+        assert f"server_name: s3.{there}.meridian.test" in peers, peers
+        assert f'ca_file: "{state / "tls" / "ca.pem"}"' in peers, peers
         assert f'region: "{there}"' in peers and here not in peers.split("peers:")[1]
     assert "replicates shared/* to meridian-demo-eu-west-1 in eu-west-1" in stack["out"]
 
@@ -616,9 +620,9 @@ def test_a_rule_between_two_buckets_of_one_store(tmp_path):
                 str(probe_base_port()), "-d", timeout=UP_TIMEOUT)
         assert r.returncode == 0, r.stdout + r.stderr
         ep = json.loads((state / "endpoints.json").read_text())
-        port = port_of(ep["stores"][US])
+        port = port_of(ep["tls"]["stores"][US])  # the store's HTTPS listener
         peers = (state / "replication" / US / "peers.yaml").read_text()
-        assert f'name: "{US}"' in peers and f'endpoint: "http://127.0.0.1:{port}"' in peers
+        assert f'name: "{US}"' in peers and f'endpoint: "https://127.0.0.1:{port}"' in peers
         c = store_client(ep, US)
         seeded = c.head_object(Bucket="same-src", Key="shared/seeded.txt")
         assert wait_head(c, "same-dst", "shared/seeded.txt")["VersionId"] == seeded["VersionId"]

@@ -271,7 +271,7 @@ static void repl_peers_file_reads_back(void **state)
 	uint16_t port[3] = { 9001, 9002, 9003 };
 	struct buf b;
 	buf_init(&b, 1u << 20);
-	assert_int_equal(deploy__repl_peers_yaml(st, 0, port, &b), 0);
+	assert_int_equal(deploy__repl_peers_yaml(st, 0, port, NULL, &b), 0);
 	snprintf(path, sizeof(path), "%s/peers.yaml", dir);
 	struct repl_config c;
 	char err[REPL_CONFIG_ERR_LEN];
@@ -290,7 +290,7 @@ static void repl_peers_file_reads_back(void **state)
 	repl_config_free(&c);
 	/* Store c's peer is a, named after its region. */
 	buf_reset(&b);
-	assert_int_equal(deploy__repl_peers_yaml(st, 2, port, &b), 0);
+	assert_int_equal(deploy__repl_peers_yaml(st, 2, port, NULL, &b), 0);
 	assert_non_null(memmem(b.data, b.len, "name: \"r-a\"", 11));
 	assert_null(memmem(b.data, b.len, "r-b", 3));
 	for (size_t i = 0; i < 2; i++) {
