@@ -216,9 +216,18 @@ static int gen_build(const struct net_tls_cert *certs, size_t n, struct tls_gen 
 			rc = ERR_TLS_CONFIG;
 		} else if (SSL_CTX_use_PrivateKey_file(ctx, certs[i].key_file, SSL_FILETYPE_PEM) !=
 		           1) {
+			/* OpenSSL checks a key of the certificate's type against it
+			 * while loading: say which it was */
+			int reason = ERR_GET_REASON(ERR_peek_error());
 			ssl_why(why, sizeof(why));
-			snprintf(err, errlen, "%s: not a usable PEM private key: %s",
-			         certs[i].key_file, why);
+			if (reason == X509_R_KEY_VALUES_MISMATCH ||
+			    reason == X509_R_KEY_TYPE_MISMATCH)
+				snprintf(err, errlen,
+				         "%s: the key does not match the certificate %s",
+				         certs[i].key_file, certs[i].cert_file);
+			else
+				snprintf(err, errlen, "%s: not a usable PEM private key: %s",
+				         certs[i].key_file, why);
 			rc = ERR_TLS_CONFIG;
 		} else if (SSL_CTX_check_private_key(ctx) != 1) {
 			ERR_clear_error();

@@ -1506,6 +1506,11 @@ static void test_context_errors(void **state)
 	struct net_tls_cert c2 = { crt, bkey };
 	assert_int_equal(net_tls_server_new(&c2, 1, &s, err, sizeof(err)), ERR_TLS_CONFIG);
 	assert_non_null(strstr(err, "does not match"));
+	char okey[128];
+	path_of(okey, sizeof(okey), "other.key");
+	struct net_tls_cert c2b = { crt, okey }; /* same type (EC), another key */
+	assert_int_equal(net_tls_server_new(&c2b, 1, &s, err, sizeof(err)), ERR_TLS_CONFIG);
+	assert_non_null(strstr(err, "does not match"));
 	struct net_tls_cert c3 = { crt, crt }; /* a certificate where the key should be */
 	assert_int_equal(net_tls_server_new(&c3, 1, &s, err, sizeof(err)), ERR_TLS_CONFIG);
 	assert_non_null(strstr(err, "private key"));
