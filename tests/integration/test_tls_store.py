@@ -262,7 +262,8 @@ def test_curl_expired(tmp_path, pki):
         with pytest.raises(SSLError, match="certificate has expired"):
             s.boto3_https().list_buckets()
     finally:
-        s.stop()
+        rc = s.stop()
+    assert rc == 0, s.read_log()
 
 
 # ---- real S3 clients over HTTPS ----

@@ -719,6 +719,7 @@ static void test_tls12_raw_client_alpn(void **state)
 	assert_true(rb.ok);
 	assert_string_equal(rb.version, "TLSv1.2");
 	assert_int_equal(rb.serial, SERIAL_B);
+	assert_string_equal(rb.alpn_sel, "http/1.1"); /* the SNI-chosen context selects too */
 	/* 1.3 with ALPN */
 	struct raw r13 = { .sni = "a.test", .alpn = alpn_h2_h11, .alpn_len = sizeof(alpn_h2_h11) };
 	raw_go(&g, &r13);
