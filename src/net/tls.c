@@ -581,9 +581,8 @@ static void pump(struct tls_conn *t)
 			 * it ended cleanly between records (as with
 			 * SSL_OP_IGNORE_UNEXPECTED_EOF), its error when it failed, a
 			 * reset when a record was cut short. */
-			status = t->end_status                   ? t->end_status
-			         : BIO_ctrl_pending(t->rbio) > 0 ? ERR_NET_RESET
-			                                         : 0;
+			bool partial = SSL_has_pending(t->ssl) || BIO_ctrl_pending(t->rbio) > 0;
+			status = t->end_status ? t->end_status : partial ? ERR_NET_RESET : 0;
 		}
 		ERR_clear_error();
 		t->base.reading = false;

@@ -600,6 +600,7 @@ struct raw {
 	const unsigned char *alpn;
 	unsigned alpn_len;
 	SSL_SESSION *session; /* in: to resume; out: the new one */
+	int cut;              /* after the echo: 1 half a record then EOF, 2 a reset */
 	/* out */
 	bool ok;
 	char version[16];
@@ -659,7 +660,17 @@ static void *raw_run(void *arg)
 	}
 	r->session = SSL_get1_session(ssl); /* after a read: TLS 1.3 tickets are in */
 	r->ok = memcmp(r->echo, "ping", 4) == 0;
-	SSL_shutdown(ssl);
+	if (r->cut == 1) {
+		static const char half[] = "\x17\x03\x03\x00\x40"
+		                           "0123456789";
+		if (write(fd, half, sizeof(half) - 1) != (ssize_t)(sizeof(half) - 1))
+			r->ok = false;
+	} else if (r->cut == 2) {
+		struct linger lg = { 1, 0 };
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	} else {
+		SSL_shutdown(ssl);
+	}
 out:
 	SSL_free(ssl);
 	SSL_CTX_free(ctx);
@@ -1271,6 +1282,11 @@ static void test_close_with_held_writes(void **state)
 	net_tls_client_free(cl);
 }
 
+static bool last_srv_closed(struct rig *g)
+{
+	return g->nsrv && g->srv[g->nsrv - 1].closed;
+}
+
 static void test_peer_gone_without_close_notify(void **state)
 {
 	(void)state;
@@ -1286,6 +1302,26 @@ static void test_peer_gone_without_close_notify(void **state)
 	rig_run(&g, srv_closed);
 	assert_int_equal(g.srv[0].ends, 1);
 	assert_int_equal(g.srv[0].end_status, 0);
+	/* a record cut short, then EOF: not a clean end */
+	struct raw r1 = { .sni = "a.test", .cut = 1 };
+	raw_go(&g, &r1);
+	assert_true(r1.ok);
+	rig_run(&g, last_srv_closed);
+	assert_int_equal(g.srv[g.nsrv - 1].end_status, ERR_NET_RESET);
+	/* a TCP reset: the inner connection's error */
+	struct raw r2 = { .sni = "a.test", .cut = 2 };
+	raw_go(&g, &r2);
+	assert_true(r2.ok);
+	rig_run(&g, last_srv_closed);
+	assert_int_equal(g.srv[g.nsrv - 1].end_status, ERR_NET_RESET);
+	/* close_notify, then EOF: clean */
+	struct raw r3 = { .sni = "a.test" };
+	raw_go(&g, &r3);
+	rig_run(&g, last_srv_closed);
+	assert_int_equal(g.srv[g.nsrv - 1].end_status, 0);
+	SSL_SESSION_free(r1.session);
+	SSL_SESSION_free(r2.session);
+	SSL_SESSION_free(r3.session);
 	rig_free(&g);
 	net_tls_client_free(cl);
 }
