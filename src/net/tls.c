@@ -891,12 +891,21 @@ int net_tls_connect(struct net_tls_client *cl, struct net_conn *inner, const cha
 	bool is_ip = inet_pton(AF_INET, t->name, ip) == 1 || inet_pton(AF_INET6, t->name, ip) == 1;
 	if (!is_ip && t->name[0])
 		SSL_set_tlsext_host_name(t->ssl, t->name);
-	if (!cl->insecure && t->name[0]) {
+	if (!cl->insecure) {
+		/* Fail closed: without the name set, any certificate of a
+		 * trusted CA would pass. */
 		X509_VERIFY_PARAM *vp = SSL_get0_param(t->ssl);
-		if (is_ip)
-			X509_VERIFY_PARAM_set1_ip_asc(vp, t->name);
-		else
-			SSL_set1_host(t->ssl, t->name);
+		int ok = !t->name[0] ? 0
+		         : is_ip     ? X509_VERIFY_PARAM_set1_ip_asc(vp, t->name)
+		                     : SSL_set1_host(t->ssl, t->name);
+		if (ok != 1) {
+			int rc = t->name[0] ? ERR_NOMEM : ERR_INVALID;
+			ERR_clear_error();
+			t->connecting = NULL;
+			free(pc);
+			tls_close(&t->base);
+			return rc;
+		}
 	}
 	pthread_mutex_lock(&cl->mu);
 	for (unsigned i = 0; i < TLS_SESSIONS; i++)

@@ -351,8 +351,9 @@ LOAD_MAX_SECONDS = 20
 
 def test_reload_under_load(tmp_path, pki):
     crt, key, der_old = pki.issue(str(tmp_path / "live"), serial=1001)
-    s = TlsStore(tmp_path, crt, key, "--public-read", PUBLIC, ca_file=pki.ca_file,
-                 port=free_port())
+    # two worker loops share the certificates while the main thread reloads them
+    s = TlsStore(tmp_path, crt, key, "--public-read", PUBLIC, "--workers", "2",
+                 ca_file=pki.ca_file, port=free_port())
     try:
         admin = s.boto3_https()
         admin.create_bucket(Bucket=PUBLIC)

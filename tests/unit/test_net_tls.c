@@ -32,6 +32,7 @@
 #include "net/conn.h"
 #include "net/listen.h"
 #include "net/loop.h"
+#include "net/mem.h"
 #include "net/timer.h"
 #include "net/tls.h"
 
@@ -1564,6 +1565,59 @@ static void test_context_errors(void **state)
 	net_tls_client_free(NULL);
 }
 
+static void never_done(void *arg, struct net_conn *c, int status)
+{
+	(void)arg;
+	(void)c;
+	fail_msg("done ran with %d", status);
+}
+
+static void record_done(void *arg, struct net_conn *c, int status)
+{
+	int *out = arg;
+	assert_null(c);
+	assert_int_equal(*out, 1); /* once */
+	*out = status;
+}
+
+/* Verifying without a name would accept any certificate of the CA: refused
+ * up front. An insecure client may go without one. */
+static void test_connect_without_name(void **state)
+{
+	(void)state;
+	struct net_loop *l;
+	assert_int_equal(net_loop_new(&l), 0);
+	struct net_tls_client *cl = client_of("ca1.crt", false);
+	struct net_tls_client *in = client_of(NULL, true);
+	const char *names[] = { "", NULL };
+	for (size_t i = 0; i < 2; i++) {
+		struct net_conn *m = net_mem_new(l);
+		assert_non_null(m);
+		struct net_tls_connect *pc = (void *)1;
+		assert_int_equal(net_tls_connect(cl, m, names[i], never_done, NULL, &pc),
+		                 ERR_INVALID);
+		assert_null(pc);
+		net_mem_settle(l);
+		assert_true(net_mem_closed(m)); /* inner closed */
+		net_mem_release(m);
+	}
+	struct net_conn *m = net_mem_new(l);
+	struct net_tls_connect *pc;
+	int status = 1;
+	assert_int_equal(net_tls_connect(in, m, NULL, record_done, &status, &pc), 0);
+	net_mem_settle(l);
+	assert_true(net_mem_written(m) > 0); /* a ClientHello */
+	assert_int_equal(status, 1);
+	net_tls_connect_cancel(pc);
+	assert_int_equal(status, ERR_NET_CLOSED);
+	net_mem_settle(l);
+	assert_true(net_mem_closed(m));
+	net_mem_release(m);
+	net_loop_free(l);
+	net_tls_client_free(cl);
+	net_tls_client_free(in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1588,6 +1642,7 @@ int main(void)
 		cmocka_unit_test(test_connect_cancel),
 		cmocka_unit_test(test_client_hello_has_sni_and_alpn),
 		cmocka_unit_test(test_context_errors),
+		cmocka_unit_test(test_connect_without_name),
 	};
 	int rc = cmocka_run_group_tests(tests, pki_setup, pki_teardown);
 	free(pattern);
