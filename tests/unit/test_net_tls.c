@@ -868,8 +868,8 @@ static void test_insecure_accepts_anything(void **state)
 	}
 }
 
-/* An insecure client's failures are handshake failures, not verification
- * ones: a plain-HTTP server answering garbage. */
+/* A peer that does not speak TLS (a plain-HTTP server answering): a
+ * handshake failure, for verifying and insecure clients alike. */
 static void plain_answer(struct side *s, const char *p, size_t n)
 {
 	(void)p;
@@ -889,6 +889,137 @@ static void test_not_tls_peer_is_handshake_error(void **state)
 		struct side *c = rig_connect(&g, cl, "a.test");
 		rig_run(&g, last_connected);
 		assert_int_equal(c->connect_status, ERR_TLS_HANDSHAKE);
+		rig_free(&g);
+		net_tls_client_free(cl);
+	}
+}
+
+/* A relay between our client and our server that passes the server's
+ * first flight but its last bytes (the Finished), then closes: the client
+ * has seen (and, insecure, not enforced) the certificate, and then the
+ * handshake fails. */
+#define RELAY_CUT 10
+
+struct relay {
+	struct net_loop *loop;
+	struct net_listener *ls;
+	int tls_port;
+	struct net_conn *down, *up;
+	char early[4096];
+	size_t early_len;
+	bool cut;
+};
+
+static void relay_free_copy(void *arg, int status)
+{
+	(void)status;
+	free(arg);
+}
+
+static void relay_send(struct net_conn *to, const char *p, size_t n)
+{
+	char *copy = malloc(n ? n : 1);
+	assert_non_null(copy);
+	memcpy(copy, p, n);
+	struct iov v = iov_make(copy, n);
+	if (net_conn_write(to, &v, 1, relay_free_copy, copy))
+		free(copy);
+}
+
+static void relay_close_both(struct relay *r)
+{
+	if (r->down)
+		net_conn_close(r->down);
+	if (r->up)
+		net_conn_close(r->up);
+}
+
+static void relay_down_read(void *arg, const char *p, size_t n)
+{
+	struct relay *r = arg;
+	if (r->up) {
+		relay_send(r->up, p, n);
+		return;
+	}
+	assert_true(r->early_len + n <= sizeof(r->early));
+	memcpy(r->early + r->early_len, p, n);
+	r->early_len += n;
+}
+
+static void relay_up_read(void *arg, const char *p, size_t n)
+{
+	struct relay *r = arg;
+	if (r->cut || !r->down)
+		return;
+	r->cut = true;
+	if (n > RELAY_CUT)
+		relay_send(r->down, p, n - RELAY_CUT);
+	relay_close_both(r);
+}
+
+static void relay_end(void *arg, int status)
+{
+	(void)status;
+	relay_close_both(arg);
+}
+
+static void relay_down_closed(void *arg)
+{
+	struct relay *r = arg;
+	r->down = NULL;
+}
+
+static void relay_up_closed(void *arg)
+{
+	struct relay *r = arg;
+	r->up = NULL;
+}
+
+static const struct net_conn_events relay_down_events = { relay_down_read, relay_end,
+	                                                  relay_down_closed };
+static const struct net_conn_events relay_up_events = { relay_up_read, relay_end, relay_up_closed };
+
+static void relay_up_connected(void *arg, struct net_conn *c, int status)
+{
+	struct relay *r = arg;
+	assert_int_equal(status, 0);
+	r->up = c;
+	net_conn_set_events(c, &relay_up_events, r);
+	net_conn_read_start(c);
+	if (r->early_len)
+		relay_send(c, r->early, r->early_len);
+}
+
+static void relay_accept(void *arg, struct net_conn *c)
+{
+	struct relay *r = arg;
+	r->down = c;
+	net_conn_set_events(c, &relay_down_events, r);
+	net_conn_read_start(c);
+	char addr[64];
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", r->tls_port);
+	assert_int_equal(net_connect(r->loop, addr, relay_up_connected, r, NULL), 0);
+}
+
+static void test_insecure_failure_is_not_a_verify_failure(void **state)
+{
+	(void)state;
+	const char *other[] = { "other" }; /* an unknown CA: unverifiable */
+	for (int insecure = 1; insecure >= 0; insecure--) {
+		struct rig g;
+		rig_start(&g, server_of(other, 1));
+		struct relay r = { .loop = g.loop, .tls_port = g.port };
+		assert_int_equal(net_listen(g.loop, "127.0.0.1:0", false, relay_accept, &r, &r.ls),
+		                 0);
+		g.port = net_listener_port(r.ls); /* clients go through the relay */
+		struct net_tls_client *cl = client_of(insecure ? NULL : "ca1.crt", insecure);
+		struct side *c = rig_connect(&g, cl, "a.test");
+		rig_run(&g, last_connected);
+		assert_true(r.cut);
+		/* verifying: refused for the certificate; insecure: the handshake
+		 * failed, whatever OpenSSL recorded about the certificate */
+		assert_int_equal(c->connect_status, insecure ? ERR_TLS_HANDSHAKE : ERR_TLS_VERIFY);
+		net_listener_close(r.ls);
 		rig_free(&g);
 		net_tls_client_free(cl);
 	}
@@ -1108,6 +1239,54 @@ static void test_writes_before_handshake_in_order(void **state)
 		assert_int_equal(s->order[i], i);
 		assert_int_equal(s->statuses[i], 0);
 	}
+	rig_free(&g);
+	net_tls_client_free(cl);
+}
+
+/* An owner that stops reading before the handshake ends does not stall
+ * it; what arrives meanwhile waits for the owner to read again. */
+static void stopped_on_server(struct side *s)
+{
+	s->echo = false;
+	s->no_read = true;
+	assert_int_equal(net_conn_read_start(s->c), 0);
+	net_conn_read_stop(s->c);
+	assert_int_equal(side_write_str(s, "hello"), 0);
+}
+
+static void ping_on_client(struct side *c)
+{
+	assert_int_equal(side_write_str(c, "ping"), 0);
+}
+
+static bool got_n(struct rig *g)
+{
+	size_t *want = g->user;
+	return g->ncli && (g->cli[0].connect_status || g->cli[0].got_len >= *want);
+}
+
+static void test_owner_stopped_during_handshake(void **state)
+{
+	(void)state;
+	struct rig g;
+	const char *names[] = { "a" };
+	rig_start(&g, server_of(names, 1));
+	size_t want = 5;
+	g.user = &want;
+	g.on_server = stopped_on_server;
+	g.on_client = ping_on_client;
+	struct net_tls_client *cl = client_of("ca1.crt", false);
+	rig_connect(&g, cl, "a.test");
+	rig_run(&g, got_n);
+	assert_memory_equal(g.cli[0].got, "hello", 5);
+	assert_int_equal(g.srv[0].nread, 0); /* the owner is not reading */
+	/* the client's "ping" waits; reading again delivers it */
+	g.srv[0].echo = true;
+	assert_int_equal(net_conn_read_start(g.srv[0].c), 0);
+	assert_int_equal(g.srv[0].nread, 0); /* never inside read_start */
+	want = 9;
+	rig_run(&g, got_n);
+	assert_memory_equal(g.cli[0].got, "helloping", 9);
 	rig_free(&g);
 	net_tls_client_free(cl);
 }
@@ -1628,10 +1807,12 @@ int main(void)
 		cmocka_unit_test(test_verify_ok_ip_and_name),
 		cmocka_unit_test(test_insecure_accepts_anything),
 		cmocka_unit_test(test_not_tls_peer_is_handshake_error),
+		cmocka_unit_test(test_insecure_failure_is_not_a_verify_failure),
 		cmocka_unit_test(test_session_resumption),
 		cmocka_unit_test(test_large_echo_both_ways_with_backpressure),
 		cmocka_unit_test(test_large_push_to_slow_reader),
 		cmocka_unit_test(test_writes_before_handshake_in_order),
+		cmocka_unit_test(test_owner_stopped_during_handshake),
 		cmocka_unit_test(test_half_close),
 		cmocka_unit_test(test_shutdown_before_handshake),
 		cmocka_unit_test(test_close_with_pending_writes),
