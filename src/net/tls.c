@@ -216,9 +216,18 @@ static int gen_build(const struct net_tls_cert *certs, size_t n, struct tls_gen 
 			rc = ERR_TLS_CONFIG;
 		} else if (SSL_CTX_use_PrivateKey_file(ctx, certs[i].key_file, SSL_FILETYPE_PEM) !=
 		           1) {
+			/* OpenSSL checks a key of the certificate's type against it
+			 * while loading: say which it was */
+			int reason = ERR_GET_REASON(ERR_peek_error());
 			ssl_why(why, sizeof(why));
-			snprintf(err, errlen, "%s: not a usable PEM private key: %s",
-			         certs[i].key_file, why);
+			if (reason == X509_R_KEY_VALUES_MISMATCH ||
+			    reason == X509_R_KEY_TYPE_MISMATCH)
+				snprintf(err, errlen,
+				         "%s: the key does not match the certificate %s",
+				         certs[i].key_file, certs[i].cert_file);
+			else
+				snprintf(err, errlen, "%s: not a usable PEM private key: %s",
+				         certs[i].key_file, why);
 			rc = ERR_TLS_CONFIG;
 		} else if (SSL_CTX_check_private_key(ctx) != 1) {
 			ERR_clear_error();
@@ -409,9 +418,11 @@ struct tls_conn {
 	BIO *rbio, *wbio;
 	struct tls_gen *gen; /* server side */
 	char *name;          /* client side: the server name */
-	bool server, established, failed, ended, inner_closed, shut;
-	unsigned pending; /* inner writes in flight */
-	uint64_t queued;  /* bytes of held writes */
+	bool server, insecure, established, failed, ended, inner_closed, shut;
+	bool shut_pending; /* shutdown asked for before the handshake ended */
+	int end_status;    /* the inner connection's on_end status */
+	unsigned pending;  /* inner writes in flight */
+	uint64_t queued;   /* bytes of held writes */
 	struct held *held, *held_tail;
 	/* client handshake */
 	struct net_tls_connect *connecting;
@@ -560,23 +571,30 @@ static void pump(struct tls_conn *t)
 			continue;
 		}
 		int e = SSL_get_error(t->ssl, r);
+		int status = e == SSL_ERROR_ZERO_RETURN ? 0 : ERR_NET_RESET;
 		if (e == SSL_ERROR_WANT_READ) {
 			/* tickets and other post-handshake messages may need an answer */
 			flush(t, NULL, NULL);
 			if (!t->ended)
 				return;
-			e = SSL_ERROR_ZERO_RETURN; /* the inner side ended: so does this */
+			/* The inner side ended without close_notify: a clean end when
+			 * it ended cleanly between records (as with
+			 * SSL_OP_IGNORE_UNEXPECTED_EOF), its error when it failed, a
+			 * reset when a record was cut short. */
+			bool partial = SSL_has_pending(t->ssl) || BIO_ctrl_pending(t->rbio) > 0;
+			status = t->end_status ? t->end_status : partial ? ERR_NET_RESET : 0;
 		}
 		ERR_clear_error();
 		t->base.reading = false;
-		if (!t->inner_closed)
+		if (!t->inner_closed && !t->ended)
 			net_conn_read_stop(t->inner);
-		t->base.ev->on_end(t->base.arg, e == SSL_ERROR_ZERO_RETURN ? 0 : ERR_NET_RESET);
+		t->base.ev->on_end(t->base.arg, status);
 		return;
 	}
 }
 
 static void connect_finish(struct tls_conn *t, int status);
+static void do_shutdown(struct tls_conn *t);
 
 /* Drive the handshake with what arrived. */
 static void handshake(struct tls_conn *t)
@@ -586,8 +604,16 @@ static void handshake(struct tls_conn *t)
 		t->established = true;
 		flush(t, NULL, NULL);
 		release_held(t, 0);
-		if (t->connecting)
+		if (t->shut_pending)
+			do_shutdown(t);
+		if (t->connecting) {
 			connect_finish(t, 0);
+			return;
+		}
+		/* The inner connection read for the handshake; from now on it
+		 * reads only while the owner does. */
+		if (!t->base.reading && !t->ended && !t->inner_closed)
+			net_conn_read_stop(t->inner);
 		return;
 	}
 	int e = SSL_get_error(t->ssl, r);
@@ -598,7 +624,11 @@ static void handshake(struct tls_conn *t)
 	}
 	/* failed: send the alert, end */
 	t->failed = true;
-	long vr = t->server ? X509_V_OK : SSL_get_verify_result(t->ssl);
+	if (!t->ended && !t->inner_closed)
+		net_conn_read_stop(t->inner); /* nothing more is wanted */
+	/* An insecure client's verify result is recorded but was not
+	 * enforced: its failures are never verification failures. */
+	long vr = t->server || t->insecure ? X509_V_OK : SSL_get_verify_result(t->ssl);
 	int status = vr != X509_V_OK ? ERR_TLS_VERIFY : ERR_TLS_HANDSHAKE;
 	if (vr != X509_V_OK)
 		snprintf(tl_verify_error, sizeof(tl_verify_error), "%s",
@@ -640,17 +670,16 @@ static void inner_end(void *arg, int status)
 {
 	struct tls_conn *t = arg;
 	t->ended = true;
+	t->end_status = status;
 	if (t->failed || t->base.closing)
 		return;
 	if (!t->established) {
 		handshake(t); /* fails: nothing more will come */
 		return;
 	}
-	if (t->base.reading) {
+	if (t->base.reading)
 		pump(t);
-		return;
-	}
-	(void)status; /* reported when the owner reads again */
+	/* else reported when the owner reads again */
 }
 
 static void tls_free(struct tls_conn *t)
@@ -709,20 +738,31 @@ static void tls_read_stop(struct net_conn *c)
 {
 	struct tls_conn *t = tls_of(c);
 	c->reading = false;
-	if (!t->inner_closed && !t->ended)
+	/* The handshake reads whether or not the owner does. */
+	if (t->established && !t->inner_closed && !t->ended)
 		net_conn_read_stop(t->inner);
+}
+
+/* close_notify after everything written so far, then the inner half-close. */
+static void do_shutdown(struct tls_conn *t)
+{
+	t->shut_pending = false;
+	SSL_shutdown(t->ssl);
+	ERR_clear_error();
+	flush(t, NULL, NULL);
+	net_conn_shutdown(t->inner);
 }
 
 static void tls_shutdown(struct net_conn *c)
 {
 	struct tls_conn *t = tls_of(c);
-	if (c->closing || t->shut || !t->established)
+	if (c->closing || t->shut || t->failed)
 		return;
 	t->shut = true;
-	SSL_shutdown(t->ssl); /* close_notify */
-	ERR_clear_error();
-	flush(t, NULL, NULL);
-	net_conn_shutdown(t->inner);
+	if (t->established)
+		do_shutdown(t);
+	else
+		t->shut_pending = true; /* after the held writes */
 }
 
 static void tls_close(struct net_conn *c)
@@ -844,18 +884,28 @@ int net_tls_connect(struct net_tls_client *cl, struct net_conn *inner, const cha
 	}
 	*pc = (struct net_tls_connect){ t, done, arg };
 	t->connecting = pc;
+	t->insecure = cl->insecure;
 	SSL_set_connect_state(t->ssl);
 	SSL_set_app_data(t->ssl, t->name);
 	unsigned char ip[16];
 	bool is_ip = inet_pton(AF_INET, t->name, ip) == 1 || inet_pton(AF_INET6, t->name, ip) == 1;
 	if (!is_ip && t->name[0])
 		SSL_set_tlsext_host_name(t->ssl, t->name);
-	if (!cl->insecure && t->name[0]) {
+	if (!cl->insecure) {
+		/* Fail closed: without the name set, any certificate of a
+		 * trusted CA would pass. */
 		X509_VERIFY_PARAM *vp = SSL_get0_param(t->ssl);
-		if (is_ip)
-			X509_VERIFY_PARAM_set1_ip_asc(vp, t->name);
-		else
-			SSL_set1_host(t->ssl, t->name);
+		int ok = !t->name[0] ? 0
+		         : is_ip     ? X509_VERIFY_PARAM_set1_ip_asc(vp, t->name)
+		                     : SSL_set1_host(t->ssl, t->name);
+		if (ok != 1) {
+			int rc = t->name[0] ? ERR_NOMEM : ERR_INVALID;
+			ERR_clear_error();
+			t->connecting = NULL;
+			free(pc);
+			tls_close(&t->base);
+			return rc;
+		}
 	}
 	pthread_mutex_lock(&cl->mu);
 	for (unsigned i = 0; i < TLS_SESSIONS; i++)

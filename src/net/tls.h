@@ -76,10 +76,10 @@ int net_tls_accept(struct net_tls_server *s, struct net_conn *inner, struct net_
  * the loop thread once: status 0 with the TLS connection (its events are
  * the caller's to set), or ERR_TLS_VERIFY (the certificate was refused:
  * unknown CA, wrong name, expired), ERR_TLS_HANDSHAKE or a network error,
- * with c NULL (inner closed). 0, or ERR_NOMEM (done is not called, inner
- * is closed). The caller's timer bounds the handshake; net_conn_close on
- * the returned connection is not possible before done: cancel with
- * net_tls_connect_cancel.
+ * with c NULL (inner closed). 0, ERR_INVALID (no server_name while
+ * verifying: nothing to check the certificate against) or ERR_NOMEM; then
+ * done is not called and inner is closed. The caller's timer bounds the handshake; net_conn_close
+ * on the returned connection is not possible before done: cancel with net_tls_connect_cancel.
  */
 struct net_tls_connect;
 int net_tls_connect(struct net_tls_client *cl, struct net_conn *inner, const char *server_name,
