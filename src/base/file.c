@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -45,5 +47,25 @@ int file_read(const char *path, size_t cap, char **data, size_t *len, char *err,
 	p[n] = '\0';
 	*data = p;
 	*len = n;
+	return 0;
+}
+
+int file_mkdir_p(const char *path, unsigned mode)
+{
+	char tmp[PATH_MAX];
+	size_t n = strlen(path);
+	if (n == 0 || n >= sizeof(tmp))
+		return n ? ERR_TOO_BIG : ERR_IO;
+	memcpy(tmp, path, n + 1);
+	for (char *c = tmp + 1; *c; c++) {
+		if (*c != '/')
+			continue;
+		*c = '\0';
+		if (mkdir(tmp, (mode_t)mode) != 0 && errno != EEXIST)
+			return ERR_IO;
+		*c = '/';
+	}
+	if (mkdir(tmp, (mode_t)mode) != 0 && errno != EEXIST)
+		return ERR_IO;
 	return 0;
 }

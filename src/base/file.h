@@ -17,4 +17,9 @@
  */
 int file_read(const char *path, size_t cap, char **data, size_t *len, char *err, size_t errlen);
 
+/* mkdir -p: path and every missing parent, each with `mode` (existing ones
+ * are left as they are). 0, ERR_TOO_BIG (over PATH_MAX) or ERR_IO (errno
+ * says why). */
+int file_mkdir_p(const char *path, unsigned mode);
+
 #endif

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "base/file.h"
 #include "cmd/cmd.h"
 #include "crypto/cert.h"
 
@@ -143,7 +144,7 @@ static int tls_ca(int argc, char **argv)
 		fprintf(stderr, "tls: %s already holds a CA; --force replaces it\n", dir);
 		goto out;
 	}
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+	if (file_mkdir_p(dir, 0755) != 0) {
 		fprintf(stderr, "tls: %s: cannot create: %s\n", dir, strerror(errno));
 		goto out;
 	}

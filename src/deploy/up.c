@@ -27,6 +27,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/file.h"
 #include "deploy/up-plan.h"
 #include "edge/config.h"
 #include "edge/fn.h"
@@ -40,19 +41,7 @@
 
 int deploy__mkdir_p(const char *path)
 {
-	char tmp[DEPLOY_UP_PATH_MAX];
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *c = tmp + 1; *c; c++) {
-		if (*c != '/')
-			continue;
-		*c = '\0';
-		if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-			return ERR_IO;
-		*c = '/';
-	}
-	if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-		return ERR_IO;
-	return 0;
+	return file_mkdir_p(path, 0755);
 }
 
 int deploy__write_file(const char *path, const void *p, size_t n, mode_t mode)
@@ -1259,7 +1248,11 @@ static void print_ready(struct deploy_up *u)
 			if (!u->edge_port[at])
 				continue;
 			char url[64];
-			snprintf(url, sizeof(url), "http://127.0.0.1:%u", u->edge_port[at]);
+			if (u->tls)
+				snprintf(url, sizeof(url), "https://127.0.0.1:%u (http :%u)",
+				         u->edge_tls[at], u->edge_port[at]);
+			else
+				snprintf(url, sizeof(url), "http://127.0.0.1:%u", u->edge_port[at]);
 			fprintf(o, "  %-10s %-14s %-30s distribution %s\n", "edge",
 			        st->location[l].name, url, st->distribution[d].id);
 		}
@@ -1268,15 +1261,35 @@ static void print_ready(struct deploy_up *u)
 			size_t at = DEPLOY_UP_AT(u, a, l);
 			if (!u->router_port[at])
 				continue;
-			char url[64];
-			snprintf(url, sizeof(url), "http://127.0.0.1:%u (admin :%u)",
-			         u->router_port[at], u->router_admin[at]);
+			char url[80];
+			if (u->tls)
+				snprintf(
+				    url, sizeof(url), "https://127.0.0.1:%u (http :%u, admin :%u)",
+				    u->router_tls[at], u->router_port[at], u->router_admin[at]);
+			else
+				snprintf(url, sizeof(url), "http://127.0.0.1:%u (admin :%u)",
+				         u->router_port[at], u->router_admin[at]);
 			fprintf(o, "  %-10s %-14s %-30s access point %s\n", "router",
 			        st->location[l].name, url, st->access_point[a].name);
 		}
-	for (uint32_t s = 0; s < st->nstores; s++)
-		fprintf(o, "  %-10s %-14s http://127.0.0.1:%u\n", "store", st->store[s].region,
-		        u->store_port[s]);
+	for (uint32_t s = 0; s < st->nstores; s++) {
+		if (u->tls)
+			fprintf(o, "  %-10s %-14s https://127.0.0.1:%u (http :%u)\n", "store",
+			        st->store[s].region, u->store_tls[s], u->store_port[s]);
+		else
+			fprintf(o, "  %-10s %-14s http://127.0.0.1:%u\n", "store",
+			        st->store[s].region, u->store_port[s]);
+	}
+	char ca[DEPLOY_UP_PATH_MAX], cak[DEPLOY_UP_PATH_MAX];
+	deploy__tls_files(u, "ca", ca, cak);
+	if (u->tls)
+		fprintf(o,
+		        "\nHTTPS: every certificate is signed by the stack's CA %s (kept across\n"
+		        "runs). Trust it per command (curl --cacert %s, aws --ca-bundle,\n"
+		        "AWS_CA_BUNDLE=...) or system-wide: cp %s\n"
+		        "/usr/local/share/ca-certificates/meridian-stack.crt && "
+		        "update-ca-certificates\n",
+		        ca, ca, ca);
 	for (uint32_t a = 0; a < st->naccess_points; a++)
 		fprintf(o, "  access point %s: %s\n", st->access_point[a].name,
 		        st->access_point[a].host);
@@ -1293,7 +1306,11 @@ static void print_ready(struct deploy_up *u)
 			else
 				fprintf(o, "  # as a client near %s, through distribution %s:\n",
 				        st->location[l].name, di->id);
-			fprintf(o, "  curl http://127.0.0.1:%u/%s\n", port, root);
+			if (u->tls)
+				fprintf(o, "  curl --cacert %s https://127.0.0.1:%u/%s\n", ca,
+				        u->edge_tls[DEPLOY_UP_AT(u, d, l)], root);
+			else
+				fprintf(o, "  curl http://127.0.0.1:%u/%s\n", port, root);
 		}
 	}
 	if (st->naccess_points && st->access_point[0].nregions)

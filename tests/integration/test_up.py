@@ -14,11 +14,14 @@ import json
 import os
 import pathlib
 import re
+import shlex
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
+import urllib.request
 
 import pytest
 
@@ -187,7 +190,8 @@ def test_up_default_stack_comes_up_detached(stack):
     # The blog's table: the curl commands to try, and the expanded Outputs.
     out = stack["out"]
     assert f"as a client near {US}:" in out and f"as a client near {EU}:" in out
-    assert f"curl {ep['edges'][US]}/index.html" in out
+    # HTTPS by default: the edge's TLS listener, verified with the stack's CA
+    assert f"curl --cacert {ep['tls']['ca']} {ep['tls']['edges'][US]}/index.html" in out
     assert f"TryEu = curl {ep['edges'][EU]}/index.html" in out
     # Beside the issue's maps, every access point and distribution in full.
     assert ep["access_points"]["demo"]["routers"] == ep["routers"]
@@ -197,28 +201,33 @@ def test_up_default_stack_comes_up_detached(stack):
 
 
 def tried_curls(out):
-    """{location: url} from the "Try:" part of `up`'s output."""
+    """{location: [command]} from the "Try:" part of `up`'s output."""
     got = {}
     for near, cmd in re.findall(r"^  # as a client near ([^:,]+)[^\n]*\n  (curl [^\n]+)$", out,
                                 re.M):
-        got.setdefault(near, []).append(cmd.split()[1])
+        got.setdefault(near, []).append(shlex.split(cmd))
     return got
 
 
 def test_the_printed_curl_commands_get_each_region_greeting(stack):
-    """`make demo`: each curl command `up` prints, run as printed, returns
-    the greeting of the bucket near that client."""
+    """`make demo`: each curl command `up` prints, run as printed (HTTPS,
+    trusting the stack's CA), returns the greeting of the bucket near that
+    client."""
     curls = tried_curls(stack["out"])
     assert set(curls) == {US, EU}, stack["out"]
-    for loc, urls in curls.items():
-        assert len(urls) == 1
+    for loc, cmds in curls.items():
+        assert len(cmds) == 1
+        cmd = cmds[0]
+        assert cmd[1] == "--cacert" and cmd[3].startswith("https://"), cmd
         if shutil.which("curl"):
-            r = subprocess.run(["curl", "-sS", "--max-time", "10", urls[0]],
-                               capture_output=True, timeout=20)
+            r = subprocess.run(cmd + ["-sS", "--max-time", "10"], capture_output=True,
+                               timeout=20)
             assert r.returncode == 0, r.stderr
             body = r.stdout
         else:
-            body = get(port_of(urls[0].split("/", 3)[2]), "/" + urls[0].split("/", 3)[3])[2]
+            ctx = ssl.create_default_context(cafile=cmd[2])
+            with urllib.request.urlopen(cmd[3], context=ctx, timeout=10) as resp:
+                body = resp.read()
         assert body == greeting(loc), (loc, body)
 
 
