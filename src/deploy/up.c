@@ -1280,6 +1280,9 @@ static void print_ready(struct deploy_up *u)
 			fprintf(o, "  %-10s %-14s http://127.0.0.1:%u\n", "store",
 			        st->store[s].region, u->store_port[s]);
 	}
+	for (uint32_t a = 0; a < st->naccess_points; a++)
+		fprintf(o, "  access point %s: %s\n", st->access_point[a].name,
+		        st->access_point[a].host);
 	char ca[DEPLOY_UP_PATH_MAX], cak[DEPLOY_UP_PATH_MAX];
 	deploy__tls_files(u, "ca", ca, cak);
 	if (u->tls)
@@ -1290,9 +1293,6 @@ static void print_ready(struct deploy_up *u)
 		        "/usr/local/share/ca-certificates/meridian-stack.crt && "
 		        "update-ca-certificates\n",
 		        ca, ca, ca);
-	for (uint32_t a = 0; a < st->naccess_points; a++)
-		fprintf(o, "  access point %s: %s\n", st->access_point[a].name,
-		        st->access_point[a].host);
 	fprintf(o, "\nTry:\n");
 	for (uint32_t d = 0; d < st->ndistributions; d++) {
 		const struct deploy_stack_distribution *di = &st->distribution[d];
