@@ -1135,6 +1135,12 @@ static int write_endpoints(struct deploy_up *u)
 		}
 		rc = rc ? rc : buf_add_str(&b, "],\n      ");
 		rc = rc ? rc : json_location_urls(&b, u, "routers", rp, rp);
+		if (rc == 0 && u->tls) {
+			rc = buf_add_str(&b, "    ");
+			rc = rc ? rc
+			        : json_urls(&b, u, "https_routers", rp,
+			                    &u->router_tls[DEPLOY_UP_AT(u, a, 0)], "https");
+		}
 		rc = rc ? rc : buf_add_str(&b, "    ");
 		rc = rc ? rc : json_location_urls(&b, u, "router_admin", rp, ra);
 		if (rc == 0)
@@ -1152,6 +1158,12 @@ static int write_endpoints(struct deploy_up *u)
 		rc = rc ? rc : json_str(&b, di->domain);
 		rc = rc ? rc : buf_add_str(&b, ",\n      ");
 		rc = rc ? rc : json_location_urls(&b, u, "edges", ep, ep);
+		if (rc == 0 && u->tls) {
+			rc = buf_add_str(&b, "    ");
+			rc = rc ? rc
+			        : json_urls(&b, u, "https_edges", ep,
+			                    &u->edge_tls[DEPLOY_UP_AT(u, d, 0)], "https");
+		}
 		rc = rc ? rc : buf_add_str(&b, "    ");
 		rc = rc ? rc : json_location_urls(&b, u, "edge_admin", ep, ea);
 		if (rc == 0)

@@ -429,11 +429,19 @@ def test_down_stops_everything_and_second_up_keeps_data(stack):
     assert not ours_alive(sup, binary)
     assert [p for p in pids if ours_alive(p, binary)] == []
     assert run("down", "--state", str(state)).returncode != 0  # nothing left to stop
+    ca_before = (state / "tls" / "ca.pem").read_bytes()
     # Up again on the same state: the buckets are kept, not seeded anew.
     r, _ = up(state, stack["base"])
     assert r.returncode == 0, r.stdout + r.stderr
     assert "kept" in r.stdout
     ep2 = json.loads((state / "endpoints.json").read_text())
+    # The stack's CA is kept (whatever trusts it keeps trusting the stack),
+    # and the new certificates chain to it.
+    assert (state / "tls" / "ca.pem").read_bytes() == ca_before
+    ctx = ssl.create_default_context(cafile=ep2["tls"]["ca"])
+    with urllib.request.urlopen(ep2["tls"]["edges"][US] + "/index.html", context=ctx,
+                                timeout=10) as resp:
+        assert resp.read() == greeting(US)
     status, headers, body = get(port_of(ep2["edges"][US]))
     assert (status, body) == (200, greeting(US))
     assert headers.get("x-amz-version-id") == version
@@ -466,6 +474,32 @@ def test_bad_stack_file_exits_2_with_positions(tmp_path):
         f'{bad}:8:14: unknown reference "Nope"',
     ]
     assert not (tmp_path / "state").exists()  # nothing was started or written
+
+
+def test_no_tls_runs_plain_http_without_a_ca(tmp_path):
+    """--no-tls: no CA or certificates, no HTTPS listeners, HTTP between
+    the roles and in the printed curls; the demo still answers."""
+    state = tmp_path / "state"
+    try:
+        r = run("up", "--no-tls", "--state", str(state), "--base-port",
+                str(probe_base_port()), "--param", "BucketPrefix=plain-demo", "-d",
+                timeout=UP_TIMEOUT)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert not (state / "tls").exists()
+        ep = json.loads((state / "endpoints.json").read_text())
+        assert "tls" not in ep
+        for region in (US, EU):  # a store with --tls-listen logs its HTTPS port
+            log = (state / "logs" / f"store-{region}.log").read_text()
+            assert "listening on" in log and "HTTPS on" not in log, log
+        for name in ("router-us-east-1", "edge-us-east-1"):
+            conf = (state / "config" / f"{name}.yaml").read_text()
+            assert "tls:" not in conf and "https" not in conf, conf
+        curls = tried_curls(r.stdout)
+        for loc in (US, EU):
+            assert [cmd[1] for cmd in curls[loc]] == [ep["edges"][loc] + "/index.html"]
+            assert get(port_of(ep["edges"][loc]))[2] == f"hello from bucket plain-demo-{loc}".encode()
+    finally:
+        stop_everything(state)
 
 
 def test_foreground_sigint_stops_every_child(tmp_path):
@@ -702,9 +736,9 @@ def test_two_access_points_and_two_distributions_each_serve(tmp_path):
         # location's region; the printed curls name all four.
         curls = tried_curls(r.stdout)
         for loc in (US, EU):
-            assert sorted(curls[loc]) == sorted(
-                [dists["Site"]["edges"][loc] + "/index.html",
-                 dists["Assets"]["edges"][loc] + "/index.html"])
+            assert sorted(cmd[3] for cmd in curls[loc]) == sorted(
+                [dists["Site"]["https_edges"][loc] + "/index.html",
+                 dists["Assets"]["https_edges"][loc] + "/index.html"])
             status, h, body = get(port_of(dists["Site"]["edges"][loc]), "/")
             assert (status, body) == (200, f"site from {loc}".encode())
             assert h["x-meridian-region"] == loc
