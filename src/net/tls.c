@@ -457,8 +457,7 @@ static void flushed_done(void *arg, int status)
  * completes with that write. 0 or an error (done not called). */
 static int flush(struct tls_conn *t, void (*done)(void *arg, int status), void *arg)
 {
-	char *p;
-	long n = BIO_get_mem_data(t->wbio, &p);
+	long n = (long)BIO_ctrl_pending(t->wbio);
 	if (n <= 0) {
 		if (done)
 			return net__defer(t->base.loop, t, done, arg, 0);
@@ -472,8 +471,13 @@ static int flush(struct tls_conn *t, void (*done)(void *arg, int status), void *
 	f->t = t;
 	f->done = done;
 	f->arg = arg;
-	memcpy(f->data, p, (size_t)n);
-	(void)BIO_reset(t->wbio);
+	/* Drained by reading, not BIO_reset: a reset memsets the BIO's whole
+	 * capacity (the largest flight ever sealed) on every flush. */
+	if (BIO_read(t->wbio, f->data, (int)n) != (int)n) {
+		ERR_clear_error();
+		free(f);
+		return ERR_NOMEM;
+	}
 	struct iov v = iov_make(f->data, (size_t)n);
 	int rc = net_conn_write(t->inner, &v, 1, flushed_done, f);
 	if (rc) {
