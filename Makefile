@@ -52,6 +52,9 @@ bench: build
 	@./bench/store
 	@./bench/router
 	@./bench/edge
+	@./bench/replication
+	@./bench/edge-functions
+	@./bench/tls
 
 clean:
 	rm -rf build build-asan build-fuzz
