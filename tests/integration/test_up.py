@@ -231,6 +231,44 @@ def test_the_printed_curl_commands_get_each_region_greeting(stack):
         assert body == greeting(loc), (loc, body)
 
 
+def test_boto3_and_aws_cli_reach_a_store_over_https_with_the_stacks_ca(stack):
+    """The stores' HTTPS endpoints with nothing but the stack's CA to trust:
+    boto3 (verify=CA) writes and reads, Debian's aws-cli (--ca-bundle)
+    lists and copies; without the CA the certificate is refused."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import SSLError
+
+    ep = stack["ep"]
+    key, secret = creds(ep)
+    url, ca = ep["tls"]["stores"][US], ep["tls"]["ca"]
+    c = boto3.client("s3", endpoint_url=url, region_name=US, verify=ca,
+                     aws_access_key_id=key, aws_secret_access_key=secret,
+                     config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+    c.put_object(Bucket=bucket(US), Key="tls/boto3.txt", Body=b"over https")
+    assert c.get_object(Bucket=bucket(US), Key="tls/boto3.txt")["Body"].read() == b"over https"
+    untrusting = boto3.client("s3", endpoint_url=url, region_name=US,
+                              aws_access_key_id=key, aws_secret_access_key=secret,
+                              config=Config(s3={"addressing_style": "path"},
+                                            retries={"max_attempts": 1}))
+    with pytest.raises(SSLError):
+        untrusting.head_bucket(Bucket=bucket(US))
+    aws = "/usr/bin/aws" if os.path.exists("/usr/bin/aws") else shutil.which("aws")
+    if not aws:
+        pytest.skip("aws-cli is not installed")
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret,
+               AWS_DEFAULT_REGION=US, AWS_CONFIG_FILE="/dev/null",
+               AWS_SHARED_CREDENTIALS_FILE="/dev/null")
+    r = subprocess.run([aws, "--endpoint-url", url, "--ca-bundle", ca, "s3", "ls",
+                        f"s3://{bucket(US)}/tls/"], env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0 and "boto3.txt" in r.stdout, r.stdout + r.stderr
+    r = subprocess.run([aws, "--endpoint-url", url, "--ca-bundle", ca, "s3", "cp",
+                        f"s3://{bucket(US)}/tls/boto3.txt", "-"], env=env,
+                       capture_output=True, timeout=120)
+    assert r.returncode == 0 and r.stdout == b"over https", r.stderr
+
+
 def test_each_location_gets_its_own_region(stack):
     ep = stack["ep"]
     for loc in (US, EU):
