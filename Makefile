@@ -1,7 +1,7 @@
 # Thin driver over CMake; see README.md. Every target installs missing Debian
 # packages first (scripts/install-deps.sh), so a fresh machine needs nothing else.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-FUZZ_SECONDS ?= 12
+FUZZ_SECONDS ?= 10
 
 .PHONY: all deps build demo test unit integration asan fuzz format lint bench clean
 
