@@ -347,6 +347,9 @@ def test_http_and_https_same_data_at_once(store):
 LOAD_THREADS = 4
 LOAD_MAX_REQUESTS = 300  # per thread
 LOAD_MAX_SECONDS = 20
+# Paced so the capped requests last past the reload on a fast machine too
+# (unpaced, 4 x 300 requests could all be done before the SIGHUP).
+LOAD_PAUSE = 0.01
 
 
 def test_reload_under_load(tmp_path, pki):
@@ -388,6 +391,7 @@ def test_reload_under_load(tmp_path, pki):
                 except Exception as e:  # noqa: BLE001
                     with lock:
                         counts["fail"].append(repr(e))
+                time.sleep(LOAD_PAUSE)
 
         def keepalive():
             c = http.client.HTTPSConnection("localhost", s.tls_port, context=ctx, timeout=10)
@@ -405,6 +409,7 @@ def test_reload_under_load(tmp_path, pki):
                     c.close()
                     c = http.client.HTTPSConnection("localhost", s.tls_port, context=ctx,
                                                     timeout=10)
+                time.sleep(LOAD_PAUSE)
             c.close()
 
         threads = [threading.Thread(target=fresh if i % 2 == 0 else keepalive)
