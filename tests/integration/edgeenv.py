@@ -83,6 +83,13 @@ def edge_yaml(domain, origins, behaviors, groups=(), signing=None, cache=None, r
     return "\n".join(out) + "\n"
 
 
+def behavior(target, path_pattern="*", **kw):
+    """A behaviors entry for Edge/config: the pattern, the target, then kw."""
+    b = {"path_pattern": path_pattern, "target": target}
+    b.update(kw)
+    return b
+
+
 class Edge:
     def __init__(self, tmp, origins, behaviors, groups=(), domain="d111.edge.example.test",
                  creds=EDGE_CREDS, cache=None, root=None, workers=2, location="TST1",

@@ -18,7 +18,8 @@ import time
 
 import pytest
 
-from edgeenv import EDGE_CREDS, Blackhole, Edge, Origin, parse_auth, refused_address
+from edgeenv import (EDGE_CREDS, Blackhole, Edge, Origin, behavior, parse_auth,
+                     refused_address)
 from httpd import rss_bound_ok
 from routerenv import REGION_HEADER, Router
 from storeenv import ALICE, Store, meridian_bin
@@ -39,12 +40,6 @@ def stop_all():
         except AssertionError as e:
             errors.append(str(e))
     assert not errors, "\n".join(errors)
-
-
-def edge_behavior(target, **kw):
-    b = {"path_pattern": "*", "target": target}
-    b.update(kw)
-    return b
 
 
 # ---- (a) edge -> router -> two stores, SigV4A verified by the store ----
@@ -68,7 +63,7 @@ def test_edge_router_stores_sigv4a(tmp_path, stop_all):
     edge = Edge(tmp_path / "edge",
                 [{"id": "mrap", "domain_name": "127.0.0.1", "address": f"127.0.0.1:{rt.port}",
                   "origin_path": f"/{ALIAS}"}],
-                [edge_behavior("mrap", signing="sigv4a")], creds=ALICE[:2])
+                [behavior("mrap", signing="sigv4a")], creds=ALICE[:2])
     stop_all(edge)
 
     st, h, body = edge.request("GET", "/site/logo.txt")
@@ -93,7 +88,7 @@ def test_edge_router_stores_sigv4a(tmp_path, stop_all):
     bad = Edge(tmp_path / "edge-bad",
                [{"id": "mrap", "domain_name": "127.0.0.1", "address": f"127.0.0.1:{rt.port}",
                  "origin_path": f"/{ALIAS}"}],
-               [edge_behavior("mrap", signing="sigv4a")], creds=(ALICE[0], "wrong" * 8))
+               [behavior("mrap", signing="sigv4a")], creds=(ALICE[0], "wrong" * 8))
     stop_all(bad)
     st, h, body = bad.request("GET", "/site/logo.txt")
     assert st == 403 and b"SignatureDoesNotMatch" in body, (st, body)
@@ -118,10 +113,10 @@ def test_edge_store_sigv4_and_put(tmp_path, stop_all):
     edge = Edge(tmp_path / "edge",
                 [{"id": "store", "domain_name": "127.0.0.1", "address": f"127.0.0.1:{s.port}",
                   "origin_path": "/web"}],
-                [edge_behavior("store", path_pattern="upload/*", allowed_methods=["GET", "HEAD", "OPTIONS", "PUT",
+                [behavior("store", path_pattern="upload/*", allowed_methods=["GET", "HEAD", "OPTIONS", "PUT",
                                                              "POST", "PATCH", "DELETE"],
                                signing="sigv4", signing_region="eu-west-1"),
-                 edge_behavior("store", signing="sigv4", signing_region="eu-west-1")],
+                 behavior("store", signing="sigv4", signing_region="eu-west-1")],
                 creds=ALICE[:2], root="index.html")
     stop_all(edge)
     # default root object for "/"
@@ -154,7 +149,7 @@ def group_edge(tmp_path, primary_address, secondary, **origin_kw):
                            {"id": "backup", "address": secondary.address,
                             "custom_headers": {"originTypeFailover": "true",
                                                "X-Backup-Token": "b1"}}],
-                [edge_behavior("both", signing="sigv4a",
+                [behavior("both", signing="sigv4a",
                                cache_key={"query_strings": "all"})],
                 groups=[{"id": "both", "members": ["primary", "backup"],
                          "failover_statuses": [500, 502, 503, 504]}])
@@ -225,7 +220,7 @@ def test_group_fails_over_on_timeout_then_skips(tmp_path, stop_all):
 
 def test_single_origin_unreachable_is_502(tmp_path, stop_all):
     edge = Edge(tmp_path, [{"id": "gone", "address": refused_address()}],
-                [edge_behavior("gone")], sign=False)
+                [behavior("gone")], sign=False)
     stop_all(edge)
     st, h, body = edge.request("GET", "/x")
     assert st == 502 and h["x-cache"] == "Error from meridian", (st, h, body)
@@ -243,7 +238,7 @@ def test_collapse_200_viewers_one_fetch(tmp_path, stop_all):
 
     origin = Origin(slow)
     stop_all(origin)
-    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [edge_behavior("o")],
+    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [behavior("o")],
                 sign=False, workers=2)
     stop_all(edge)
     go = threading.Barrier(200)
@@ -272,9 +267,9 @@ def test_behavior_precedence_and_403(tmp_path, stop_all):
         stop_all(o)
     edge = Edge(tmp_path, [{"id": "a", "address": a.address}, {"id": "b", "address": b.address},
                            {"id": "c", "address": c.address}],
-                [edge_behavior("a", path_pattern="/img/*.png"),
-                 edge_behavior("b", path_pattern="/img/*"),
-                 edge_behavior("c")], sign=False)
+                [behavior("a", path_pattern="/img/*.png"),
+                 behavior("b", path_pattern="/img/*"),
+                 behavior("c")], sign=False)
     stop_all(edge)
     assert edge.request("GET", "/img/x/y.png")[2] == b"a /img/x/y.png"
     assert edge.request("GET", "/img/y.jpg")[2] == b"b /img/y.jpg"
@@ -294,7 +289,7 @@ def test_behavior_precedence_and_403(tmp_path, stop_all):
 def test_404_cached_briefly(tmp_path, stop_all):
     origin = Origin(lambda req: (404, {"Content-Type": "application/xml"}, b"<Error/>"))
     stop_all(origin)
-    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [edge_behavior("o")],
+    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [behavior("o")],
                 sign=False, cache={"not_found_ttl": "1s"})
     stop_all(edge)
     # CloudFront labels every 4xx/5xx "Error", cached or not; the log tells them apart.
@@ -315,7 +310,7 @@ def test_404_cached_briefly(tmp_path, stop_all):
 def test_no_store_not_cached(tmp_path, stop_all):
     origin = Origin(lambda req: (200, {"Cache-Control": "no-store"}, b"fresh each time"))
     stop_all(origin)
-    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [edge_behavior("o")],
+    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [behavior("o")],
                 sign=False)
     stop_all(edge)
     for _ in range(3):
@@ -337,7 +332,7 @@ def test_large_object_streams_with_low_rss(tmp_path, stop_all):
 
     origin = Origin(big)
     stop_all(origin)
-    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [edge_behavior("o")],
+    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [behavior("o")],
                 sign=False, cache={"memory_bytes": "64MiB"}, workers=1)
     stop_all(edge)
     c = http.client.HTTPConnection("127.0.0.1", edge.port, timeout=60)
@@ -395,7 +390,7 @@ def test_leader_viewer_leaves_waiters_still_served(tmp_path, stop_all):
 
     origin = Origin(slow)
     stop_all(origin)
-    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [edge_behavior("o")],
+    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [behavior("o")],
                 sign=False, workers=2)
     stop_all(edge)
     import socket
@@ -424,7 +419,7 @@ def test_viewer_leaves_mid_stream(tmp_path, stop_all):
 
     origin = Origin(big)
     stop_all(origin)
-    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [edge_behavior("o")],
+    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [behavior("o")],
                 sign=False, cache={"memory_bytes": "16MiB"}, workers=1)
     stop_all(edge)
     c = http.client.HTTPConnection("127.0.0.1", edge.port, timeout=30)
@@ -443,7 +438,7 @@ def test_origin_request_headers_and_query(tmp_path, stop_all):
     edge = Edge(tmp_path, [{"id": "o", "address": origin.address, "origin_path": "/pre",
                             "domain_name": "origin.example.test",
                             "custom_headers": {"X-Origin-Token": "t0k"}}],
-                [edge_behavior("o", cache_key={"query_strings": "[v]", "headers": "[x-device]"})],
+                [behavior("o", cache_key={"query_strings": "[v]", "headers": "[x-device]"})],
                 sign=False)
     stop_all(edge)
     st, h, body = edge.request("GET", "/p?z=1&v=2", headers=[
@@ -493,7 +488,7 @@ def test_revalidation_304_is_refreshhit(tmp_path, stop_all):
     origin = Origin(handler)
     stop_all(origin)
     edge = Edge(tmp_path, [{"id": "o", "address": origin.address}],
-                [edge_behavior("o", signing="sigv4a")])
+                [behavior("o", signing="sigv4a")])
     stop_all(edge)
     st, h, body = edge.request("GET", "/e.txt")
     assert (st, h["x-cache"], body, h["x-rev"]) == (200, "Miss from meridian", b"etag body", "1")
@@ -539,7 +534,7 @@ def test_revalidations_collapse(tmp_path, stop_all):
 
     origin = Origin(handler)
     stop_all(origin)
-    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [edge_behavior("o")],
+    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [behavior("o")],
                 sign=False)
     stop_all(edge)
     edge.request("GET", "/c")
@@ -557,7 +552,7 @@ def test_viewer_conditionals_and_range(tmp_path, stop_all):
     origin = Origin(lambda req: (200, {"ETag": '"b1"', "Last-Modified": LM,
                                        "Cache-Control": "max-age=60"}, blob))
     stop_all(origin)
-    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [edge_behavior("o")],
+    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [behavior("o")],
                 sign=False)
     stop_all(edge)
     assert edge.request("GET", "/r")[2] == blob
@@ -617,7 +612,7 @@ def test_stale_while_revalidate(tmp_path, stop_all):
 
     origin = Origin(handler)
     stop_all(origin)
-    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [edge_behavior("o")],
+    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [behavior("o")],
                 sign=False)
     stop_all(edge)
     assert edge.request("GET", "/s")[2] == b"v1"
@@ -654,7 +649,7 @@ def test_stale_if_error(tmp_path, stop_all):
     stop_all(origin)
     edge = Edge(tmp_path, [{"id": "o", "address": origin.address, "read_timeout": "500ms",
                             "connection_attempts": 1}],
-                [edge_behavior("o")], sign=False)
+                [behavior("o")], sign=False)
     stop_all(edge)
     for p in ("/a", "/nosie"):
         assert edge.request("GET", p)[2] == b"good " + p.encode()
@@ -681,7 +676,7 @@ def test_stale_if_error(tmp_path, stop_all):
 def test_stale_if_error_refused(tmp_path, stop_all):
     origin = Origin(lambda req: (200, {"Cache-Control": "max-age=1", "Connection": "close"},
                                  b"kept"))
-    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [edge_behavior("o")],
+    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [behavior("o")],
                 sign=False)
     stop_all(edge)
     assert edge.request("GET", "/k")[2] == b"kept"
@@ -704,7 +699,7 @@ def test_stale_at_once_when_every_member_is_down(tmp_path, stop_all):
                                   b"from primary"), name="primary")
     edge = Edge(tmp_path, [{"id": "primary", "address": primary.address},
                            {"id": "backup", "address": refused_address()}],
-                [edge_behavior("both")],
+                [behavior("both")],
                 groups=[{"id": "both", "members": ["primary", "backup"]}], sign=False)
     stop_all(edge)
     assert edge.request("GET", "/g")[2] == b"from primary"
@@ -727,7 +722,7 @@ def test_stale_at_once_when_every_member_is_down(tmp_path, stop_all):
 def test_cold_head_does_not_poison(tmp_path, stop_all):
     origin = Origin()
     stop_all(origin)
-    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [edge_behavior("o")],
+    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [behavior("o")],
                 sign=False)
     stop_all(edge)
     st, h, body = edge.request("HEAD", "/h")
@@ -755,7 +750,7 @@ def test_disk_tier_survives_restart(tmp_path, stop_all):
     origin = Origin(handler)
     stop_all(origin)
     cache = {"memory_bytes": "1MiB", "disk_path": "dcache", "disk_bytes": "64MiB"}
-    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [edge_behavior("o")],
+    edge = Edge(tmp_path, [{"id": "o", "address": origin.address}], [behavior("o")],
                 sign=False, cache=cache)
     assert edge.request("GET", "/small")[2] == small
     st, h, body = edge.request("GET", "/big")
@@ -768,7 +763,7 @@ def test_disk_tier_survives_restart(tmp_path, stop_all):
     edge.stop()
     assert origin.count() == 2
 
-    again = Edge(tmp_path, [{"id": "o", "address": origin.address}], [edge_behavior("o")],
+    again = Edge(tmp_path, [{"id": "o", "address": origin.address}], [behavior("o")],
                  sign=False, cache=cache)
     stop_all(again)
     st, h, body = again.request("GET", "/big")
@@ -795,7 +790,7 @@ def test_disk_fill_needs_a_complete_response(tmp_path, stop_all):
     origin = Origin(handler)
     stop_all(origin)
     edge = Edge(tmp_path, [{"id": "o", "address": origin.address, "read_timeout": "500ms"}],
-                [edge_behavior("o")], sign=False,
+                [behavior("o")], sign=False,
                 cache={"memory_bytes": "1MiB", "disk_path": "dcache", "disk_bytes": "64MiB"})
     stop_all(edge)
     c = http.client.HTTPConnection("127.0.0.1", edge.port, timeout=10)

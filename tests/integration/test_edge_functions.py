@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from edgeenv import Edge, Origin, parse_auth
+from edgeenv import Edge, Origin, behavior, parse_auth
 from routerenv import REGION_HEADER, Router
 from storeenv import ALICE, Store
 
@@ -107,12 +107,6 @@ class FnEdge(Edge):
                 return True
             time.sleep(0.05)
         return False
-
-
-def behavior(target, path_pattern="*", **kw):
-    b = {"path_pattern": path_pattern, "target": target}
-    b.update(kw)
-    return b
 
 
 # ---- (a) the blog's signer, end to end through router and stores ----
