@@ -115,49 +115,90 @@ bool edge_fn_header_read_only(enum edge_fn_trigger t, struct iov name)
 
 /* ---- building the event ---- */
 
-static int put_iov(struct arena *a, struct edgefn_value *t, struct iov key, struct edgefn_value v)
+static int put_iov(struct arena *a, struct edgefn_value *t, struct iov key,
+                   const struct edgefn_value *v)
 {
-	return edgefn_table_set(a, t, edgefn_str(key), v) ? 0 : ERR_NOMEM;
+	struct edgefn_entry *e = edgefn_table_slot(a, t);
+	if (!e)
+		return ERR_NOMEM;
+	e->key.kind = EDGEFN_STR;
+	e->key.u.s = key;
+	e->val = *v;
+	return 0;
 }
 
 static int put_str_iov(struct arena *a, struct edgefn_value *t, struct iov key, struct iov s)
 {
-	return put_iov(a, t, key, edgefn_str(s.base ? s : IOV_LIT("")));
+	struct edgefn_entry *e = edgefn_table_slot(a, t);
+	if (!e)
+		return ERR_NOMEM;
+	e->key.kind = EDGEFN_STR;
+	e->key.u.s = key;
+	e->val.kind = EDGEFN_STR;
+	e->val.u.s = s.base ? s : IOV_LIT("");
+	return 0;
 }
 
 /* Keys are literals: their lengths are known at compile time. */
-#define put(a, t, key, v)     put_iov((a), (t), IOV_LIT(key), (v))
+#define put(a, t, key, v)     put_iov((a), (t), IOV_LIT(key), &(v))
 #define put_str(a, t, key, s) put_str_iov((a), (t), IOV_LIT(key), (s))
 
-/* headers as { lower = {{key = Orig, value = v}, ...} } in first-seen order */
+static int put_int(struct arena *a, struct edgefn_value *t, const char *key, int64_t i)
+{
+	return put_iov(a, t, iov_cstr(key), &(struct edgefn_value){ .kind = EDGEFN_INT, .u.i = i });
+}
+
+/* headers as { lower = {{key = Orig, value = v}, ...} } in first-seen order.
+ * Runs for every event, so each header's entries come from one block. */
 static int build_headers(struct arena *a, const struct http_header *h, size_t n,
                          struct edgefn_value *out)
 {
 	*out = edgefn_table();
-	if (n && edgefn_table_reserve(a, out, n))
+	if (!n)
+		return 0;
+	size_t names = 0;
+	for (size_t i = 0; i < n; i++)
+		names += h[i].name.len;
+	if (n > SIZE_MAX / (4 * sizeof(struct edgefn_entry)) || names > SIZE_MAX / 2)
 		return ERR_NOMEM;
+	/* per header: the {key, value} pair, its list's first slot, its
+	 * entry in `out` */
+	struct edgefn_entry *pool = arena_alloc(a, 4 * n * sizeof(*pool));
+	char *low = arena_alloc(a, names + 1);
+	if (!pool || !low)
+		return ERR_NOMEM;
+	out->u.t.items = pool + 3 * n;
+	out->u.t.cap = n;
 	for (size_t i = 0; i < n; i++) {
-		if (edge_fn_header_disallowed(h[i].name))
+		struct iov name = h[i].name;
+		if (edge_fn_header_disallowed(name))
 			continue;
 		struct edgefn_value *list = NULL;
 		for (size_t j = 0; j < out->u.t.len && !list; j++)
-			if (out->u.t.items[j].key.u.s.len == h[i].name.len &&
-			    iov_eq_nocase(out->u.t.items[j].key.u.s, h[i].name))
+			if (out->u.t.items[j].key.u.s.len == name.len &&
+			    iov_eq_nocase(out->u.t.items[j].key.u.s, name))
 				list = &out->u.t.items[j].val;
 		if (!list) {
-			char *low = arena_alloc(a, h[i].name.len + 1);
-			if (!low)
-				return ERR_NOMEM;
-			iov_copy_lower(low, h[i].name);
-			list = edgefn_table_set(a, out, edgefn_str(iov_make(low, h[i].name.len)),
-			                        edgefn_table());
-			if (!list || edgefn_table_reserve(a, list, 1))
-				return ERR_NOMEM;
+			iov_copy_lower(low, name);
+			struct edgefn_entry *e = &out->u.t.items[out->u.t.len++];
+			e->key = edgefn_str(iov_make(low, name.len));
+			low += name.len;
+			list = &e->val;
+			*list = edgefn_table();
+			list->u.t.items = pool + 2 * n + i;
+			list->u.t.cap = 1;
 		}
-		struct edgefn_value kv = edgefn_table();
-		if (edgefn_table_reserve(a, &kv, 2) || put_str(a, &kv, "key", h[i].name) ||
-		    put_str(a, &kv, "value", h[i].value) || !edgefn_table_push(a, list, kv))
+		struct edgefn_entry *kv = pool + 2 * i, *item = edgefn_table_slot(a, list);
+		if (!item)
 			return ERR_NOMEM;
+		kv[0].key = edgefn_str(IOV_LIT("key"));
+		kv[0].val = edgefn_str(name);
+		kv[1].key = edgefn_str(IOV_LIT("value"));
+		kv[1].val = edgefn_str(h[i].value.base ? h[i].value : IOV_LIT(""));
+		item->key = edgefn_int((int64_t)list->u.t.len);
+		item->val = edgefn_table();
+		item->val.u.t.items = kv;
+		item->val.u.t.len = item->val.u.t.cap = 2;
 	}
 	return 0;
 }
@@ -180,11 +221,10 @@ static int build_origin(struct arena *a, const struct edge_fn_origin *o, struct 
 				return ERR_NOMEM;
 		if (put(a, &body, "customHeaders", ch) ||
 		    put_str(a, &body, "domainName", o->domain_name) ||
-		    put(a, &body, "keepaliveTimeout", edgefn_int(o->keepalive_timeout)) ||
-		    put_str(a, &body, "path", o->path) ||
-		    put(a, &body, "port", edgefn_int(o->port)) ||
+		    put_int(a, &body, "keepaliveTimeout", o->keepalive_timeout) ||
+		    put_str(a, &body, "path", o->path) || put_int(a, &body, "port", o->port) ||
 		    put_str(a, &body, "protocol", o->https ? IOV_LIT("https") : IOV_LIT("http")) ||
-		    put(a, &body, "readTimeout", edgefn_int(o->read_timeout)) ||
+		    put_int(a, &body, "readTimeout", o->read_timeout) ||
 		    put(a, &body, "sslProtocols", ssl))
 			return ERR_NOMEM;
 	} else {
@@ -196,7 +236,7 @@ static int build_origin(struct arena *a, const struct edge_fn_origin *o, struct 
 	}
 	*out = edgefn_table();
 	return put_iov(a, out, o->kind == EDGE_FN_ORIGIN_CUSTOM ? IOV_LIT("custom") : IOV_LIT("s3"),
-	               body);
+	               &body);
 }
 
 static bool is_response_trigger(enum edge_fn_trigger t)

@@ -75,9 +75,19 @@ struct edgefn_state {
 	struct arena *scratch; /* binding calls: reset at each */
 	struct buf json;       /* json_encode output, capped at lim.json_max */
 	/* lazy argument tables of the running call (lua_value.c) */
-	uint32_t lazy_gen;                /* bumped per call: older proxies are stale */
-	const struct edgefn_value **lazy; /* proxy index -> its C table */
+	uint32_t lazy_gen; /* bumped per call: older proxies are stale */
+	struct edgefn_lazy {
+		const void *table;            /* the proxy (lua_topointer) */
+		const struct edgefn_value *v; /* its C table */
+		unsigned depth;               /* levels left below it */
+	} * lazy;                             /* this call's proxies, in creation order */
 	size_t lazy_len, lazy_cap;
+	/* proxy address -> index in lazy: open addressing, 2 * lazy_cap
+	 * slots, a slot counts when stamped with this call's lazy_gen */
+	struct edgefn_lazy_slot {
+		uint32_t gen, idx;
+	} * lazy_index;
+	const void *proxy_mt_ptr; /* the proxies' metatable (lua_topointer) */
 	/* proxies filled during the running call: the Lua table's address and
 	 * its C table, so a result handing one back unchanged is recognised */
 	struct edgefn_filled {

@@ -116,6 +116,17 @@ static void *state_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 		st->mem_used -= old;
 		return NULL;
 	}
+	if (!ptr && nsize <= EDGEFN_SMALL_MAX) { /* most requests: a small new block */
+		size_t c = small_class(nsize);
+		void **head = st->free_small[c];
+		if (head && nsize <= st->lim.mem_max - st->mem_used) {
+			st->free_small[c] = *head;
+			st->cached -= (c + 1) * EDGEFN_SMALL_STEP;
+			st->refused = false;
+			st->mem_used += nsize;
+			return head;
+		}
+	}
 	void *q = NULL;
 	if (nsize <= old || nsize - old <= st->lim.mem_max - st->mem_used)
 		q = block_resize(st, ptr, old, nsize);
@@ -327,6 +338,7 @@ void edgefn_state_free(struct edgefn_state *st)
 	arena_free(st->scratch);
 	buf_free(&st->json);
 	free(st->lazy);
+	free(st->lazy_index);
 	edgefn_program_unref(st->prog);
 	st->magic = 0;
 	free(st);

@@ -56,16 +56,14 @@ void edgefn__push(lua_State *L, const struct edgefn_value *v, unsigned depth_lef
 }
 
 /* ---- lazy argument tables ----
- * A proxy is a table presized for its entries, holding only a hidden field
- * (key: the address of proxy_key, which Lua code cannot forge) whose value
- * tags the call generation, the depth left and an index into st->lazy.
- * Its metatable (protected, so Lua code can neither read nor change it)
- * fills it on any use and then removes itself. */
+ * A proxy is an empty table presized for its entries, with the proxies'
+ * metatable (protected, so Lua code can neither read nor change it), which
+ * fills it on any use and then removes itself. Which C table a proxy stands
+ * for is kept on the C side (st->lazy, found by the table's address), so a
+ * proxy costs no hidden field; a proxy the running call did not make (one
+ * kept from an earlier call) is stale. */
 
-static const char proxy_key = 0;
-#define REG_PROXY_MT   "meridian.edgefn.proxy"
-#define TAG_IDX_BITS   24
-#define TAG_DEPTH_BITS 8
+#define REG_PROXY_MT "meridian.edgefn.proxy"
 
 static void count_parts(const struct edgefn_value *v, int *narr, int *nrec)
 {
@@ -79,24 +77,62 @@ static void count_parts(const struct edgefn_value *v, int *narr, int *nrec)
 
 void edgefn__lazy_reset(struct edgefn_state *st)
 {
-	st->lazy_gen++;
+	if (++st->lazy_gen == 0) { /* stamps would repeat: forget them */
+		if (st->lazy_index)
+			memset(st->lazy_index, 0, 2 * st->lazy_cap * sizeof(*st->lazy_index));
+		st->lazy_gen = 1;
+	}
 	st->lazy_len = 0;
 	st->nfilled = 0;
 }
 
-static bool lazy_slot(struct edgefn_state *st, size_t *idx)
+static size_t lazy_hash(const void *p, size_t nslots)
 {
-	if (st->lazy_len == st->lazy_cap) {
-		if (st->lazy_cap == EDGEFN_LAZY_MAX)
-			return false;
-		size_t cap = st->lazy_cap ? st->lazy_cap * 2 : 64;
-		const struct edgefn_value **n = realloc(st->lazy, cap * sizeof(*n));
-		if (!n)
-			return false;
-		st->lazy = n;
-		st->lazy_cap = cap;
-	}
-	*idx = st->lazy_len++;
+	return (size_t)(((uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ull) & (nslots - 1);
+}
+
+/* Index lazy[i] by its table's address (a later proxy at the address of a
+ * collected one takes its slot). */
+static void lazy_index_put(struct edgefn_state *st, size_t i)
+{
+	size_t n = 2 * st->lazy_cap, h = lazy_hash(st->lazy[i].table, n);
+	while (st->lazy_index[h].gen == st->lazy_gen &&
+	       st->lazy[st->lazy_index[h].idx].table != st->lazy[i].table)
+		h = (h + 1) & (n - 1);
+	st->lazy_index[h] = (struct edgefn_lazy_slot){ st->lazy_gen, (uint32_t)i };
+}
+
+static const struct edgefn_lazy *lazy_find(const struct edgefn_state *st, const void *table)
+{
+	if (!st->lazy_len)
+		return NULL;
+	size_t n = 2 * st->lazy_cap, h = lazy_hash(table, n);
+	for (; st->lazy_index[h].gen == st->lazy_gen; h = (h + 1) & (n - 1))
+		if (st->lazy[st->lazy_index[h].idx].table == table)
+			return &st->lazy[st->lazy_index[h].idx];
+	return NULL;
+}
+
+/* Room for one more proxy in this call: false at EDGEFN_LAZY_MAX or ENOMEM. */
+static bool lazy_room(struct edgefn_state *st)
+{
+	if (st->lazy_len < st->lazy_cap)
+		return true;
+	if (st->lazy_cap == EDGEFN_LAZY_MAX)
+		return false;
+	size_t cap = st->lazy_cap ? st->lazy_cap * 2 : 64;
+	struct edgefn_lazy *l = realloc(st->lazy, cap * sizeof(*l));
+	if (!l)
+		return false;
+	st->lazy = l;
+	struct edgefn_lazy_slot *x = calloc(2 * cap, sizeof(*x));
+	if (!x)
+		return false;
+	free(st->lazy_index);
+	st->lazy_index = x;
+	st->lazy_cap = cap;
+	for (size_t i = 0; i < st->lazy_len; i++)
+		lazy_index_put(st, i);
 	return true;
 }
 
@@ -125,8 +161,7 @@ static bool eager_ok(const struct edgefn_value *v)
 void edgefn__push_lazy(lua_State *L, const struct edgefn_value *v, unsigned depth_left)
 {
 	struct edgefn_state *st = edgefn__state(L);
-	size_t idx;
-	if (v->kind != EDGEFN_TABLE || depth_left == 0 || depth_left >= 1u << TAG_DEPTH_BITS) {
+	if (v->kind != EDGEFN_TABLE || depth_left == 0) {
 		edgefn__push(L, v, depth_left);
 		return;
 	}
@@ -145,20 +180,18 @@ void edgefn__push_lazy(lua_State *L, const struct edgefn_value *v, unsigned dept
 		remember_filled(L, st, -1, v);
 		return;
 	}
-	if (!lazy_slot(st, &idx)) {
+	if (!lazy_room(st)) {
 		edgefn__push(L, v, depth_left);
 		return;
 	}
-	st->lazy[idx] = v;
 	int narr, nrec;
 	count_parts(v, &narr, &nrec);
-	lua_createtable(L, narr, nrec + 1);
-	lua_pushlightuserdata(L, (void *)&proxy_key);
-	lua_pushinteger(L, (lua_Integer)((uint64_t)st->lazy_gen << (TAG_IDX_BITS + TAG_DEPTH_BITS) |
-	                                 (uint64_t)depth_left << TAG_IDX_BITS | idx));
-	lua_rawset(L, -3);
+	lua_createtable(L, narr, nrec);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, st->proxy_mt);
 	lua_setmetatable(L, -2);
+	size_t i = st->lazy_len++;
+	st->lazy[i] = (struct edgefn_lazy){ lua_topointer(L, -1), v, depth_left };
+	lazy_index_put(st, i);
 }
 
 /* The C table of the proxy at idx (absolute), NULL if it is not one; *stale
@@ -166,23 +199,20 @@ void edgefn__push_lazy(lua_State *L, const struct edgefn_value *v, unsigned dept
 static const struct edgefn_value *proxy_node(lua_State *L, int idx, unsigned *depth, bool *stale)
 {
 	*stale = false;
-	lua_pushlightuserdata(L, (void *)&proxy_key);
-	if (lua_rawget(L, idx) != LUA_TNUMBER) {
-		lua_pop(L, 1);
+	if (!lua_getmetatable(L, idx))
 		return NULL;
-	}
-	uint64_t tag = (uint64_t)lua_tointeger(L, -1);
+	const void *mt = lua_topointer(L, -1);
 	lua_pop(L, 1);
 	struct edgefn_state *st = edgefn__state(L);
-	size_t i = tag & ((1u << TAG_IDX_BITS) - 1);
-	*depth = (unsigned)(tag >> TAG_IDX_BITS & ((1u << TAG_DEPTH_BITS) - 1));
-	uint32_t gen = (uint32_t)(tag >> (TAG_IDX_BITS + TAG_DEPTH_BITS));
-	uint32_t mask = (uint32_t)(UINT64_MAX >> (TAG_IDX_BITS + TAG_DEPTH_BITS));
-	if (gen != (st->lazy_gen & mask) || i >= st->lazy_len) {
+	if (mt != st->proxy_mt_ptr)
+		return NULL;
+	const struct edgefn_lazy *e = lazy_find(st, lua_topointer(L, idx));
+	if (!e) {
 		*stale = true;
 		return NULL;
 	}
-	return st->lazy[i];
+	*depth = e->depth;
+	return e->v;
 }
 
 void edgefn__lazy_fill(lua_State *L, int idx)
@@ -197,9 +227,6 @@ void edgefn__lazy_fill(lua_State *L, int idx)
 		luaL_error(L, "event data used after its call ended");
 	if (!v)
 		return;
-	lua_pushlightuserdata(L, (void *)&proxy_key);
-	lua_pushnil(L);
-	lua_rawset(L, idx);
 	lua_pushnil(L);
 	lua_setmetatable(L, idx);
 	luaL_checkstack(L, 3, NULL);
@@ -280,6 +307,7 @@ void edgefn__lazy_open(lua_State *L)
 	lua_setfield(L, -2, "__metatable");
 	lua_pushvalue(L, -1);
 	lua_setfield(L, LUA_REGISTRYINDEX, REG_PROXY_MT);
+	edgefn__state(L)->proxy_mt_ptr = lua_topointer(L, -1);
 	edgefn__state(L)->proxy_mt = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 

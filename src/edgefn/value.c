@@ -7,10 +7,9 @@
 
 #define TABLE_FIRST_CAP 4
 
-struct edgefn_value *edgefn_table_set(struct arena *a, struct edgefn_value *t,
-                                      struct edgefn_value key, struct edgefn_value val)
+struct edgefn_entry *edgefn_table_slot(struct arena *a, struct edgefn_value *t)
 {
-	if (t->kind != EDGEFN_TABLE || (key.kind != EDGEFN_STR && key.kind != EDGEFN_INT))
+	if (t->kind != EDGEFN_TABLE)
 		return NULL;
 	if (t->u.t.len == t->u.t.cap) {
 		size_t cap = t->u.t.cap ? t->u.t.cap * 2 : TABLE_FIRST_CAP;
@@ -24,7 +23,17 @@ struct edgefn_value *edgefn_table_set(struct arena *a, struct edgefn_value *t,
 		t->u.t.items = items;
 		t->u.t.cap = cap;
 	}
-	struct edgefn_entry *e = &t->u.t.items[t->u.t.len++];
+	return &t->u.t.items[t->u.t.len++];
+}
+
+struct edgefn_value *edgefn_table_set(struct arena *a, struct edgefn_value *t,
+                                      struct edgefn_value key, struct edgefn_value val)
+{
+	if (key.kind != EDGEFN_STR && key.kind != EDGEFN_INT)
+		return NULL;
+	struct edgefn_entry *e = edgefn_table_slot(a, t);
+	if (!e)
+		return NULL;
 	e->key = key;
 	e->val = val;
 	return &e->val;

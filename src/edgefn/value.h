@@ -92,6 +92,11 @@ static inline struct edgefn_value edgefn_table(void)
  * integer. Borrows string keys and values. */
 struct edgefn_value *edgefn_table_set(struct arena *a, struct edgefn_value *t,
                                       struct edgefn_value key, struct edgefn_value val);
+/* Append an entry to table t and return it for the caller to fill (its key
+ * must become a string or integer), or NULL when the arena is full or t is
+ * not a table. Valid until the next append to t. What the builders below
+ * use; a caller filling many entries saves passing values by copy. */
+struct edgefn_entry *edgefn_table_slot(struct arena *a, struct edgefn_value *t);
 /* edgefn_table_set with a string key. */
 struct edgefn_value *edgefn_table_set_str(struct arena *a, struct edgefn_value *t, const char *key,
                                           struct edgefn_value val);

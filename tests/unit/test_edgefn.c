@@ -677,6 +677,50 @@ static void lazy_tables_behave_like_tables(void **state)
 	assert_int_equal(
 	    run1(f, "function handler(e) local _ = e.sub.k return {k = 7} end\n", &ev, &out), 0);
 	assert_true(edgefn_value_eq(&out, &sub));
+	/* Many proxies in one call: the C-side index grows (64, 128, ... slots)
+	 * while they are made, and every one still finds its own data after;
+	 * proxies dropped and collected mid-call leave their addresses to new
+	 * tables, which must not be taken for them. */
+	struct edgefn_value many = edgefn_table();
+	for (int i = 1; i <= 300; i++) {
+		struct edgefn_value t = edgefn_table();
+		assert_non_null(edgefn_table_set_str(a, &t, "k", edgefn_int(i)));
+		assert_non_null(edgefn_table_push(a, &many, t));
+	}
+	assert_int_equal(run1(f,
+	                      "function handler(e)\n"
+	                      "  local s = 0\n"
+	                      "  for i = #e, 1, -1 do s = s + e[i].k end\n"
+	                      "  for r = 1, 3 do\n"
+	                      "    local x = {} for i = 1, 200 do x[i] = {k = -1} end\n"
+	                      "    x = nil\n"
+	                      "  end\n"
+	                      "  return tostring(s) .. ' ' .. e[1].k .. ' ' .. e[300].k\n"
+	                      "end\n",
+	                      &many, &out),
+	                 0);
+	assert_str(&out, "45150 1 300");
+	struct edgefn_value wrap = edgefn_table();
+	assert_non_null(edgefn_table_set_str(a, &wrap, "many", many));
+	for (int round = 0; round < 3; round++) {
+		assert_int_equal(run1(f,
+		                      "function handler(e)\n"
+		                      "  local kept = {}\n"
+		                      "  for i = 1, 300 do local p = e.many[i] if i % 7 == 0 then "
+		                      "kept[#kept + 1] = p else e.many[i] = nil end end\n"
+		                      "  local fresh = {}\n"
+		                      "  for i = 1, 2000 do fresh[i] = {k = i} end\n"
+		                      "  return {kept[1], fresh[5], kept[#kept]}\n"
+		                      "end\n",
+		                      &wrap, &out),
+		                 0);
+		assert_ptr_equal(edgefn_table_geti(&out, 1)->u.t.items,
+		                 edgefn_table_geti(&many, 7)->u.t.items);
+		assert_int_equal(edgefn_table_get(edgefn_table_geti(&out, 2), IOV_LIT("k"))->u.i,
+		                 5);
+		assert_ptr_equal(edgefn_table_geti(&out, 3)->u.t.items,
+		                 edgefn_table_geti(&many, 294)->u.t.items);
+	}
 	/* a table kept past its call (its C data is gone by then) is refused */
 	int id = load(f, "keep.lua",
 	              "function handler(e) if saved then return saved.k end saved = e.sub return "
