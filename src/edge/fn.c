@@ -11,11 +11,13 @@
  */
 #include "edge/fn.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/check.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/file.h"
 #include "edgefn/edgefn.h"
@@ -37,15 +39,49 @@ struct edge_fn_set {
 	int *ids; /* nbehaviors x EDGE_CONFIG_FN_EVENTS, -1: none */
 	struct edgefn_current *cur;
 	uint64_t origin_time_ns;
+	pthread_mutex_t mu;             /* guards workers and retired */
+	struct edge_fn_worker *workers; /* live ones, for edge_fn_set_counts */
+	struct edge_fn_counts retired;  /* what freed workers counted */
+};
+
+/* One worker's counters: written by its thread only (a relaxed load and
+ * store, no locked add), read by /metrics. */
+struct fn_stats {
 	_Atomic uint64_t calls[EDGE_CONFIG_FN_EVENTS];
 	_Atomic uint64_t failed[EDGE_CONFIG_FN_EVENTS][4];
+	_Atomic uint64_t duration[EDGE_CONFIG_FN_EVENTS][EDGE_FN_DURATION_BUCKETS + 1];
+	_Atomic uint64_t duration_ns[EDGE_CONFIG_FN_EVENTS];
 };
 
 struct edge_fn_worker {
 	struct edge_fn_set *set;
 	struct edgefn_state *st;
 	const char *request_id; /* of the running call */
+	struct edge_fn_worker *next, *prev;
+	struct fn_stats stats;
 };
+
+static void bump(_Atomic uint64_t *c, uint64_t by)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + by,
+	                      memory_order_relaxed);
+}
+
+/* into += the worker's counters. Under set->mu. */
+static void stats_add(struct edge_fn_counts *into, const struct fn_stats *st)
+{
+	for (int ev = 0; ev < EDGE_CONFIG_FN_EVENTS; ev++) {
+		into->calls[ev] += atomic_load_explicit(&st->calls[ev], memory_order_relaxed);
+		for (int k = 0; k < 4; k++)
+			into->failed[ev][k] +=
+			    atomic_load_explicit(&st->failed[ev][k], memory_order_relaxed);
+		for (int b = 0; b <= EDGE_FN_DURATION_BUCKETS; b++)
+			into->duration[ev][b] +=
+			    atomic_load_explicit(&st->duration[ev][b], memory_order_relaxed);
+		into->duration_ns[ev] +=
+		    atomic_load_explicit(&st->duration_ns[ev], memory_order_relaxed);
+	}
+}
 
 static const char *const failure_names[] = {
 	[EDGE_FN_OK] = "-",
@@ -138,6 +174,7 @@ void edge_fn_set_free(struct edge_fn_set *set)
 	CHECK_MAGIC(set, FN_SET_MAGIC);
 	edgefn_current_free(set->cur);
 	free(set->ids);
+	pthread_mutex_destroy(&set->mu);
 	set->magic = 0;
 	free(set);
 }
@@ -155,6 +192,7 @@ int edge_fn_set_new(const struct edge_config *cfg, const struct edge_fn_sign_cre
 		return ERR_NOMEM;
 	}
 	set->magic = FN_SET_MAGIC;
+	pthread_mutex_init(&set->mu, NULL);
 	set->cfg = cfg;
 	set->creds = creds;
 	set->origin_time_ns = (uint64_t)cfg->fn_limits.origin_timeout_ms * 1000000u;
@@ -212,27 +250,33 @@ int edge_fn_set_reload(struct edge_fn_set *set, char *err, size_t errlen)
 	return 0;
 }
 
-void edge_fn_set_counts(const struct edge_fn_set *set, struct edge_fn_counts *out)
+void edge_fn_set_counts(struct edge_fn_set *set, struct edge_fn_counts *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (!set)
 		return;
-	for (int ev = 0; ev < EDGE_CONFIG_FN_EVENTS; ev++) {
-		out->calls[ev] = atomic_load_explicit(&set->calls[ev], memory_order_relaxed);
-		for (int k = 0; k < 4; k++)
-			out->failed[ev][k] =
-			    atomic_load_explicit(&set->failed[ev][k], memory_order_relaxed);
-	}
+	pthread_mutex_lock(&set->mu);
+	*out = set->retired;
+	for (const struct edge_fn_worker *w = set->workers; w; w = w->next)
+		stats_add(out, &w->stats);
+	pthread_mutex_unlock(&set->mu);
 }
 
 /* ---- workers ---- */
 
 int edge_fn_worker_new(struct edge_fn_set *set, struct edge_fn_worker **out)
 {
-	*out = calloc(1, sizeof(**out));
-	if (!*out)
+	struct edge_fn_worker *w = calloc(1, sizeof(*w));
+	if (!w)
 		return ERR_NOMEM;
-	(*out)->set = set;
+	w->set = set;
+	pthread_mutex_lock(&set->mu);
+	w->next = set->workers;
+	if (w->next)
+		w->next->prev = w;
+	set->workers = w;
+	pthread_mutex_unlock(&set->mu);
+	*out = w;
 	return 0;
 }
 
@@ -240,6 +284,16 @@ void edge_fn_worker_free(struct edge_fn_worker *w)
 {
 	if (!w)
 		return;
+	struct edge_fn_set *set = w->set;
+	pthread_mutex_lock(&set->mu);
+	stats_add(&set->retired, &w->stats);
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		set->workers = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	pthread_mutex_unlock(&set->mu);
 	edgefn_state_free(w->st);
 	free(w);
 }
@@ -270,7 +324,7 @@ static int fail(struct edge_fn_worker *w, int id, const struct edge_fn_input *in
 	for (char *p = e->msg; *p; p++)
 		if ((unsigned char)*p < 0x20)
 			*p = ' ';
-	atomic_fetch_add_explicit(&set->failed[in->trigger][kind], 1, memory_order_relaxed);
+	bump(&w->stats.failed[in->trigger][kind], 1);
 	fprintf(stderr, "edge-fn\t%s\t%s\t%s\t%s\t%s\n", edge_fn_trigger_name(in->trigger),
 	        id >= 0 && id < set->nfiles ? set->files[id].name : "-",
 	        w->request_id ? w->request_id : "-", e->name, e->msg);
@@ -293,14 +347,38 @@ static enum edge_fn_failure classify(int rc)
 	}
 }
 
+static const double duration_le[] = { EDGE_FN_DURATION_LE };
+_Static_assert(sizeof(duration_le) / sizeof(duration_le[0]) == EDGE_FN_DURATION_BUCKETS,
+               "EDGE_FN_DURATION_BUCKETS and EDGE_FN_DURATION_LE disagree");
+
+static int run_call(struct edge_fn_worker *w, int id, const struct edge_fn_input *in,
+                    const char *request_id, struct arena *a, struct edge_fn_result *out,
+                    struct edge_fn_error *e);
+
 int edge_fn_run(struct edge_fn_worker *w, int id, const struct edge_fn_input *in,
                 const char *request_id, struct arena *a, struct edge_fn_result *out,
                 struct edge_fn_error *e)
 {
+	uint64_t t0 = clock_mono_ns();
+	int rc = run_call(w, id, in, request_id, a, out, e);
+	uint64_t ns = clock_mono_ns() - t0;
+	struct fn_stats *st = &w->stats;
+	size_t b = 0;
+	while (b < EDGE_FN_DURATION_BUCKETS && (double)ns / 1e9 > duration_le[b])
+		b++;
+	bump(&st->calls[in->trigger], 1);
+	bump(&st->duration[in->trigger][b], 1);
+	bump(&st->duration_ns[in->trigger], ns);
+	return rc;
+}
+
+static int run_call(struct edge_fn_worker *w, int id, const struct edge_fn_input *in,
+                    const char *request_id, struct arena *a, struct edge_fn_result *out,
+                    struct edge_fn_error *e)
+{
 	struct edge_fn_set *set = w->set;
 	char msg[EDGEFN_ERR_MAX] = "";
 	w->request_id = request_id;
-	atomic_fetch_add_explicit(&set->calls[in->trigger], 1, memory_order_relaxed);
 	struct edgefn_state *before = w->st;
 	if (edgefn_state_refresh(&w->st, set->cur, msg, sizeof(msg)))
 		fprintf(stderr, "edge: functions: a worker keeps its previous functions: %s\n",

@@ -68,12 +68,22 @@ int edge_fn_set_id(const struct edge_fn_set *set, size_t bi, enum edge_fn_trigge
  * On any error nothing changes and err says why. Startup / signal thread. */
 int edge_fn_set_reload(struct edge_fn_set *set, char *err, size_t errlen);
 
-/* Calls and failures by event type (for /metrics). Any thread. */
+/* Upper bounds of the function duration histogram, seconds. */
+#define EDGE_FN_DURATION_LE \
+	0.000001, 0.000002, 0.000005, 0.00001, 0.00005, 0.0001, 0.001, 0.01, 0.1, 1, 10
+#define EDGE_FN_DURATION_BUCKETS 11
+
+/* Calls, failures and durations by event type (for /metrics), summed over
+ * the workers (each counts its own, so calls share no cache line). A call's
+ * duration is edge_fn_run's wall time: the event built, the function run,
+ * its result checked. Any thread. */
 struct edge_fn_counts {
 	uint64_t calls[EDGE_CONFIG_FN_EVENTS];
 	uint64_t failed[EDGE_CONFIG_FN_EVENTS][4]; /* by enum edge_fn_failure */
+	uint64_t duration[EDGE_CONFIG_FN_EVENTS][EDGE_FN_DURATION_BUCKETS + 1]; /* last: +Inf */
+	uint64_t duration_ns[EDGE_CONFIG_FN_EVENTS];                            /* their sum */
 };
-void edge_fn_set_counts(const struct edge_fn_set *set, struct edge_fn_counts *out);
+void edge_fn_set_counts(struct edge_fn_set *set, struct edge_fn_counts *out);
 
 /* ---- one worker ---- */
 

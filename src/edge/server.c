@@ -1748,6 +1748,35 @@ int edge_server_metrics(struct edge_server *s, struct buf *out)
 			    "meridian_edge_function_errors_total{event=\"%s\",kind=\"%s\"} %llu\n",
 			    edge_config_fn_events[ev], kinds[k],
 			    (unsigned long long)fc.failed[ev][k]);
+	if (rc == 0)
+		rc = buf_printf(out, "# HELP meridian_edge_function_duration_seconds Edge function "
+		                     "calls: event built, function run, result checked.\n"
+		                     "# TYPE meridian_edge_function_duration_seconds histogram\n");
+	static const double le[] = { EDGE_FN_DURATION_LE };
+	for (int ev = 0; rc == 0 && ev < EDGE_CONFIG_FN_EVENTS; ev++) {
+		const char *name = edge_config_fn_events[ev];
+		uint64_t n = 0;
+		for (size_t b = 0; rc == 0 && b <= EDGE_FN_DURATION_BUCKETS; b++) {
+			n += fc.duration[ev][b];
+			if (b < EDGE_FN_DURATION_BUCKETS)
+				rc = buf_printf(
+				    out,
+				    "meridian_edge_function_duration_seconds_bucket{event="
+				    "\"%s\",le=\"%g\"} %llu\n",
+				    name, le[b], (unsigned long long)n);
+			else
+				rc = buf_printf(
+				    out,
+				    "meridian_edge_function_duration_seconds_bucket{event="
+				    "\"%s\",le=\"+Inf\"} %llu\n"
+				    "meridian_edge_function_duration_seconds_sum{event="
+				    "\"%s\"} %.9f\n"
+				    "meridian_edge_function_duration_seconds_count{event="
+				    "\"%s\"} %llu\n",
+				    name, (unsigned long long)n, name,
+				    (double)fc.duration_ns[ev] / 1e9, name, (unsigned long long)n);
+		}
+	}
 	return rc;
 }
 

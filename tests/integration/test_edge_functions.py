@@ -418,6 +418,62 @@ def metric_sum(text, name, label):
     return total
 
 
+def test_function_durations_in_metrics(tmp_path, stop_all):
+    """/metrics has each event's call durations as a histogram: every call
+    counted once, in a bucket that matches how long the function ran."""
+    origin = Origin()
+    stop_all(origin)
+    files = {"fn/pass.lua": fn_source("return event.Records[1].cf.request"),
+             "fn/busy.lua": fn_source("local x = 0\nfor i = 1, 3000000 do x = x + i end\n"
+                                      "return event.Records[1].cf.request")}
+    behaviors = [behavior("o", path_pattern="/busy/*",
+                          functions={"origin-request": "fn/busy.lua"}),
+                 behavior("o", functions={"viewer-request": "fn/pass.lua"})]
+    edge = FnEdge(tmp_path, [{"id": "o", "address": origin.address}], behaviors,
+                  files=files, admins=[("AKIAEDGEADMIN0000001", "adminSecret0123456789abcdef",
+                                        "ops")])
+    stop_all(edge)
+    for i in range(20):
+        st, _, _ = edge.request("GET", f"/p/{i % 3}")
+        assert st == 200
+    for i in range(3):
+        st, _, _ = edge.request("GET", f"/busy/{i}")
+        assert st == 200
+    st, _, text = http_get(edge.admin_port, "/metrics")
+    assert st == 200
+    metrics = text.decode()
+
+    def hist(event):
+        buckets = []
+        for line in metrics.splitlines():
+            pre = f'meridian_edge_function_duration_seconds_bucket{{event="{event}",le="'
+            if line.startswith(pre):
+                le, n = line[len(pre):].split('"} ')
+                buckets.append((float(le), int(n)))
+        total = metric_sum(metrics, "meridian_edge_function_duration_seconds_count",
+                           f'event="{event}"')
+        secs = metric_sum(metrics, "meridian_edge_function_duration_seconds_sum",
+                          f'event="{event}"')
+        return buckets, total, secs
+
+    # viewer-request: 20 calls (hits too), each well under a second
+    buckets, total, secs = hist("viewer-request")
+    assert total == 20 == buckets[-1][1], metrics
+    assert metric_sum(metrics, "meridian_edge_function_calls_total",
+                      'event="viewer-request"') == 20
+    assert [n for _, n in buckets] == sorted(n for _, n in buckets)  # cumulative
+    assert dict(buckets)[1.0] == 20 and 0 < secs < 20
+    # origin-request: 3 misses, 3 million loop steps each take well over
+    # 100 us (and are under the 5 s deadline)
+    buckets, total, secs = hist("origin-request")
+    assert total == 3 == buckets[-1][1]
+    assert dict(buckets)[0.0001] == 0, buckets
+    assert secs > 3 * 0.0001
+    # events without functions: present, zero
+    buckets, total, secs = hist("viewer-response")
+    assert total == 0 and secs == 0 and len(buckets) == 12
+
+
 # ---- (f) an infinite loop and a memory bomb are stopped; the edge serves on ----
 
 LIMITED = [
