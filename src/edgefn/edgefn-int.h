@@ -54,6 +54,7 @@ struct edgefn_state {
 	unsigned magic;
 	lua_State *L;
 	lua_State *thread; /* calls run here (anchored in the registry) */
+	int funcs_ref;     /* registry reference of id + 1 -> handler */
 	struct edgefn_program *prog;
 	struct edgefn_limits lim;
 	uint64_t gen;    /* generation of edgefn_current this state was built for */

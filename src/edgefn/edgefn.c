@@ -276,7 +276,14 @@ static int open_sandbox(lua_State *L)
 
 	edgefn__open_lib(L, st->prog->binds, st->prog->nbinds);
 	lua_newtable(L);
+	lua_pushvalue(L, -1);
+	st->funcs_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	lua_setfield(L, LUA_REGISTRYINDEX, REG_FUNCS);
+	/* One call thread per state, reused: a call leaves nothing on it (no
+	 * coroutines, upvalues closed, errors caught by our pcall), and
+	 * creating one per call cost ~180 ns of an empty call's budget. */
+	st->thread = lua_newthread(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, REG_THREAD);
 	return 0;
 }
 
@@ -378,6 +385,7 @@ struct run {
 	size_t nargs;
 	struct arena *a;
 	struct edgefn_value *result;
+	enum { STAGE_ARGS, STAGE_FUNCTION, STAGE_RESULT } stage; /* RUN_CALL: how far */
 	/* out */
 	int rc;
 	char *err;
@@ -449,7 +457,7 @@ static int run_load(lua_State *L, struct run *r)
 		       IOV_ARG(r->name));
 		return ERR_EDGEFN_NO_HANDLER;
 	}
-	lua_getfield(T, LUA_REGISTRYINDEX, REG_FUNCS);
+	lua_rawgeti(T, LUA_REGISTRYINDEX, r->st->funcs_ref);
 	lua_insert(T, -2);
 	lua_rawseti(T, -2, r->st->nfuncs + 1);
 	r->st->nfuncs++;
@@ -457,45 +465,11 @@ static int run_load(lua_State *L, struct run *r)
 	return 0;
 }
 
-static int run_call(lua_State *L, struct run *r)
-{
-	struct edgefn_state *st = r->st;
-	/* One call thread per state, reused: a call leaves nothing on it (no
-	 * coroutines, upvalues closed, errors caught by our pcall), and
-	 * creating one per call cost ~180 ns of an empty call's budget. Its
-	 * hook is reset because a breach left it firing at every instruction. */
-	lua_State *T = st->thread;
-	if (!T) {
-		T = lua_newthread(L);
-		lua_setfield(L, LUA_REGISTRYINDEX, REG_THREAD);
-		st->thread = T;
-	}
-	lua_settop(T, 0);
-	lua_sethook(T, hook, LUA_MASKCOUNT, EDGEFN_HOOK_STEP);
-	st->running = T;
-	lua_getfield(L, LUA_REGISTRYINDEX, REG_FUNCS);
-	lua_rawgeti(L, -1, r->fn + 1);
-	lua_remove(L, -2);
-	edgefn__lazy_reset(st);
-	for (size_t i = 0; i < r->nargs; i++)
-		edgefn__push_lazy(L, &r->args[i], st->lim.depth_max);
-	lua_xmove(L, T, (int)r->nargs + 1);
-	int status = lua_pcall(T, (int)r->nargs, 1, 0);
-	if (status != LUA_OK || st->breach) {
-		int rc = call_error(r, T, status);
-		lua_settop(T, 0);
-		return rc;
-	}
-	int rc = edgefn__to_value(T, -1, r->a, st->lim.depth_max, r->result, r->err, r->errlen);
-	lua_settop(T, 0);
-	return rc;
-}
-
 static int run_protected(lua_State *L)
 {
 	struct run *r = lua_touserdata(L, 1);
 	lua_settop(L, 0);
-	r->rc = r->kind == RUN_LOAD ? run_load(L, r) : run_call(L, r);
+	r->rc = run_load(L, r);
 	return 0;
 }
 
@@ -512,13 +486,13 @@ static int run(struct run *r)
 	lua_pushlightuserdata(L, r);
 	int status = lua_pcall(L, 1, 0, 0);
 	if (status != LUA_OK) {
-		/* raised outside the function: building arguments, a new thread */
+		/* raised outside the file's code: a new thread */
 		if (status == LUA_ERRMEM) {
 			seterr(r->err, r->errlen, "%s", err_text(ERR_EDGEFN_MEMORY));
 			r->rc = ERR_EDGEFN_MEMORY;
 		} else {
 			seterr(r->err, r->errlen, "%s", lua_tostring(L, -1));
-			r->rc = r->kind == RUN_CALL ? ERR_EDGEFN_VALUE : ERR_EDGEFN_RUNTIME;
+			r->rc = ERR_EDGEFN_RUNTIME;
 		}
 	}
 	lua_settop(L, 0);
@@ -527,6 +501,29 @@ static int run(struct run *r)
 		lua_gc(L, LUA_GCCOLLECT);
 	r->st->breach = 0;
 	return r->rc;
+}
+
+/* A call, on the call thread under edgefn_call's pcall. */
+static int call_body(lua_State *T)
+{
+	struct run *r = lua_touserdata(T, 1);
+	struct edgefn_state *st = r->st;
+	lua_settop(T, 0);
+	if (!lua_checkstack(T, (int)r->nargs + 3))
+		luaL_error(T, "stack overflow");
+	lua_rawgeti(T, LUA_REGISTRYINDEX, st->funcs_ref);
+	lua_rawgeti(T, -1, r->fn + 1);
+	lua_remove(T, -2);
+	edgefn__lazy_reset(st);
+	for (size_t i = 0; i < r->nargs; i++)
+		edgefn__push_lazy(T, &r->args[i], st->lim.depth_max);
+	r->stage = STAGE_FUNCTION;
+	lua_call(T, (int)r->nargs, 1);
+	r->stage = STAGE_RESULT;
+	if (!st->breach)
+		r->rc =
+		    edgefn__to_value(T, -1, r->a, st->lim.depth_max, r->result, r->err, r->errlen);
+	return 0;
 }
 
 int edgefn_load(struct edgefn_state *st, struct iov name, struct iov source, int *id, char *err,
@@ -578,7 +575,35 @@ int edgefn_call(struct edgefn_state *st, int fn, const struct edgefn_value *args
 		         .err = err,
 		         .errlen = errlen };
 	start_call(st, fn, time_ns);
-	return run(&r);
+	if (errlen)
+		err[0] = '\0';
+	/* One protected call on the call thread builds the arguments, runs the
+	 * handler and reads its result; r.stage tells which part raised. The
+	 * hook is reset because a breach left it firing at every instruction. */
+	lua_State *T = st->thread;
+	lua_settop(T, 0);
+	lua_sethook(T, hook, LUA_MASKCOUNT, EDGEFN_HOOK_STEP);
+	st->running = T;
+	lua_pushcfunction(T, call_body);
+	lua_pushlightuserdata(T, &r);
+	int status = lua_pcall(T, 1, 0, 0);
+	if ((r.stage == STAGE_FUNCTION && status != LUA_OK) ||
+	    (r.stage != STAGE_ARGS && st->breach)) {
+		r.rc = call_error(&r, T, status);
+	} else if (status == LUA_ERRMEM || (status != LUA_OK && st->breach == ERR_EDGEFN_MEMORY)) {
+		seterr(err, errlen, "%s", err_text(ERR_EDGEFN_MEMORY));
+		r.rc = ERR_EDGEFN_MEMORY;
+	} else if (status != LUA_OK) { /* building the arguments or reading the result */
+		seterr(err, errlen, "%s",
+		       lua_type(T, -1) == LUA_TSTRING ? lua_tostring(T, -1) : "error");
+		r.rc = ERR_EDGEFN_VALUE;
+	}
+	lua_settop(T, 0);
+	st->running = NULL;
+	if (r.rc == ERR_EDGEFN_MEMORY)
+		lua_gc(st->L, LUA_GCCOLLECT);
+	st->breach = 0;
+	return r.rc;
 }
 
 /* ---- reload, on the worker side ---- */
