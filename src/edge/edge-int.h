@@ -248,6 +248,10 @@ struct edge_origin_req {
 	size_t n, cap;
 	const struct http_header *custom; /* the origin's custom headers */
 	size_t ncustom;
+	/* timeouts a function set on the origin (0: the configured ones):
+	 * readTimeout for the first byte and between bytes, keepaliveTimeout
+	 * for the connection's wait in the pool afterwards */
+	uint32_t read_timeout_ms, keepalive_timeout_ms;
 };
 
 /* The origin's custom headers as a list (a), or NULL when a is full. */

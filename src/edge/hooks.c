@@ -334,6 +334,10 @@ int edge__fn_origin_request(struct ereq *q, int id, struct edge_origin_req *o)
 		o->opath = no->path;
 		o->custom = no->custom_headers;
 		o->ncustom = no->ncustom_headers;
+		if (no->kind == EDGE_FN_ORIGIN_CUSTOM) {
+			o->read_timeout_ms = no->read_timeout * 1000u;
+			o->keepalive_timeout_ms = no->keepalive_timeout * 1000u;
+		}
 	}
 	o->path = fr->uri;
 	o->query = fr->query;

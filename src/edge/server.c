@@ -816,6 +816,9 @@ static int attempt(struct ereq *q)
 		.nheaders = n,
 		.body_length = q->body_length,
 		.retryable = q->may_fail_over,
+		.first_byte_timeout_ms = oreq.read_timeout_ms,
+		.read_timeout_ms = oreq.read_timeout_ms,
+		.idle_timeout_ms = oreq.keepalive_timeout_ms,
 		.tls_name = oreq.tls_name,
 	};
 	q->up_https = oreq.https;

@@ -105,6 +105,7 @@ struct http_exchange {
 	size_t pieces_bytes;
 	int error; /* reaper: the code on_done gets */
 
+	uint32_t first_byte_ms, read_ms, idle_ms; /* its timeouts, resolved */
 	bool retryable, retried, is_head, chunked;
 	bool wrote;     /* http_exchange_write was called */
 	bool ended;     /* the body is complete (CL reached, end called, or none) */
@@ -134,8 +135,9 @@ struct cconn {
 	struct cconn *prev, *next;           /* all of the origin's connections */
 	struct cconn *idle_prev, *idle_next; /* the origin's idle stack */
 	unsigned uses;
-	unsigned writes; /* handed to net, done not yet called */
-	int error;       /* why it is closing (0: the exchange ended normally) */
+	uint32_t idle_ms; /* the pool wait the last exchange asked for */
+	unsigned writes;  /* handed to net, done not yet called */
+	int error;        /* why it is closing (0: the exchange ended normally) */
 	bool reading, feeding, eof, junk;
 	char *pending; /* PENDING_MAX, allocated on the first pause */
 	size_t pending_len;
@@ -428,7 +430,7 @@ static void on_piece_written(void *arg, int status)
 		return;
 	}
 	if (!x->head_seen)
-		conn_deadline(cn, cn->client->cfg.first_byte_timeout_ms);
+		conn_deadline(cn, x->first_byte_ms);
 	if (cn->writes || x->pieces)
 		return;
 	if (x->complete) {
@@ -514,9 +516,9 @@ static void exchange_flush(struct cconn *cn)
 /* Put x on the connection and send its head (with the first piece). */
 static void conn_bind(struct cconn *cn, struct http_exchange *x)
 {
-	const struct http_client_config *cfg = &cn->client->cfg;
 	cn->state = CCONN_BUSY;
 	cn->x = x;
+	cn->idle_ms = x->idle_ms;
 	cn->junk = false;
 	x->conn = cn;
 	x->state = EXCHANGE_ACTIVE;
@@ -547,7 +549,7 @@ static void conn_bind(struct cconn *cn, struct http_exchange *x)
 		return;
 	}
 	x->head_sent = true;
-	conn_deadline(cn, cfg->first_byte_timeout_ms);
+	conn_deadline(cn, x->first_byte_ms);
 	exchange_flush(cn);
 }
 
@@ -564,7 +566,7 @@ static void conn_release(struct cconn *cn)
 	}
 	cn->state = CCONN_IDLE;
 	idle_push(o, cn);
-	conn_deadline(cn, cn->client->cfg.idle_timeout_ms);
+	conn_deadline(cn, cn->idle_ms ? cn->idle_ms : cn->client->cfg.idle_timeout_ms);
 	conn_read_start(cn);
 }
 
@@ -738,7 +740,7 @@ static void on_read(void *arg, const char *p, size_t n)
 		return;
 	}
 	x->response_started = true;
-	conn_deadline(cn, cn->client->cfg.read_timeout_ms);
+	conn_deadline(cn, x->read_ms);
 	conn_feed(cn, p, n);
 }
 
@@ -812,7 +814,7 @@ static void exchange_complete(struct cconn *cn)
 	if (!handed || cn->writes) {
 		if (handed) {
 			/* The body is out but its callbacks have not all run. */
-			conn_deadline(cn, cn->client->cfg.read_timeout_ms);
+			conn_deadline(cn, x->read_ms);
 			return;
 		}
 		conn_close(cn, 0); /* the body was cut short: the connection cannot go on */
@@ -1212,6 +1214,10 @@ int http_client_send(struct http_client *c, const struct http_exchange_request *
 	x->ended = req->body_length == 0;
 	x->retryable = req->retryable;
 	x->is_head = iov_eq(req->method, IOV_LIT("HEAD"));
+	x->first_byte_ms =
+	    req->first_byte_timeout_ms ? req->first_byte_timeout_ms : c->cfg.first_byte_timeout_ms;
+	x->read_ms = req->read_timeout_ms ? req->read_timeout_ms : c->cfg.read_timeout_ms;
+	x->idle_ms = req->idle_timeout_ms;
 	*out = x;
 	/* First in, first served: join the queue behind anyone waiting. */
 	queue_push(o, x);
@@ -1293,7 +1299,7 @@ void http_exchange_resume(struct http_exchange *x)
 		return;
 	}
 	x->paused = false;
-	conn_deadline(cn, cn->client->cfg.read_timeout_ms);
+	conn_deadline(cn, x->read_ms);
 	size_t n = cn->pending_len;
 	cn->pending_len = 0;
 	conn_feed(cn, cn->pending, n);

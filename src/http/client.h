@@ -44,9 +44,14 @@ struct http_exchange_request {
 	const struct http_header *headers; /* extra headers (no Host, Content-Length,
 	                                      Transfer-Encoding, Connection) */
 	size_t nheaders;
-	int64_t body_length;  /* 0: none; >0: Content-Length; -1: chunked */
-	bool retryable;       /* may be sent again on a fresh connection if a reused one
-	                         fails before any response byte (idempotent requests) */
+	int64_t body_length; /* 0: none; >0: Content-Length; -1: chunked */
+	bool retryable;      /* may be sent again on a fresh connection if a reused one
+	                        fails before any response byte (idempotent requests) */
+	/* This exchange's timeouts (0: the client's): first byte and read as
+	 * in http_client_config; idle, how long its connection may then wait
+	 * in the pool (an edge function's origin readTimeout and
+	 * keepaliveTimeout). */
+	uint32_t first_byte_timeout_ms, read_timeout_ms, idle_timeout_ms;
 	const char *tls_name; /* NULL: plain HTTP; else HTTPS, the certificate checked
 	                         for this name (and SNI): needs the config's tls. A
 	                         refused certificate ends the exchange with

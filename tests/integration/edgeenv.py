@@ -231,6 +231,7 @@ class Origin:
                 n = int(self.headers.get("Content-Length", "0") or 0)
                 body = self.rfile.read(n) if n else b""
                 req = {"method": self.command, "path": self.path, "body": body,
+                       "peer": self.client_address,
                        "headers": {k.lower(): v for k, v in self.headers.items()},
                        "raw_headers": list(self.headers.items())}
                 with outer.lock:

@@ -474,6 +474,51 @@ def test_function_durations_in_metrics(tmp_path, stop_all):
     assert total == 0 and secs == 0 and len(buckets) == 12
 
 
+def test_origin_request_timeouts_apply_to_the_fetch(tmp_path, stop_all):
+    """An origin-request function's readTimeout is the fetch's: the
+    configured 500 ms gives up on a 1.5 s origin (504), the function's 4 s
+    waits for it; keepaliveTimeout is the pooled connection's idle time."""
+    def handler(req):
+        if "/slow" in req["path"]:
+            time.sleep(1.5)
+        return 200, {"Cache-Control": "no-store"}, f"origin {req['path']}".encode()
+
+    origin = Origin(handler)
+    stop_all(origin)
+    longer = fn_source("local r = event.Records[1].cf.request\n"
+                       "r.origin.custom.readTimeout = 4\n"
+                       "r.origin.custom.keepaliveTimeout = 1\n"
+                       "return r")
+    edge = FnEdge(tmp_path, [{"id": "o", "address": origin.address, "read_timeout": "500ms",
+                              "keepalive_timeout": "30s", "connection_attempts": 1}],
+                  [behavior("o", path_pattern="/fn/*",
+                            functions={"origin-request": "fn/longer.lua"}),
+                   behavior("o")],
+                  files={"fn/longer.lua": longer}, sign=False, workers=1)
+    stop_all(edge)
+    t0 = time.monotonic()
+    st, _, _ = edge.request("GET", "/plain/slow")
+    assert st == 504 and time.monotonic() - t0 < 1.4, (st, edge.read_log())
+    t0 = time.monotonic()
+    st, _, body = edge.request("GET", "/fn/slow")
+    assert (st, body) == (200, b"origin /fn/slow"), (st, body, edge.read_log())
+    assert time.monotonic() - t0 >= 1.4
+    # keepaliveTimeout: after a function's 1 s the pooled connection is gone
+    # 2 s later; after the configured 30 s it is still there (one worker,
+    # so one pool)
+    def peer(path):
+        st, _, _ = edge.request("GET", path)
+        assert st == 200
+        return [r["peer"] for r in origin.requests if r["path"] == path][-1]
+
+    first = peer("/fn/x")
+    time.sleep(2.2)
+    assert peer("/plain/y") != first
+    kept = peer("/plain/z")
+    time.sleep(2.2)
+    assert peer("/plain/w") == kept
+
+
 # ---- (f) an infinite loop and a memory bomb are stopped; the edge serves on ----
 
 LIMITED = [
