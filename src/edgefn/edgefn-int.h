@@ -24,6 +24,10 @@
 #define EDGEFN_CACHE_MAX   (1u << 20)  /* bytes kept on the free lists */
 #define EDGEFN_LAZY_MAX    (1u << 16)  /* lazy tables per call; more are built at once */
 #define EDGEFN_FILLED_MAX  32          /* filled proxies remembered per call */
+#define EDGEFN_SKEL_SLOTS  2           /* event skeletons kept (one per event shape) */
+#define EDGEFN_SKEL_NODES  8           /* tables in a skeleton */
+#define EDGEFN_SKEL_LINKS  24          /* entries of a skeleton's tables */
+#define EDGEFN_SKEL_KEYS   256         /* bytes of their string keys */
 
 #define EDGEFN_PROGRAM_MAGIC 0x45444650u /* "EDFP" */
 
@@ -97,6 +101,33 @@ struct edgefn_state {
 	} filled[EDGEFN_FILLED_MAX];
 	unsigned nfilled;
 	int proxy_mt; /* registry reference of the proxies' metatable */
+	/* The first argument's first levels (event, Records, [1], cf), kept
+	 * between calls and refilled in place when the next event has the
+	 * same shape and the last call left them as built (lua_value.c). */
+	struct edgefn_skel {
+		bool valid;
+		int ref; /* registry: {node tables..., then each link's key}, or LUA_NOREF */
+		unsigned nnodes, nlinks;
+		struct edgefn_skel_node {
+			unsigned first, n; /* its entries: link[first .. first + n) */
+			unsigned depth;    /* depth left at this table */
+			unsigned nlazy;    /* entries refilled per call */
+			const void *table; /* its Lua table (lua_topointer) */
+		} node[EDGEFN_SKEL_NODES];
+		struct edgefn_skel_link {
+			bool is_int;
+			int64_t i;         /* integer key */
+			unsigned off, len; /* string key: keys[off .. off + len) */
+			int child;         /* node of a table built at once, -1: lazy */
+		} link[EDGEFN_SKEL_LINKS];
+		size_t keylen;
+		char keys[EDGEFN_SKEL_KEYS];
+	} skel[EDGEFN_SKEL_SLOTS];
+	unsigned skel_next;      /* slot to replace next */
+	int skel_used;           /* slot the running call uses, -1: none */
+	bool skel_dirty;         /* the running call added to a skeleton table */
+	int skel_mt;             /* registry reference of the skeleton tables' metatable */
+	const void *skel_mt_ptr; /* the same (lua_topointer) */
 };
 
 /* The published program with a reference (the caller drops it) and its
@@ -116,6 +147,19 @@ void edgefn__push(lua_State *L, const struct edgefn_value *v, unsigned depth_lef
  * valid for the call. Start each call with edgefn__lazy_reset. Raises like
  * edgefn__push. */
 void edgefn__push_lazy(lua_State *L, const struct edgefn_value *v, unsigned depth_left);
+/* Push a call's first argument: edgefn__push_lazy, except that its first
+ * levels reuse the tables of an earlier call with the same shape when that
+ * call left them as built (see docs/internals/edgefn.md). */
+void edgefn__push_arg0(lua_State *L, const struct edgefn_value *v, unsigned depth_left);
+/* After a call (ok: it succeeded): keep the skeleton it used only if it
+ * was not added to and its tables still hold each other. Raises like
+ * edgefn__push. */
+void edgefn__skel_check(lua_State *L, bool ok);
+/* Whether the table at idx is a skeleton table (its metatable, which
+ * getmetatable hides, is the skeletons'); a raw write to it or a new
+ * metatable must call edgefn__skel_touch. */
+bool edgefn__skel_table(lua_State *L, int idx);
+void edgefn__skel_touch(lua_State *L);
 /* Invalidate the proxies of the previous call. */
 void edgefn__lazy_reset(struct edgefn_state *st);
 /* Fill the table at idx if it is an unused proxy (a no-op otherwise).

@@ -217,6 +217,8 @@ static int l_setmetatable(lua_State *L)
 			return luaL_error(L, "__gc metamethods are not allowed in edge functions");
 		lua_pop(L, 1);
 	}
+	if (edgefn__skel_table(L, 1))
+		edgefn__skel_touch(L); /* its __newindex goes: drop it after the call */
 	lua_settop(L, 2);
 	lua_setmetatable(L, 1);
 	return 1;
@@ -227,6 +229,15 @@ static int l_setmetatable(lua_State *L)
 static int l_fill_then(lua_State *L)
 {
 	edgefn__lazy_fill(L, 1);
+	/* event skeleton tables (lua_value.c): their metatable is the edge's
+	 * own, and a raw write to one must be noted */
+	const char *name = lua_tostring(L, lua_upvalueindex(2));
+	if (name[0] == 'g' && edgefn__skel_table(L, 1)) { /* getmetatable */
+		lua_pushnil(L);
+		return 1;
+	}
+	if (strcmp(name, "rawset") == 0 && edgefn__skel_table(L, 1))
+		edgefn__skel_touch(L);
 	int n = lua_gettop(L);
 	lua_pushvalue(L, lua_upvalueindex(1));
 	lua_insert(L, 1);
@@ -259,7 +270,8 @@ static int open_sandbox(lua_State *L)
 	lua_setfield(L, -2, "next");
 	for (const char *const *g = filled_globals; *g; g++) {
 		lua_getfield(L, -1, *g);
-		lua_pushcclosure(L, l_fill_then, 1);
+		lua_pushstring(L, *g);
+		lua_pushcclosure(L, l_fill_then, 2);
 		lua_setfield(L, -2, *g);
 	}
 	edgefn__lazy_open(L);
@@ -296,6 +308,9 @@ int edgefn_state_new(struct edgefn_program *p, struct edgefn_state **out, char *
 		return ERR_NOMEM;
 	st->magic = EDGEFN_STATE_MAGIC;
 	st->lim = p->lim;
+	for (int i = 0; i < EDGEFN_SKEL_SLOTS; i++)
+		st->skel[i].ref = LUA_NOREF;
+	st->skel_used = -1;
 	st->scratch = arena_new(st->lim.value_max);
 	buf_init(&st->json, st->lim.json_max);
 	st->L = st->scratch ? lua_newstate(state_alloc, st) : NULL;
@@ -515,14 +530,19 @@ static int call_body(lua_State *T)
 	lua_rawgeti(T, -1, r->fn + 1);
 	lua_remove(T, -2);
 	edgefn__lazy_reset(st);
-	for (size_t i = 0; i < r->nargs; i++)
-		edgefn__push_lazy(T, &r->args[i], st->lim.depth_max);
+	for (size_t i = 0; i < r->nargs; i++) {
+		if (i == 0)
+			edgefn__push_arg0(T, &r->args[i], st->lim.depth_max);
+		else
+			edgefn__push_lazy(T, &r->args[i], st->lim.depth_max);
+	}
 	r->stage = STAGE_FUNCTION;
 	lua_call(T, (int)r->nargs, 1);
 	r->stage = STAGE_RESULT;
 	if (!st->breach)
 		r->rc =
 		    edgefn__to_value(T, -1, r->a, st->lim.depth_max, r->result, r->err, r->errlen);
+	edgefn__skel_check(T, r->rc == 0 && !st->breach);
 	return 0;
 }
 
@@ -599,6 +619,8 @@ int edgefn_call(struct edgefn_state *st, int fn, const struct edgefn_value *args
 		r.rc = ERR_EDGEFN_VALUE;
 	}
 	lua_settop(T, 0);
+	if (st->skel_used >= 0) /* the call failed before its check */
+		edgefn__skel_check(T, false);
 	st->running = NULL;
 	if (r.rc == ERR_EDGEFN_MEMORY)
 		lua_gc(st->L, LUA_GCCOLLECT);

@@ -136,11 +136,16 @@ static bool lazy_room(struct edgefn_state *st)
 	return true;
 }
 
+static void remember_table(struct edgefn_state *st, const void *table, const struct edgefn_value *v)
+{
+	if (st->nfilled < EDGEFN_FILLED_MAX)
+		st->filled[st->nfilled++] = (struct edgefn_filled){ table, v };
+}
+
 static void remember_filled(lua_State *L, struct edgefn_state *st, int idx,
                             const struct edgefn_value *v)
 {
-	if (st->nfilled < EDGEFN_FILLED_MAX)
-		st->filled[st->nfilled++] = (struct edgefn_filled){ lua_topointer(L, idx), v };
+	remember_table(st, lua_topointer(L, idx), v);
 }
 
 static void fill_entries(lua_State *L, int idx, const struct edgefn_value *v, unsigned depth);
@@ -158,6 +163,18 @@ static bool eager_ok(const struct edgefn_value *v)
 	return true;
 }
 
+/* The first levels of an argument, when they hold only a few tables
+ * (event = {Records}, Records = {record}, record = {cf}, cf = {config,
+ * request}), are built at once: whoever reads the argument reads through
+ * them, and a proxy and its fill cost more than the table. What they hold
+ * stays lazy. */
+static bool eager_at(const struct edgefn_state *st, const struct edgefn_value *v,
+                     unsigned depth_left)
+{
+	return v->kind == EDGEFN_TABLE && st->lim.depth_max - depth_left <= EAGER_LEVELS &&
+	       depth_left > 1 && eager_ok(v);
+}
+
 void edgefn__push_lazy(lua_State *L, const struct edgefn_value *v, unsigned depth_left)
 {
 	struct edgefn_state *st = edgefn__state(L);
@@ -165,12 +182,7 @@ void edgefn__push_lazy(lua_State *L, const struct edgefn_value *v, unsigned dept
 		edgefn__push(L, v, depth_left);
 		return;
 	}
-	/* The first levels of an argument, when they hold only a few tables
-	 * (event = {Records}, Records = {record}, record = {cf}, cf = {config,
-	 * request}), are built at once: whoever reads the argument reads
-	 * through them, and a proxy and its fill cost more than the table.
-	 * What they hold stays lazy. */
-	if (st->lim.depth_max - depth_left <= EAGER_LEVELS && depth_left > 1 && eager_ok(v)) {
+	if (eager_at(st, v, depth_left)) {
 		if (!lua_checkstack(L, 3))
 			luaL_error(L, "stack overflow");
 		int narr, nrec;
@@ -192,6 +204,261 @@ void edgefn__push_lazy(lua_State *L, const struct edgefn_value *v, unsigned dept
 	size_t i = st->lazy_len++;
 	st->lazy[i] = (struct edgefn_lazy){ lua_topointer(L, -1), v, depth_left };
 	lazy_index_put(st, i);
+}
+
+/* ---- the event skeleton ----
+ * Making event, Records, Records[1] and cf is most of what an empty
+ * function costs: four tables allocated, filled, swept and freed per call.
+ * So the first argument's eager levels are kept in the registry after a
+ * call and refilled in place by the next call whose argument has the same
+ * shape (same keys, same entries built at once); only their lazy entries
+ * (config, request, ...) are new. A skeleton table carries a hidden
+ * metatable whose __newindex notes any key added (rawset is wrapped to note
+ * it too, getmetatable to hide it); after the call its tables must still
+ * hold each other and that metatable. A call that added a key, replaced a
+ * link or a metatable, or failed, drops the skeleton and the next call
+ * builds a new one. A table kept past its call shows the later call's
+ * event (docs/internals/edgefn.md). */
+
+/* The C tables of a skeleton's nodes, in pre-order. */
+typedef const struct edgefn_value *skel_cnodes[EDGEFN_SKEL_NODES];
+
+/* Whether v (eager, at depth_left) has sk's shape from node *ni on. */
+static bool skel_match(const struct edgefn_state *st, const struct edgefn_skel *sk,
+                       const struct edgefn_value *v, unsigned depth_left, unsigned *ni,
+                       skel_cnodes cnode)
+{
+	unsigned me = (*ni)++;
+	if (me >= sk->nnodes)
+		return false;
+	const struct edgefn_skel_node *nd = &sk->node[me];
+	if (nd->n != v->u.t.len || nd->depth != depth_left)
+		return false;
+	cnode[me] = v;
+	for (unsigned k = 0; k < nd->n; k++) {
+		const struct edgefn_entry *e = &v->u.t.items[k];
+		const struct edgefn_skel_link *l = &sk->link[nd->first + k];
+		if (e->key.kind == EDGEFN_INT) {
+			if (!l->is_int || l->i != e->key.u.i)
+				return false;
+		} else if (e->key.kind != EDGEFN_STR || l->is_int || l->len != e->key.u.s.len ||
+		           memcmp(sk->keys + l->off, e->key.u.s.base, l->len) != 0) {
+			return false;
+		}
+		bool eager = eager_at(st, &e->val, depth_left - 1);
+		if (eager != (l->child >= 0))
+			return false;
+		if (eager && ((int)*ni != l->child ||
+		              !skel_match(st, sk, &e->val, depth_left - 1, ni, cnode)))
+			return false;
+	}
+	return true;
+}
+
+/* Describe eager v (at depth_left) into sk from node sk->nnodes on. False
+ * when it does not fit a skeleton. */
+static bool skel_describe(const struct edgefn_state *st, struct edgefn_skel *sk,
+                          const struct edgefn_value *v, unsigned depth_left)
+{
+	if (sk->nnodes == EDGEFN_SKEL_NODES || v->u.t.len > EDGEFN_SKEL_LINKS - sk->nlinks)
+		return false;
+	unsigned me = sk->nnodes++;
+	sk->node[me] =
+	    (struct edgefn_skel_node){ sk->nlinks, (unsigned)v->u.t.len, depth_left, 0, NULL };
+	sk->nlinks += (unsigned)v->u.t.len;
+	for (unsigned k = 0; k < sk->node[me].n; k++) {
+		const struct edgefn_entry *e = &v->u.t.items[k];
+		struct edgefn_skel_link *l = &sk->link[sk->node[me].first + k];
+		*l = (struct edgefn_skel_link){ .child = -1 };
+		if (e->key.kind == EDGEFN_INT) {
+			l->is_int = true;
+			l->i = e->key.u.i;
+		} else {
+			if (e->key.kind != EDGEFN_STR ||
+			    e->key.u.s.len > EDGEFN_SKEL_KEYS - sk->keylen)
+				return false;
+			l->off = (unsigned)sk->keylen;
+			l->len = (unsigned)e->key.u.s.len;
+			memcpy(sk->keys + sk->keylen, e->key.u.s.base, l->len);
+			sk->keylen += l->len;
+		}
+		if (eager_at(st, &e->val, depth_left - 1)) {
+			l->child = (int)sk->nnodes;
+			if (!skel_describe(st, sk, &e->val, depth_left - 1))
+				return false;
+		} else {
+			sk->node[me].nlazy++;
+		}
+	}
+	return true;
+}
+
+/* Registry array of skeleton sk: tables at 1..nnodes, link j's key at
+ * nnodes + 1 + j. */
+#define SKEL_KEY(sk, j) ((lua_Integer)(sk)->nnodes + 1 + (lua_Integer)(j))
+
+/* Keep the skeleton just built (its root at the top) in the registry. */
+static void skel_keep(lua_State *L, struct edgefn_state *st, struct edgefn_skel *sk)
+{
+	if (!lua_checkstack(L, 5))
+		luaL_error(L, "stack overflow");
+	int root = lua_gettop(L);
+	lua_createtable(L, (int)(sk->nnodes + sk->nlinks), 0);
+	int arr = lua_gettop(L);
+	lua_pushvalue(L, root);
+	lua_rawseti(L, arr, 1);
+	for (unsigned i = 0; i < sk->nnodes; i++) {
+		lua_rawgeti(L, arr, (lua_Integer)i + 1);
+		int t = lua_gettop(L);
+		sk->node[i].table = lua_topointer(L, t);
+		for (unsigned k = 0; k < sk->node[i].n; k++) {
+			unsigned j = sk->node[i].first + k;
+			const struct edgefn_skel_link *l = &sk->link[j];
+			if (l->is_int)
+				lua_pushinteger(L, (lua_Integer)l->i);
+			else
+				lua_pushlstring(L, sk->keys + l->off, l->len);
+			lua_pushvalue(L, -1);
+			lua_rawseti(L, arr, SKEL_KEY(sk, j));
+			if (l->child < 0) {
+				lua_pop(L, 1);
+				continue;
+			}
+			lua_rawget(L, t);
+			lua_rawseti(L, arr, (lua_Integer)l->child + 1);
+		}
+		lua_rawgeti(L, LUA_REGISTRYINDEX, st->skel_mt);
+		lua_setmetatable(L, t);
+		lua_pop(L, 1);
+	}
+	sk->ref = luaL_ref(L, LUA_REGISTRYINDEX); /* pops arr */
+}
+
+/* Refill skeleton sk with the lazy entries of cnode and push its root. */
+static void skel_reuse(lua_State *L, struct edgefn_state *st, const struct edgefn_skel *sk,
+                       skel_cnodes cnode)
+{
+	if (!lua_checkstack(L, 6))
+		luaL_error(L, "stack overflow");
+	lua_rawgeti(L, LUA_REGISTRYINDEX, sk->ref);
+	int arr = lua_gettop(L);
+	for (unsigned i = 0; i < sk->nnodes; i++) {
+		const struct edgefn_skel_node *nd = &sk->node[i];
+		remember_table(st, nd->table, cnode[i]);
+		if (!nd->nlazy)
+			continue;
+		lua_rawgeti(L, arr, (lua_Integer)i + 1);
+		int t = lua_gettop(L);
+		for (unsigned k = 0; k < nd->n; k++) {
+			if (sk->link[nd->first + k].child >= 0)
+				continue; /* another table of the skeleton: still there */
+			lua_rawgeti(L, arr, SKEL_KEY(sk, nd->first + k));
+			edgefn__push_lazy(L, &cnode[i]->u.t.items[k].val, nd->depth - 1);
+			lua_rawset(L, t);
+		}
+		lua_pop(L, 1);
+	}
+	lua_rawgeti(L, arr, 1);
+	lua_remove(L, arr);
+}
+
+void edgefn__push_arg0(lua_State *L, const struct edgefn_value *v, unsigned depth_left)
+{
+	struct edgefn_state *st = edgefn__state(L);
+	st->skel_used = -1;
+	st->skel_dirty = false;
+	if (!eager_at(st, v, depth_left)) {
+		edgefn__push_lazy(L, v, depth_left);
+		return;
+	}
+	skel_cnodes cnode;
+	for (int i = 0; i < EDGEFN_SKEL_SLOTS; i++) {
+		struct edgefn_skel *sk = &st->skel[i];
+		unsigned ni = 0;
+		if (sk->valid && skel_match(st, sk, v, depth_left, &ni, cnode) &&
+		    ni == sk->nnodes) {
+			skel_reuse(L, st, sk, cnode);
+			st->skel_used = i;
+			return;
+		}
+	}
+	int i = (int)(st->skel_next++ % EDGEFN_SKEL_SLOTS);
+	struct edgefn_skel *sk = &st->skel[i];
+	luaL_unref(L, LUA_REGISTRYINDEX, sk->ref);
+	sk->ref = LUA_NOREF;
+	sk->valid = false;
+	sk->nnodes = sk->nlinks = 0;
+	sk->keylen = 0;
+	bool fits = skel_describe(st, sk, v, depth_left);
+	edgefn__push_lazy(L, v, depth_left);
+	if (!fits)
+		return;
+	skel_keep(L, st, sk);
+	sk->valid = true;
+	st->skel_used = i;
+}
+
+void edgefn__skel_check(lua_State *L, bool ok)
+{
+	struct edgefn_state *st = edgefn__state(L);
+	if (st->skel_used < 0)
+		return;
+	struct edgefn_skel *sk = &st->skel[st->skel_used];
+	st->skel_used = -1;
+	ok = ok && !st->skel_dirty;
+	if (ok) {
+		if (!lua_checkstack(L, 6))
+			luaL_error(L, "stack overflow");
+		lua_rawgeti(L, LUA_REGISTRYINDEX, sk->ref);
+		int arr = lua_gettop(L);
+		/* Keys added and metatables changed are noted as they happen
+		 * (skel_dirty); what is left is an entry replaced: each table
+		 * must still hold the next. */
+		for (unsigned i = 0; i < sk->nnodes && ok; i++) {
+			const struct edgefn_skel_node *nd = &sk->node[i];
+			if (nd->n == nd->nlazy)
+				continue; /* refilled next time, even if removed */
+			lua_rawgeti(L, arr, (lua_Integer)i + 1);
+			for (unsigned k = 0; k < nd->n && ok; k++) {
+				const struct edgefn_skel_link *l = &sk->link[nd->first + k];
+				if (l->child < 0)
+					continue;
+				lua_rawgeti(L, arr, SKEL_KEY(sk, nd->first + k));
+				lua_rawget(L, -2);
+				ok = lua_topointer(L, -1) == sk->node[l->child].table;
+				lua_pop(L, 1);
+			}
+			lua_pop(L, 1);
+		}
+		lua_pop(L, 1);
+	}
+	if (!ok) {
+		sk->valid = false;
+		luaL_unref(L, LUA_REGISTRYINDEX, sk->ref);
+		sk->ref = LUA_NOREF;
+	}
+}
+
+bool edgefn__skel_table(lua_State *L, int idx)
+{
+	if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx))
+		return false;
+	bool yes = lua_topointer(L, -1) == edgefn__state(L)->skel_mt_ptr;
+	lua_pop(L, 1);
+	return yes;
+}
+
+void edgefn__skel_touch(lua_State *L)
+{
+	edgefn__state(L)->skel_dirty = true;
+}
+
+static int skel_newindex(lua_State *L)
+{
+	edgefn__skel_touch(L);
+	lua_settop(L, 3);
+	lua_rawset(L, 1);
+	return 0;
 }
 
 /* The C table of the proxy at idx (absolute), NULL if it is not one; *stale
@@ -309,6 +576,11 @@ void edgefn__lazy_open(lua_State *L)
 	lua_setfield(L, LUA_REGISTRYINDEX, REG_PROXY_MT);
 	edgefn__state(L)->proxy_mt_ptr = lua_topointer(L, -1);
 	edgefn__state(L)->proxy_mt = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_createtable(L, 0, 1);
+	lua_pushcfunction(L, skel_newindex);
+	lua_setfield(L, -2, "__newindex");
+	edgefn__state(L)->skel_mt_ptr = lua_topointer(L, -1);
+	edgefn__state(L)->skel_mt = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
 static int value_fail(char *err, size_t errlen, const char *msg)

@@ -739,6 +739,130 @@ static void lazy_tables_behave_like_tables(void **state)
 	fx_free(f);
 }
 
+/* ---- the event skeleton: reused between calls, never showing a change ---- */
+
+/* {Records = {{cf = {config = {eventType = et}, request = {uri = uri}
+ * [, response = {status = "200"}]}}}} in a */
+static struct edgefn_value skel_event(struct arena *a, const char *et, const char *uri, bool resp)
+{
+	struct edgefn_value ev = edgefn_table(), recs = edgefn_table(), rec = edgefn_table();
+	struct edgefn_value cf = edgefn_table(), cfg = edgefn_table(), req = edgefn_table();
+	assert_non_null(edgefn_table_set_str(a, &cfg, "eventType", edgefn_str(iov_cstr(et))));
+	assert_non_null(edgefn_table_set_str(a, &req, "uri", edgefn_str(iov_cstr(uri))));
+	assert_non_null(edgefn_table_set_str(a, &cf, "config", cfg));
+	assert_non_null(edgefn_table_set_str(a, &cf, "request", req));
+	if (resp) {
+		struct edgefn_value r = edgefn_table();
+		assert_non_null(edgefn_table_set_str(a, &r, "status", edgefn_str(IOV_LIT("200"))));
+		assert_non_null(edgefn_table_set_str(a, &cf, "response", r));
+	}
+	assert_non_null(edgefn_table_set_str(a, &rec, "cf", cf));
+	assert_non_null(edgefn_table_push(a, &recs, rec));
+	assert_non_null(edgefn_table_set_str(a, &ev, "Records", recs));
+	return ev;
+}
+
+/* Call id with skel_event(uri) and return its string result. */
+static const char *skel_call(struct fixture *f, int id, const char *uri, bool resp, int want_rc)
+{
+	static char out[256];
+	struct edgefn_value ev = skel_event(f->a, "viewer-request", uri, resp), res;
+	int rc = edgefn_call(f->st, id, &ev, 1, 0, f->a, &res, f->err, sizeof(f->err));
+	if (rc != want_rc)
+		fail_msg("%s: rc %d (%s)", uri, rc, f->err);
+	if (rc != 0)
+		return "";
+	assert_int_equal(res.kind, EDGEFN_STR);
+	snprintf(out, sizeof(out), "%.*s", (int)res.u.s.len, res.u.s.base);
+	return out;
+}
+
+static void skeleton_reused_but_never_shows_a_change(void **state)
+{
+	(void)state;
+	struct fixture *f = fx_new(NULL);
+	/* what every call sees: its own uri, no key another call added */
+	int see = load(f, "see.lua",
+	               "function handler(e)\n"
+	               "  local cf = e.Records[1].cf\n"
+	               "  local n = 0 for _ in pairs(e) do n = n + 1 end\n"
+	               "  for _ in pairs(e.Records[1]) do n = n + 1 end\n"
+	               "  for _ in pairs(cf) do n = n + 1 end\n"
+	               "  return cf.request.uri .. ' ' .. n .. ' ' .. #e.Records .. ' ' ..\n"
+	               "    tostring(cf.config.eventType) .. ' ' .. tostring(getmetatable(e)) ..\n"
+	               "    ' ' .. tostring(e.extra) .. tostring(cf.x) .. tostring(e.zzz)\n"
+	               "end\n");
+	assert_true(see >= 0);
+	assert_string_equal(skel_call(f, see, "/a", false, 0),
+	                    "/a 4 1 viewer-request nil nilnilnil");
+	assert_string_equal(skel_call(f, see, "/b", false, 0),
+	                    "/b 4 1 viewer-request nil nilnilnil");
+	/* changes one call makes: each must be gone in the next */
+	static const char *const changes[] = {
+		"e.extra = 1",                                                 /* a key added */
+		"rawset(e.Records[1].cf, 'x', 1)",                             /* added raw */
+		"e.Records[1].cf = {config = {}, request = {uri = 'forged'}}", /* replaced */
+		"e.Records[1] = {cf = {request = {uri = 'forged'}}}",
+		"e.Records = {{cf = {request = {uri = 'forged'}}}}",
+		"table.insert(e.Records, {cf = {}})",
+		"table.remove(e.Records)",
+		"e.Records[1].cf.config = nil",               /* a lazy entry removed */
+		"e.Records[1].cf.request = {uri = 'forged'}", /* replaced */
+		"setmetatable(e, {__index = function() return 'm' end})",
+		"local r = e.Records e.Records = nil e.Records = r", /* removed, put back */
+	};
+	for (size_t i = 0; i < N_ELEMS(changes); i++) {
+		char src[512];
+		snprintf(src, sizeof(src), "function handler(e) %s return 'done' end\n",
+		         changes[i]);
+		char name[32];
+		snprintf(name, sizeof(name), "change%zu.lua", i);
+		int id = load(f, name, src);
+		assert_true(id >= 0);
+		assert_string_equal(skel_call(f, id, "/c", false, 0), "done");
+		const char *got = skel_call(f, see, "/d", false, 0);
+		if (strcmp(got, "/d 4 1 viewer-request nil nilnilnil") != 0)
+			fail_msg("after `%s` the next call saw: %s", changes[i], got);
+	}
+	/* a failed call drops the skeleton too */
+	int boom = load(f, "boom.lua", "function handler(e) e.extra = 1 error('x') end\n");
+	assert_true(boom >= 0);
+	skel_call(f, boom, "/e", false, ERR_EDGEFN_RUNTIME);
+	assert_string_equal(skel_call(f, see, "/f", false, 0),
+	                    "/f 4 1 viewer-request nil nilnilnil");
+	/* two shapes in turn (request and response triggers): both right */
+	for (int i = 0; i < 4; i++) {
+		assert_string_equal(skel_call(f, see, i % 2 ? "/r1" : "/q1", i % 2, 0),
+		                    i % 2 ? "/r1 5 1 viewer-request nil nilnilnil"
+		                          : "/q1 4 1 viewer-request nil nilnilnil");
+	}
+	/* a table kept past its call shows the later call's event */
+	int keep = load(f, "keep-event.lua",
+	                "function handler(e)\n"
+	                "  local was = saved and saved.Records[1].cf.request.uri or '-'\n"
+	                "  saved = e\n"
+	                "  return was\n"
+	                "end\n");
+	assert_true(keep >= 0);
+	assert_string_equal(skel_call(f, keep, "/g", false, 0), "-");
+	assert_string_equal(skel_call(f, keep, "/h", false, 0), "/h");
+	/* the request handed back untouched is still the caller's own */
+	int pass = load(f, "pass.lua", "function handler(e) return e.Records[1].cf.request end\n");
+	assert_true(pass >= 0);
+	for (int i = 0; i < 3; i++) {
+		struct edgefn_value ev = skel_event(f->a, "viewer-request", "/p", false), res;
+		assert_int_equal(
+		    edgefn_call(f->st, pass, &ev, 1, 0, f->a, &res, f->err, sizeof(f->err)), 0);
+		const struct edgefn_value *req = edgefn_table_get(
+		    edgefn_table_get(
+		        edgefn_table_geti(edgefn_table_get(&ev, IOV_LIT("Records")), 1),
+		        IOV_LIT("cf")),
+		    IOV_LIT("request"));
+		assert_ptr_equal(res.u.t.items, req->u.t.items);
+	}
+	fx_free(f);
+}
+
 /* ---- extra bindings and log ---- */
 
 static int bind_add(void *ud, const struct edgefn_value *args, size_t nargs, struct arena *a,
@@ -914,6 +1038,7 @@ int main(void)
 		cmocka_unit_test(json_round_trips),
 		cmocka_unit_test(values_cross_the_boundary),
 		cmocka_unit_test(lazy_tables_behave_like_tables),
+		cmocka_unit_test(skeleton_reused_but_never_shows_a_change),
 		cmocka_unit_test(extra_bindings),
 		cmocka_unit_test(log_is_capped),
 		cmocka_unit_test(reload_swaps_states),
