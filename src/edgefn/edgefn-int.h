@@ -69,7 +69,8 @@ struct edgefn_state {
 	int nfuncs;
 	/* the running call */
 	uint64_t instr_used;
-	uint64_t deadline_ns;
+	uint64_t deadline_ns;  /* 0: not armed yet (start_call) */
+	uint64_t call_time_ns; /* the running call's wall-clock limit */
 	int breach;         /* ERR_EDGEFN_BUDGET, _TIMEOUT or _MEMORY once a limit is crossed */
 	bool refused;       /* the allocator refused the last request */
 	lua_State *running; /* the thread of the running call, or NULL */
