@@ -24,7 +24,7 @@
 #define EDGEFN_CACHE_MAX   (1u << 20)  /* bytes kept on the free lists */
 #define EDGEFN_LAZY_MAX    (1u << 16)  /* lazy tables per call; more are built at once */
 #define EDGEFN_FILLED_MAX  32          /* filled proxies remembered per call */
-#define EDGEFN_SKEL_SLOTS  2           /* event skeletons kept (one per event shape) */
+#define EDGEFN_SKEL_SLOTS  4           /* event skeletons kept (per function and shape) */
 #define EDGEFN_SKEL_NODES  8           /* tables in a skeleton */
 #define EDGEFN_SKEL_LINKS  24          /* entries of a skeleton's tables */
 #define EDGEFN_SKEL_KEYS   256         /* bytes of their string keys */
@@ -71,9 +71,9 @@ struct edgefn_state {
 	uint64_t instr_used;
 	uint64_t deadline_ns;  /* 0: not armed yet (start_call) */
 	uint64_t call_time_ns; /* the running call's wall-clock limit */
-	int breach;         /* ERR_EDGEFN_BUDGET, _TIMEOUT or _MEMORY once a limit is crossed */
-	bool refused;       /* the allocator refused the last request */
-	lua_State *running; /* the thread of the running call, or NULL */
+	int breach;            /* ERR_EDGEFN_BUDGET, _TIMEOUT or _MEMORY once a limit is crossed */
+	bool refused;          /* the allocator refused the last request */
+	lua_State *running;    /* the thread of the running call, or NULL */
 	int cur_fn;
 	unsigned log_lines;
 	edgefn_log_fn log_fn;
@@ -107,6 +107,7 @@ struct edgefn_state {
 	 * same shape and the last call left them as built (lua_value.c). */
 	struct edgefn_skel {
 		bool valid;
+		int fn;  /* the function whose calls use it: no other ever sees its tables */
 		int ref; /* registry: {node tables..., then each link's key}, or LUA_NOREF */
 		unsigned nnodes, nlinks;
 		struct edgefn_skel_node {

@@ -375,8 +375,8 @@ void edgefn__push_arg0(lua_State *L, const struct edgefn_value *v, unsigned dept
 	for (int i = 0; i < EDGEFN_SKEL_SLOTS; i++) {
 		struct edgefn_skel *sk = &st->skel[i];
 		unsigned ni = 0;
-		if (sk->valid && skel_match(st, sk, v, depth_left, &ni, cnode) &&
-		    ni == sk->nnodes) {
+		if (sk->valid && sk->fn == st->cur_fn &&
+		    skel_match(st, sk, v, depth_left, &ni, cnode) && ni == sk->nnodes) {
 			skel_reuse(L, st, sk, cnode);
 			st->skel_used = i;
 			return;
@@ -387,6 +387,7 @@ void edgefn__push_arg0(lua_State *L, const struct edgefn_value *v, unsigned dept
 	luaL_unref(L, LUA_REGISTRYINDEX, sk->ref);
 	sk->ref = LUA_NOREF;
 	sk->valid = false;
+	sk->fn = st->cur_fn;
 	sk->nnodes = sk->nlinks = 0;
 	sk->keylen = 0;
 	bool fits = skel_describe(st, sk, v, depth_left);

@@ -846,6 +846,20 @@ static void skeleton_reused_but_never_shows_a_change(void **state)
 	assert_true(keep >= 0);
 	assert_string_equal(skel_call(f, keep, "/g", false, 0), "-");
 	assert_string_equal(skel_call(f, keep, "/h", false, 0), "/h");
+	/* skeletons are per function: a table one function kept never shows
+	 * what another function's call put in it */
+	int keeper = load(f, "keeper.lua",
+	                  "function handler(e)\n"
+	                  "  if kept then return tostring(kept.secret) end\n"
+	                  "  kept = e.Records[1].cf\n"
+	                  "  return 'kept'\n"
+	                  "end\n");
+	int writer = load(f, "writer.lua",
+	                  "function handler(e) e.Records[1].cf.secret = 'w' return 'x' end\n");
+	assert_true(keeper >= 0 && writer >= 0);
+	assert_string_equal(skel_call(f, keeper, "/k", false, 0), "kept");
+	assert_string_equal(skel_call(f, writer, "/w", false, 0), "x");
+	assert_string_equal(skel_call(f, keeper, "/k", false, 0), "nil");
 	/* the request handed back untouched is still the caller's own */
 	int pass = load(f, "pass.lua", "function handler(e) return e.Records[1].cf.request end\n");
 	assert_true(pass >= 0);
