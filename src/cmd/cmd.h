@@ -76,6 +76,12 @@ int cmd_role_args(int argc, char **argv, const char *name, void (*help)(FILE *ou
                   int (*on_extra)(void *arg, int val, const char *value), void *arg,
                   struct cmd_role_args *out);
 
+/* The end of a role's start line, after what it serves: ", listening on
+ * ADDR (port N)" or ", HTTPS only", then "NAME: HTTPS on ADDR (port N)"
+ * when tls_listen is set (the lines tests and `up` read). */
+void cmd_serve_announce(const char *name, const char *listen, const char *tls_listen,
+                        const struct http_server *http);
+
 /* Before a server starts: ignore SIGPIPE (a peer's close is an error
  * return) and raise the open-files limit to its hard cap. */
 void cmd_serve_prepare(void);

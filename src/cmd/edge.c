@@ -19,7 +19,7 @@
 void cmd_edge_help(FILE *out)
 {
 	fputs(
-	    "usage: meridian edge --listen ADDR --config FILE [--location NAME] [--workers N]\n"
+	    "usage: meridian edge [--listen ADDR] --config FILE [--location NAME] [--workers N]\n"
 	    "                     [--quiet]\n"
 	    "\n"
 	    "The caching CDN edge (CloudFront-like): answers viewers from its memory\n"
@@ -27,7 +27,8 @@ void cmd_edge_help(FILE *out)
 	    "cache behavior, signing origin requests with SigV4A or SigV4; concurrent\n"
 	    "misses of one object share one origin fetch. See docs/edge.md.\n"
 	    "\n"
-	    "  --listen ADDR    ip:port or [ipv6]:port to listen on\n"
+	    "  --listen ADDR    ip:port or [ipv6]:port to listen on for HTTP (without\n"
+	    "                   it, HTTPS only: the config's tls.listen)\n"
 	    "  --config FILE    the distribution: origins, groups, behaviors (YAML)\n"
 	    "  --location NAME  this edge's name in Via and the access log (default:\n"
 	    "                   the host name)\n"
@@ -102,6 +103,11 @@ int cmd_edge(int argc, char **argv)
 		fprintf(stderr, "edge: %s\n", err[0] ? err : err_text(rc));
 		return CMD_USAGE;
 	}
+	if (!a.listen && !cfg.tls.listen) {
+		fprintf(stderr, "edge: --listen or tls.listen (in %s) is required\n", a.config);
+		edge_config_free(&cfg);
+		return CMD_USAGE;
+	}
 	o.cfg = &cfg;
 	/* TLS: the HTTPS listener's certificates, and a verifier when an
 	 * origin may be https or the file has a tls: section (then a context
@@ -153,13 +159,10 @@ int cmd_edge(int argc, char **argv)
 		edge_config_free(&cfg);
 		return rc == ERR_CONFIG_SCHEMA ? CMD_USAGE : CMD_FAIL;
 	}
-	fprintf(stderr,
-	        "edge: distribution %s, %u origins, %u behaviors, listening on %s (port %d)\n",
-	        cfg.domain, cfg.norigins, cfg.nbehaviors, o.listen,
-	        http_server_port(edge_server_http(srv)));
-	if (tls_server)
-		fprintf(stderr, "edge: HTTPS on %s (port %d)\n", cfg.tls.listen,
-		        http_server_tls_port(edge_server_http(srv)));
+	fprintf(stderr, "edge: distribution %s, %u origins, %u behaviors", cfg.domain, cfg.norigins,
+	        cfg.nbehaviors);
+	cmd_serve_announce("edge", o.listen, tls_server ? cfg.tls.listen : NULL,
+	                   edge_server_http(srv));
 	if (admin)
 		fprintf(stderr, "edge: admin on %s (port %d)\n", cfg.admin_listen,
 		        http_admin_port(admin));

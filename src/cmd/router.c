@@ -15,14 +15,15 @@
 
 void cmd_router_help(FILE *out)
 {
-	fputs("usage: meridian router --listen ADDR --config FILE [--workers N] [--quiet]\n"
+	fputs("usage: meridian router [--listen ADDR] --config FILE [--workers N] [--quiet]\n"
 	      "\n"
 	      "The multi-region access point: forwards each request unchanged to the\n"
 	      "store of the healthy active region with the lowest measured latency,\n"
 	      "fails over, retries a 404 on the other regions, keeps a multipart upload\n"
 	      "with the region that created it. See docs/router.md for the config file.\n"
 	      "\n"
-	      "  --listen ADDR   ip:port or [ipv6]:port to listen on\n"
+	      "  --listen ADDR   ip:port or [ipv6]:port to listen on for HTTP (without it,\n"
+	      "                  HTTPS only: the config's tls.listen)\n"
 	      "  --config FILE   the access point, its regions and routing (YAML)\n"
 	      "  --workers N     event loops (default: one per CPU)\n"
 	      "  --quiet         no access log (one line per request on stderr)\n"
@@ -70,6 +71,11 @@ int cmd_router(int argc, char **argv)
 		fprintf(stderr, "router: %s\n", err[0] ? err : err_text(rc));
 		return CMD_USAGE;
 	}
+	if (!a.listen && !cfg.tls.listen) {
+		fprintf(stderr, "router: --listen or tls.listen (in %s) is required\n", a.config);
+		router_config_free(&cfg);
+		return CMD_USAGE;
+	}
 	o.cfg = &cfg;
 	struct net_tls_server *tls = NULL;
 	struct net_tls_client *upstream = NULL;
@@ -106,12 +112,10 @@ int cmd_router(int argc, char **argv)
 		router_config_free(&cfg);
 		return CMD_FAIL;
 	}
-	fprintf(
-	    stderr, "router: access point %s (alias %s), %u regions, listening on %s (port %d)\n",
-	    cfg.name, cfg.alias, cfg.nregions, o.listen, http_server_port(router_server_http(srv)));
-	if (tls)
-		fprintf(stderr, "router: HTTPS on %s (port %d)\n", cfg.tls.listen,
-		        http_server_tls_port(router_server_http(srv)));
+	fprintf(stderr, "router: access point %s (alias %s), %u regions", cfg.name, cfg.alias,
+	        cfg.nregions);
+	cmd_serve_announce("router", o.listen, tls ? cfg.tls.listen : NULL,
+	                   router_server_http(srv));
 	for (uint32_t i = 0; i < cfg.nregions; i++)
 		if (cfg.region[i].https)
 			fprintf(stderr,

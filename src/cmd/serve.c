@@ -129,12 +129,27 @@ int cmd_role_args(int argc, char **argv, const char *name, void (*help)(FILE *ou
 		}
 		}
 	}
-	if (optind < argc || !out->listen || !out->config) {
-		fprintf(stderr, "%s: --listen and --config are required\n", name);
+	if (optind < argc || !out->config) {
+		fprintf(stderr,
+		        "%s: --config is required (and --listen, unless the config's tls.listen "
+		        "makes it HTTPS only)\n",
+		        name);
 		help(stderr);
 		return CMD_USAGE;
 	}
 	return -1;
+}
+
+void cmd_serve_announce(const char *name, const char *listen, const char *tls_listen,
+                        const struct http_server *http)
+{
+	if (listen)
+		fprintf(stderr, ", listening on %s (port %d)\n", listen, http_server_port(http));
+	else
+		fprintf(stderr, ", HTTPS only\n");
+	if (tls_listen)
+		fprintf(stderr, "%s: HTTPS on %s (port %d)\n", name, tls_listen,
+		        http_server_tls_port(http));
 }
 
 void cmd_serve_prepare(void)

@@ -1555,11 +1555,9 @@ int edge_server_start(const struct edge_server_opts *o, struct edge_server **out
 	};
 	rc = http_server_start(&hc, &s->http);
 	if (rc) {
-		if (o->tls_listen)
-			snprintf(err, errcap, "cannot listen on %s and %s: %s", o->listen,
-			         o->tls_listen, err_text(rc));
-		else
-			snprintf(err, errcap, "cannot listen on %s: %s", o->listen, err_text(rc));
+		snprintf(err, errcap, "cannot listen on %s%s%s: %s", o->listen ? o->listen : "",
+		         o->listen && o->tls_listen ? " and " : "",
+		         o->tls_listen ? o->tls_listen : "", err_text(rc));
 		pthread_mutex_destroy(&s->flights_mu);
 		server_free(s);
 		return rc;

@@ -2,6 +2,7 @@
 import os
 import pathlib
 import subprocess
+import time
 
 import pytest
 
@@ -16,6 +17,31 @@ def meridian_bin():
     if not os.access(path, os.X_OK):
         pytest.fail(f"meridian binary not found at {path}; run `make` first")
     return path
+
+
+@pytest.fixture
+def https_only(meridian_bin, tmp_path):
+    """Start `meridian ROLE --config CFG` (no --listen: HTTPS only), wait until
+    probe() is true, check its start line and stop it by PID; returns the log."""
+
+    def _run(role, cfg, probe, timeout=20):
+        logpath = tmp_path / f"{role}-https-only.log"
+        with open(logpath, "wb") as log:
+            proc = subprocess.Popen([meridian_bin, role, "--config", str(cfg), "--workers", "1"],
+                                    stdout=log, stderr=log)
+            try:
+                end = time.monotonic() + timeout
+                while not probe():
+                    assert proc.poll() is None and time.monotonic() < end, logpath.read_text()
+                    time.sleep(0.05)
+                text = logpath.read_text()
+                assert ", HTTPS only\n" in text and "listening on" not in text, text
+            finally:
+                proc.terminate()
+                assert proc.wait(timeout=30) == 0, logpath.read_text()
+        return logpath.read_text()
+
+    return _run
 
 
 @pytest.fixture

@@ -458,6 +458,43 @@ def test_bad_tls_config_exits_2(tmp_path, pki, run):
     assert "viewer_protocol_policy: https-only needs an HTTPS listener" in r.stderr
 
 
+def test_https_only_edge(tmp_path, pki, run, https_only):
+    """Without --listen the edge serves HTTPS only (tls.listen); with
+    neither, it refuses to start."""
+    origin = Origin()
+    tp = free_port()
+    cfg = tmp_path / "https-only.yaml"
+    cfg.write_text(config([{"id": "o", "domain_name": "127.0.0.1", "address": origin.address}],
+                          [{"path_pattern": "*", "target": "o"}],
+                          tls={"listen": f"\"127.0.0.1:{tp}\"",
+                               "certificates": [pki["edge"]]}))
+    got = []
+
+    def served():
+        ctx = ssl.create_default_context(cafile=str(pki["ca"].pem))
+        try:
+            c = http.client.HTTPSConnection("127.0.0.1", tp, context=ctx, timeout=10)
+            c.request("GET", "/only", headers={"Host": DOMAIN})
+            r = c.getresponse()
+            got.append((r.status, r.read()))
+            c.close()
+            return True
+        except (OSError, ssl.SSLError):
+            return False
+
+    try:
+        log = https_only("edge", cfg, served)
+    finally:
+        origin.stop()
+    assert got == [(200, b"origin /only")], log
+    assert f"edge: HTTPS on 127.0.0.1:{tp}" in log, log
+    cfg.write_text(config([{"id": "o", "domain_name": "127.0.0.1", "address": "127.0.0.1:1"}],
+                          [{"path_pattern": "*", "target": "o"}]))
+    r = run("edge", "--config", str(cfg))
+    assert r.returncode == 2, r.stderr
+    assert r.stderr == f"edge: --listen or tls.listen (in {cfg}) is required\n", r.stderr
+
+
 # ---- reload ----
 
 def test_sighup_reloads_certificates_under_load(tmp_path, pki, stop_all):

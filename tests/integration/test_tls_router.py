@@ -565,6 +565,34 @@ def test_sighup_reloads_router_certificates_under_load(env):
     assert (rc, status) == (0, 200)
 
 
+def test_https_only_router(env, tmp_path, https_only):
+    """Without --listen the router serves HTTPS only (tls.listen); with
+    neither, it refuses to start."""
+    eu = env.store(EU, region_cert(env.pki, EU))
+    rcert = env.pki.issue("router-only", names=[ROUTER_NAME], ips=["127.0.0.1"])
+    creds = tmp_path / "admin-credentials"
+    creds.write_text("".join(f"{k} {s} {n}\n" for k, s, n in (ADMIN,)))
+    os.chmod(creds, 0o600)
+    tp = free_port()
+    cfg = tmp_path / "https-only.yaml"
+    cfg.write_text(tls_router_yaml([region_entry(eu)],
+                                   [f"listen: 127.0.0.1:{tp}", "certificates:",
+                                    f"  - {{cert: {rcert[0]}, key: {rcert[1]}}}",
+                                    f"ca_file: {env.pki.ca}"], free_port()))
+
+    def up():
+        rc, status, _, _ = curl("--cacert", str(env.pki.ca), f"https://127.0.0.1:{tp}/-/health")
+        return rc == 0 and status == 200
+
+    log = https_only("router", cfg, up)
+    assert f"router: HTTPS on 127.0.0.1:{tp}" in log, log
+    cfg.write_text(tls_router_yaml([region_entry(eu)], [], free_port()))
+    r = subprocess.run([meridian_bin(), "router", "--config", str(cfg)], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr == f"router: --listen or tls.listen (in {cfg}) is required\n", r.stderr
+
+
 # ---- 4. configuration errors at start ----
 
 def test_unusable_certificate_file_exits_2(env, tmp_path):
