@@ -21,6 +21,7 @@
 #include "base/err.h"
 #include "base/file.h"
 #include "edgefn/edgefn.h"
+#include "http/admin.h"
 
 #define FN_SET_MAGIC 0x45464e53u /* "EFNS" */
 
@@ -347,8 +348,9 @@ static enum edge_fn_failure classify(int rc)
 	}
 }
 
-static const double duration_le[] = { EDGE_FN_DURATION_LE };
-_Static_assert(sizeof(duration_le) / sizeof(duration_le[0]) == EDGE_FN_DURATION_BUCKETS,
+const double edge_fn_duration_le[] = { EDGE_FN_DURATION_LE };
+_Static_assert(sizeof(edge_fn_duration_le) / sizeof(edge_fn_duration_le[0]) ==
+                   EDGE_FN_DURATION_BUCKETS,
                "EDGE_FN_DURATION_BUCKETS and EDGE_FN_DURATION_LE disagree");
 
 static int run_call(struct edge_fn_worker *w, int id, const struct edge_fn_input *in,
@@ -363,9 +365,8 @@ int edge_fn_run(struct edge_fn_worker *w, int id, const struct edge_fn_input *in
 	int rc = run_call(w, id, in, request_id, a, out, e);
 	uint64_t ns = clock_mono_ns() - t0;
 	struct fn_stats *st = &w->stats;
-	size_t b = 0;
-	while (b < EDGE_FN_DURATION_BUCKETS && (double)ns / 1e9 > duration_le[b])
-		b++;
+	size_t b =
+	    http_admin_bucket(edge_fn_duration_le, EDGE_FN_DURATION_BUCKETS, (double)ns / 1e9);
 	bump(&st->calls[in->trigger], 1);
 	bump(&st->duration[in->trigger][b], 1);
 	bump(&st->duration_ns[in->trigger], ns);

@@ -72,6 +72,7 @@ int edge_fn_set_reload(struct edge_fn_set *set, char *err, size_t errlen);
 #define EDGE_FN_DURATION_LE \
 	0.000001, 0.000002, 0.000005, 0.00001, 0.00005, 0.0001, 0.001, 0.01, 0.1, 1, 10
 #define EDGE_FN_DURATION_BUCKETS 11
+extern const double edge_fn_duration_le[EDGE_FN_DURATION_BUCKETS];
 
 /* Calls, failures and durations by event type (for /metrics), summed over
  * the workers (each counts its own, so calls share no cache line). A call's

@@ -56,6 +56,7 @@
 #include "edge/fresh.h"
 #include "edge/serve.h"
 #include "edge/sign.h"
+#include "http/admin.h"
 #include "http/client.h"
 #include "http/date.h"
 #include "http/server.h"
@@ -391,9 +392,7 @@ static int up_head(void *arg, const struct http_head *h)
 	struct ereq *q = arg;
 	struct edge_server *s = q->el->srv;
 	uint64_t us = (clock_mono_ns() - q->sent_ns) / 1000;
-	size_t b = 0;
-	while (b < EDGE_ORIGIN_BUCKETS && (double)us / 1e6 > origin_le[b])
-		b++;
+	size_t b = http_admin_bucket(origin_le, EDGE_ORIGIN_BUCKETS, (double)us / 1e6);
 	atomic_fetch_add_explicit(&s->origin_hist[b], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&s->origin_sum_us, us, memory_order_relaxed);
 	if (q->group && q->may_fail_over &&
@@ -1711,22 +1710,13 @@ int edge_server_metrics(struct edge_server *s, struct buf *out)
 		rc = buf_printf(
 		    out, "# HELP meridian_edge_origin_seconds Origin request sent to response "
 		         "head.\n# TYPE meridian_edge_origin_seconds histogram\n");
-	uint64_t cum = 0;
-	for (size_t b = 0; rc == 0 && b <= EDGE_ORIGIN_BUCKETS; b++) {
-		cum += load(&s->origin_hist[b]);
-		if (b < EDGE_ORIGIN_BUCKETS)
-			rc =
-			    buf_printf(out, "meridian_edge_origin_seconds_bucket{le=\"%g\"} %llu\n",
-			               origin_le[b], (unsigned long long)cum);
-		else
-			rc = buf_printf(out,
-			                "meridian_edge_origin_seconds_bucket{le=\"+Inf\"} %llu\n"
-			                "meridian_edge_origin_seconds_sum %.6f\n"
-			                "meridian_edge_origin_seconds_count %llu\n",
-			                (unsigned long long)cum,
-			                (double)load(&s->origin_sum_us) / 1e6,
-			                (unsigned long long)cum);
-	}
+	uint64_t origin[EDGE_ORIGIN_BUCKETS + 1];
+	for (size_t b = 0; b <= EDGE_ORIGIN_BUCKETS; b++)
+		origin[b] = load(&s->origin_hist[b]);
+	if (rc == 0)
+		rc = http_admin_histogram(out, "meridian_edge_origin_seconds", "", origin_le,
+		                          EDGE_ORIGIN_BUCKETS, origin,
+		                          (double)load(&s->origin_sum_us) / 1e6);
 	if (rc || !edge_fn_set_any(s->fns))
 		return rc;
 	static const char *const kinds[] = { NULL, "validation", "execution", "limit" };
@@ -1753,30 +1743,12 @@ int edge_server_metrics(struct edge_server *s, struct buf *out)
 		rc = buf_printf(out, "# HELP meridian_edge_function_duration_seconds Edge function "
 		                     "calls: event built, function run, result checked.\n"
 		                     "# TYPE meridian_edge_function_duration_seconds histogram\n");
-	static const double le[] = { EDGE_FN_DURATION_LE };
 	for (int ev = 0; rc == 0 && ev < EDGE_CONFIG_FN_EVENTS; ev++) {
-		const char *name = edge_config_fn_events[ev];
-		uint64_t n = 0;
-		for (size_t b = 0; rc == 0 && b <= EDGE_FN_DURATION_BUCKETS; b++) {
-			n += fc.duration[ev][b];
-			if (b < EDGE_FN_DURATION_BUCKETS)
-				rc = buf_printf(
-				    out,
-				    "meridian_edge_function_duration_seconds_bucket{event="
-				    "\"%s\",le=\"%g\"} %llu\n",
-				    name, le[b], (unsigned long long)n);
-			else
-				rc = buf_printf(
-				    out,
-				    "meridian_edge_function_duration_seconds_bucket{event="
-				    "\"%s\",le=\"+Inf\"} %llu\n"
-				    "meridian_edge_function_duration_seconds_sum{event="
-				    "\"%s\"} %.9f\n"
-				    "meridian_edge_function_duration_seconds_count{event="
-				    "\"%s\"} %llu\n",
-				    name, (unsigned long long)n, name,
-				    (double)fc.duration_ns[ev] / 1e9, name, (unsigned long long)n);
-		}
+		char label[64];
+		snprintf(label, sizeof(label), "event=\"%s\"", edge_config_fn_events[ev]);
+		rc = http_admin_histogram(out, "meridian_edge_function_duration_seconds", label,
+		                          edge_fn_duration_le, EDGE_FN_DURATION_BUCKETS,
+		                          fc.duration[ev], (double)fc.duration_ns[ev] / 1e9);
 	}
 	return rc;
 }

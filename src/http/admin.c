@@ -255,3 +255,35 @@ int http_admin_config_read(struct config_schema *s, const struct yaml_tree_node 
 		return s->rc;
 	return 0;
 }
+
+/* ---- Prometheus histograms ---- */
+
+size_t http_admin_bucket(const double *le, size_t n, double v)
+{
+	size_t b = 0;
+	while (b < n && v > le[b])
+		b++;
+	return b;
+}
+
+int http_admin_histogram(struct buf *out, const char *name, const char *label, const double *le,
+                         size_t n, const uint64_t *counts, double sum)
+{
+	const char *sep = label[0] ? "," : "";
+	uint64_t cum = 0;
+	int rc = 0;
+	for (size_t b = 0; rc == 0 && b < n; b++) {
+		cum += counts[b];
+		rc = buf_printf(out, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, label, sep, le[b],
+		                (unsigned long long)cum);
+	}
+	cum += counts[n];
+	const char *open = label[0] ? "{" : "", *close = label[0] ? "}" : "";
+	if (rc == 0)
+		rc = buf_printf(out,
+		                "%s_bucket{%s%sle=\"+Inf\"} %llu\n%s_sum%s%s%s %.9f\n"
+		                "%s_count%s%s%s %llu\n",
+		                name, label, sep, (unsigned long long)cum, name, open, label, close,
+		                sum, name, open, label, close, (unsigned long long)cum);
+	return rc;
+}

@@ -45,6 +45,17 @@ struct http_admin_ops {
 	void (*ctx_free)(void *ctx);
 };
 
+/* ---- Prometheus histograms, for the roles' metrics callbacks ---- */
+
+/* The bucket of v among the upper bounds le[0..n) (n: above them all). */
+size_t http_admin_bucket(const double *le, size_t n, double v);
+/* Append one histogram series: name_bucket{label,le="..."} per bound,
+ * cumulative, then le="+Inf", name_sum and name_count. label is "" or
+ * `key="value"` (escaped by the caller); counts[0..n] are per bucket (the
+ * last: above every bound); sum in seconds. 0 or the buf_printf error. */
+int http_admin_histogram(struct buf *out, const char *name, const char *label, const double *le,
+                         size_t n, const uint64_t *counts, double sum);
+
 /* Listen on `listen` with the keys of `credentials` (both borrowed for the
  * call); ops is borrowed for the admin's life, ctx too (or owned, with
  * ops->ctx_free: freed by stop, or here on failure). 0, or an error with err

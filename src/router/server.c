@@ -29,6 +29,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/hlc.h"
+#include "http/admin.h"
 #include "http/client.h"
 #include "http/server.h"
 #include "net/loop.h"
@@ -344,11 +345,7 @@ static void finished(struct fwd *f, int error)
 		struct region_stats *s = &rl->stats[f->region];
 		int cls = f->status / 100 - 2;
 		stat_add(&s->requests[cls < 0 ? 0 : cls > 3 ? 3 : cls], 1);
-		double sec = (double)us / 1e6;
-		size_t b = 0;
-		while (b < HIST_N && sec > hist_le[b])
-			b++;
-		stat_add(&s->hist[b], 1);
+		stat_add(&s->hist[http_admin_bucket(hist_le, HIST_N, (double)us / 1e6)], 1);
 		stat_add(&s->sum_us, us);
 	}
 	if (!rl->srv->access_log || !f->r)
@@ -1119,26 +1116,10 @@ int router_server_metrics(struct router_server *s, struct buf *out)
 	    metric_head(out, "meridian_router_request_duration_seconds", "histogram",
 	                "Time from the request head to the end of the answer, by serving region.");
 	for (uint32_t i = 0; i < n; i++) {
-		const char *name = cfg->region[i].name;
-		uint64_t cum = 0;
-		for (size_t b = 0; b <= HIST_N; b++) {
-			char le[32];
-			cum += t[i].hist[b];
-			if (b < HIST_N)
-				snprintf(le, sizeof(le), "%g", hist_le[b]);
-			else
-				memcpy(le, "+Inf", 5);
-			rc |= buf_printf(
-			    out,
-			    "meridian_router_request_duration_seconds_bucket{region=\"%s\","
-			    "le=\"%s\"} %llu\n",
-			    name, le, (unsigned long long)cum);
-		}
-		rc |= buf_printf(
-		    out,
-		    "meridian_router_request_duration_seconds_sum{region=\"%s\"} %.6f\n"
-		    "meridian_router_request_duration_seconds_count{region=\"%s\"} %llu\n",
-		    name, (double)t[i].sum_us / 1e6, name, (unsigned long long)cum);
+		char label[64]; /* region names are 1-32 characters */
+		snprintf(label, sizeof(label), "region=\"%s\"", cfg->region[i].name);
+		rc |= http_admin_histogram(out, "meridian_router_request_duration_seconds", label,
+		                           hist_le, HIST_N, t[i].hist, (double)t[i].sum_us / 1e6);
 	}
 	rc |=
 	    metric_head(out, "meridian_router_region_up", "gauge", "1 unless the region is DOWN.");
