@@ -120,6 +120,8 @@ bool edge_fn_header_read_only(enum edge_fn_trigger t, struct iov name)
 
 /* ---- building the event ---- */
 
+/* Both write the entry's fields in place: building a value and copying it
+ * in costs the event build about 300 instructions more (store forwarding). */
 static int put_iov(struct arena *a, struct edgefn_value *t, struct iov key,
                    const struct edgefn_value *v)
 {

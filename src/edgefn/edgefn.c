@@ -395,22 +395,20 @@ struct edgefn_program *edgefn_state_program(const struct edgefn_state *st)
 	return st->prog;
 }
 
-/* ---- running Lua: one protected entry for loads and calls ---- */
-
-enum run_kind { RUN_LOAD, RUN_CALL };
+/* ---- running Lua: a load under run()'s pcall on the main thread, a call
+ * under edgefn_call's on the call thread ---- */
 
 struct run {
 	struct edgefn_state *st;
-	enum run_kind kind;
-	/* RUN_LOAD */
+	/* a load */
 	struct iov name, source;
-	/* RUN_CALL */
+	/* a call */
 	int fn;
 	const struct edgefn_value *args;
 	size_t nargs;
 	struct arena *a;
 	struct edgefn_value *result;
-	enum { STAGE_ARGS, STAGE_FUNCTION, STAGE_RESULT } stage; /* RUN_CALL: how far */
+	enum { STAGE_ARGS, STAGE_FUNCTION, STAGE_RESULT } stage; /* a call: how far */
 	/* out */
 	int rc;
 	char *err;
@@ -498,6 +496,17 @@ static int run_protected(lua_State *L)
 	return 0;
 }
 
+/* After a load or a call: nothing running; after a memory error, the
+ * state collected so the next call starts below the cap. */
+static int run_end(struct edgefn_state *st, int rc)
+{
+	st->running = NULL;
+	if (rc == ERR_EDGEFN_MEMORY)
+		lua_gc(st->L, LUA_GCCOLLECT);
+	st->breach = 0;
+	return rc;
+}
+
 static int run(struct run *r)
 {
 	lua_State *L = r->st->L;
@@ -521,11 +530,7 @@ static int run(struct run *r)
 		}
 	}
 	lua_settop(L, 0);
-	r->st->running = NULL;
-	if (r->rc == ERR_EDGEFN_MEMORY)
-		lua_gc(L, LUA_GCCOLLECT);
-	r->st->breach = 0;
-	return r->rc;
+	return run_end(r->st, r->rc);
 }
 
 /* A call, on the call thread under edgefn_call's pcall. */
@@ -568,12 +573,7 @@ int edgefn_load(struct edgefn_state *st, struct iov name, struct iov source, int
 		seterr(err, errlen, "too many functions");
 		return ERR_TOO_BIG;
 	}
-	struct run r = { .st = st,
-		         .kind = RUN_LOAD,
-		         .name = name,
-		         .source = source,
-		         .err = err,
-		         .errlen = errlen };
+	struct run r = { .st = st, .name = name, .source = source, .err = err, .errlen = errlen };
 	start_call(st, st->nfuncs, 0);
 	int rc = run(&r);
 	if (rc == 0)
@@ -596,7 +596,6 @@ int edgefn_call(struct edgefn_state *st, int fn, const struct edgefn_value *args
 		return ERR_INVALID;
 	}
 	struct run r = { .st = st,
-		         .kind = RUN_CALL,
 		         .fn = fn,
 		         .args = args,
 		         .nargs = nargs,
@@ -631,11 +630,7 @@ int edgefn_call(struct edgefn_state *st, int fn, const struct edgefn_value *args
 	lua_settop(T, 0);
 	if (st->skel_used >= 0) /* the call failed before its check */
 		edgefn__skel_check(T, false);
-	st->running = NULL;
-	if (r.rc == ERR_EDGEFN_MEMORY)
-		lua_gc(st->L, LUA_GCCOLLECT);
-	st->breach = 0;
-	return r.rc;
+	return run_end(st, r.rc);
 }
 
 /* ---- reload, on the worker side ---- */
