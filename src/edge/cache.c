@@ -16,6 +16,7 @@
  */
 #include "edge/cache.h"
 
+#include <endian.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,9 +179,9 @@ static uint64_t key_hash(const struct edge_cache *c, const char *key, size_t len
 		          c->k0 ^ 0x6c7967656e657261ull, c->k1 ^ 0x7465646279746573ull };
 	size_t i = 0;
 	for (; i + 8 <= len; i += 8) {
-		uint64_t m = 0;
-		for (int j = 7; j >= 0; j--)
-			m = (m << 8) | p[i + (size_t)j];
+		uint64_t m;
+		memcpy(&m, p + i, sizeof(m)); /* one load, read as little-endian */
+		m = le64toh(m);
 		v[3] ^= m;
 		sip_round(v);
 		v[0] ^= m;
