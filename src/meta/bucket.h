@@ -26,9 +26,18 @@ int meta_bucket_create(struct meta_db *db, const struct meta_bucket *b);
  * ERR_NOMEM. */
 int meta_bucket_get(struct meta_db *db, struct iov name, struct arena *a, struct meta_bucket *out);
 
-/* Delete an empty bucket: no version, no delete marker, no upload in
- * progress. 0, ERR_META_NO_SUCH_BUCKET or ERR_META_BUCKET_NOT_EMPTY. */
-int meta_bucket_delete(struct meta_db *db, struct iov name);
+/* Most part files one bucket deletion hands back (what it holds in memory);
+ * the parts beyond are left to blob_store_gc at the next start. */
+#define META_BUCKET_DELETE_FILES_MAX 10000
+
+/*
+ * Delete a bucket with no version and no delete marker, as S3 does: its
+ * multipart uploads in progress go with it, and the data files of their
+ * parts (up to META_BUCKET_DELETE_FILES_MAX) go to *garbage, strings in a.
+ * 0, ERR_META_NO_SUCH_BUCKET, ERR_META_BUCKET_NOT_EMPTY or ERR_NOMEM.
+ */
+int meta_bucket_delete(struct meta_db *db, struct iov name, struct arena *a,
+                       struct meta_files *garbage);
 
 /* Every bucket of owner, by name, into an arena array. 0 or ERR_NOMEM. */
 int meta_bucket_list(struct meta_db *db, struct iov owner, struct arena *a,

@@ -396,6 +396,25 @@ int meta__grow(struct arena *a, void **arr, size_t n, size_t *cap, size_t size)
 	return 0;
 }
 
+int meta__run(struct meta_db *db, enum meta_sql id,
+              int (*bind)(struct meta_db *, sqlite3_stmt *, const void *), const void *arg)
+{
+	int rc = 0;
+	sqlite3_stmt *st = meta__stmt(db, id, &rc);
+	if (!st)
+		return rc;
+	if (!(rc = bind(db, st, arg)))
+		while ((rc = meta__step(db, st)) == SQLITE_ROW)
+			;
+	meta__done(st);
+	return rc < 0 ? rc : 0;
+}
+
+int meta__bind_id(struct meta_db *db, sqlite3_stmt *st, const void *arg)
+{
+	return meta__bind_int(db, st, 1, *(const int64_t *)arg);
+}
+
 int meta__files_add(struct meta_files *f, struct arena *a, struct iov id)
 {
 	void *arr = f->ids;

@@ -46,6 +46,12 @@
 	X(BUCKET_DELETE, "DELETE FROM buckets WHERE id = ?1")                                      \
 	X(BUCKET_HAS_VERSIONS, "SELECT 1 FROM versions WHERE bucket_id = ?1 LIMIT 1")              \
 	X(BUCKET_HAS_UPLOADS, "SELECT 1 FROM uploads WHERE bucket_id = ?1 LIMIT 1")                \
+	X(BUCKET_UPLOAD_FILES,                                                                     \
+	  "SELECT p.data_file FROM parts p JOIN uploads u ON u.id = p.upload "                     \
+	  "WHERE u.bucket_id = ?1 LIMIT ?2")                                                       \
+	X(BUCKET_PARTS_DELETE, "DELETE FROM parts WHERE upload IN "                                \
+	                       "(SELECT id FROM uploads WHERE bucket_id = ?1)")                    \
+	X(BUCKET_UPLOADS_DELETE, "DELETE FROM uploads WHERE bucket_id = ?1")                       \
 	X(BUCKET_LIST, "SELECT name, owner, region, created_ms, versioning, anon_read "            \
 	               "FROM buckets WHERE owner = ?1 ORDER BY name")                              \
 	X(BUCKET_SET_VERSIONING, "UPDATE buckets SET versioning = ?2 WHERE name = ?1")             \
@@ -210,6 +216,13 @@ int meta__bucket_find(struct meta_db *db, struct iov name, int64_t *id,
 int meta__read_version(sqlite3_stmt *st, struct arena *a, struct meta_object *o, int64_t *rowid);
 /* A row of META_UCOLS; *rowid gets the id column. */
 int meta__read_upload(sqlite3_stmt *st, struct arena *a, struct meta_upload *u, int64_t *rowid);
+
+/* Run statement id with its bindings done by bind(arg), to completion. 0 or
+ * an error. */
+int meta__run(struct meta_db *db, enum meta_sql id,
+              int (*bind)(struct meta_db *, sqlite3_stmt *, const void *), const void *arg);
+/* A bind for meta__run: ?1 is *(const int64_t *)arg (a row or bucket id). */
+int meta__bind_id(struct meta_db *db, sqlite3_stmt *st, const void *arg);
 
 /* Append a copy of `id` to f. 0 or ERR_NOMEM. */
 int meta__files_add(struct meta_files *f, struct arena *a, struct iov id);

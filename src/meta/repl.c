@@ -17,26 +17,6 @@
 
 static const struct iov st_pending = IOV_LIT("PENDING");
 
-/* Run statement id with its bindings done by bind(arg), to completion. */
-static int run(struct meta_db *db, enum meta_sql id,
-               int (*bind)(struct meta_db *, sqlite3_stmt *, const void *), const void *arg)
-{
-	int rc = 0;
-	sqlite3_stmt *st = meta__stmt(db, id, &rc);
-	if (!st)
-		return rc;
-	if (!(rc = bind(db, st, arg)))
-		while ((rc = meta__step(db, st)) == SQLITE_ROW)
-			;
-	meta__done(st);
-	return rc < 0 ? rc : 0;
-}
-
-static int bind_id(struct meta_db *db, sqlite3_stmt *st, const void *arg)
-{
-	return meta__bind_int(db, st, 1, *(const int64_t *)arg);
-}
-
 static int rule_check(const struct meta_repl_rule *r)
 {
 	if (!r->id.len || !r->peer.len || !r->dest_bucket.len)
@@ -94,12 +74,12 @@ static int config_put_in_tx(struct meta_db *db, struct iov bucket, const struct 
 	if (v != META_ENABLED)
 		return ERR_REPL_NEEDS_VERSIONING;
 	struct role_row role = { id, c->role };
-	if ((rc = run(db, META_SQL_REPL_RULES_DELETE, bind_id, &id)) ||
-	    (rc = run(db, META_SQL_REPL_CONFIG_SET, bind_role, &role)))
+	if ((rc = meta__run(db, META_SQL_REPL_RULES_DELETE, meta__bind_id, &id)) ||
+	    (rc = meta__run(db, META_SQL_REPL_CONFIG_SET, bind_role, &role)))
 		return rc;
 	for (size_t i = 0; i < c->nrules; i++) {
 		struct rule_row row = { id, (int64_t)i, &c->rules[i] };
-		if ((rc = run(db, META_SQL_REPL_RULE_INSERT, bind_rule, &row)))
+		if ((rc = meta__run(db, META_SQL_REPL_RULE_INSERT, bind_rule, &row)))
 			return rc;
 	}
 	return 0;
@@ -193,8 +173,8 @@ int meta_repl_config_get(struct meta_db *db, struct iov bucket, struct arena *a,
 
 int meta__repl_drop_bucket(struct meta_db *db, int64_t bucket_id)
 {
-	int rc = run(db, META_SQL_REPL_RULES_DELETE, bind_id, &bucket_id);
-	return rc ? rc : run(db, META_SQL_REPL_CONFIG_DELETE, bind_id, &bucket_id);
+	int rc = meta__run(db, META_SQL_REPL_RULES_DELETE, meta__bind_id, &bucket_id);
+	return rc ? rc : meta__run(db, META_SQL_REPL_CONFIG_DELETE, meta__bind_id, &bucket_id);
 }
 
 int meta_repl_config_delete(struct meta_db *db, struct iov bucket)
@@ -321,7 +301,7 @@ int meta__repl_queue(struct meta_db *db, int64_t bucket_id, const struct meta_ob
 	for (size_t i = 0; i < plan->n; i++) {
 		struct outbox_ins x = { bucket_id,       o->key,  iov_cstr(o->version_id),
 			                &plan->dests[i], o->size, now_ms };
-		int rc = run(db, META_SQL_OUTBOX_INSERT, bind_outbox, &x);
+		int rc = meta__run(db, META_SQL_OUTBOX_INSERT, bind_outbox, &x);
 		if (rc)
 			return rc;
 	}
@@ -346,7 +326,7 @@ static int bind_version_ref(struct meta_db *db, sqlite3_stmt *st, const void *ar
 int meta__repl_drop_version(struct meta_db *db, int64_t bucket_id, struct iov key, struct iov vid)
 {
 	struct version_ref x = { bucket_id, key, vid };
-	return run(db, META_SQL_OUTBOX_DROP_VERSION, bind_version_ref, &x);
+	return meta__run(db, META_SQL_OUTBOX_DROP_VERSION, bind_version_ref, &x);
 }
 
 /* ---- the agent's side ---- */
@@ -463,7 +443,7 @@ static int finish_found(struct meta_db *db, int64_t id, const struct version_ref
 {
 	struct version_ref v = *vr;
 	int rc;
-	if ((rc = run(db, META_SQL_OUTBOX_DELETE, bind_id, &id)))
+	if ((rc = meta__run(db, META_SQL_OUTBOX_DELETE, meta__bind_id, &id)))
 		return rc;
 	if (last) {
 		int left = 0;
@@ -480,7 +460,7 @@ static int finish_found(struct meta_db *db, int64_t id, const struct version_ref
 			return 0;
 	}
 	struct swap s = { v, to, from };
-	return run(db, META_SQL_VERSION_REPL_SWAP, bind_swap, &s);
+	return meta__run(db, META_SQL_VERSION_REPL_SWAP, bind_swap, &s);
 }
 
 static int in_write_tx(struct meta_db *db, int64_t id, struct iov from, struct iov to, bool last)
@@ -526,7 +506,7 @@ int meta_outbox_retry(struct meta_db *db, int64_t id, int64_t next_ms, struct io
 	int rc = meta__tx_begin(db, &tx, true);
 	if (rc)
 		return rc;
-	return meta__tx_end(db, &tx, run(db, META_SQL_OUTBOX_RETRY, bind_retry, &x));
+	return meta__tx_end(db, &tx, meta__run(db, META_SQL_OUTBOX_RETRY, bind_retry, &x));
 }
 
 static int add_in_tx(struct meta_db *db, struct iov bucket, const struct meta_repl_dest *d,
@@ -556,7 +536,7 @@ static int add_in_tx(struct meta_db *db, struct iov bucket, const struct meta_re
 	if (rc)
 		return rc;
 	struct outbox_ins x = { v.bucket_id, key, vid, d, size, now_ms };
-	if ((rc = run(db, META_SQL_OUTBOX_INSERT, bind_outbox, &x)) || replica)
+	if ((rc = meta__run(db, META_SQL_OUTBOX_INSERT, bind_outbox, &x)) || replica)
 		return rc;
 	st = meta__stmt(db, META_SQL_VERSION_SET_REPL, &rc);
 	if (!st)
@@ -691,5 +671,5 @@ int meta_repl_peer_set(struct meta_db *db, struct iov peer, int64_t store_id)
 	int rc = meta__tx_begin(db, &tx, true);
 	if (rc)
 		return rc;
-	return meta__tx_end(db, &tx, run(db, META_SQL_REPL_PEER_SET, bind_peer, &x));
+	return meta__tx_end(db, &tx, meta__run(db, META_SQL_REPL_PEER_SET, bind_peer, &x));
 }

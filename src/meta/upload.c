@@ -268,18 +268,8 @@ static int insert_vpart(struct meta_db *db, int64_t version, const struct meta_p
 /* Delete an upload's parts and its row. */
 static int drop_upload(struct meta_db *db, int64_t rowid)
 {
-	int rc = 0;
-	enum meta_sql ids[] = { META_SQL_PART_DELETE_ALL, META_SQL_UPLOAD_DELETE };
-	for (size_t i = 0; i < 2 && !rc; i++) {
-		sqlite3_stmt *st = meta__stmt(db, ids[i], &rc);
-		if (!st)
-			break;
-		if (!(rc = meta__bind_int(db, st, 1, rowid)))
-			rc = meta__step(db, st);
-		meta__done(st);
-		rc = rc < 0 ? rc : 0;
-	}
-	return rc;
+	int rc = meta__run(db, META_SQL_PART_DELETE_ALL, meta__bind_id, &rowid);
+	return rc ? rc : meta__run(db, META_SQL_UPLOAD_DELETE, meta__bind_id, &rowid);
 }
 
 static int complete_in_tx(struct meta_db *db, struct iov bucket, const struct meta_complete *c,

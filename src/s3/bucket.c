@@ -22,7 +22,8 @@ struct bucket_op {
 	size_t n;
 	enum meta_versioning versioning;
 	struct meta_repl_config repl;
-	const char *why; /* an error's message, set on the pool thread */
+	struct meta_files garbage; /* DeleteBucket: its uploads' part files */
+	const char *why;           /* an error's message, set on the pool thread */
 };
 
 static struct bucket_op *state(struct s3_req *q)
@@ -257,19 +258,24 @@ void s3__put_bucket_versioning(struct s3_req *q)
 
 /* ---- DeleteBucket ---- */
 
+/* Uploads in progress go with the bucket, as in S3. */
 static int delete_fn(struct meta_db *db, struct s3_req *q)
 {
+	struct bucket_op *s = q->op_state;
 	int rc = owned_bucket(db, q);
-	return rc ? rc : meta_bucket_delete(db, q->route.bucket);
+	return rc ? rc : meta_bucket_delete(db, q->route.bucket, q->a, &s->garbage);
 }
 
 /* A removal answered with no body: 204, or the error. */
 static void removed(struct s3_req *q)
 {
-	if (q->rc)
+	struct bucket_op *s = q->op_state;
+	if (q->rc) {
 		s3__error(q, q->rc, NULL);
-	else
-		s3__empty(q, 204, NULL, 0);
+		return;
+	}
+	s3__remove_files(q->srv, q->loop, &s->garbage);
+	s3__empty(q, 204, NULL, 0);
 }
 
 void s3__delete_bucket(struct s3_req *q)

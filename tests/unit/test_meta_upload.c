@@ -264,7 +264,89 @@ static void abort_returns_every_part(void **state)
 	assert_int_equal(pl.nparts, 1);
 	assert_int_equal(meta_upload_abort(f->db, B, IOV_LIT("k"), IOV_LIT("u2"), f->a, &garbage),
 	                 0);
-	assert_int_equal(meta_bucket_delete(f->db, B), 0);
+	assert_int_equal(meta_bucket_delete(f->db, B, f->a, &garbage), 0);
+	assert_int_equal(garbage.n, 0);
+}
+
+/* The value of a one-number query on the database itself. */
+static int64_t scalar(struct mfx *f, const char *sql)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(f->db->sql, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* As in S3, uploads in progress go with their bucket: the rows, and their
+ * part files back to the caller. Another bucket's upload stays. */
+static void bucket_delete_takes_its_uploads(void **state)
+{
+	struct mfx *f = *state;
+	struct meta_files rep, garbage;
+	mfx_bucket(f, "other", META_UNVERSIONED);
+	struct meta_upload keep = { .key = IOV_LIT("k"),
+		                    .upload_id = IOV_LIT("u9"),
+		                    .owner = IOV_LIT("owner-1") };
+	assert_int_equal(meta_upload_create(f->db, IOV_LIT("other"), &keep), 0);
+	struct meta_part p9 = {
+		.number = 1, .size = 5, .etag = IOV_LIT("e"), .data_file = IOV_LIT("u9.1.0")
+	};
+	assert_int_equal(meta_upload_put_part(f->db, IOV_LIT("other"), keep.key, keep.upload_id,
+	                                      &p9, f->a, &rep),
+	                 0);
+
+	mfx_bucket(f, "b", META_ENABLED);
+	start(f, "k", "u1");
+	start(f, "k2", "u2");
+	start(f, "k3", "u3"); /* no part yet */
+	assert_int_equal(part(f, "k", "u1", 1, 5, "e", 0, &rep), 0);
+	assert_int_equal(part(f, "k", "u1", 2, 5, "e", 0, &rep), 0);
+	assert_int_equal(part(f, "k2", "u2", 1, 5, "e", 0, &rep), 0);
+	/* An object still makes it not empty, and nothing is dropped. */
+	struct meta_object o;
+	struct meta_delete_result dr;
+	mfx_put_ok(f, "b", "obj", "f1", &o);
+	assert_int_equal(meta_bucket_delete(f->db, B, f->a, &garbage), ERR_META_BUCKET_NOT_EMPTY);
+	assert_int_equal(garbage.n, 0);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM uploads"), 4);
+	assert_int_equal(mfx_delete(f, "b", "obj", o.version_id, &dr), 0);
+
+	assert_int_equal(meta_bucket_delete(f->db, B, f->a, &garbage), 0);
+	mfx_files_are(&garbage, (const char *[]){ "u1.1.0", "u1.2.0", "u2.1.0" }, 3);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM uploads"), 1);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM parts"), 1);
+	struct meta_part_list pl;
+	assert_int_equal(meta_upload_list_parts(f->db, IOV_LIT("other"), keep.key, keep.upload_id,
+	                                        0, 10, f->a, &pl),
+	                 0);
+	assert_int_equal(pl.nparts, 1);
+	/* A bucket made again under the name has none of them. */
+	mfx_bucket(f, "b", META_UNVERSIONED);
+	assert_int_equal(meta_upload_abort(f->db, B, IOV_LIT("k"), IOV_LIT("u1"), f->a, &garbage),
+	                 ERR_META_NO_SUCH_UPLOAD);
+}
+
+/* What one deletion hands back is capped; the parts beyond the cap are
+ * still dropped (their files are left to the blob GC at the next start). */
+static void bucket_delete_caps_the_files_it_returns(void **state)
+{
+	struct mfx *f = *state;
+	struct meta_files rep, garbage;
+	mfx_bucket(f, "b", META_UNVERSIONED);
+	start(f, "k", "u1");
+	start(f, "k", "u2");
+	assert_int_equal(sqlite3_exec(f->db->sql, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+	for (uint32_t n = 1; n <= META_PART_NUMBER_MAX; n++)
+		assert_int_equal(part(f, "k", "u1", n, 5, "e", 0, &rep), 0);
+	assert_int_equal(part(f, "k", "u2", 1, 5, "e", 0, &rep), 0);
+	assert_int_equal(sqlite3_exec(f->db->sql, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM parts"), META_PART_NUMBER_MAX + 1);
+	assert_int_equal(meta_bucket_delete(f->db, B, f->a, &garbage), 0);
+	assert_int_equal(garbage.n, META_BUCKET_DELETE_FILES_MAX);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM parts"), 0);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM uploads"), 0);
 }
 
 /* In an unversioned bucket a completion replaces the null version; when that
@@ -311,6 +393,8 @@ int main(void)
 		T(complete_rejects_bad_lists_atomically),
 		T(abort_returns_every_part),
 		T(complete_replaces_null_version),
+		T(bucket_delete_takes_its_uploads),
+		T(bucket_delete_caps_the_files_it_returns),
 	};
 	return cmocka_run_group_tests_name("test_meta_upload", tests, NULL, NULL);
 }
