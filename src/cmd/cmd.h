@@ -87,11 +87,13 @@ void cmd_serve_announce(const char *name, const char *listen, const char *tls_li
 void cmd_serve_prepare(void);
 /* Run `l` until SIGTERM or SIGINT has drained http, srv's HTTP server
  * (polled every 20 ms); a second signal exits the process at once. SIGHUP:
- * ops->reload(srv), the admin listener's credentials and the HTTPS
- * listener's certificates re-read (admin and tls may be NULL). Closes its
+ * ops->reload(srv), the admin listener's credentials, the HTTPS
+ * listener's certificates and the upstream client's CA file re-read
+ * (admin, tls and upstream may be NULL). Closes its
  * own handles; the caller stops srv and frees l afterwards. */
 void cmd_serve(struct net_loop *l, const struct cmd_serve_ops *ops, void *srv,
-               struct http_server *http, struct http_admin *admin, struct net_tls_server *tls);
+               struct http_server *http, struct http_admin *admin, struct net_tls_server *tls,
+               struct net_tls_client *upstream);
 
 /* --tls-listen ADDR and --tls-cert FILE / --tls-key FILE pairs (the store's
  * options): the HTTPS listener beside --listen. */

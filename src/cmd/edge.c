@@ -43,8 +43,8 @@ void cmd_edge_help(FILE *out)
 	    "(POST " EDGE_ADMIN_API_PREFIX "ID/invalidation, SigV4 for service\n"
 	    "cloudfront with an admin key) and GET /metrics (Prometheus) there;\n"
 	    "SIGHUP re-reads the admin credentials, the edge functions' files\n"
-	    "(docs/edge-functions.md) and the certificates of tls.listen; a file\n"
-	    "that does not load keeps the old ones.\n"
+	    "(docs/edge-functions.md), the certificates of tls.listen and\n"
+	    "tls.ca_file; a file that does not load keeps the old ones.\n"
 	    "With a tls: section (tls.listen, tls.certificates): an HTTPS listener\n"
 	    "beside --listen, viewer_protocol_policy per behavior, and https origins\n"
 	    "(protocol_policy https-only or match-viewer) verified with tls.ca_file\n"
@@ -166,7 +166,7 @@ int cmd_edge(int argc, char **argv)
 	if (admin)
 		fprintf(stderr, "edge: admin on %s (port %d)\n", cfg.admin_listen,
 		        http_admin_port(admin));
-	cmd_serve(loop, &edge_serve, srv, edge_server_http(srv), admin, tls_server);
+	cmd_serve(loop, &edge_serve, srv, edge_server_http(srv), admin, tls_server, tls_client);
 	struct edge_server_stats st;
 	edge_server_stats(srv, &st);
 	fprintf(stderr,

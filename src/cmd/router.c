@@ -33,8 +33,8 @@ void cmd_router_help(FILE *out)
 	      "config: the control API (GET/PATCH " ROUTER_ADMIN_API_PREFIX "NAME/routes,\n"
 	      "SigV4 with an admin key) and GET /metrics (Prometheus) there.\n"
 	      "SIGTERM or SIGINT: stop accepting, finish in-flight requests, exit; a second\n"
-	      "signal exits at once. SIGHUP: re-read the admin credentials and the\n"
-	      "tls.certificates files.\n"
+	      "signal exits at once. SIGHUP: re-read the admin credentials, the\n"
+	      "tls.certificates files and tls.ca_file.\n"
 	      "\n"
 	      "TLS (issue 10): tls.listen in the config adds an HTTPS listener beside\n"
 	      "--listen; regions with protocol: https are reached over TLS, their\n"
@@ -126,7 +126,7 @@ int cmd_router(int argc, char **argv)
 	if (admin)
 		fprintf(stderr, "router: admin on %s (port %d)\n", cfg.admin_listen,
 		        http_admin_port(admin));
-	cmd_serve(loop, &router_serve, srv, router_server_http(srv), admin, tls);
+	cmd_serve(loop, &router_serve, srv, router_server_http(srv), admin, tls, upstream);
 	http_admin_stop(admin);
 	router_server_stop(srv);
 	net_loop_free(loop);

@@ -27,6 +27,7 @@ struct serve {
 	struct http_server *http;
 	struct http_admin *admin;
 	struct net_tls_server *tls;
+	struct net_tls_client *upstream;
 	struct net_timer *poll;
 	int signals;
 };
@@ -62,6 +63,10 @@ static void on_hup(void *arg, int signum)
 		fprintf(stderr, "%s: TLS certificates not reloaded: %s\n", m->ops->name, err);
 	else if (m->tls)
 		fprintf(stderr, "%s: TLS certificates reloaded\n", m->ops->name);
+	if (m->upstream && net_tls_client_reload(m->upstream, err, sizeof(err)))
+		fprintf(stderr, "%s: upstream CA not reloaded: %s\n", m->ops->name, err);
+	else if (m->upstream)
+		fprintf(stderr, "%s: upstream CA reloaded\n", m->ops->name);
 	if (!m->admin)
 		return;
 	if (http_admin_reload(m->admin, err, sizeof(err)))
@@ -163,16 +168,21 @@ void cmd_serve_prepare(void)
 }
 
 void cmd_serve(struct net_loop *l, const struct cmd_serve_ops *ops, void *srv,
-               struct http_server *http, struct http_admin *admin, struct net_tls_server *tls)
+               struct http_server *http, struct http_admin *admin, struct net_tls_server *tls,
+               struct net_tls_client *upstream)
 {
-	struct serve m = {
-		.loop = l, .ops = ops, .srv = srv, .http = http, .admin = admin, .tls = tls
-	};
+	struct serve m = { .loop = l,
+		           .ops = ops,
+		           .srv = srv,
+		           .http = http,
+		           .admin = admin,
+		           .tls = tls,
+		           .upstream = upstream };
 	struct net_signal *s_term = NULL, *s_int = NULL, *s_hup = NULL;
 	net_timer_new(l, poll_drained, &m, &m.poll);
 	net_signal_watch(l, SIGTERM, on_stop_signal, &m, &s_term);
 	net_signal_watch(l, SIGINT, on_stop_signal, &m, &s_int);
-	if (ops->reload || admin || tls)
+	if (ops->reload || admin || tls || upstream)
 		net_signal_watch(l, SIGHUP, on_hup, &m, &s_hup);
 	net_loop_run(l);
 	net_timer_free(m.poll);

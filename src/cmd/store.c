@@ -265,7 +265,7 @@ int cmd_store(int argc, char **argv)
 		}
 		fprintf(stderr, "store: admin on %s (port %d)\n", admin, http_admin_port(adm));
 	}
-	cmd_serve(loop, &store_serve, srv, s3_server_http(srv), adm, tls);
+	cmd_serve(loop, &store_serve, srv, s3_server_http(srv), adm, tls, NULL);
 	http_admin_stop(adm);
 	s3_server_stop(srv);
 	net_loop_free(loop);

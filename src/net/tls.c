@@ -68,8 +68,9 @@ struct tls_session {
 };
 
 struct net_tls_client {
-	SSL_CTX *ctx;
+	SSL_CTX *ctx; /* under mu: a reload swaps it */
 	bool insecure;
+	char *ca_file; /* NULL: the system's store */
 	pthread_mutex_t mu;
 	struct tls_session cache[TLS_SESSIONS]; /* under mu */
 	unsigned next;
@@ -328,6 +329,10 @@ static int on_new_session(SSL *ssl, SSL_SESSION *sess)
 	if (!cl || !name || strlen(name) >= sizeof(cl->cache[0].name))
 		return 0;
 	pthread_mutex_lock(&cl->mu);
+	if (SSL_get_SSL_CTX(ssl) != cl->ctx) { /* verified under the trust before a reload */
+		pthread_mutex_unlock(&cl->mu);
+		return 0;
+	}
 	struct tls_session *slot = NULL;
 	for (unsigned i = 0; i < TLS_SESSIONS && !slot; i++)
 		if (strcmp(cl->cache[i].name, name) == 0)
@@ -341,6 +346,38 @@ static int on_new_session(SSL *ssl, SSL_SESSION *sess)
 	return 1; /* we keep the reference */
 }
 
+/* A client context trusting cl's CA file (or the system's store). NULL
+ * with the reason in err. */
+static SSL_CTX *client_ctx(struct net_tls_client *cl, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = ctx_base(TLS_client_method());
+	if (!ctx) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	SSL_CTX_set_alpn_protos(ctx, alpn_http11, sizeof(alpn_http11));
+	SSL_CTX_set_app_data(ctx, cl);
+	SSL_CTX_set_session_cache_mode(ctx,
+	                               SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(ctx, on_new_session);
+	if (cl->insecure) {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+		return ctx;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	int ok = cl->ca_file ? SSL_CTX_load_verify_file(ctx, cl->ca_file)
+	                     : SSL_CTX_set_default_verify_paths(ctx);
+	if (ok != 1) {
+		char why[200];
+		ssl_why(why, sizeof(why));
+		snprintf(err, errlen, "%s: not a usable CA file: %s",
+		         cl->ca_file ? cl->ca_file : "the system's CA store", why);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
 int net_tls_client_new(const struct net_tls_client_config *cfg, struct net_tls_client **out,
                        char *err, size_t errlen)
 {
@@ -350,33 +387,46 @@ int net_tls_client_new(const struct net_tls_client_config *cfg, struct net_tls_c
 		return ERR_NOMEM;
 	pthread_mutex_init(&cl->mu, NULL);
 	cl->insecure = cfg->insecure;
-	cl->ctx = ctx_base(TLS_client_method());
-	if (!cl->ctx) {
+	if (cfg->ca_file && !(cl->ca_file = strdup(cfg->ca_file))) {
 		net_tls_client_free(cl);
 		return ERR_NOMEM;
 	}
-	SSL_CTX_set_alpn_protos(cl->ctx, alpn_http11, sizeof(alpn_http11));
-	SSL_CTX_set_app_data(cl->ctx, cl);
-	SSL_CTX_set_session_cache_mode(cl->ctx,
-	                               SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
-	SSL_CTX_sess_set_new_cb(cl->ctx, on_new_session);
-	if (cfg->insecure) {
-		SSL_CTX_set_verify(cl->ctx, SSL_VERIFY_NONE, NULL);
-	} else {
-		SSL_CTX_set_verify(cl->ctx, SSL_VERIFY_PEER, NULL);
-		int ok = cfg->ca_file ? SSL_CTX_load_verify_file(cl->ctx, cfg->ca_file)
-		                      : SSL_CTX_set_default_verify_paths(cl->ctx);
-		if (ok != 1) {
-			char why[200];
-			ssl_why(why, sizeof(why));
-			snprintf(err, errlen, "%s: not a usable CA file: %s",
-			         cfg->ca_file ? cfg->ca_file : "the system's CA store", why);
-			net_tls_client_free(cl);
-			return ERR_TLS_CONFIG;
-		}
+	if (!(cl->ctx = client_ctx(cl, err, errlen))) {
+		net_tls_client_free(cl);
+		return ERR_TLS_CONFIG;
 	}
 	*out = cl;
 	return 0;
+}
+
+int net_tls_client_reload(struct net_tls_client *cl, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = client_ctx(cl, err, errlen);
+	if (!ctx)
+		return ERR_TLS_CONFIG;
+	pthread_mutex_lock(&cl->mu);
+	SSL_CTX *old = cl->ctx;
+	cl->ctx = ctx;
+	/* A resumed session skips verification: none made under the old
+	 * trust outlives it. */
+	for (unsigned i = 0; i < TLS_SESSIONS; i++) {
+		SSL_SESSION_free(cl->cache[i].sess);
+		cl->cache[i].sess = NULL;
+		cl->cache[i].name[0] = '\0';
+	}
+	pthread_mutex_unlock(&cl->mu);
+	SSL_CTX_free(old); /* connections made with it hold their own reference */
+	return 0;
+}
+
+/* The context to connect with now, referenced (the caller frees it). */
+static SSL_CTX *client_ctx_ref(struct net_tls_client *cl)
+{
+	pthread_mutex_lock(&cl->mu);
+	SSL_CTX *ctx = cl->ctx;
+	SSL_CTX_up_ref(ctx);
+	pthread_mutex_unlock(&cl->mu);
+	return ctx;
 }
 
 void net_tls_client_free(struct net_tls_client *cl)
@@ -386,6 +436,7 @@ void net_tls_client_free(struct net_tls_client *cl)
 	for (unsigned i = 0; i < TLS_SESSIONS; i++)
 		SSL_SESSION_free(cl->cache[i].sess);
 	SSL_CTX_free(cl->ctx);
+	free(cl->ca_file);
 	pthread_mutex_destroy(&cl->mu);
 	free(cl);
 }
@@ -874,7 +925,9 @@ int net_tls_connect(struct net_tls_client *cl, struct net_conn *inner, const cha
                     struct net_tls_connect **out)
 {
 	*out = NULL;
-	struct tls_conn *t = conn_new(inner, cl->ctx);
+	SSL_CTX *ctx = client_ctx_ref(cl);
+	struct tls_conn *t = conn_new(inner, ctx);
+	SSL_CTX_free(ctx); /* the SSL holds its own */
 	struct net_tls_connect *pc = t ? calloc(1, sizeof(*pc)) : NULL;
 	if (t)
 		t->name = strdup(server_name ? server_name : "");

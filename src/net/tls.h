@@ -16,9 +16,10 @@
  *           and the server name checked against the certificate (the name
  *           asked for, not the address connected to); SNI sent; ALPN
  *           http/1.1; TLS 1.2 and 1.3. Verification off must be asked for
- *           (insecure), and the caller logs it.
+ *           (insecure), and the caller logs it. net_tls_client_reload
+ *           re-reads the CA file for the connections made afterwards.
  *
- * Threads: contexts are thread-safe once built (reload swaps an atomic
+ * Threads: contexts are thread-safe once built (a reload swaps the
  * pointer; the old context lives until its last connection ends); a
  * connection belongs to its loop's thread.
  */
@@ -58,6 +59,10 @@ struct net_tls_client_config {
 /* 0 or ERR_TLS_CONFIG with the reason in err. */
 int net_tls_client_new(const struct net_tls_client_config *cfg, struct net_tls_client **out,
                        char *err, size_t errlen);
+/* Read the CA file (or the system's store) again, for connections made
+ * from now on; the sessions kept for resumption are dropped. On an error
+ * nothing changes: ERR_TLS_CONFIG with the reason in err. Any thread. */
+int net_tls_client_reload(struct net_tls_client *c, char *err, size_t errlen);
 void net_tls_client_free(struct net_tls_client *c);
 
 /*

@@ -575,3 +575,47 @@ def test_sighup_reloads_certificates_under_load(tmp_path, pki, stop_all):
         assert time.monotonic() < end, edge.read_log()
         time.sleep(0.05)
     assert edge.https("GET", "/warm", pki["ca"].pem)[3] == new
+
+
+def test_sighup_reloads_the_origin_ca_file(tmp_path, pki, stop_all):
+    # The origin's certificate comes from a CA the edge's ca_file does not hold yet.
+    origin = tls_origin(pki["unknown_ca"])
+    stop_all(origin)
+    trust = tmp_path / "trust.pem"
+    trust.write_bytes(pki["ca"].pem.read_bytes())
+    edge = TLSEdge(tmp_path, config(
+        [https_origin("o", origin)],
+        [{"path_pattern": "*", "target": "o", "default_ttl": "0s", "max_ttl": "0s"}],
+        tls={"ca_file": f"\"{trust}\""}))
+    stop_all(edge)
+    st, _, body = edge.request("GET", "/before")
+    assert st == 502 and origin.count() == 0, (st, body)
+
+    def hup_until(line):
+        edge.proc.send_signal(signal.SIGHUP)
+        end = time.monotonic() + 10
+        while line not in edge.read_log(tail=None):
+            assert time.monotonic() < end, edge.read_log()
+            time.sleep(0.05)
+
+    def served(path):
+        """The origin's answer for path within 10 s (a failed origin may be
+        held down for a moment)."""
+        end = time.monotonic() + 10
+        while True:
+            st, _, body = edge.request("GET", path)
+            if st == 200:
+                return body
+            assert time.monotonic() < end, (st, body, edge.read_log())
+            time.sleep(0.2)
+
+    # The CA rotated in: the file now holds the origin's CA too. No restart.
+    trust.write_bytes(pki["ca"].pem.read_bytes() + pki["rogue"].pem.read_bytes())
+    hup_until("edge: upstream CA reloaded")
+    assert served("/after") == b"origin /after"
+    # A file that does not load keeps the trust the edge has.
+    trust.write_text("not a certificate\n")
+    hup_until("edge: upstream CA not reloaded")
+    assert "not a usable CA file" in edge.read_log(tail=None)
+    assert edge.proc.poll() is None
+    assert served("/later") == b"origin /later"

@@ -555,6 +555,8 @@ def test_sighup_reloads_router_certificates_under_load(env):
         der_digest(second[0])
     conn.close()
     assert not rt.lines("not reloaded"), rt.read_log()
+    # Each SIGHUP read tls.ca_file again too (verified end to end in test_tls_edge).
+    assert len(rt.lines("router: upstream CA reloaded")) == 3, rt.read_log()
 
     # A broken file is refused and the old certificates stay.
     live_key.write_text("not a key\n")

@@ -1704,6 +1704,75 @@ static void test_client_hello_has_sni_and_alpn(void **state)
 	net_tls_client_free(cl);
 }
 
+/* ---- the client's CA file read again (SIGHUP in the router and edge) ---- */
+
+/* The test directory's file `from` copied over `to`; `from` NULL writes
+ * bytes that are no PEM at all. */
+static void copy_over(const char *from, const char *to)
+{
+	char src[128], dst[128], buf[8192];
+	path_of(dst, sizeof(dst), to);
+	size_t n = 0;
+	if (from) {
+		path_of(src, sizeof(src), from);
+		FILE *in = fopen(src, "rb");
+		assert_non_null(in);
+		n = fread(buf, 1, sizeof(buf), in);
+		fclose(in);
+	} else {
+		n = (size_t)snprintf(buf, sizeof(buf), "not a certificate\n");
+	}
+	FILE *out = fopen(dst, "wb");
+	assert_non_null(out);
+	assert_int_equal(fwrite(buf, 1, n, out), n);
+	assert_int_equal(fclose(out), 0);
+}
+
+static void test_client_reload_reads_the_ca_file_again(void **state)
+{
+	(void)state;
+	char err[NET_TLS_ERR_LEN], trust[128];
+	path_of(trust, sizeof(trust), "trust.crt");
+	copy_over("ca1.crt", "trust.crt");
+	const char *a[] = { "a" }, *other[] = { "other" };
+	struct net_tls_client *cl = client_of("trust.crt", false);
+	struct rig g;
+	rig_start(&g, server_of(a, 1));
+	assert_int_equal(ping(&g, cl, "a.test")->connect_status, 0);
+	struct side *c = ping(&g, cl, "a.test");
+	assert_int_equal(c->connect_status, 0);
+	assert_true(net_tls_resumed(c->c));
+	/* Now the file trusts CA two only. The session kept for a.test goes
+	 * with the old trust: the next connection is verified and refused. */
+	copy_over("ca2.crt", "trust.crt");
+	assert_int_equal(net_tls_client_reload(cl, err, sizeof(err)), 0);
+	c = rig_connect(&g, cl, "a.test");
+	rig_run(&g, last_connected);
+	assert_int_equal(c->connect_status, ERR_TLS_VERIFY);
+	assert_non_null(strstr(c->verify_error, "unable to get local issuer certificate"));
+	rig_free(&g);
+
+	/* A server of CA two passes, on a fresh handshake. */
+	rig_start(&g, server_of(other, 1));
+	c = ping(&g, cl, "a.test");
+	assert_int_equal(c->connect_status, 0);
+	assert_false(net_tls_resumed(c->c));
+	rig_free(&g);
+
+	/* A file that does not load changes nothing. */
+	copy_over(NULL, "trust.crt");
+	assert_int_equal(net_tls_client_reload(cl, err, sizeof(err)), ERR_TLS_CONFIG);
+	assert_non_null(strstr(err, "not a usable CA file"));
+	assert_non_null(strstr(err, trust));
+	rig_start(&g, server_of(other, 1)); /* new ticket keys: a full handshake */
+	c = ping(&g, cl, "a.test");
+	assert_int_equal(c->connect_status, 0);
+	assert_false(net_tls_resumed(c->c));
+	rig_free(&g);
+	net_tls_client_free(cl);
+	unlink(trust);
+}
+
 /* ---- contexts ---- */
 
 static void test_context_errors(void **state)
@@ -1822,6 +1891,7 @@ int main(void)
 		cmocka_unit_test(test_garbage_client_hello),
 		cmocka_unit_test(test_connect_cancel),
 		cmocka_unit_test(test_client_hello_has_sni_and_alpn),
+		cmocka_unit_test(test_client_reload_reads_the_ca_file_again),
 		cmocka_unit_test(test_context_errors),
 		cmocka_unit_test(test_connect_without_name),
 	};
