@@ -18,6 +18,7 @@ void cmd_store_help(FILE *out)
 	      "                      [--domain D]... [--public-read BUCKET]... [--workers N]\n"
 	      "                      [--access-point ALIAS=BUCKET]... [--mrap-domain D]...\n"
 	      "                      [--replication FILE] [--admin ADDR [--admin-credentials F]]\n"
+	      "                      [--access-log FILE]\n"
 	      "\n"
 	      "Serves one region's S3 API: buckets, objects, versions, multipart uploads,\n"
 	      "SigV4 and SigV4A verification. Data and metadata live under DIR.\n"
@@ -51,6 +52,9 @@ void cmd_store_help(FILE *out)
 	      "                       POST /repl/resync?peer=P&bucket=B (SigV4-signed)\n"
 	      "  --admin-credentials FILE\n"
 	      "                       keys allowed on the admin listener (default: --credentials)\n"
+	      "  --access-log FILE    a line per request in S3's server access log format,\n"
+	      "                       appended to FILE (- for standard error); SIGHUP opens\n"
+	      "                       FILE again (after a rotation)\n"
 	      "\n"
 	      "Health: GET " S3_HEALTH_PATH " answers 200 without authentication.\n"
 	      "SIGTERM or SIGINT: stop accepting, finish in-flight requests, exit; a second\n"
@@ -65,6 +69,11 @@ static void store_reload(void *srv)
 		fprintf(stderr, "store: credentials not reloaded: %s\n", err);
 	else
 		fputs("store: credentials reloaded\n", stderr);
+	int rc = s3_server_reopen_log(srv, err, sizeof(err));
+	if (rc == 0)
+		fputs("store: access log reopened\n", stderr);
+	else if (rc != ERR_NOT_FOUND)
+		fprintf(stderr, "store: access log not reopened: %s\n", err);
 }
 
 static const struct cmd_serve_ops store_serve = {
@@ -113,6 +122,7 @@ int cmd_store(int argc, char **argv)
 		{ "tls-listen", required_argument, NULL, 'T' },
 		{ "tls-cert", required_argument, NULL, 'E' },
 		{ "tls-key", required_argument, NULL, 'K' },
+		{ "access-log", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -151,6 +161,9 @@ int cmd_store(int argc, char **argv)
 			break;
 		case 'R':
 			repl_file = optarg;
+			break;
+		case 'L':
+			cfg.access_log = optarg;
 			break;
 		case 'T':
 		case 'E':

@@ -93,24 +93,6 @@ int edge_fetch_headers_unpack(struct iov blob, struct http_header *out, size_t c
 	return 0;
 }
 
-struct iov edge_fetch_client_ip(struct iov peer)
-{
-	if (peer.len >= 2 && peer.base[0] == '[') {
-		const char *close = memchr(peer.base, ']', peer.len);
-		if (close)
-			return iov_make(peer.base + 1, (size_t)(close - peer.base) - 1);
-		return peer;
-	}
-	const char *colon = peer.len ? memchr(peer.base, ':', peer.len) : NULL;
-	if (!colon)
-		return peer;
-	/* One colon only: an IPv4 address and a port; more: a bare IPv6. */
-	size_t at = (size_t)(colon - peer.base);
-	if (memchr(colon + 1, ':', peer.len - at - 1))
-		return peer;
-	return iov_make(peer.base, at);
-}
-
 int edge_fetch_xff(struct iov prior, struct iov ip, struct buf *out)
 {
 	struct iov p = iov_trim(prior);

@@ -50,10 +50,6 @@ int edge_fetch_headers_pack(const struct http_header *h, size_t n, struct buf *o
  * more than cap headers). */
 int edge_fetch_headers_unpack(struct iov blob, struct http_header *out, size_t cap, size_t *n);
 
-/* The address part of a peer string ("1.2.3.4:5" -> "1.2.3.4",
- * "[::1]:5" -> "::1"); the whole string when it has no port. */
-struct iov edge_fetch_client_ip(struct iov peer);
-
 /* The X-Forwarded-For value: `prior` (the viewer's, may be IOV_NULL or
  * empty), ", ", then ip. Writes into out. 0, ERR_TOO_BIG past
  * EDGE_FETCH_XFF_MAX (out then holds just ip), ERR_NOMEM. */

@@ -147,7 +147,7 @@ int edge__fn_viewer_request(struct ereq *q, int id, struct iov *path, struct iov
 	struct edge_fn_error e;
 	input_base(q, EDGE_FN_VIEWER_REQUEST, &in);
 	in.request_id = iov_cstr(http_request_id(r));
-	in.client_ip = edge_fetch_client_ip(iov_cstr(http_request_peer(r)));
+	in.client_ip = net_peer_ip(iov_cstr(http_request_peer(r)));
 	in.method = h->method;
 	in.uri = *path;
 	in.query = *query;
@@ -203,7 +203,7 @@ int edge__viewer_response(struct ereq *q, int status, const struct http_header *
 	struct edge_fn_error e;
 	input_base(q, EDGE_FN_VIEWER_RESPONSE, &in);
 	in.request_id = iov_cstr(http_request_id(r));
-	in.client_ip = edge_fetch_client_ip(iov_cstr(http_request_peer(r)));
+	in.client_ip = net_peer_ip(iov_cstr(http_request_peer(r)));
 	in.method = http_request_head(r)->method;
 	in.uri = q->vpath;
 	in.query = q->vquery;

@@ -876,7 +876,7 @@ static int prepare(struct ereq *q, const struct http_head *h, struct iov path, s
 			return rc;
 	}
 	q->fwd = arena_alloc(a, (q->nvh ? q->nvh : 1) * sizeof(*q->fwd));
-	struct iov ip = edge_fetch_client_ip(iov_cstr(http_request_peer(q->r)));
+	struct iov ip = net_peer_ip(iov_cstr(http_request_peer(q->r)));
 	struct iov rid = arena_printf(a, "%s", http_request_id(q->r));
 	struct iov cip = arena_printf(a, IOV_FMT, IOV_ARG(ip));
 	if (!q->method.base || !q->path.base || !q->fwd || !rid.base || !cip.base)
@@ -1251,7 +1251,7 @@ static void log_line(struct ereq *q, int error)
 	        "\tcs-uri-stem=" IOV_FMT "\tcs-uri-query=" IOV_FMT "\tsc-status=%d\tsc-bytes=%llu"
 	        "\tx-edge-result-type=%s\tx-edge-detailed-result-type=%s\tx-edge-request-id=%s"
 	        "\ttime-taken=%.6f\tx-origin=%s\tx-origin-attempts=%u%s%s\n",
-	        when, s->location, IOV_ARG(edge_fetch_client_ip(iov_cstr(http_request_peer(q->r)))),
+	        when, s->location, IOV_ARG(net_peer_ip(iov_cstr(http_request_peer(q->r)))),
 	        IOV_ARG(h->method), IOV_ARG(stem), IOV_ARG(query.len ? query : IOV_LIT("-")),
 	        q->status, (unsigned long long)q->bytes_out, edge__result_names[q->result],
 	        q->detail ? q->detail : edge__result_names[q->result], http_request_id(q->r),

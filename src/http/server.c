@@ -278,6 +278,8 @@ static void access_log(struct http_conn *c, struct http_request *r, int error)
 		.body_out = r->body_out,
 		.duration_us = now_us() - r->t0_us,
 		.error = error,
+		.user = r->user,
+		.tls_version = http_request_tls(r) ? net_tls_version(c->nc) : NULL,
 	};
 	cfg->access_log(cfg->access_log_ctx, &a);
 }

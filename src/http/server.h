@@ -32,7 +32,9 @@ struct http_access {
 	int status;
 	uint64_t body_in, body_out;
 	uint64_t duration_us;
-	int error; /* 0, or why the exchange failed */
+	int error;               /* 0, or why the exchange failed */
+	void *user;              /* the handler's http_request_user (its on_finish runs after) */
+	const char *tls_version; /* "TLSv1.3" over HTTPS, else NULL */
 };
 
 struct http_handler {

@@ -72,6 +72,9 @@ size_t net_conn_write_queue(const struct net_conn *c);
 struct net_loop *net_conn_loop(const struct net_conn *c);
 /* "ip:port" of the peer, for logs (NUL-terminated, truncated to cap). */
 void net_conn_peer(const struct net_conn *c, char *out, size_t cap);
+/* The address part of such a peer string ("1.2.3.4:5" -> "1.2.3.4",
+ * "[::1]:5" -> "::1"); the whole string when it has no port. */
+struct iov net_peer_ip(struct iov peer);
 const char *net_conn_transport(const struct net_conn *c);
 
 #endif

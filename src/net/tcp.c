@@ -168,6 +168,24 @@ static size_t tcp_write_queue(const struct net_conn *c)
 	       (size_t)net__sendfile_queued(c);
 }
 
+struct iov net_peer_ip(struct iov peer)
+{
+	if (peer.len >= 2 && peer.base[0] == '[') {
+		const char *close = memchr(peer.base, ']', peer.len);
+		if (close)
+			return iov_make(peer.base + 1, (size_t)(close - peer.base) - 1);
+		return peer;
+	}
+	const char *colon = peer.len ? memchr(peer.base, ':', peer.len) : NULL;
+	if (!colon)
+		return peer;
+	/* One colon only: an IPv4 address and a port; more: a bare IPv6. */
+	size_t at = (size_t)(colon - peer.base);
+	if (memchr(colon + 1, ':', peer.len - at - 1))
+		return peer;
+	return iov_make(peer.base, at);
+}
+
 static void tcp_peer(const struct net_conn *c, char *out, size_t cap);
 
 static const struct net_transport tcp_transport = {

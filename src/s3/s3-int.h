@@ -56,6 +56,7 @@ struct s3_server {
 	char host_id[32];
 	struct iov domains[S3_DOMAINS_MAX];
 	struct iov mrap_domains[S3_DOMAINS_MAX];
+	int access_log_fd; /* -1: no access log */
 };
 
 /* How a request body is taken. */
@@ -131,6 +132,7 @@ struct s3_req {
 	void (*body_done)(struct s3_req *q); /* S3_BODY_OBJECT: the body ended */
 	void (*cleanup)(struct s3_req *q);   /* runs when the request is freed */
 	bool answered;
+	const char *error_code; /* the <Code> answered, for the access log */
 };
 
 extern const struct s3_handler s3__ops[S3_OP__COUNT];

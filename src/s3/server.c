@@ -7,11 +7,14 @@
  */
 #include "s3/server.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <inttypes.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "base/base64.h"
 #include "base/check.h"
@@ -27,6 +30,8 @@
 #include "meta/writer.h"
 #include "net/loop.h"
 #include "net/work.h"
+#include "net/conn.h"
+#include "s3/access_log.h"
 #include "s3/names.h"
 #include "s3/s3-int.h"
 #include "s3/xml_writer.h"
@@ -129,6 +134,7 @@ static void error_answer(struct s3_req *q, int err, const char *message,
 	if (!s3__live(q))
 		return;
 	q->answered = true;
+	q->error_code = s3_error_code(err);
 	struct http_request *r = q->r;
 	struct buf b;
 	buf_init(&b, 64 * 1024);
@@ -720,6 +726,102 @@ static void on_finish(void *ctx, struct http_request *r, int error)
 	s3__unref(q);
 }
 
+/* ---- the access log ---- */
+
+/* One line per request the S3 layer took (health checks are not logged),
+ * written with one write(2): lines of concurrent workers never mix in a
+ * file opened O_APPEND. Runs before on_finish, so q and its request are
+ * still there. */
+static void on_access(void *ctx, const struct http_access *a)
+{
+	struct s3_server *s = ctx;
+	struct s3_req *q = a->user;
+	if (!q || s->access_log_fd < 0)
+		return;
+	CHECK_MAGIC(q, S3_REQ_MAGIC);
+	const struct http_head *h = http_request_head(q->r);
+	bool routed = q->op != NULL;
+	bool signed_in = q->verified && q->user;
+	bool copy = routed && s3__header(q, "x-amz-copy-source").base;
+	bool put = routed && !copy && a->status < 300 &&
+	           (q->route.op == S3_OP_PUT_OBJECT || q->route.op == S3_OP_UPLOAD_PART);
+	struct iov requester = signed_in ? iov_cstr(q->user->owner_id) : IOV_NULL;
+	char op[32];
+	struct s3_access_entry e = {
+		/* Only its owner (or, for public-read GETs, anyone) gets past the
+		 * bucket's check: a signed request that succeeded was the owner's. */
+		.bucket_owner =
+		    routed && a->status < 400 && q->route.bucket.len ? requester : IOV_NULL,
+		.bucket = routed ? q->route.bucket : IOV_NULL,
+		.time = q->now,
+		.remote_ip = net_peer_ip(iov_cstr(a->peer)),
+		.requester = requester,
+		.request_id = a->request_id,
+		.operation = s3_access_log_operation(routed, q->route.op, copy, a->method, op),
+		.key = routed ? q->route.key : IOV_NULL,
+		.method = a->method,
+		.target = a->target,
+		.version_minor = h->version_minor,
+		.status = a->status,
+		.error_code = q->error_code,
+		.bytes_sent = a->body_out,
+		.object_size = put ? (int64_t)q->body_len : -1,
+		.total_ms = a->duration_us / 1000,
+		.referer = s3__header(q, "referer"),
+		.user_agent = s3__header(q, "user-agent"),
+		.version_id = routed ? q->route.version_id : IOV_NULL,
+		.host_id = iov_cstr(s->host_id),
+		.signature_version = !q->verified              ? NULL
+		                     : q->v.alg == AUTH_SIGV4A ? "SigV4A"
+		                                               : "SigV4",
+		.auth_type = !q->verified                   ? NULL
+		             : q->v.form == AUTH_FORM_QUERY ? "QueryString"
+		                                            : "AuthHeader",
+		.host = h->host,
+		.tls_version = a->tls_version,
+		.access_point = routed ? q->route.alias : IOV_NULL,
+	};
+	char room[2048];
+	struct buf b;
+	buf_init_with(&b, room, sizeof(room), S3_ACCESS_LOG_LINE_MAX);
+	if (s3_access_log_line(&e, &b) == 0) {
+		ssize_t n = write(s->access_log_fd, b.data, b.len);
+		(void)n; /* a full disk loses log lines, never requests */
+	}
+	buf_free(&b);
+}
+
+/* Open (or, with fd >= 0, reopen onto the same descriptor, for rotation)
+ * the access log file. 0 or ERR_IO with the reason in err. */
+static int access_log_open(struct s3_server *s, char *err, size_t errcap)
+{
+	const char *path = s->cfg.access_log;
+	if (!path)
+		return 0;
+	if (strcmp(path, "-") == 0) {
+		s->access_log_fd = STDERR_FILENO;
+		return 0;
+	}
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		snprintf(err, errcap, "access log %s: %s", path, strerror(errno));
+		return ERR_IO;
+	}
+	if (s->access_log_fd < 0) {
+		s->access_log_fd = fd;
+		return 0;
+	}
+	/* dup2 swaps the file under the number at once: a worker's write goes
+	 * whole to the old file or whole to the new one. */
+	int rc = dup2(fd, s->access_log_fd) < 0 ? ERR_IO : 0;
+	if (rc == 0)
+		fcntl(s->access_log_fd, F_SETFD, FD_CLOEXEC);
+	if (rc)
+		snprintf(err, errcap, "access log %s: %s", path, strerror(errno));
+	close(fd);
+	return rc;
+}
+
 static const struct http_handler handler = {
 	.name = "s3",
 	.on_request = on_request,
@@ -813,6 +915,7 @@ int s3_server_start(const struct s3_server_config *cfg, struct s3_server **out, 
 	struct s3_server *s = calloc(1, sizeof(*s));
 	if (!s)
 		return ERR_NOMEM;
+	s->access_log_fd = -1;
 	s->cfg = *cfg;
 	if (!s->cfg.max_skew)
 		s->cfg.max_skew = 900;
@@ -846,6 +949,8 @@ int s3_server_start(const struct s3_server_config *cfg, struct s3_server **out, 
 		rc = auth_users_open(cfg->credentials, &s->users, err, errcap);
 	if (rc == 0)
 		rc = open_storage(s, err, errcap);
+	if (rc == 0)
+		rc = access_log_open(s, err, errcap);
 	if (rc == 0) {
 		struct http_server_config h = {
 			.listen = cfg->listen,
@@ -856,6 +961,8 @@ int s3_server_start(const struct s3_server_config *cfg, struct s3_server **out, 
 			.server_header = "meridian",
 			.handler = &handler,
 			.handler_ctx = s,
+			.access_log = cfg->access_log ? on_access : NULL,
+			.access_log_ctx = s,
 		};
 		rc = http_server_start(&h, &s->http);
 		if (rc)
@@ -881,6 +988,11 @@ int s3_server_reload(struct s3_server *s, char *err, size_t errcap)
 	return auth_users_reload(s->users, err, errcap);
 }
 
+int s3_server_reopen_log(struct s3_server *s, char *err, size_t errcap)
+{
+	return s->access_log_fd > STDERR_FILENO ? access_log_open(s, err, errcap) : ERR_NOT_FOUND;
+}
+
 void s3_server_stop(struct s3_server *s)
 {
 	if (!s)
@@ -903,6 +1015,8 @@ void s3_server_stop(struct s3_server *s)
 	blob_store_close(s->blobs);
 	auth_users_free(s->users);
 	auth_keycache_free(s->keys);
+	if (s->access_log_fd > STDERR_FILENO)
+		close(s->access_log_fd);
 	free(s);
 }
 

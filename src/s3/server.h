@@ -60,6 +60,9 @@ struct s3_server_config {
 	/* Replication peers (repl/config.h); NULL or none: no agent runs, and
 	 * PutBucketReplication has no peer to name. Borrowed for the life. */
 	const struct repl_config *repl;
+	/* The access log (s3/access_log.h): NULL none, "-" standard error, else
+	 * a file, appended to (created 0640) and reopened by s3_server_reopen_log. */
+	const char *access_log;
 	unsigned workers; /* loops (1) */
 	int64_t max_skew; /* seconds (900) */
 };
@@ -79,6 +82,11 @@ struct http_server *s3_server_http(const struct s3_server *s);
 /* Re-read the users file (SIGHUP). 0 or an error with `err` (the old users
  * stay in force). */
 int s3_server_reload(struct s3_server *s, char *err, size_t errcap);
+/* Open the access log file again under its name (SIGHUP, after a rotation
+ * moved it); lines go whole to the old file or the new one. 0,
+ * ERR_NOT_FOUND without a log file, or an error with `err` (the old file
+ * stays in use). */
+int s3_server_reopen_log(struct s3_server *s, char *err, size_t errcap);
 /*
  * The store's admin listener on `listen`, signed with the keys of
  * `credentials` (http/admin.h): GET /metrics (unsigned; replication gauges

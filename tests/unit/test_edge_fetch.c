@@ -16,6 +16,7 @@
 #include "base/err.h"
 #include "edge/behavior.h"
 #include "edge/fetch.h"
+#include "net/conn.h"
 
 static void forwarded_headers(void **state)
 {
@@ -109,10 +110,10 @@ static void pack_is_capped(void **state)
 static void client_ip_and_xff(void **state)
 {
 	(void)state;
-	assert_true(iov_eq(edge_fetch_client_ip(IOV_LIT("10.1.2.3:5555")), IOV_LIT("10.1.2.3")));
-	assert_true(iov_eq(edge_fetch_client_ip(IOV_LIT("[::1]:80")), IOV_LIT("::1")));
-	assert_true(iov_eq(edge_fetch_client_ip(IOV_LIT("::1")), IOV_LIT("::1")));
-	assert_true(iov_eq(edge_fetch_client_ip(IOV_LIT("host")), IOV_LIT("host")));
+	assert_true(iov_eq(net_peer_ip(IOV_LIT("10.1.2.3:5555")), IOV_LIT("10.1.2.3")));
+	assert_true(iov_eq(net_peer_ip(IOV_LIT("[::1]:80")), IOV_LIT("::1")));
+	assert_true(iov_eq(net_peer_ip(IOV_LIT("::1")), IOV_LIT("::1")));
+	assert_true(iov_eq(net_peer_ip(IOV_LIT("host")), IOV_LIT("host")));
 	struct buf b;
 	buf_init(&b, 4 * EDGE_FETCH_XFF_MAX);
 	assert_int_equal(edge_fetch_xff(IOV_NULL, IOV_LIT("1.2.3.4"), &b), 0);
