@@ -711,8 +711,10 @@ static int add_children(struct deploy_up *u)
 	for (uint32_t s = 0; rc == 0 && s < st->nstores; s++) {
 		const struct deploy_stack_store *so = &st->store[s];
 		char name[DEPLOY_UP_NAME_MAX], listen[32], data[DEPLOY_UP_PATH_MAX], rel[256];
-		char domain[300];
+		char domain[300], access_log[DEPLOY_UP_PATH_MAX];
 		snprintf(name, sizeof(name), "store-%s", so->region);
+		snprintf(rel, sizeof(rel), "logs/%s.access.log", name);
+		deploy__state_path(u, rel, access_log);
 		snprintf(listen, sizeof(listen), "127.0.0.1:%u", u->store_port[s]);
 		snprintf(rel, sizeof(rel), "data/%s", so->region);
 		deploy__state_path(u, rel, data);
@@ -734,7 +736,9 @@ static int add_children(struct deploy_up *u)
 			                "--domain",
 			                domain,
 			                "--mrap-domain",
-			                DEPLOY_STACK_MRAP_DOMAIN };
+			                DEPLOY_STACK_MRAP_DOMAIN,
+			                "--access-log",
+			                access_log };
 		for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 			argv[n++] = fixed[i];
 		char tls_listen[32], tls_cert[DEPLOY_UP_PATH_MAX], tls_key[DEPLOY_UP_PATH_MAX];

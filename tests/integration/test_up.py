@@ -315,6 +315,9 @@ def test_a_write_in_one_region_arrives_in_the_other_with_its_version_id(stack):
     us.put_object(Bucket=bucket(US), Key="shared/later.txt", Body=b"x")
     wait_head(eu, bucket(EU), "shared/later.txt")
     assert head(eu, bucket(EU), "private/only-us.txt") is None
+    # Each store logs its requests in S3's access log layout under logs/.
+    log = (stack["state"] / "logs" / f"store-{US}.access.log").read_text()
+    assert f"REST.PUT.OBJECT private/only-us.txt \"PUT /{bucket(US)}/private/only-us.txt" in log
 
 
 def test_a_put_through_the_access_point_is_served_by_the_far_edge(stack):
