@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	memset(peer, -1, sizeof(peer));
+	signal(SIGPIPE, SIG_IGN); /* a peer's reset is a failed write, not an exit */
 
 	struct sockaddr_in a = loopback(port);
 	int one = 1, ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -67,6 +67,8 @@ struct http_request {
 	struct http_head head; /* a copy in the arena */
 	char id[40];
 	void *user;
+	const char *tls_version; /* for the access log: "TLSv1.3", or NULL over plain HTTP */
+	struct file_body *file;  /* the last file body, in the arena */
 	uint64_t body_limit, body_in, body_out;
 	uint64_t t0_us;
 	int status;
@@ -263,6 +265,16 @@ static void request_recycle(struct http_conn *c, struct http_request *r)
 	c->spare = r;
 }
 
+/* A file body on its way out in pieces (http_response_sendfile). */
+struct file_body {
+	struct http_request *r;
+	int fd;
+	uint64_t off, left;
+	void (*done)(void *arg, int status);
+	void *arg;
+	uint64_t len, piece, acked; /* for the access log: what went out whole */
+};
+
 static void access_log(struct http_conn *c, struct http_request *r, int error)
 {
 	const struct http_server_config *cfg = &c->w->srv->cfg;
@@ -275,11 +287,12 @@ static void access_log(struct http_conn *c, struct http_request *r, int error)
 		.target = r->head.target,
 		.status = r->status,
 		.body_in = r->body_in,
-		.body_out = r->body_out,
+		/* A file body cut short: only the pieces that went out whole. */
+		.body_out = r->body_out - (r->file ? r->file->len - r->file->acked : 0),
 		.duration_us = now_us() - r->t0_us,
 		.error = error,
 		.user = r->user,
-		.tls_version = http_request_tls(r) ? net_tls_version(c->nc) : NULL,
+		.tls_version = r->tls_version,
 	};
 	cfg->access_log(cfg->access_log_ctx, &a);
 }
@@ -428,7 +441,7 @@ const char *http_request_peer(const struct http_request *r)
 
 bool http_request_tls(const struct http_request *r)
 {
-	return r->conn && net_tls_is(r->conn->nc);
+	return r->conn && r->conn->nc && net_tls_is(r->conn->nc);
 }
 
 struct arena *http_request_take_arena(struct http_request *r)
@@ -674,19 +687,13 @@ int http_response_write(struct http_request *r, const void *p, size_t n,
  * not the whole transfer. */
 #define SENDFILE_PIECE (1u << 20)
 
-struct file_body {
-	struct http_request *r;
-	int fd;
-	uint64_t off, left;
-	void (*done)(void *arg, int status);
-	void *arg;
-};
-
 static int file_body_next(struct file_body *f, const struct iov *prefix, size_t np);
 
 static void on_file_piece(void *arg, int status)
 {
 	struct file_body *f = arg;
+	if (status == 0)
+		f->acked += f->piece;
 	if (status == 0 && f->left) {
 		status = file_body_next(f, NULL, 0);
 		if (status == 0)
@@ -705,6 +712,7 @@ static int file_body_next(struct file_body *f, const struct iov *prefix, size_t 
 	if (rc == 0) {
 		f->off += n;
 		f->left -= n;
+		f->piece = n;
 	}
 	return rc;
 }
@@ -721,7 +729,8 @@ int http_response_sendfile(struct http_request *r, int fd, uint64_t off, uint64_
 	struct file_body *f = arena_alloc(r->arena, sizeof(*f));
 	if (!f)
 		return ERR_NOMEM;
-	*f = (struct file_body){ r, fd, off, len, done, arg };
+	*f = (struct file_body){ r, fd, off, len, done, arg, .len = len };
+	r->file = f;
 	struct iov head = r->head_out;
 	r->head_out = IOV_NULL;
 	r->body_out += len;
@@ -864,8 +873,11 @@ static int on_head(void *arg, const struct http_head *h)
 	r->magic = REQ_MAGIC;
 	r->conn = c;
 	r->body_limit = UINT64_MAX;
-	if (cfg->access_log)
+	if (cfg->access_log) {
 		r->t0_us = now_us(); /* only the log reads durations */
+		/* Now, while the connection is there: a request may end with it. */
+		r->tls_version = net_tls_is(c->nc) ? net_tls_version(c->nc) : NULL;
+	}
 	if (!r->arena || copy_head(r, h)) {
 		request_free(r);
 		return ERR_NOMEM;

@@ -56,7 +56,8 @@ struct s3_server {
 	char host_id[32];
 	struct iov domains[S3_DOMAINS_MAX];
 	struct iov mrap_domains[S3_DOMAINS_MAX];
-	int access_log_fd; /* -1: no access log */
+	int access_log_fd;     /* -1: no access log */
+	bool access_log_owned; /* a file we opened (and reopen, and close) */
 };
 
 /* How a request body is taken. */

@@ -5,6 +5,7 @@
  * start/reload/drain/stop (the controlling thread) and the job functions,
  * which run on pool or meta threads and touch only their request.
  */
+#define _GNU_SOURCE /* dup3 */
 #include "s3/server.h"
 
 #include <errno.h>
@@ -748,10 +749,12 @@ static void on_access(void *ctx, const struct http_access *a)
 	struct iov requester = signed_in ? iov_cstr(q->user->owner_id) : IOV_NULL;
 	char op[32];
 	struct s3_access_entry e = {
-		/* Only its owner (or, for public-read GETs, anyone) gets past the
-		 * bucket's check: a signed request that succeeded was the owner's. */
-		.bucket_owner =
-		    routed && a->status < 400 && q->route.bucket.len ? requester : IOV_NULL,
+		/* Only its owner gets past a bucket's check, but on a public-read
+		 * bucket anyone does: there the owner is not known here. */
+		.bucket_owner = routed && a->status < 400 && q->route.bucket.len &&
+		                        !public_bucket(s, q->route.bucket)
+		                    ? requester
+		                    : IOV_NULL,
 		.bucket = routed ? q->route.bucket : IOV_NULL,
 		.time = q->now,
 		.remote_ip = net_peer_ip(iov_cstr(a->peer)),
@@ -807,15 +810,14 @@ static int access_log_open(struct s3_server *s, char *err, size_t errcap)
 		snprintf(err, errcap, "access log %s: %s", path, strerror(errno));
 		return ERR_IO;
 	}
-	if (s->access_log_fd < 0) {
+	if (!s->access_log_owned) {
 		s->access_log_fd = fd;
+		s->access_log_owned = true;
 		return 0;
 	}
-	/* dup2 swaps the file under the number at once: a worker's write goes
+	/* dup3 swaps the file under the number at once: a worker's write goes
 	 * whole to the old file or whole to the new one. */
-	int rc = dup2(fd, s->access_log_fd) < 0 ? ERR_IO : 0;
-	if (rc == 0)
-		fcntl(s->access_log_fd, F_SETFD, FD_CLOEXEC);
+	int rc = dup3(fd, s->access_log_fd, O_CLOEXEC) < 0 ? ERR_IO : 0;
 	if (rc)
 		snprintf(err, errcap, "access log %s: %s", path, strerror(errno));
 	close(fd);
@@ -990,7 +992,7 @@ int s3_server_reload(struct s3_server *s, char *err, size_t errcap)
 
 int s3_server_reopen_log(struct s3_server *s, char *err, size_t errcap)
 {
-	return s->access_log_fd > STDERR_FILENO ? access_log_open(s, err, errcap) : ERR_NOT_FOUND;
+	return s->access_log_owned ? access_log_open(s, err, errcap) : ERR_NOT_FOUND;
 }
 
 void s3_server_stop(struct s3_server *s)
@@ -1015,7 +1017,7 @@ void s3_server_stop(struct s3_server *s)
 	blob_store_close(s->blobs);
 	auth_users_free(s->users);
 	auth_keycache_free(s->keys);
-	if (s->access_log_fd > STDERR_FILENO)
+	if (s->access_log_owned)
 		close(s->access_log_fd);
 	free(s);
 }

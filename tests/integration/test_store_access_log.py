@@ -6,9 +6,12 @@ Rotation: the file renamed, SIGHUP, and the next lines land in a new file."""
 import os
 import re
 import signal
+import socket
+import struct
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from storeenv import ALICE, Store, meridian_bin
@@ -144,3 +147,39 @@ def test_an_unusable_path_stops_the_start(tmp_path):
                        capture_output=True, text=True, timeout=30)
     assert r.returncode != 0
     assert f"access log {bad}: No such file or directory" in r.stderr, r.stderr
+
+
+def test_a_download_cut_short_is_logged_and_the_store_lives_on(tmp_path):
+    # The connection goes away before the answer is whole: the line is written
+    # as the connection closes (this once crashed the store).
+    path = tmp_path / "access.log"
+    store = Store(tmp_path, "--access-log", str(path))
+    try:
+        s3 = store.boto3()
+        s3.create_bucket(Bucket="big", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        size = 16 << 20
+        s3.put_object(Bucket="big", Key="obj", Body=os.urandom(1 << 20) * 16)
+        url = urllib.parse.urlsplit(
+            s3.generate_presigned_url("get_object", Params={"Bucket": "big", "Key": "obj"}))
+        with socket.create_connection(("127.0.0.1", store.port), timeout=10) as c:
+            c.sendall(f"GET {url.path}?{url.query} HTTP/1.1\r\nHost: {url.netloc}\r\n\r\n"
+                      .encode())
+            got = b""
+            while len(got) < 4096:
+                got += c.recv(4096)
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        assert got.startswith(b"HTTP/1.1 200")
+        end = time.monotonic() + 10
+        while True:
+            cut = [e for e in entries(path, 3) if e["operation"] == "REST.GET.OBJECT"]
+            if cut or time.monotonic() > end:
+                break
+            time.sleep(0.05)
+        assert len(cut) == 1, entries(path, 3)
+        assert cut[0]["status"] == "200" and cut[0]["auth_type"] == "QueryString"
+        assert cut[0]["bytes_sent"] == "-" or int(cut[0]["bytes_sent"]) < size
+        with urllib.request.urlopen(f"{store.endpoint}/-/health", timeout=10) as r:
+            assert r.status == 200
+        assert store.proc.poll() is None
+    finally:
+        store.stop()
