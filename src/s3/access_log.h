@@ -35,7 +35,7 @@ struct s3_access_entry {
 	int status;
 	const char *error_code; /* S3's <Code> when it answered an error */
 	uint64_t bytes_sent;    /* response body bytes; 0 prints "-" */
-	int64_t object_size;    /* < 0: "-" */
+	int64_t object_size;    /* the object's whole size (uploaded, or read); < 0: "-" */
 	uint64_t total_ms;
 	struct iov referer, user_agent;
 	struct iov version_id;

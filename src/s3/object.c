@@ -688,6 +688,7 @@ static void get_answer(struct s3_req *q)
 		s3__error_headers(q, ERR_S3_METHOD_NOT_ALLOWED, hs, n);
 		return;
 	}
+	q->object_size = (int64_t)g->obj.size;
 	struct http_cond_headers ch = { s3__header(q, "if-match"), s3__header(q, "if-none-match"),
 		                        s3__header(q, "if-modified-since"),
 		                        s3__header(q, "if-unmodified-since") };

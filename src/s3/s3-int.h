@@ -134,6 +134,7 @@ struct s3_req {
 	void (*cleanup)(struct s3_req *q);   /* runs when the request is freed */
 	bool answered;
 	const char *error_code; /* the <Code> answered, for the access log */
+	int64_t object_size;    /* the object read, for the access log; -1: none */
 };
 
 extern const struct s3_handler s3__ops[S3_OP__COUNT];

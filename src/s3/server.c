@@ -88,6 +88,7 @@ static struct s3_req *req_new(struct s3_server *srv, struct http_request *r)
 	q->r = r;
 	q->loop = http_request_loop(r);
 	q->now = clock_now();
+	q->object_size = -1;
 	auth_verified_init(&q->v);
 	return q;
 }
@@ -768,7 +769,7 @@ static void on_access(void *ctx, const struct http_access *a)
 		.status = a->status,
 		.error_code = q->error_code,
 		.bytes_sent = a->body_out,
-		.object_size = put ? (int64_t)q->body_len : -1,
+		.object_size = put ? (int64_t)q->body_len : q->object_size,
 		.total_ms = a->duration_us / 1000,
 		.referer = s3__header(q, "referer"),
 		.user_agent = s3__header(q, "user-agent"),

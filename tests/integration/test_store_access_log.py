@@ -98,6 +98,7 @@ def test_a_line_per_request_in_s3_layout(tmp_path):
         assert e["total_time"].isdigit() and e["host_id"] != "-"
         e = by_id(log, rid(got))
         assert (e["operation"], e["status"], e["bytes_sent"]) == ("REST.GET.OBJECT", "200", "5")
+        assert e["object_size"] == "5"
         e = by_id(log, rid(copied))
         assert (e["operation"], e["key"]) == ("REST.COPY.OBJECT", "copy")
         e = by_id(log, missing_id)
@@ -177,6 +178,7 @@ def test_a_download_cut_short_is_logged_and_the_store_lives_on(tmp_path):
             time.sleep(0.05)
         assert len(cut) == 1, entries(path, 3)
         assert cut[0]["status"] == "200" and cut[0]["auth_type"] == "QueryString"
+        assert cut[0]["object_size"] == str(size)
         assert cut[0]["bytes_sent"] == "-" or int(cut[0]["bytes_sent"]) < size
         with urllib.request.urlopen(f"{store.endpoint}/-/health", timeout=10) as r:
             assert r.status == 200
