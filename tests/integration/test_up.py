@@ -13,6 +13,7 @@ import http.client
 import json
 import os
 import pathlib
+import random
 import re
 import shlex
 import shutil
@@ -81,12 +82,31 @@ def wait_head(client, bucket_name, key, timeout=20):
     raise AssertionError(f"{bucket_name}/{key} did not arrive within {timeout} s")
 
 
-def probe_base_port():
-    """A base port with room above it: the kernel's pick, kept under 64000."""
+def port_free(port):
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        p = s.getsockname()[1]
-    return p if p < 64000 else 20000 + p % 20000
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def probe_base_port():
+    """A base port with 64 free ports above it, all below the kernel's
+    ephemeral range: there no outgoing connection (the stack's own, while up
+    starts it) can take one of the ports up is about to listen on."""
+    low = 32768
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    top = max(low - 64, 10064)
+    for _ in range(100):
+        base = random.randrange(10000, top)
+        if all(port_free(base + i) for i in range(64)):
+            return base
+    raise RuntimeError("no window of 64 free ports below the ephemeral range")
 
 
 def processes(state):
