@@ -82,6 +82,10 @@ int cmd_role_args(int argc, char **argv, const char *name, void (*help)(FILE *ou
 void cmd_serve_announce(const char *name, const char *listen, const char *tls_listen,
                         const struct http_server *http);
 
+/* A SIGHUP reload's line on stderr: "NAME: WHAT reloaded", or with rc
+ * non-zero "NAME: WHAT not reloaded: ERR". */
+void cmd_reload_said(const char *name, const char *what, int rc, const char *err);
+
 /* Before a server starts: ignore SIGPIPE (a peer's close is an error
  * return) and raise the open-files limit to its hard cap. */
 void cmd_serve_prepare(void);

@@ -52,6 +52,14 @@ static void on_stop_signal(void *arg, int signum)
 	net_timer_start(m->poll, 20, 20);
 }
 
+void cmd_reload_said(const char *name, const char *what, int rc, const char *err)
+{
+	if (rc)
+		fprintf(stderr, "%s: %s not reloaded: %s\n", name, what, err);
+	else
+		fprintf(stderr, "%s: %s reloaded\n", name, what);
+}
+
 static void on_hup(void *arg, int signum)
 {
 	struct serve *m = arg;
@@ -59,20 +67,16 @@ static void on_hup(void *arg, int signum)
 	if (m->ops->reload)
 		m->ops->reload(m->srv);
 	char err[512];
-	if (m->tls && net_tls_server_reload(m->tls, err, sizeof(err)))
-		fprintf(stderr, "%s: TLS certificates not reloaded: %s\n", m->ops->name, err);
-	else if (m->tls)
-		fprintf(stderr, "%s: TLS certificates reloaded\n", m->ops->name);
-	if (m->upstream && net_tls_client_reload(m->upstream, err, sizeof(err)))
-		fprintf(stderr, "%s: upstream CA not reloaded: %s\n", m->ops->name, err);
-	else if (m->upstream)
-		fprintf(stderr, "%s: upstream CA reloaded\n", m->ops->name);
-	if (!m->admin)
-		return;
-	if (http_admin_reload(m->admin, err, sizeof(err)))
-		fprintf(stderr, "%s: admin credentials not reloaded: %s\n", m->ops->name, err);
-	else
-		fprintf(stderr, "%s: admin credentials reloaded\n", m->ops->name);
+	const char *name = m->ops->name;
+	if (m->tls)
+		cmd_reload_said(name, "TLS certificates",
+		                net_tls_server_reload(m->tls, err, sizeof(err)), err);
+	if (m->upstream)
+		cmd_reload_said(name, "upstream CA",
+		                net_tls_client_reload(m->upstream, err, sizeof(err)), err);
+	if (m->admin)
+		cmd_reload_said(name, "admin credentials",
+		                http_admin_reload(m->admin, err, sizeof(err)), err);
 }
 
 #define ROLE_OPTS_MAX 16

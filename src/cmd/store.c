@@ -65,10 +65,7 @@ void cmd_store_help(FILE *out)
 static void store_reload(void *srv)
 {
 	char err[512];
-	if (s3_server_reload(srv, err, sizeof(err)))
-		fprintf(stderr, "store: credentials not reloaded: %s\n", err);
-	else
-		fputs("store: credentials reloaded\n", stderr);
+	cmd_reload_said("store", "credentials", s3_server_reload(srv, err, sizeof(err)), err);
 	int rc = s3_server_reopen_log(srv, err, sizeof(err));
 	if (rc == 0)
 		fputs("store: access log reopened\n", stderr);

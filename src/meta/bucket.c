@@ -117,25 +117,20 @@ static int any_row(struct meta_db *db, enum meta_sql id, int64_t bucket_id, bool
 	return rc < 0 ? rc : 0;
 }
 
-/* The part files of the bucket's uploads (up to the cap) into garbage, then
- * the parts and the uploads themselves. */
+/* The part files of the bucket's uploads in progress, if any (up to the
+ * cap), into garbage, then the parts and the uploads themselves. */
 static int drop_uploads(struct meta_db *db, int64_t id, struct arena *a, struct meta_files *garbage)
 {
 	int rc = 0;
 	sqlite3_stmt *st = meta__stmt(db, META_SQL_BUCKET_UPLOAD_FILES, &rc);
 	if (!st)
 		return rc;
-	if (!(rc = meta__bind_int(db, st, 1, id)) &&
-	    !(rc = meta__bind_int(db, st, 2, META_BUCKET_DELETE_FILES_MAX))) {
-		while ((rc = meta__step(db, st)) == SQLITE_ROW) {
-			struct iov file = iov_make(sqlite3_column_blob(st, 0),
-			                           (size_t)sqlite3_column_bytes(st, 0));
-			if ((rc = meta__files_add(garbage, a, file)))
-				break;
-		}
+	if ((rc = meta__bind_int(db, st, 1, id)) ||
+	    (rc = meta__bind_int(db, st, 2, META_BUCKET_DELETE_FILES_MAX))) {
+		meta__done(st);
+		return rc;
 	}
-	meta__done(st);
-	if (rc < 0)
+	if ((rc = meta__files_from(db, st, 0, a, garbage)))
 		return rc;
 	rc = meta__run(db, META_SQL_BUCKET_PARTS_DELETE, meta__bind_id, &id);
 	return rc ? rc : meta__run(db, META_SQL_BUCKET_UPLOADS_DELETE, meta__bind_id, &id);
@@ -146,17 +141,15 @@ static int delete_empty(struct meta_db *db, struct iov name, struct arena *a,
 {
 	int64_t id;
 	enum meta_versioning v;
-	bool versions = false, uploads = false;
+	bool versions = false;
 	int rc = meta__bucket_find(db, name, &id, &v);
 	if (rc || (rc = any_row(db, META_SQL_BUCKET_HAS_VERSIONS, id, &versions)))
 		return rc;
 	if (versions)
 		return ERR_META_BUCKET_NOT_EMPTY;
-	if ((rc = any_row(db, META_SQL_BUCKET_HAS_UPLOADS, id, &uploads)) ||
-	    (uploads && (rc = drop_uploads(db, id, a, garbage))))
+	if ((rc = drop_uploads(db, id, a, garbage)) || (rc = meta__repl_drop_bucket(db, id)))
 		return rc;
-	rc = meta__repl_drop_bucket(db, id);
-	return rc ? rc : meta__run(db, META_SQL_BUCKET_DELETE, meta__bind_id, &id);
+	return meta__run(db, META_SQL_BUCKET_DELETE, meta__bind_id, &id);
 }
 
 int meta_bucket_delete(struct meta_db *db, struct iov name, struct arena *a,

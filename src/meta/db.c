@@ -415,6 +415,20 @@ int meta__bind_id(struct meta_db *db, sqlite3_stmt *st, const void *arg)
 	return meta__bind_int(db, st, 1, *(const int64_t *)arg);
 }
 
+int meta__files_from(struct meta_db *db, sqlite3_stmt *st, int col, struct arena *a,
+                     struct meta_files *f)
+{
+	int rc;
+	while ((rc = meta__step(db, st)) == SQLITE_ROW) {
+		struct iov file =
+		    iov_make(sqlite3_column_blob(st, col), (size_t)sqlite3_column_bytes(st, col));
+		if ((rc = meta__files_add(f, a, file)))
+			break;
+	}
+	meta__done(st);
+	return rc < 0 ? rc : 0;
+}
+
 int meta__files_add(struct meta_files *f, struct arena *a, struct iov id)
 {
 	void *arr = f->ids;

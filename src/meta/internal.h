@@ -45,7 +45,6 @@
 	                 "anon_read) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                             \
 	X(BUCKET_DELETE, "DELETE FROM buckets WHERE id = ?1")                                      \
 	X(BUCKET_HAS_VERSIONS, "SELECT 1 FROM versions WHERE bucket_id = ?1 LIMIT 1")              \
-	X(BUCKET_HAS_UPLOADS, "SELECT 1 FROM uploads WHERE bucket_id = ?1 LIMIT 1")                \
 	X(BUCKET_UPLOAD_FILES,                                                                     \
 	  "SELECT p.data_file FROM parts p JOIN uploads u ON u.id = p.upload "                     \
 	  "WHERE u.bucket_id = ?1 LIMIT ?2")                                                       \
@@ -226,6 +225,10 @@ int meta__bind_id(struct meta_db *db, sqlite3_stmt *st, const void *arg);
 
 /* Append a copy of `id` to f. 0 or ERR_NOMEM. */
 int meta__files_add(struct meta_files *f, struct arena *a, struct iov id);
+/* Column col of every row of st (bound, not stepped yet) into f, then st
+ * done. 0 or an error. */
+int meta__files_from(struct meta_db *db, sqlite3_stmt *st, int col, struct arena *a,
+                     struct meta_files *f);
 
 /* Raise the stored high-water mark of issued HLC timestamps. */
 int meta__hlc_high(struct meta_db *db, uint64_t ts);

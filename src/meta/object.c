@@ -112,14 +112,7 @@ static int part_files(struct meta_db *db, int64_t rowid, struct arena *a, struct
 		meta__done(st);
 		return rc;
 	}
-	while ((rc = meta__step(db, st)) == SQLITE_ROW) {
-		struct iov file =
-		    iov_make(sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4));
-		if ((rc = meta__files_add(f, a, file)))
-			break;
-	}
-	meta__done(st);
-	return rc < 0 ? rc : 0;
+	return meta__files_from(db, st, 4, a, f);
 }
 
 /*

@@ -738,7 +738,7 @@ static void on_access(void *ctx, const struct http_access *a)
 {
 	struct s3_server *s = ctx;
 	struct s3_req *q = a->user;
-	if (!q || s->access_log_fd < 0)
+	if (!q)
 		return;
 	CHECK_MAGIC(q, S3_REQ_MAGIC);
 	const struct http_head *h = http_request_head(q->r);
@@ -795,8 +795,8 @@ static void on_access(void *ctx, const struct http_access *a)
 	buf_free(&b);
 }
 
-/* Open (or, with fd >= 0, reopen onto the same descriptor, for rotation)
- * the access log file. 0 or ERR_IO with the reason in err. */
+/* Open the access log file, or once open, reopen it onto the same
+ * descriptor (rotation). 0 or ERR_IO with the reason in err. */
 static int access_log_open(struct s3_server *s, char *err, size_t errcap)
 {
 	const char *path = s->cfg.access_log;
